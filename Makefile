@@ -1,0 +1,78 @@
+# vcli — see README.md. `make run` and `make test` are the two commands a newcomer needs.
+SHELL      := /bin/bash
+PREFIX     ?= /usr/local
+BUILD      ?= build
+BIN        ?= vcli
+CC         ?= cc
+PKGS       := luajit yaml-0.1 lmdb
+CJSON_A    := /usr/lib/$(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)/liblua5.1-cjson.a
+CFLAGS     ?= -O2 -g
+CFLAGS     += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE
+CPPFLAGS   += $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null) -DVCLI_DATADIR='"$(PREFIX)/share/vcli"'
+LDLIBS     += $(CJSON_A) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lm
+# LuaJIT needs this for its unwinder on x86_64; harmless elsewhere.
+LDFLAGS    += -Wl,-E
+
+SRCS       := $(wildcard core/*.c)
+OBJS       := $(patsubst core/%.c,$(BUILD)/%.o,$(filter-out core/test_%.c,$(SRCS)))
+HDRS       := $(wildcard core/*.h)
+
+# Debian packages: the build, the tests (servers and tools they drive), and the checks.
+DEB_BUILD  := gcc make pkg-config libc6-dev libluajit-5.1-dev lua-cjson-dev libyaml-dev liblmdb-dev libcurl4-openssl-dev
+DEB_TEST   := tmux python3 curl openssl prometheus lua-check hyperfine
+DEB_KUBE   := golang-go etcd-server rsync dpkg-dev golang-github-modern-go-reflect2-dev
+DEB_ALL    := $(DEB_BUILD) $(DEB_TEST) $(DEB_KUBE)
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps run test check bench clean install lint kube-build
+all: $(BIN)
+
+deps:
+	@missing=$$(for p in $(DEB_ALL); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing" $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+$(BUILD)/%.o: core/%.c $(HDRS) | $(BUILD)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BIN): $(OBJS)
+	$(CC) $(LDFLAGS) $(CFLAGS) $(OBJS) -o $@ $(LDLIBS)
+
+$(BUILD)/test_core: core/test_core.c $(filter-out $(BUILD)/main.o,$(OBJS))
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+run: deps vcli
+	./vcli $(ARGS)
+
+# Every test: C unit tests, Lua specs inside the real binary, end-to-end specs in tmux,
+# and the specs that start a real kube-apiserver and Prometheus. Ends with "N passed, N failed".
+test: deps vcli $(BUILD)/test_core
+	./vcli -l spec/runner.lua --c-tests $(BUILD)/test_core $(SPECS)
+
+lint:
+	luacheck -q --std luajit --codes lua plugins spec rc
+
+check: deps
+	$(MAKE) clean
+	$(MAKE) vcli $(BUILD)/test_core CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ./vcli -l spec/runner.lua --c-tests $(BUILD)/test_core $(SPECS)
+	$(MAKE) lint
+	$(MAKE) clean
+
+bench: deps vcli
+	./vcli -l bench/run.lua $(BENCH)
+
+install: vcli
+	install -D -m755 vcli $(DESTDIR)$(PREFIX)/bin/vcli
+	mkdir -p $(DESTDIR)$(PREFIX)/share/vcli
+	cp -r lua plugins rc $(DESTDIR)$(PREFIX)/share/vcli/
+
+clean:
+	rm -rf $(BUILD) vcli

@@ -1,0 +1,177 @@
+-- vcli.shell — parse → dispatch → complete. The REPL, `vcli -c`, `vcli CMD`,
+-- pipes and scripts all run commands through M.execute / M.run_words.
+local commands = require("vcli.shell.commands")
+local words_mod = require("vcli.shell.words")
+local async = require("vcli.async")
+local term = require("vcli.term")
+local S = require("vcli.state")("vcli.shell")
+
+local M = {}
+M.MAX_LINE = 65536
+
+-- Where command output goes. Specs and `vcli.capture` swap these.
+S.out = S.out or function(s) io.stdout:write(s) end
+S.err = S.err or function(s) io.stderr:write(s) end
+
+function M.write(s) S.out(s) end
+function M.ewrite(s) S.err(s) end
+function M.color_enabled()
+  if S.color_override ~= nil then return S.color_override end
+  return term.isatty(1) and os.getenv("NO_COLOR") == nil and os.getenv("TERM") ~= "dumb"
+end
+
+-- Run fn with output captured; returns ok, captured stdout, captured stderr.
+function M.capture(fn)
+  local out, err = {}, {}
+  local so, se, sc = S.out, S.err, S.color_override
+  S.out = function(s) table.insert(out, s) end
+  S.err = function(s) table.insert(err, s) end
+  S.color_override = false
+  local ok, res = pcall(fn)
+  S.out, S.err, S.color_override = so, se, sc
+  return ok and res, table.concat(out), table.concat(err), (not ok) and res or nil
+end
+
+-- One line for a user: the message without Lua's traceback.
+function M.one_line(err)
+  local s = tostring(err)
+  s = s:match("^(.-)\nstack traceback:") or s
+  s = s:gsub("\n", " ")
+  return s
+end
+
+local function new_ctx(spec, flags, args, positional)
+  local ctx = { spec = spec, flags = flags, args = args, positional = positional, shell = M }
+  ctx.color = M.color_enabled()
+  ctx.interactive = S.interactive or false
+  ctx.out = M.write
+  ctx.print = function(...)
+    local n = select("#", ...)
+    local parts = {}
+    for i = 1, n do parts[i] = tostring((select(i, ...))) end
+    M.write(table.concat(parts, "\t") .. "\n")
+  end
+  ctx.err = function(s) M.ewrite(s) end
+  ctx.warn = function(s) M.ewrite("warning: " .. s .. "\n") end
+  ctx.width = function() return (term.size()) end
+  return ctx
+end
+
+local function expand_alias(words)
+  local seen = {}
+  while true do
+    local al = commands.aliases()[words[1]]
+    if not al or seen[words[1]] then return words end
+    seen[words[1]] = true
+    local exp = words_mod.words(al.expansion) or { al.expansion }
+    local out = {}
+    for _, w in ipairs(exp) do table.insert(out, w) end
+    for i = 2, #words do table.insert(out, words[i]) end
+    words = out
+  end
+end
+M.expand_alias = expand_alias
+
+-- Run one command given as words. Returns the exit status; errors become one
+-- line on stderr prefixed with "vcli: " (status 1, or 2 for usage errors).
+function M.run_words(words)
+  if #words == 0 then return 0 end
+  words = expand_alias(words)
+  local ok, spec, flags, args, positional = pcall(commands.parse, words)
+  if not ok then
+    M.ewrite("vcli: " .. M.one_line(spec) .. "\n")
+    return 2
+  end
+  local ctx = new_ctx(spec, flags, args, positional)
+  local task = async.current()
+  if task then task.interruptible = true end
+  local res = table.pack(xpcall(spec.handler, require("vcli.vm").traceback, ctx))
+  if task then task.interruptible = false end
+  if not res[1] then
+    local msg = M.one_line(res[2])
+    if os.getenv("VCLI_DEBUG") then M.ewrite(tostring(res[2]) .. "\n") end
+    M.ewrite("vcli: " .. msg .. "\n")
+    return msg == "interrupted" and 130 or 1
+  end
+  local status = res[2]
+  if type(status) ~= "number" then status = status == false and 1 or 0 end
+  return status
+end
+
+-- Lua for `= expr`: expressions print their values; statements run.
+S.lua_env = S.lua_env or setmetatable({}, { __index = _G })
+function M.eval_lua(src)
+  local chunk, err = loadstring("return " .. src, "=expr")
+  if not chunk then chunk, err = loadstring(src, "=expr") end
+  if not chunk then
+    M.ewrite("vcli: lua: " .. err:gsub("^expr:", "line ") .. "\n")
+    return 1
+  end
+  setfenv(chunk, S.lua_env)
+  jit.off(chunk, true)
+  local task = async.current()
+  if task then task.interruptible = true end
+  local res = table.pack(xpcall(chunk, require("vcli.vm").traceback))
+  if task then task.interruptible = false end
+  if not res[1] then
+    M.ewrite("vcli: lua: " .. M.one_line(res[2]):gsub("^expr:", "line ") .. "\n")
+    return 1
+  end
+  local pretty = require("vcli.pretty")
+  for i = 2, res.n do M.write(pretty.format(res[i], { width = (term.size()) }) .. "\n") end
+  return 0
+end
+
+-- `!cmd`: a command for /bin/sh, with the terminal.
+function M.run_sh(cmdline)
+  local proc = require("vcli.proc")
+  io.stdout:flush()
+  return async.await(function(resume)
+    local p, err = proc.spawn({ argv = { "/bin/sh", "-c", cmdline }, on_exit = function(code) resume(code) end })
+    if not p then M.ewrite("vcli: " .. err .. "\n"); resume(127); return end
+    return function() proc.kill(p.pid) end
+  end)
+end
+
+-- Execute a line of input: several commands separated by ';' or newlines.
+function M.execute(line)
+  if #line > M.MAX_LINE then
+    M.ewrite(("vcli: input line too long: %d bytes (the limit is %d)\n"):format(#line, M.MAX_LINE))
+    return 2
+  end
+  local trimmed = line:match("^%s*(.-)%s*$")
+  if trimmed == "" then return 0 end
+  local first = trimmed:sub(1, 1)
+  if first == "=" then return M.eval_lua(trimmed:sub(2)) end
+  if first == "!" then return M.run_sh(trimmed:sub(2)) end
+  local cmds, incomplete = words_mod.split(line)
+  if incomplete then
+    local what = { quote = "a ' quote", dquote = 'a " quote', backslash = "a trailing backslash" }
+    M.ewrite(("vcli: incomplete input: %s is not closed\n"):format(what[incomplete] or incomplete))
+    return 2
+  end
+  local status = 0
+  for _, cmd in ipairs(cmds) do
+    status = M.run_words(cmd.words)
+    io.stdout:flush()
+    if status == 130 then break end
+  end
+  return status
+end
+
+function M.incomplete(line)
+  local t = line:match("^%s*(.-)%s*$")
+  if t:sub(1, 1) == "=" then
+    local src = t:sub(2)
+    local _, err = loadstring("return " .. src)
+    if not err then return false end
+    _, err = loadstring(src)
+    return err ~= nil and err:find("<eof>") ~= nil
+  end
+  if t:sub(1, 1) == "!" then return false end
+  local _, inc = words_mod.split(line)
+  return inc ~= nil
+end
+
+M.main = function(opts, rest) return require("vcli.shell.run").main(opts, rest) end
+return M

@@ -1,0 +1,144 @@
+-- vcli.shell.repl — the interactive shell: reads keys from the loop, edits
+-- with the line editor, runs each accepted line as a task. While a command
+-- runs the terminal is back in its normal mode, so Ctrl-C reaches vcli as
+-- SIGINT and cancels that command (not the shell).
+local term = require("vcli.term")
+local loop = require("vcli.loop")
+local async = require("vcli.async")
+local shell = require("vcli.shell")
+local editor = require("vcli.shell.editor")
+local history_mod = require("vcli.shell.history")
+local S = require("vcli.state")("vcli.shell")
+
+local M = {}
+local PASTE_ON, PASTE_OFF = "\27[?2004h", "\27[?2004l"
+
+local function default_prompt()
+  local segs = {}
+  for _, provider in ipairs(S.prompt_segments or {}) do
+    local ok, seg = pcall(provider)
+    if ok and seg then
+      for _, s in ipairs(type(seg) == "table" and seg or { { tostring(seg), 0 } }) do table.insert(segs, s) end
+    end
+  end
+  table.insert(segs, { "vcli> ", editor.styles.prompt })
+  return segs
+end
+
+function M.run(opts)
+  S.interactive = true
+  local hist = history_mod.open(opts.history_path or history_mod.default_path(), opts.history_max)
+  S.history = hist
+  S.bindings = S.bindings or {}
+  local ed = editor.new({
+    prompt = function()
+      local p = S.prompt or default_prompt
+      if type(p) == "function" then return p() end
+      return p
+    end,
+    history = hist,
+    incomplete = shell.incomplete,
+    bindings = S.bindings,
+    max_line = shell.MAX_LINE,
+  })
+  S.editor = ed
+  local dec = term.decoder()
+  local running = nil      -- the task of the running command
+  local done = false
+  local esc_timer = nil
+  local reader
+
+  local function enter_edit()
+    term.raw(true)
+    term.write(PASTE_ON)
+    ed:reset()
+    ed:render()
+  end
+
+  local function leave_edit()
+    term.write(PASTE_OFF)
+    term.raw(false)
+  end
+
+  local function finish_session()
+    done = true
+    leave_edit()
+    loop.stop()
+  end
+
+  local function run_line(line)
+    hist:add(line)
+    reader:set("")           -- the command owns the keyboard (Ctrl-C as SIGINT)
+    leave_edit()
+    running = async.spawn(function() return shell.execute(line) end)
+    running:on_done(function(task)
+      running = nil
+      if not task.results then
+        io.stderr:write("vcli: " .. shell.one_line(task.err) .. "\n")
+      end
+      io.stdout:flush()
+      if S.exit_requested then return finish_session() end
+      reader:set("r")
+      enter_edit()
+    end)
+  end
+
+  local function process(events)
+    for _, ev in ipairs(events) do
+      if running then break end
+      ed:handle(ev)
+      if ed.accepted then
+        local line = ed.accepted
+        ed.accepted = nil
+        ed:finish()
+        run_line(line)
+        return
+      elseif ed.eof then
+        ed:finish()
+        return finish_session()
+      elseif ed.cancelled then
+        ed.cancelled = nil
+        ed:finish("^C")
+        ed:reset()
+      end
+    end
+    if not running and not done then ed:render() end
+  end
+
+  reader = loop.fd(0, "r", function()
+    local data, err = loop.read(0)
+    if not data then
+      if err == "again" then return end
+      return finish_session() -- terminal gone
+    end
+    if esc_timer then esc_timer:stop(); esc_timer = nil end
+    process(dec:feed(data))
+    if dec:pending() and not running then
+      esc_timer = loop.timer(30, function() esc_timer = nil; process(dec:flush()) end)
+    end
+  end)
+
+  loop.signal("SIGWINCH", function()
+    if not running then ed:resized(); ed:render() end
+  end)
+  loop.signal("SIGINT", function()
+    if running then running:cancel("interrupted") end
+  end)
+  local function on_term() finish_session() end
+  loop.signal("SIGTERM", on_term)
+  loop.signal("SIGHUP", on_term)
+
+  S.exit_requested = false
+  enter_edit()
+  loop.run()
+  reader:stop()
+  return S.exit_status or 0
+end
+
+-- Ask the REPL to exit after the current command (the `exit` command).
+function M.request_exit(status)
+  S.exit_requested = true
+  S.exit_status = status
+end
+
+return M

@@ -1,0 +1,146 @@
+-- vcli.shell.words — split a shell line into commands and words, the way a
+-- user of sh expects: 'single' and "double" quotes, backslash escapes, and
+-- ';' or newlines between commands. Also tells when a line is incomplete (an
+-- open quote or a trailing backslash), so the editor asks for more.
+local M = {}
+
+-- M.split(line) -> commands, incomplete
+--   commands: array of { words = {...}, text = "source of this command" }
+--   words[i].quoted is true when any part was quoted (so "" is a word)
+function M.split(line)
+  local cmds, words = {}, {}
+  local cur, in_word, quoted = {}, false, false
+  local cmd_start = 1
+  local i, n = 1, #line
+  local function end_word()
+    if in_word then
+      table.insert(words, table.concat(cur))
+      cur, in_word, quoted = {}, false, false
+    end
+  end
+  local function end_cmd(pos)
+    end_word()
+    if #words > 0 then
+      table.insert(cmds, { words = words, text = line:sub(cmd_start, pos - 1):match("^%s*(.-)%s*$") })
+    end
+    words = {}
+    cmd_start = pos + 1
+  end
+  while i <= n do
+    local c = line:sub(i, i)
+    if c == "'" then
+      local j = line:find("'", i + 1, true)
+      if not j then return cmds, "quote" end
+      table.insert(cur, line:sub(i + 1, j - 1))
+      in_word, quoted = true, true
+      i = j
+    elseif c == '"' then
+      local j = i + 1
+      local buf = {}
+      while true do
+        if j > n then return cmds, "dquote" end
+        local d = line:sub(j, j)
+        if d == '"' then break end
+        if d == "\\" and j < n and line:sub(j + 1, j + 1):match('["\\$`\n]') then
+          if line:sub(j + 1, j + 1) ~= "\n" then table.insert(buf, line:sub(j + 1, j + 1)) end
+          j = j + 2
+        else
+          table.insert(buf, d)
+          j = j + 1
+        end
+      end
+      table.insert(cur, table.concat(buf))
+      in_word, quoted = true, true
+      i = j
+    elseif c == "\\" then
+      if i == n then return cmds, "backslash" end
+      local d = line:sub(i + 1, i + 1)
+      if d ~= "\n" then table.insert(cur, d); in_word = true end
+      i = i + 1
+    elseif c == ";" or c == "\n" then
+      end_cmd(i)
+    elseif c:match("%s") then
+      end_word()
+    elseif c == "#" and not in_word then
+      -- a comment runs to the end of the line
+      local j = line:find("\n", i, true) or (n + 1)
+      i = j - 1
+    else
+      table.insert(cur, c)
+      in_word = true
+    end
+    i = i + 1
+  end
+  end_cmd(n + 1)
+  for _, cmd in ipairs(cmds) do
+    for k, w in ipairs(cmd.words) do cmd.words[k] = w end
+  end
+  return cmds, nil
+end
+
+-- M.words(text) -> array of strings for one command (no ';' handling needed)
+function M.words(text)
+  local cmds, incomplete = M.split(text)
+  if incomplete then return nil, incomplete end
+  local out = {}
+  for _, c in ipairs(cmds) do for _, w in ipairs(c.words) do table.insert(out, w) end end
+  return out
+end
+
+-- M.before_cursor(line, pos) -> words before the word at the cursor, the
+-- partial word being typed (unquoted), and the byte offset where it starts.
+function M.before_cursor(line, pos)
+  local text = line:sub(1, pos)
+  -- start of the current command
+  local last_sep = 0
+  local i, n, q = 1, #text, nil
+  while i <= n do
+    local c = text:sub(i, i)
+    if q then
+      if c == q then q = nil elseif c == "\\" and q == '"' then i = i + 1 end
+    elseif c == "'" or c == '"' then q = c
+    elseif c == "\\" then i = i + 1
+    elseif c == ";" or c == "\n" then last_sep = i end
+    i = i + 1
+  end
+  local cmd = text:sub(last_sep + 1)
+  -- find where the last word starts (respecting quotes)
+  local start, j, quote = nil, 1, nil
+  local in_word = false
+  while j <= #cmd do
+    local c = cmd:sub(j, j)
+    if quote then
+      if c == quote then quote = nil elseif c == "\\" and quote == '"' then j = j + 1 end
+    elseif c == "'" or c == '"' then
+      quote = c
+      if not in_word then start, in_word = j, true end
+    elseif c == "\\" then
+      if not in_word then start, in_word = j, true end
+      j = j + 1
+    elseif c:match("%s") then
+      in_word = false
+    elseif not in_word then
+      start, in_word = j, true
+    end
+    j = j + 1
+  end
+  local partial_src = in_word and cmd:sub(start) or ""
+  local before_src = in_word and cmd:sub(1, start - 1) or cmd
+  local before = M.words(before_src) or {}
+  local partial = partial_src
+  if partial ~= "" then
+    local w = M.words(partial_src .. (quote or ""))
+    partial = w and w[1] or partial_src
+  end
+  local offset = last_sep + (in_word and start or (#cmd + 1))
+  return before, partial, offset, quote
+end
+
+-- Quote a word for the shell when it needs it.
+function M.quote(w)
+  if w == "" then return "''" end
+  if not w:find("[%s'\"\\;#$`]") then return w end
+  return "'" .. w:gsub("'", "'\\''") .. "'"
+end
+
+return M
