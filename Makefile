@@ -7,7 +7,7 @@ CC         ?= cc
 PKGS       := luajit yaml-0.1 lmdb
 CJSON_A    := /usr/lib/$(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)/liblua5.1-cjson.a
 CFLAGS     ?= -O2 -g
-CFLAGS     += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE
+override CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE
 CPPFLAGS   += $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null) -DVCLI_DATADIR='"$(PREFIX)/share/vcli"'
 LDLIBS     += $(CJSON_A) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lm
 # LuaJIT needs this for its unwinder on x86_64; harmless elsewhere.

@@ -87,6 +87,7 @@ static void guard_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     if (guard.interrupted && guard.armed) {
+        guard.interrupted = 0;
         lua_sethook(L, guard_hook, LUA_MASKCOUNT, 1000);
         luaL_error(L, "interrupted");
     }
@@ -138,24 +139,34 @@ static int l_run_limited(lua_State *L)
         return 2;
     }
     lua_pushboolean(L, 1);
-    lua_insert(L, 3);
-    return lua_gettop(L) - 2;
+    lua_insert(L, 2);
+    return lua_gettop(L) - 1;
 }
 
-/* vm.arm_interrupt(on): while armed, Ctrl-C (SIGINT) raises "interrupted"
+/* vm.arm_interrupt(on) -> previous: while armed, Ctrl-C (SIGINT) raises "interrupted"
  * inside running Lua code; the REPL arms it around a command's own code. */
 static int l_arm_interrupt(lua_State *L)
 {
+    int prev = guard.armed;
     guard.armed = lua_toboolean(L, 1);
-    if (guard.armed) guard.interrupted = 0;
+    if (guard.armed && !prev) guard.interrupted = 0;
     guard_update(L);
-    return 0;
+    lua_pushboolean(L, prev);
+    return 1;
 }
 
 static int l_interrupted(lua_State *L)
 {
     lua_pushboolean(L, guard.interrupted);
     guard.interrupted = 0;
+    return 1;
+}
+
+/* vm.expired() -> true once the running time budget is spent; guarded
+ * pcall/xpcall/coroutine.resume re-raise then, so a stop cannot be swallowed. */
+static int l_expired(lua_State *L)
+{
+    lua_pushboolean(L, guard.deadline > 0 && vm_now_ms() > guard.deadline);
     return 1;
 }
 
@@ -194,6 +205,7 @@ int luaopen_vcli_vm(lua_State *L)
         {"run_limited", l_run_limited},
         {"arm_interrupt", l_arm_interrupt},
         {"interrupted", l_interrupted},
+        {"expired", l_expired},
         {"memory", l_memory},
         {"set_limit", l_set_limit},
         {"now", l_now},

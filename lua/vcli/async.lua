@@ -25,9 +25,9 @@ local function step(task, ...)
   if task.done then return end
   local prev = current
   current = task
-  if task.interruptible then vm.arm_interrupt(true) end
+  local armed = vm.arm_interrupt(task.interruptible or false)
   local ok, a, b = coroutine.resume(task.co, ...)
-  if task.interruptible then vm.arm_interrupt(false) end
+  vm.arm_interrupt(armed)
   current = prev
   if not ok then
     finish(task, false, a)
@@ -76,6 +76,20 @@ function M.await(register)
 end
 
 function M.current() return current end
+
+-- Run fn(...) so that Ctrl-C (SIGINT) stops it even in a busy Lua loop;
+-- outside a task it just calls fn.
+function M.interruptible(fn, ...)
+  local task = current
+  if not task then return xpcall(fn, traceback, ...) end
+  local prev_flag = task.interruptible
+  task.interruptible = true
+  local prev = vm.arm_interrupt(true)
+  local res = table.pack(xpcall(fn, traceback, ...))
+  vm.arm_interrupt(prev)
+  task.interruptible = prev_flag
+  return unpack(res, 1, res.n)
+end
 
 function M.sleep(ms)
   return M.await(function(resume)

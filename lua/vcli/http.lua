@@ -30,18 +30,15 @@ local function request(name, opts)
   local chunks, status, headers = {}, nil, nil
   o.on_headers = function(st, h) status, headers = st, h end
   o.on_data = function(chunk) chunks[#chunks + 1] = chunk end
-  local start_err
-  local res, err = async.await(function(resume)
+  return async.await(function(resume)
     o.on_done = function(e, info)
       if e then return resume(nil, e) end
       resume({ status = status or info.status, headers = headers or {}, body = table.concat(chunks), info = info })
     end
     local req, e = net.request(o)
-    if not req then start_err = e; return resume(nil, e) end
+    if not req then return resume(nil, e) end   -- libcurl unavailable
     return function() req:cancel() end
   end)
-  if start_err then return nil, start_err end
-  return res, err
 end
 
 -- http.request(opts) -> {status, headers, body, info} | nil, err

@@ -52,7 +52,7 @@ local function run_file(path)
   local vcli = require("vcli")
   local chunk, err = loadfile(path)
   if not chunk then return false, err end
-  local env = setmetatable({ vcli = vcli }, { __index = _G })
+  local env = require("vcli.guard").install(setmetatable({ vcli = vcli }, { __index = _G }))
   setfenv(chunk, env)
   local prev = vcli.owner
   vcli.owner = "rc"

@@ -83,10 +83,7 @@ function M.run_words(words)
     return 2
   end
   local ctx = new_ctx(spec, flags, args, positional)
-  local task = async.current()
-  if task then task.interruptible = true end
-  local res = table.pack(xpcall(spec.handler, require("vcli.vm").traceback, ctx))
-  if task then task.interruptible = false end
+  local res = table.pack(async.interruptible(spec.handler, ctx))
   if not res[1] then
     local msg = M.one_line(res[2])
     if os.getenv("VCLI_DEBUG") then M.ewrite(tostring(res[2]) .. "\n") end
@@ -109,10 +106,7 @@ function M.eval_lua(src)
   end
   setfenv(chunk, S.lua_env)
   jit.off(chunk, true)
-  local task = async.current()
-  if task then task.interruptible = true end
-  local res = table.pack(xpcall(chunk, require("vcli.vm").traceback))
-  if task then task.interruptible = false end
+  local res = table.pack(async.interruptible(chunk))
   if not res[1] then
     M.ewrite("vcli: lua: " .. M.one_line(res[2]):gsub("^expr:", "line ") .. "\n")
     return 1

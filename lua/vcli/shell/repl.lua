@@ -122,7 +122,7 @@ function M.run(opts)
     if not running then ed:resized(); ed:render() end
   end)
   loop.signal("SIGINT", function()
-    if running then running:cancel("interrupted") end
+    if running then term.write("\n"); running:cancel("interrupted") end
   end)
   local function on_term() finish_session() end
   loop.signal("SIGTERM", on_term)
