@@ -8,44 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-void vcli_setfuncs(lua_State *L, const luaL_Reg *l)
-{
-    for (; l->name; l++) {
-        lua_pushcfunction(L, l->func);
-        lua_setfield(L, -2, l->name);
-    }
-}
-
-void *vcli_checkudata(lua_State *L, int idx, const char *meta)
-{
-    return luaL_checkudata(L, idx, meta);
-}
-
-int vcli_ref(lua_State *L, int idx)
-{
-    lua_pushvalue(L, idx);
-    return luaL_ref(L, LUA_REGISTRYINDEX);
-}
-
-void vcli_unref(lua_State *L, int *ref)
-{
-    if (*ref != LUA_NOREF && *ref != LUA_REFNIL) luaL_unref(L, LUA_REGISTRYINDEX, *ref);
-    *ref = LUA_NOREF;
-}
-
-/* A metatable named meta whose __index is itself, holding methods. */
-void vcli_newclass(lua_State *L, const char *meta, const luaL_Reg *methods)
-{
-    if (luaL_newmetatable(L, meta)) {
-        vcli_setfuncs(L, methods);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, -2, "__index");
-        lua_pushstring(L, meta);
-        lua_setfield(L, -2, "__name");
-    }
-    lua_pop(L, 1);
-}
-
 /* The directory holding lua/ and plugins/: next to the binary when run from a
  * checkout, else the installed data dir. */
 static const char *datadir(void)
@@ -90,6 +52,7 @@ int main(int argc, char **argv)
     preload(L, "vcli.net", luaopen_vcli_net);
     preload(L, "vcli.watch", luaopen_vcli_watch);
     preload(L, "vcli.proc", luaopen_vcli_proc);
+    preload(L, "vcli.sandbox", luaopen_vcli_sandbox);
     preload(L, "cjson", luaopen_cjson);
     preload(L, "cjson.safe", luaopen_cjson_safe);
 

@@ -119,11 +119,11 @@ static int l_spawn(lua_State *L)
     }
     if (child_errno) {
         waitpid(pid, NULL, 0);
-        lua_pushnil(L);
         lua_getfield(L, 1, "argv");
         lua_rawgeti(L, -1, 1);
-        lua_pushfstring(L, "cannot run '%s': %s", lua_tostring(L, -1), strerror(child_errno));
-        return 3;
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot run '%s': %s", lua_tostring(L, -2), strerror(child_errno));
+        return 2;
     }
     lua_getfield(L, 1, "on_exit");
     if (lua_isfunction(L, -1)) {

@@ -102,6 +102,7 @@ setmetatable(assert_, { __call = function(_, v, msg, ...) if not v then error(ms
 
 -- ------------------------------------------------------------------- helpers
 local spec = {}
+_G.spec = spec -- support modules (spec/support) use it too
 -- Run cmd through /bin/sh; returns combined stdout+stderr and the exit code.
 function spec.sh(cmd)
   local p = io.popen("(" .. cmd .. ") 2>&1; echo \"__rc=$?\"")

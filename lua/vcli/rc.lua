@@ -86,7 +86,9 @@ function M.load(explicit)
   end
   if #errors > 0 then
     if S.loaded_once then restore(snap) end
-    for _, e in ipairs(errors) do io.stderr:write("vcli: rc: ", e, S.loaded_once and " (kept the previous rc)" or "", "\n") end
+    if S.loaded_once then
+      for k, e in ipairs(errors) do errors[k] = e .. " (kept the previous rc)" end
+    end
     S.loaded_once = true
     return false, errors
   end

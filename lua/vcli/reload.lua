@@ -64,8 +64,9 @@ local function apply()
     end
   end
   if rc_changed then
-    local ok = rc.reload()
-    if ok then report("reloaded rc") end
+    local ok, errors = rc.reload()
+    if ok then report("reloaded rc")
+    else for _, e in ipairs(errors) do report("vcli: rc: " .. e) end end
   end
   for _, fn in ipairs(S.listeners or {}) do pcall(fn, pending) end
 end

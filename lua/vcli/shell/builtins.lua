@@ -87,6 +87,7 @@ commands.define({
   name = "alias",
   summary = "Define or list aliases",
   usage = "alias [NAME [EXPANSION...]]",
+  passthrough_unknown = true,
   args = { { name = "name", optional = true, complete = function(p) return command_names(p) end },
            { name = "expansion", optional = true, variadic = true } },
   examples = { { "alias kgp k8s get pods", "then 'kgp -A' runs 'k8s get pods -A'" } },

@@ -157,10 +157,11 @@ function M.incomplete(line)
   local t = line:match("^%s*(.-)%s*$")
   if t:sub(1, 1) == "=" then
     local src = t:sub(2)
-    local _, err = loadstring("return " .. src)
-    if not err then return false end
-    _, err = loadstring(src)
-    return err ~= nil and err:find("<eof>") ~= nil
+    local _, err1 = loadstring("return " .. src)
+    if not err1 then return false end
+    local _, err2 = loadstring(src)
+    if not err2 then return false end
+    return (err1:find("<eof>") or err2:find("<eof>")) ~= nil
   end
   if t:sub(1, 1) == "!" then return false end
   local _, inc = words_mod.split(line)

@@ -53,7 +53,10 @@ end
 function M.main(opts, rest)
   require("vcli.shell.builtins")
   local rc = require("vcli.rc")
-  if opts.rc then rc.load(opts.rc_file) end
+  if opts.rc then
+    local ok, errors = rc.load(opts.rc_file)
+    if not ok then for _, e in ipairs(errors) do io.stderr:write("vcli: rc: ", e, "\n") end end
+  end
   local status
   if opts.commands then
     status = in_task(shell.execute, opts.commands)

@@ -1,0 +1,378 @@
+-- vcli.plugin.prelude — runs first inside every plugin's own Lua state (never
+-- in the host). It builds the plugin's world from an allow-list: safe base
+-- functions, a `vcli` table holding only what the manifest's capabilities
+-- grant, and `require` for the plugin's own modules. Every reach outside goes
+-- through prims.host, the C door that checks the capability on each call.
+-- Returns the dispatch function the host calls for init, hooks, commands,
+-- events, timers and service requests.
+local prims = ...
+local host, out, load_text, readmod, expired = prims.host, prims.out, prims.load, prims.readmod, prims.expired
+local orig = prims.originals
+local NAME = prims.name
+local setfenv, raw_collect = orig.setfenv, orig.collectgarbage
+local co_create, co_resume, co_yield, co_status, co_running =
+  coroutine.create, coroutine.resume, coroutine.yield, coroutine.status, coroutine.running
+local pack = function(...) return { n = select("#", ...), ... } end
+local raw_pcall, raw_xpcall, unpack, error, type, pairs, tostring, select =
+  pcall, xpcall, unpack, error, type, pairs, tostring, select
+local WAIT = "__vcli_wait"
+
+local granted = {}
+for _, g in ipairs(prims.grants) do granted[g] = true end
+
+local env = {}
+local hooks = {}
+local commands, subs, responders, timers, services = {}, {}, {}, {}, {}
+local next_id = 0
+local function new_id() next_id = next_id + 1; return next_id end
+
+-- Waiting on the host: the host starts the operation, returns a ticket and
+-- resumes this call's coroutine with (ok, value) when the result is in.
+local function await(cap, op, ...)
+  local ticket = host(cap, op, ...)
+  local res = pack(co_yield(WAIT, ticket))
+  if res[1] then return unpack(res, 2, res.n) end
+  error(res[2], 0)
+end
+
+-- A stop (time limit) cannot be swallowed by pcall, xpcall or a coroutine.
+local function recheck(ok, ...)
+  if not ok and expired() then error((...), 0) end
+  return ok, ...
+end
+local function pass(co, res)
+  while res[1] and res[2] == WAIT and co_status(co) == "suspended" do
+    res = pack(co_resume(co, co_yield(WAIT, res[3])))
+  end
+  return res
+end
+local coroutine_ = {
+  create = co_create, running = co_running, status = co_status, yield = co_yield,
+  isyieldable = coroutine.isyieldable,
+  resume = function(co, ...)
+    local res = pass(co, pack(co_resume(co, ...)))
+    return recheck(unpack(res, 1, res.n))
+  end,
+  wrap = function(f)
+    local co = co_create(f)
+    return function(...)
+      local res = pass(co, pack(co_resume(co, ...)))
+      if not res[1] then
+        if expired() then error(res[2], 0) end
+        error(res[2], 2)
+      end
+      return unpack(res, 2, res.n)
+    end
+  end,
+}
+
+local function refuse(what)
+  return function() error(("plugin %s: %s is not available to plugins (see docs/plugins.md, \"The sandbox\")"):format(NAME, what), 2) end
+end
+
+local function load_(chunk, name, mode, fenv)
+  if type(chunk) == "function" then
+    local parts = {}
+    while true do
+      local piece = chunk()
+      if piece == nil or piece == "" then break end
+      parts[#parts + 1] = piece
+    end
+    chunk = table.concat(parts)
+  end
+  if type(chunk) ~= "string" then return nil, "load: text expected" end
+  if mode ~= nil and mode ~= "t" then return nil, "load: only text chunks (mode \"t\") are allowed in plugins" end
+  local fn, err = load_text(chunk, name or "=(load)")
+  if not fn then return nil, err end
+  setfenv(fn, fenv or env)
+  return fn
+end
+
+-- ------------------------------------------------------------------ modules
+local loaded = {}
+local builtin = { ["vcli.resilience"] = true, ["vcli.semver"] = true }
+local function require_(name)
+  if type(name) ~= "string" then error("require: module name expected", 2) end
+  local m = loaded[name]
+  if m ~= nil then return m end
+  local fn, err
+  if builtin[name] then
+    local src = host("core", "source", name)
+    fn, err = load_text(src, "=" .. name)
+  else
+    fn, err = readmod(name)
+  end
+  if not fn then error(err, 2) end
+  setfenv(fn, env)
+  m = fn(name)
+  if m == nil then m = true end
+  loaded[name] = m
+  return m
+end
+
+-- ------------------------------------------------------------------ globals
+local safe = {
+  "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget", "rawset", "select",
+  "tonumber", "tostring", "type", "unpack", "setmetatable", "getmetatable", "_VERSION",
+}
+for _, k in ipairs(safe) do env[k] = _G[k] end
+local function copy(t) local c = {} for k, v in pairs(t) do c[k] = v end return c end
+env.string = copy(string)
+env.table = copy(table)
+env.math = copy(math)
+env.bit = copy(bit)
+env.os = copy(os)
+env.coroutine = coroutine_
+env.pcall = function(f, ...) return recheck(raw_pcall(f, ...)) end
+env.xpcall = function(f, h, ...) return recheck(raw_xpcall(f, h, ...)) end
+env.load = function(chunk, name, mode, fenv) return load_(chunk, name, mode, fenv) end
+env.loadstring = function(s, name) return load_(s, name) end
+env.require = require_
+env.collectgarbage = function(opt, arg)
+  opt = opt or "collect"
+  if opt == "count" or opt == "step" or opt == "collect" then return raw_collect(opt, arg) end
+  error(("plugin %s: collectgarbage(\"%s\") is not allowed (only \"count\", \"step\" and \"collect\")"):format(NAME, tostring(opt)), 2)
+end
+env.print = function(...)
+  local parts = {}
+  for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+  out(table.concat(parts, "\t") .. "\n")
+end
+env.string.dump = refuse("string.dump")
+env._G = env
+-- The string metatable's __index is this state's own string table: keep it
+-- free of dump too, so ("").dump is refused the same way.
+string.dump = env.string.dump
+for _, k in ipairs({ "io", "debug", "ffi", "jit", "package", "dofile", "loadfile", "getfenv",
+                     "setfenv", "newproxy", "module", "gcinfo" }) do
+  env[k] = nil
+end
+local forbidden = { io = true, debug = true, ffi = true, jit = true, package = true, dofile = true,
+                    loadfile = true, getfenv = true, setfenv = true, newproxy = true, module = true }
+setmetatable(env, { __index = function(_, k)
+  if forbidden[k] then
+    error(("plugin %s: '%s' is not available to plugins (see docs/plugins.md, \"The sandbox\")"):format(NAME, k), 2)
+  end
+end })
+
+-- --------------------------------------------------------------------- vcli
+local vcli = { name = NAME, version = host("core", "version") }
+env.vcli = vcli
+
+local function strip(spec)
+  -- A command spec crosses as data: handlers and completers stay here.
+  local s = {}
+  for k, v in pairs(spec) do
+    if type(v) ~= "function" then
+      if type(v) == "table" then
+        local t = {}
+        for i, item in ipairs(v) do
+          if type(item) == "table" then
+            local c = {}
+            for ik, iv in pairs(item) do
+              if type(iv) == "function" then c["has_" .. ik] = true else c[ik] = iv end
+            end
+            t[i] = c
+          else
+            t[i] = item
+          end
+        end
+        for tk, tv in pairs(v) do if type(tk) ~= "number" and type(tv) ~= "function" then t[tk] = tv end end
+        s[k] = t
+      else
+        s[k] = v
+      end
+    end
+  end
+  return s
+end
+
+function vcli.command(spec)
+  assert(type(spec) == "table" and type(spec.name) == "string", "vcli.command: spec with a name expected")
+  assert(type(spec.handler) == "function", "vcli.command: " .. spec.name .. " needs a handler function")
+  commands[spec.name] = spec
+  host("core", "command", strip(spec))
+  return spec
+end
+
+function vcli.log(...)
+  local parts = {}
+  for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+  host("core", "log", table.concat(parts, " "))
+end
+
+function vcli.sleep(ms) return await("core", "sleep", ms) end
+function vcli.now() return prims.now() end
+
+-- vcli.timer(ms, fn [, repeat]) -> id; vcli.cancel_timer(id)
+function vcli.timer(ms, fn, rep)
+  assert(type(fn) == "function", "vcli.timer: function expected")
+  local id = new_id()
+  timers[id] = fn
+  host("core", "timer", id, ms, rep and true or false)
+  return id
+end
+function vcli.every(ms, fn) return vcli.timer(ms, fn, true) end
+function vcli.cancel_timer(id)
+  timers[id] = nil
+  host("core", "cancel_timer", id)
+end
+
+-- A service this plugin provides to others that declare the capability.
+function vcli.provide(cap, impl)
+  assert(type(cap) == "string" and type(impl) == "table", "vcli.provide: name and table of functions expected")
+  services[cap] = impl
+  host("core", "provide", cap)
+end
+
+local BUILTIN = { net = true, store = true, exec = true, ["fs.read"] = true, ["fs.write"] = true, tui = true,
+                  events = true, clipboard = true, config = true }
+
+if granted.net then
+  vcli.http = {
+    request = function(opts) return await("net", "request", opts) end,
+    get = function(url, opts)
+      local o = opts and copy(opts) or {}
+      o.url, o.method = url, "GET"
+      return await("net", "request", o)
+    end,
+    post = function(url, body, opts)
+      local o = opts and copy(opts) or {}
+      o.url, o.method, o.body = url, "POST", body
+      return await("net", "request", o)
+    end,
+  }
+end
+if granted.store then
+  vcli.store = {
+    get = function(k) return host("store", "get", k) end,
+    put = function(k, v) return host("store", "put", k, v) end,
+    del = function(k) return host("store", "del", k) end,
+    keys = function(prefix) return host("store", "keys", prefix) end,
+    usage = function() return host("store", "usage") end,
+  }
+end
+if granted.exec then
+  vcli.exec = function(argv, opts) return await("exec", "run", argv, opts) end
+end
+if granted["fs.read"] or granted["fs.write"] then
+  vcli.fs = {}
+  if granted["fs.read"] then
+    vcli.fs.read = function(path) return host("fs.read", "read", path) end
+    vcli.fs.list = function(path) return host("fs.read", "list", path) end
+  end
+  if granted["fs.write"] then
+    vcli.fs.write = function(path, data) return host("fs.write", "write", path, data) end
+  end
+end
+if granted.events then
+  vcli.events = {
+    publish = function(topic, payload) return host("events", "publish", topic, payload) end,
+    subscribe = function(pattern, fn)
+      assert(type(fn) == "function", "vcli.events.subscribe: handler function expected")
+      local id = new_id()
+      subs[id] = fn
+      host("events", "subscribe", pattern, id)
+      return id
+    end,
+    unsubscribe = function(id)
+      subs[id] = nil
+      host("events", "unsubscribe", id)
+    end,
+    request = function(topic, payload, timeout_ms) return await("events", "request", topic, payload, timeout_ms) end,
+    respond = function(topic, fn)
+      responders[topic] = fn
+      host("events", "respond", topic)
+    end,
+  }
+end
+if granted.clipboard then
+  vcli.clipboard = { copy = function(text) return host("clipboard", "copy", text) end }
+end
+if granted.config then
+  vcli.config = { get = function() return host("config", "get") end }
+end
+if granted.tui then
+  vcli.tui = { panel = function(spec) return host("tui", "panel", strip(spec)) end }
+end
+for cap in pairs(granted) do
+  if not BUILTIN[cap] then
+    vcli[cap] = setmetatable({}, { __index = function(_, op)
+      return function(...) return await(cap, "call", op, ...) end
+    end })
+  end
+end
+
+-- ----------------------------------------------------------------- dispatch
+local function ctx_of(data)
+  local ctx = data
+  ctx.out = function(s) out(tostring(s)) end
+  ctx.print = env.print
+  ctx.err = function(s) out(tostring(s), 2) end
+  ctx.warn = function(s) out("warning: " .. tostring(s) .. "\n", 2) end
+  return ctx
+end
+
+local D = {}
+function D.load(entry)
+  local fn, err = readmod(entry)
+  if not fn then error(err, 0) end
+  setfenv(fn, env)
+  local m = fn()
+  if type(m) == "table" then hooks = m end
+  loaded[entry] = m or true
+  if hooks.init then hooks.init() end
+  return true
+end
+function D.hook(name, ...)
+  local f = hooks[name]
+  if type(f) ~= "function" then return nil, "absent" end
+  return f(...)
+end
+function D.command(name, data)
+  local spec = commands[name]
+  if not spec then error(("plugin %s: no command '%s'"):format(NAME, name), 0) end
+  local status = spec.handler(ctx_of(data))
+  if type(status) ~= "number" then status = status == false and 1 or 0 end
+  return status
+end
+function D.complete(name, argname, prefix, data)
+  local spec = commands[name]
+  for _, a in ipairs(spec and spec.args or {}) do
+    if a.name == argname and type(a.complete) == "function" then return a.complete(prefix, data) end
+  end
+  for _, f in ipairs(spec and spec.flags or {}) do
+    if f.name == argname and type(f.complete) == "function" then return f.complete(prefix, data) end
+  end
+  return {}
+end
+function D.event(id, topic, payload)
+  local fn = subs[id]
+  if fn then return fn(payload, topic) end
+end
+function D.request(topic, payload)
+  local fn = responders[topic]
+  if not fn then error(("plugin %s: no responder for '%s'"):format(NAME, topic), 0) end
+  return fn(payload, topic)
+end
+function D.timer(id)
+  local fn = timers[id]
+  if fn then return fn() end
+end
+function D.service(cap, op, ...)
+  local impl = services[cap]
+  local fn = impl and impl[op]
+  if type(fn) ~= "function" then error(("plugin %s: service '%s' has no operation '%s'"):format(NAME, cap, tostring(op)), 0) end
+  return fn(...)
+end
+function D.eval(src)
+  local fn, err = load_(src, "=eval")
+  if not fn then error(err, 0) end
+  return fn()
+end
+
+return function(kind, ...)
+  local f = D[kind]
+  if not f then error("unknown dispatch " .. tostring(kind), 0) end
+  return f(...)
+end

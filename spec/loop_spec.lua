@@ -1,0 +1,92 @@
+-- The event loop, tasks and child processes.
+require("vcli")
+local loop = require("vcli.loop")
+local async = require("vcli.async")
+local proc = require("vcli.proc")
+local vm = require("vcli.vm")
+
+describe("loop and tasks", function()
+  it("fires timers in due order while a task waits", function()
+    local order = {}
+    loop.timer(30, function() table.insert(order, "b") end)
+    loop.timer(10, function() table.insert(order, "a") end)
+    async.sleep(60)
+    assert.same({ "a", "b" }, order)
+  end)
+  it("repeats a timer until stopped", function()
+    local n = 0
+    local t
+    t = loop.timer(5, function() n = n + 1; if n == 3 then t:stop() end end, 5)
+    spec.eventually(function() return n >= 3 end, 2000, "three ticks")
+    async.sleep(30)
+    assert.equal(3, n)
+  end)
+  it("runs tasks concurrently", function()
+    local t0 = vm.now()
+    local a = async.spawn(function() async.sleep(100) return "a" end)
+    local b = async.spawn(function() async.sleep(100) return "b" end)
+    local _, ra = a:wait()
+    local _, rb = b:wait()
+    assert.equal("a", ra)
+    assert.equal("b", rb)
+    assert.truthy(vm.now() - t0 < 190, "took " .. (vm.now() - t0) .. " ms")
+  end)
+  it("cancels a waiting task with an error it can see", function()
+    local seen
+    local t = async.spawn(function()
+      local ok, err = pcall(async.sleep, 10000)
+      seen = err
+      return ok
+    end)
+    t:cancel("interrupted")
+    assert.equal("interrupted", seen)
+    assert.truthy(t.done)
+  end)
+  it("reports a task's error with a traceback", function()
+    local ok, err = async.spawn(function() error("inner failure") end):wait()
+    assert.falsy(ok)
+    assert.matches("inner failure", err)
+    assert.matches("stack traceback", err)
+  end)
+end)
+
+describe("child processes", function()
+  local function run(argv)
+    local out = {}
+    local code = async.await(function(resume)
+      local p, err = proc.spawn({ argv = argv, stdout = "pipe", on_exit = function(c) resume(c) end })
+      if not p then resume(nil, err) return end
+      local w
+      w = loop.fd(p.stdout, "r", function()
+        local data = loop.read(p.stdout)
+        if data then table.insert(out, data) else w:stop(); proc.close(p.stdout) end
+      end)
+    end)
+    async.sleep(10)
+    return code, table.concat(out)
+  end
+  it("runs a program and reads its output through the loop", function()
+    local code, out = run({ "sh", "-c", "echo hello; exit 3" })
+    assert.equal(3, code)
+    assert.equal("hello\n", out)
+  end)
+  it("says clearly when a program does not exist", function()
+    local p, err = proc.spawn({ argv = { "/nonexistent/prog" } })
+    assert.falsy(p)
+    assert.equal("cannot run '/nonexistent/prog': No such file or directory", err)
+  end)
+end)
+
+describe("time budgets", function()
+  it("stop a busy loop even with the JIT on and pcall around it", function()
+    local guard = require("vcli.guard")
+    local t0 = vm.now()
+    local ok, err = vm.run_limited(50, function()
+      while true do guard.pcall(function() local x = 0 while true do x = x + 1 end end) end
+    end)
+    local took = vm.now() - t0
+    assert.falsy(ok)
+    assert.matches("ran longer than its 50 ms time limit", err)
+    assert.truthy(took < 150, "took " .. took .. " ms")
+  end)
+end)
