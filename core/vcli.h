@@ -20,6 +20,7 @@ int luaopen_vcli_store(lua_State *L);
 int luaopen_vcli_net(lua_State *L);
 int luaopen_vcli_watch(lua_State *L);
 int luaopen_vcli_proc(lua_State *L);
+int luaopen_vcli_sandbox(lua_State *L);
 int luaopen_cjson(lua_State *L);
 int luaopen_cjson_safe(lua_State *L);
 

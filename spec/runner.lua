@@ -232,8 +232,9 @@ local function run_group(group)
     if c.test then
       local name = full_name(c)
       if filter and not name:find(filter) then
-        -- filtered out: not counted
-      elseif c.pending then
+        goto next_child -- filtered out with -f: not counted
+      end
+      if c.pending then
         skipped = skipped + 1
         io.write(color("33", "SKIP"), "  ", name, " — ", c.pending, "\n")
       else
@@ -260,6 +261,7 @@ local function run_group(group)
     else
       run_group(c)
     end
+    ::next_child::
   end
   for _, h in ipairs(group.after_all) do
     local ok, err = run_in_task(h)

@@ -4,7 +4,7 @@
 local vm = require("vcli.vm")
 local expired = vm.expired
 local raw_pcall, raw_xpcall = pcall, xpcall
-local co_resume, co_create, co_status = coroutine.resume, coroutine.create, coroutine.status
+local co_resume, co_create = coroutine.resume, coroutine.create
 
 local M = {}
 

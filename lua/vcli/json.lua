@@ -6,7 +6,7 @@ cjson.decode_max_depth(200)
 cjson.encode_sparse_array(true, 1, 1)
 
 local function position(text, offset)
-  local line, col = 1, 1
+  local line = 1
   local i = 1
   while true do
     local nl = text:find("\n", i, true)
@@ -14,8 +14,7 @@ local function position(text, offset)
     line = line + 1
     i = nl + 1
   end
-  col = offset - i + 1
-  return line, col
+  return line, offset - i + 1
 end
 
 -- M.decode(text [, name]) -> value | nil, "name:line:col: problem"

@@ -18,6 +18,7 @@ Options:
   -l FILE [ARGS]   run a Lua file with the full LuaJIT library (tests, benches)
   --norc           do not load ~/.vclirc.lua or $XDG_CONFIG_HOME/vcli/rc.lua
   --rc FILE        load FILE as the rc file instead
+  --set KEY=VALUE  set a configuration key (repeatable; see 'help config')
   -V, --version    print the version and exit
   -h, --help       print this help and exit
 
@@ -56,6 +57,13 @@ return function(argv, datadir)
     elseif a == "--rc" then
       opts.rc_file = argv[i + 1]
       i = i + 1
+    elseif a == "--set" or a:sub(1, 6) == "--set=" then
+      local kv = a == "--set" and argv[i + 1] or a:sub(7)
+      local k, v = (kv or ""):match("^([^=]+)=(.*)$")
+      if not k then io.stderr:write("vcli: --set needs KEY=VALUE, e.g. --set ui.theme=dark\n") return 2 end
+      opts.set = opts.set or {}
+      opts.set[k] = v
+      if a == "--set" then i = i + 1 end
     elseif a == "--" then
       i = i + 1
       break

@@ -137,10 +137,15 @@ local function environ()
   return out
 end
 
-function M.env_layer(root, env, plugin_nodes)
+-- The name map is cached until the set of plugin schemas changes.
+local names_cache, names_key = nil, nil
+function M.env_layer(root, env, plugin_nodes, version)
   local layer = { name = "env", priority = 90, present = false, data = {}, lines = setmetatable({}, { __mode = "k" }) }
   env = env or environ()
-  local names = env_names(root, plugin_nodes)
+  if not names_cache or names_key ~= version then
+    names_cache, names_key = env_names(root, plugin_nodes), version
+  end
+  local names = names_cache
   local vars = {}
   for k, v in pairs(env) do
     local path = names[k]

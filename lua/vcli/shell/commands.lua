@@ -263,29 +263,29 @@ function M.parse(words)
         if not fl_list then table.insert(positional, w); i = i + 1; goto continue end
       end
       for _, item in ipairs(fl_list) do
-        local f, value = item.f, item.value
+        local f, v = item.f, item.v
         if f.type == "bool" then
-          if value ~= nil then
-            if value == "true" or value == "1" then flags[f.name] = true
-            elseif value == "false" or value == "0" then flags[f.name] = false
+          if v ~= nil then
+            if v == "true" or v == "1" then flags[f.name] = true
+            elseif v == "false" or v == "0" then flags[f.name] = false
             else error(("%s: --%s is a switch; use --%s or --%s=false"):format(path_of(spec), f.name, f.name, f.name), 0) end
           else
             flags[f.name] = true
           end
         else
-          if value == nil then
+          if v == nil then
             i = i + 1
-            value = words[i]
-            if value == nil then
-              error(("%s: flag --%s needs a value%s"):format(path_of(spec), f.name,
+            v = words[i]
+            if v == nil then
+              error(("%s: flag --%s needs a v%s"):format(path_of(spec), f.name,
                 f.metavar and (" (" .. f.metavar .. ")") or ""), 0)
             end
           end
           if f.type == "list" then
             flags[f.name] = flags[f.name] or {}
-            for part in value:gmatch("[^,]+") do table.insert(flags[f.name], part) end
+            for part in v:gmatch("[^,]+") do table.insert(flags[f.name], part) end
           else
-            flags[f.name] = convert(spec, f, value)
+            flags[f.name] = convert(spec, f, v)
           end
         end
       end

@@ -518,7 +518,6 @@ end
 function E:finish(suffix)
   self.menu, self.message = nil, nil
   self:render()
-  local _, crow = nil, nil
   self.write((suffix or "") .. self.grid:finish_inline())
 end
 

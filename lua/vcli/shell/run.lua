@@ -52,6 +52,7 @@ end
 
 function M.main(opts, rest)
   require("vcli.shell.builtins")
+  require("vcli.config").load({ flags = opts.set, watch = not opts.commands and not rest[1] })
   local rc = require("vcli.rc")
   if opts.rc then
     local ok, errors = rc.load(opts.rc_file)

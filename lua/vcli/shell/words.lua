@@ -6,16 +6,15 @@ local M = {}
 
 -- M.split(line) -> commands, incomplete
 --   commands: array of { words = {...}, text = "source of this command" }
---   words[i].quoted is true when any part was quoted (so "" is a word)
 function M.split(line)
   local cmds, words = {}, {}
-  local cur, in_word, quoted = {}, false, false
+  local cur, in_word = {}, false
   local cmd_start = 1
   local i, n = 1, #line
   local function end_word()
     if in_word then
       table.insert(words, table.concat(cur))
-      cur, in_word, quoted = {}, false, false
+      cur, in_word = {}, false
     end
   end
   local function end_cmd(pos)
@@ -32,7 +31,7 @@ function M.split(line)
       local j = line:find("'", i + 1, true)
       if not j then return cmds, "quote" end
       table.insert(cur, line:sub(i + 1, j - 1))
-      in_word, quoted = true, true
+      in_word = true
       i = j
     elseif c == '"' then
       local j = i + 1
@@ -50,7 +49,7 @@ function M.split(line)
         end
       end
       table.insert(cur, table.concat(buf))
-      in_word, quoted = true, true
+      in_word = true
       i = j
     elseif c == "\\" then
       if i == n then return cmds, "backslash" end

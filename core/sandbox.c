@@ -1,0 +1,916 @@
+/* vcli.sandbox — one Lua state per plugin. Each state has its own accounting
+ * allocator (memory is counted and capped exactly), a count hook that stops a
+ * call past its time limit, no JIT (compiled traces never call hooks), and
+ * only the base libraries a plugin may use. Values cross between the host and
+ * a plugin state only as copied plain data (nil, booleans, numbers, strings,
+ * tables of those): functions never cross, so a plugin holds no reference
+ * into the host. Capability calls go through one C entry point that checks
+ * the grant kept in the sandbox struct, which Lua cannot reach.
+ *
+ *   sb = sandbox.new{ name=, dir=, memory=, grants={...}, prelude=text, host=fn }
+ *   sb:call(...)            -> "done", results... | "wait", thread, ticket | "error", msg, kind
+ *   sb:resume(thread, ...)  -> same
+ *   sb:cancel(thread); sb:output() -> stdout, stderr; sb:stats(); sb:close()
+ */
+#include "vcli.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <luajit.h>
+
+#define SB_META "vcli.sandbox"
+#define SB_MAXDEPTH 32
+#define SB_MAXCOPY ((size_t)64 << 20)   /* bytes of plain data per crossing */
+#define SB_MAXOUT ((size_t)16 << 20)    /* buffered output per call */
+#define SB_MAXGRANTS 32
+#define SB_DISPATCH "vcli.sandbox.dispatch"
+#define SB_THREADS "vcli.sandbox.threads"
+
+typedef struct { char *p; size_t n, cap; } sbuf;
+
+typedef struct sandbox {
+    vm_acct acct;               /* first: the allocator's ud is the sandbox */
+    lua_State *L;               /* NULL once closed */
+    lua_State *host;            /* host thread running a call (for host calls) */
+    int host_ref;               /* host function (registry of the main state) */
+    char name[64];
+    char dir[4096];
+    char *grants[SB_MAXGRANTS];
+    int ngrants;
+    double cpu_limit_ms;        /* per call */
+    double deadline, call_cpu;  /* the running call */
+    int expired;
+    double cpu_total_ms;
+    double calls, errors;
+    sbuf out, err;
+} sandbox;
+
+static sandbox *sb_of(lua_State *L)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+static double cpu_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---- plain data copies ----------------------------------------------------
+ * encode reads a value of one state into a C buffer; decode builds it in
+ * another. Reading and writing each happen under that state's own protection,
+ * so an allocation failure in a plugin state can never unwind the host. */
+static int buf_add(sbuf *b, const void *p, size_t n)
+{
+    if (b->n + n > SB_MAXCOPY) return -1;
+    if (b->n + n > b->cap) {
+        size_t c = b->cap ? b->cap : 256;
+        while (c < b->n + n) c *= 2;
+        char *q = realloc(b->p, c);
+        if (!q) return -1;
+        b->p = q;
+        b->cap = c;
+    }
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+    return 0;
+}
+
+typedef struct {
+    sbuf b;
+    const void *path[SB_MAXDEPTH + 1];
+    const char *err;
+} enc;
+
+static int encode(lua_State *L, int idx, enc *e, int depth)
+{
+    char t;
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: case LUA_TNONE: t = 'n'; return buf_add(&e->b, &t, 1);
+    case LUA_TBOOLEAN: t = lua_toboolean(L, idx) ? 't' : 'f'; return buf_add(&e->b, &t, 1);
+    case LUA_TNUMBER: {
+        double d = lua_tonumber(L, idx);
+        t = 'd';
+        if (buf_add(&e->b, &t, 1) || buf_add(&e->b, &d, sizeof d)) goto toobig;
+        return 0;
+    }
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        uint32_t n32 = (uint32_t)n;
+        t = 's';
+        if (n > SB_MAXCOPY || buf_add(&e->b, &t, 1) || buf_add(&e->b, &n32, 4) || buf_add(&e->b, s, n)) goto toobig;
+        return 0;
+    }
+    case LUA_TLIGHTUSERDATA:
+        if (lua_touserdata(L, idx) == NULL) { t = 'n'; return buf_add(&e->b, &t, 1); } /* cjson/yaml null */
+        break;
+    case LUA_TTABLE: {
+        const void *p = lua_topointer(L, idx);
+        if (depth >= SB_MAXDEPTH) { e->err = "a table nested deeper than 32 levels cannot be copied"; return -1; }
+        for (int i = 0; i < depth; i++)
+            if (e->path[i] == p) { e->err = "a table that contains itself (a cycle) cannot be copied"; return -1; }
+        e->path[depth] = p;
+        if (!lua_checkstack(L, 4)) { e->err = "stack overflow while copying a table"; return -1; }
+        if (idx < 0) idx = lua_gettop(L) + idx + 1;
+        t = 'T';
+        if (buf_add(&e->b, &t, 1)) goto toobig;
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            int kt = lua_type(L, -2);
+            if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN) {
+                lua_pop(L, 2);
+                e->err = "only strings, numbers and booleans can be table keys in copied data";
+                return -1;
+            }
+            if (encode(L, -2, e, depth + 1) || encode(L, -1, e, depth + 1)) { lua_pop(L, 2); return -1; }
+            lua_pop(L, 1);
+        }
+        t = 'E';
+        if (buf_add(&e->b, &t, 1)) goto toobig;
+        return 0;
+    }
+    default: break;
+    }
+    e->err = lua_type(L, idx) == LUA_TFUNCTION
+        ? "functions cannot cross between a plugin and the host (pass data; register handlers by name)"
+        : "only nil, booleans, numbers, strings and tables of those can cross between a plugin and the host";
+    return -1;
+toobig:
+    if (!e->err) e->err = "data too large to copy (the limit is 64 MiB)";
+    return -1;
+}
+
+/* Encode n values starting at idx; on failure sets e->err. */
+static int encode_n(lua_State *L, int idx, int n, enc *e)
+{
+    uint32_t n32 = (uint32_t)n;
+    if (buf_add(&e->b, &n32, 4)) { e->err = "data too large to copy"; return -1; }
+    for (int i = 0; i < n; i++)
+        if (encode(L, idx + i, e, 0)) {
+            if (!e->err) e->err = "data too large to copy (the limit is 64 MiB)";
+            return -1;
+        }
+    return 0;
+}
+
+typedef struct { const char *p; size_t n, pos; } dec;
+
+static void decode(lua_State *L, dec *d)
+{
+    char t = d->p[d->pos++];
+    switch (t) {
+    case 'n': lua_pushnil(L); break;
+    case 't': lua_pushboolean(L, 1); break;
+    case 'f': lua_pushboolean(L, 0); break;
+    case 'd': { double v; memcpy(&v, d->p + d->pos, sizeof v); d->pos += sizeof v; lua_pushnumber(L, v); break; }
+    case 's': {
+        uint32_t n;
+        memcpy(&n, d->p + d->pos, 4);
+        d->pos += 4;
+        lua_pushlstring(L, d->p + d->pos, n);
+        d->pos += n;
+        break;
+    }
+    case 'T':
+        luaL_checkstack(L, 4, "copying a table");
+        lua_newtable(L);
+        while (d->p[d->pos] != 'E') {
+            decode(L, d);
+            decode(L, d);
+            if (lua_isnil(L, -2)) lua_pop(L, 2); else lua_rawset(L, -3);
+        }
+        d->pos++;
+        break;
+    }
+}
+
+static int decode_n(lua_State *L, dec *d)
+{
+    uint32_t n;
+    memcpy(&n, d->p + d->pos, 4);
+    d->pos += 4;
+    luaL_checkstack(L, (int)n + 4, "copying values");
+    for (uint32_t i = 0; i < n; i++) decode(L, d);
+    return (int)n;
+}
+
+/* Decode under protection of L: cpcall with this. */
+typedef struct { dec d; int n; } decjob;
+static int decode_job(lua_State *L)
+{
+    decjob *j = lua_touserdata(L, 1);
+    lua_pop(L, 1);
+    j->n = decode_n(L, &j->d);
+    return j->n;
+}
+
+/* ---- the state ------------------------------------------------------------ */
+static void sb_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    sandbox *sb = sb_of(L);
+    if (!sb->expired && sb->deadline > 0 && vm_now_ms() > sb->deadline) {
+        sb->expired = 1;
+        /* From now on every instruction raises again: a pcall inside the
+         * plugin cannot swallow the stop. */
+        lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
+    }
+    if (sb->expired)
+        luaL_error(L, "plugin %s: stopped: a call ran longer than its %d ms CPU limit",
+                   sb->name, (int)sb->cpu_limit_ms);
+}
+
+static int has_grant(sandbox *sb, const char *cap)
+{
+    for (int i = 0; i < sb->ngrants; i++)
+        if (!strcmp(sb->grants[i], cap)) return 1;
+    return 0;
+}
+
+/* Run a host function with values of the plugin stack; results come back
+ * as copies. Everything the host does runs in the host thread under pcall. */
+typedef struct { sandbox *sb; enc in; enc out; int ok; } hostjob;
+
+static int host_job(lua_State *H)
+{
+    hostjob *j = lua_touserdata(H, 1);
+    lua_pop(H, 1);
+    int base = lua_gettop(H);
+    lua_rawgeti(H, LUA_REGISTRYINDEX, j->sb->host_ref);
+    lua_pushstring(H, j->sb->name);
+    dec d = { j->in.b.p, j->in.b.n, 0 };
+    int n = decode_n(H, &d);
+    j->ok = vm_pcall(H, n + 1, LUA_MULTRET) == 0;
+    int nres = lua_gettop(H) - base;
+    if (!j->ok && !lua_isstring(H, -1)) { lua_pop(H, 1); lua_pushliteral(H, "host call failed"); }
+    if (encode_n(H, base + 1, nres, &j->out)) {
+        j->out.b.n = 0;
+        j->ok = 0;
+        lua_settop(H, base);
+        lua_pushstring(H, j->out.err);
+        j->out.err = NULL;
+        encode_n(H, base + 1, 1, &j->out);
+    }
+    lua_settop(H, base);
+    return 0;
+}
+
+/* __host(cap, op, ...) in a plugin: the one door to the host. */
+static int sb_host(lua_State *L)
+{
+    sandbox *sb = sb_of(L);
+    const char *cap = luaL_checkstring(L, 1);
+    luaL_checkstring(L, 2);
+    if (strcmp(cap, "core") && !has_grant(sb, cap))
+        return luaL_error(L, "plugin %s lacks capability '%s' (add it to capabilities: in plugin.yaml)", sb->name, cap);
+    if (!sb->host || sb->host_ref == LUA_NOREF)
+        return luaL_error(L, "plugin %s: the host is not reachable here", sb->name);
+    hostjob j;
+    memset(&j, 0, sizeof j);
+    j.sb = sb;
+    if (encode_n(L, 1, lua_gettop(L), &j.in)) {
+        free(j.in.b.p);
+        return luaL_error(L, "%s", j.in.err);
+    }
+    /* Host time does not count against the plugin's CPU limit. */
+    double t0 = vm_now_ms();
+    lua_State *H = sb->host;
+    int rc = lua_cpcall(H, host_job, &j);
+    if (sb->deadline > 0) sb->deadline += vm_now_ms() - t0;
+    free(j.in.b.p);
+    if (rc != 0) {
+        lua_pop(H, 1);
+        free(j.out.b.p);
+        return luaL_error(L, "plugin %s: host call failed (out of memory)", sb->name);
+    }
+    lua_settop(L, 0);
+    dec d = { j.out.b.p, j.out.b.n, 0 };
+    int n = 0;
+    if (d.n) {
+        /* Decoding allocates in this (plugin) state; an error here is the
+         * plugin's own and unwinds only it — but free the buffer first. */
+        decjob dj = { d, 0 };
+        lua_pushcfunction(L, decode_job);
+        lua_pushlightuserdata(L, &dj);
+        int drc = lua_pcall(L, 1, LUA_MULTRET, 0);
+        free(j.out.b.p);
+        if (drc != 0) return lua_error(L);
+        n = lua_gettop(L);
+    } else {
+        free(j.out.b.p);
+    }
+    if (!j.ok) return lua_error(L);
+    return n;
+}
+
+/* __out(text [, 2]) */
+static int sb_out(lua_State *L)
+{
+    sandbox *sb = sb_of(L);
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    sbuf *b = luaL_optinteger(L, 2, 1) == 2 ? &sb->err : &sb->out;
+    if (b->n + n > SB_MAXOUT) return luaL_error(L, "plugin %s: more than 16 MiB of output in one call", sb->name);
+    if (buf_add(b, s, n)) return luaL_error(L, "plugin %s: out of memory for output", sb->name);
+    return 0;
+}
+
+/* Load text (never bytecode) as a chunk. */
+static int load_text(lua_State *L, const char *s, size_t n, const char *name)
+{
+    if (n > 0 && s[0] == LUA_SIGNATURE[0]) {
+        lua_pushfstring(L, "%s: bytecode is not allowed in plugins (load takes text only)", name);
+        return LUA_ERRSYNTAX;
+    }
+    return luaL_loadbuffer(L, s, n, name);
+}
+
+/* __load(text, chunkname) -> fn | nil, err */
+static int sb_load(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    if (load_text(L, s, n, name) != 0) { lua_pushnil(L); lua_insert(L, -2); return 2; }
+    return 1;
+}
+
+/* __readmod(modname) -> fn | nil, err: a module from the plugin's own directory. */
+static int sb_readmod(lua_State *L)
+{
+    sandbox *sb = sb_of(L);
+    const char *mod = luaL_checkstring(L, 1);
+    size_t ml = strlen(mod);
+    if (ml == 0 || ml > 200) goto bad;
+    for (const char *c = mod; *c; c++)
+        if (!(*c == '.' || *c == '_' || *c == '-' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+            goto bad;
+    if (mod[0] == '.' || strstr(mod, "..")) goto bad;
+    char rel[256], path[4400];
+    size_t i;
+    for (i = 0; mod[i]; i++) rel[i] = mod[i] == '.' ? '/' : mod[i];
+    rel[i] = 0;
+    snprintf(path, sizeof path, "%s/%s.lua", sb->dir, rel);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "module '%s' not found in plugin %s (looked for %s)", mod, sb->name, path);
+        return 2;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (16 << 20)) {
+        close(fd);
+        lua_pushnil(L);
+        lua_pushfstring(L, "module '%s': %s is not a readable file of at most 16 MiB", mod, path);
+        return 2;
+    }
+    char *text = malloc((size_t)st.st_size + 1);
+    ssize_t got = text ? read(fd, text, (size_t)st.st_size) : -1;
+    close(fd);
+    if (got < 0) { free(text); return luaL_error(L, "cannot read %s", path); }
+    char chunk[400];
+    snprintf(chunk, sizeof chunk, "@%.64s/%.256s.lua", sb->name, rel);
+    lua_pushcfunction(L, sb_load);
+    lua_pushlstring(L, text, (size_t)got);
+    free(text);
+    lua_pushstring(L, chunk);
+    lua_call(L, 2, 2);
+    return 2;
+bad:
+    return luaL_error(L, "require: '%s' is not a module name of this plugin (letters, digits, '_', '-', '.')", mod);
+}
+
+/* __expired() -> true once the running call's time is spent (guarded pcall). */
+static int sb_expired(lua_State *L)
+{
+    lua_pushboolean(L, sb_of(L)->expired);
+    return 1;
+}
+
+static int sb_clock(lua_State *L)
+{
+    lua_pushnumber(L, vm_now_ms());
+    return 1;
+}
+
+typedef struct { sandbox *sb; const char *prelude; size_t plen; enc grants; } setupjob;
+
+static int setup_job(lua_State *L)
+{
+    setupjob *j = lua_touserdata(L, 1);
+    lua_pop(L, 1);
+    static const lua_CFunction libs[] = { luaopen_base, luaopen_table, luaopen_string, luaopen_math,
+                                          luaopen_bit, luaopen_os, NULL };
+    for (int i = 0; libs[i]; i++) {
+        lua_pushcfunction(L, libs[i]);
+        lua_call(L, 0, 0);
+    }
+    /* What no plugin ever gets, whatever the prelude does. */
+    lua_getglobal(L, "string");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+    static const char *drop[] = { "dofile", "loadfile", "load", "loadstring", "getfenv", "setfenv",
+                                  "newproxy", "gcinfo", "module", "require", "package", "collectgarbage", NULL };
+    lua_newtable(L);  /* the dropped originals, handed to the prelude only */
+    for (int i = 0; drop[i]; i++) {
+        lua_getglobal(L, drop[i]);
+        lua_setfield(L, -2, drop[i]);
+        lua_pushnil(L);
+        lua_setglobal(L, drop[i]);
+    }
+    int originals = lua_gettop(L);
+    lua_getglobal(L, "os");
+    lua_newtable(L);
+    static const char *os_keep[] = { "time", "clock", "date", "difftime", NULL };
+    for (int i = 0; os_keep[i]; i++) {
+        lua_getfield(L, -2, os_keep[i]);
+        lua_setfield(L, -2, os_keep[i]);
+    }
+    lua_setglobal(L, "os");
+    lua_pop(L, 1);
+    if (load_text(L, j->prelude, j->plen, "=vcli/plugin/prelude") != 0) lua_error(L);
+    lua_newtable(L);
+    static const luaL_Reg prims[] = { {"host", sb_host}, {"out", sb_out}, {"load", sb_load},
+                                      {"readmod", sb_readmod}, {"expired", sb_expired},
+                                      {"now", sb_clock}, {NULL, NULL} };
+    vcli_setfuncs(L, prims);
+    lua_pushstring(L, j->sb->name);
+    lua_setfield(L, -2, "name");
+    dec d = { j->grants.b.p, j->grants.b.n, 0 };
+    decode_n(L, &d);
+    lua_setfield(L, -2, "grants");
+    lua_pushvalue(L, originals);
+    lua_setfield(L, -2, "originals");
+    lua_call(L, 1, 1);
+    if (!lua_isfunction(L, -1)) luaL_error(L, "the plugin prelude must return its dispatch function");
+    lua_setfield(L, LUA_REGISTRYINDEX, SB_DISPATCH);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, SB_THREADS);
+    lua_settop(L, 0);
+    return 0;
+}
+
+static sandbox *check_sb(lua_State *L)
+{
+    sandbox **u = vcli_checkudata(L, 1, SB_META);
+    if (!*u || !(*u)->L) luaL_error(L, "sandbox is closed");
+    return *u;
+}
+
+static void sb_free(lua_State *H, sandbox *sb)
+{
+    if (sb->L) { lua_close(sb->L); sb->L = NULL; }
+    vcli_unref(H, &sb->host_ref);
+    for (int i = 0; i < sb->ngrants; i++) free(sb->grants[i]);
+    sb->ngrants = 0;
+    free(sb->out.p);
+    free(sb->err.p);
+    sb->out = sb->err = (sbuf){0};
+}
+
+static int l_new(lua_State *H)
+{
+    luaL_checktype(H, 1, LUA_TTABLE);
+    lua_getfield(H, 1, "name");
+    lua_getfield(H, 1, "dir");
+    lua_getfield(H, 1, "prelude");
+    lua_getfield(H, 1, "memory");
+    lua_getfield(H, 1, "cpu_ms");
+    lua_getfield(H, 1, "grants");
+    lua_getfield(H, 1, "host");
+    const char *name = luaL_checkstring(H, -7);
+    const char *dir = luaL_optstring(H, -6, ".");
+    size_t plen;
+    const char *prelude = luaL_checklstring(H, -5, &plen);
+    size_t memory = (size_t)luaL_optnumber(H, -4, 32 << 20);
+    double cpu = luaL_optnumber(H, -3, 1000);
+    luaL_checktype(H, -1, LUA_TFUNCTION);
+    sandbox **u = lua_newuserdata(H, sizeof *u);
+    *u = NULL;
+    luaL_getmetatable(H, SB_META);
+    lua_setmetatable(H, -2);
+    sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb) return luaL_error(H, "out of memory");
+    *u = sb;
+    sb->host_ref = LUA_NOREF;
+    snprintf(sb->name, sizeof sb->name, "%s", name);
+    snprintf(sb->dir, sizeof sb->dir, "%s", dir);
+    sb->cpu_limit_ms = cpu;
+    if (lua_istable(H, -3)) {
+        int n = (int)lua_objlen(H, -3);
+        for (int i = 1; i <= n && sb->ngrants < SB_MAXGRANTS; i++) {
+            lua_rawgeti(H, -3, i);
+            if (lua_isstring(H, -1)) sb->grants[sb->ngrants++] = strdup(lua_tostring(H, -1));
+            lua_pop(H, 1);
+        }
+    }
+    sb->host_ref = vcli_ref(H, -2);
+    /* vm_newstate zeroes the acct, which is the head of sb. */
+    lua_State *L = vm_newstate(&sb->acct);
+    if (!L) { sb_free(H, sb); lua_pushnil(H); lua_pushliteral(H, "cannot create a Lua state"); return 2; }
+    sb->L = L;
+    luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+    setupjob j;
+    memset(&j, 0, sizeof j);
+    j.sb = sb;
+    j.prelude = prelude;
+    j.plen = plen;
+    lua_newtable(H);
+    for (int i = 0; i < sb->ngrants; i++) {
+        lua_pushstring(H, sb->grants[i]);
+        lua_rawseti(H, -2, i + 1);
+    }
+    encode_n(H, lua_gettop(H), 1, &j.grants);
+    lua_pop(H, 1);
+    sb->host = H;
+    int rc = lua_cpcall(L, setup_job, &j);
+    sb->host = NULL;
+    free(j.grants.b.p);
+    if (rc != 0) {
+        lua_pushnil(H);
+        lua_pushfstring(H, "plugin %s: cannot set up its state: %s", sb->name, lua_tostring(L, -1));
+        sb_free(H, sb);
+        return 2;
+    }
+    sb->acct.limit = memory;
+    lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1000);
+    return 1;
+}
+
+/* Host-side bookkeeping in a plugin state (stack slots, the thread table)
+ * runs without the plugin's memory cap: a plugin at its limit must still be
+ * stoppable, and an allocation failure outside a protected call would abort. */
+#define UNCAPPED(sb, stmt) do { size_t lim_ = (sb)->acct.limit; (sb)->acct.limit = 0; stmt; (sb)->acct.limit = lim_; } while (0)
+
+typedef struct { int op; int tref; lua_State *co; } thrjob;
+enum { THR_NEW, THR_GET, THR_DROP };
+
+static int thread_job(lua_State *P)
+{
+    thrjob *j = lua_touserdata(P, 1);
+    lua_pop(P, 1);
+    lua_getfield(P, LUA_REGISTRYINDEX, SB_THREADS);
+    if (j->op == THR_NEW) {
+        j->co = lua_newthread(P);
+        j->tref = luaL_ref(P, -2);
+        lua_checkstack(j->co, 200);
+    } else if (j->op == THR_GET) {
+        lua_rawgeti(P, -1, j->tref);
+        j->co = lua_tothread(P, -1);
+        if (j->co) lua_checkstack(j->co, 200);
+    } else {
+        luaL_unref(P, -1, j->tref);
+    }
+    lua_settop(P, 0);
+    return 0;
+}
+
+static int thread_op(sandbox *sb, int op, int tref, lua_State **co)
+{
+    thrjob j = { op, tref, NULL };
+    int rc;
+    UNCAPPED(sb, rc = lua_cpcall(sb->L, thread_job, &j));
+    if (rc) { lua_pop(sb->L, 1); return -1; }
+    if (co) *co = j.co;
+    return j.tref;
+}
+
+/* Copy host values [idx, idx+n) onto thread co: built in the plugin's main
+ * thread under its cap (so oversized arguments fail cleanly), then moved. */
+static int push_into(lua_State *H, int idx, int n, sandbox *sb, lua_State *co, const char **err)
+{
+    enc e;
+    memset(&e, 0, sizeof e);
+    if (encode_n(H, idx, n, &e)) { free(e.b.p); *err = e.err; return -1; }
+    lua_State *P = sb->L;
+    decjob dj = { { e.b.p, e.b.n, 0 }, 0 };
+    lua_settop(P, 0);
+    UNCAPPED(sb, (lua_pushcfunction(P, decode_job), lua_pushlightuserdata(P, &dj)));
+    int rc = lua_pcall(P, 1, LUA_MULTRET, 0);
+    free(e.b.p);
+    if (rc != 0) { lua_settop(P, 0); *err = "not enough memory for the arguments"; return -1; }
+    int got = lua_gettop(P);
+    UNCAPPED(sb, lua_checkstack(co, got + 8));
+    lua_xmove(P, co, got);
+    return got;
+}
+
+/* Resume co with nargs on its stack; return the outcome to the host. */
+static int run(lua_State *H, sandbox *sb, lua_State *co, int tref, int nargs)
+{
+    lua_State *P = sb->L;
+    sb->host = H;
+    size_t refused = sb->acct.refused;
+    double c0 = cpu_now_ms();
+    double remaining = sb->cpu_limit_ms - sb->call_cpu;
+    sb->deadline = vm_now_ms() + (remaining > 0 ? remaining : 0);
+    sb->expired = 0;
+    lua_sethook(P, sb_hook, LUA_MASKCOUNT, 1000);
+    int rc = lua_resume(co, nargs);
+    double spent = cpu_now_ms() - c0;
+    sb->host = NULL;
+    sb->deadline = 0;
+    sb->call_cpu += spent;
+    sb->cpu_total_ms += spent;
+    int expired = sb->expired;
+    sb->expired = 0;
+    lua_sethook(P, sb_hook, LUA_MASKCOUNT, 1000);
+    int top = lua_gettop(H);
+    if (rc == LUA_YIELD || rc == 0) {
+        enc e;
+        memset(&e, 0, sizeof e);
+        int n = lua_gettop(co), bad;
+        UNCAPPED(sb, bad = encode_n(co, 1, n, &e));
+        lua_settop(co, 0);
+        if (bad) {
+            free(e.b.p);
+            sb->errors++;
+            lua_pushliteral(H, "error");
+            lua_pushfstring(H, "plugin %s: %s", sb->name, e.err);
+            lua_pushliteral(H, "error");
+            return 3;
+        }
+        if (rc == LUA_YIELD) {
+            lua_pushliteral(H, "wait");
+            lua_pushinteger(H, tref);
+        } else {
+            lua_pushliteral(H, "done");
+        }
+        dec d = { e.b.p, e.b.n, 0 };
+        decode_n(H, &d);
+        free(e.b.p);
+        return lua_gettop(H) - top;
+    }
+    sb->errors++;
+    const char *msg = lua_tostring(co, -1);
+    lua_pushliteral(H, "error");
+    const char *kind = "error";
+    if (sb->acct.refused > refused || rc == LUA_ERRMEM) {
+        kind = "memory";
+        lua_pushfstring(H, "plugin %s: memory limit %d MiB exceeded", sb->name, (int)(sb->acct.limit >> 20));
+    } else if (expired) {
+        kind = "time";
+        lua_pushfstring(H, "plugin %s: stopped: a call ran longer than its %d ms CPU limit", sb->name, (int)sb->cpu_limit_ms);
+    } else if (msg) {
+        lua_pushstring(H, msg);
+    } else {
+        lua_pushfstring(H, "plugin %s: error object is a %s value", sb->name, luaL_typename(co, -1));
+    }
+    lua_pushstring(H, kind);
+    return 3;
+}
+
+static void drop_thread(sandbox *sb, int tref) { thread_op(sb, THR_DROP, tref, NULL); }
+
+/* sb:call(...) — dispatch(...) in a fresh coroutine of the plugin state. */
+static int l_call(lua_State *H)
+{
+    sandbox *sb = check_sb(H);
+    if (sb->host) return luaL_error(H, "plugin %s is busy (a call into it is running)", sb->name);
+    int nargs = lua_gettop(H) - 1;
+    lua_State *co;
+    int tref = thread_op(sb, THR_NEW, 0, &co);
+    if (tref < 0) return luaL_error(H, "plugin %s: cannot create a call", sb->name);
+    UNCAPPED(sb, lua_getfield(co, LUA_REGISTRYINDEX, SB_DISPATCH));
+    const char *err = NULL;
+    int n = push_into(H, 2, nargs, sb, co, &err);
+    if (n < 0) {
+        drop_thread(sb, tref);
+        return luaL_error(H, "plugin %s: %s", sb->name, err);
+    }
+    sb->calls++;
+    sb->call_cpu = 0;
+    int r = run(H, sb, co, tref, n);
+    if (strcmp(lua_tostring(H, -r), "wait")) drop_thread(sb, tref);
+    return r;
+}
+
+/* sb:resume(thread, ...) — continue a call that waited on the host. */
+static int l_resume(lua_State *H)
+{
+    sandbox *sb = check_sb(H);
+    if (sb->host) return luaL_error(H, "plugin %s is busy (a call into it is running)", sb->name);
+    int tref = (int)luaL_checkinteger(H, 2);
+    lua_State *co = NULL;
+    thread_op(sb, THR_GET, tref, &co);
+    if (!co || lua_status(co) != LUA_YIELD) return luaL_error(H, "plugin %s: call %d is not waiting", sb->name, tref);
+    const char *err = NULL;
+    int n = push_into(H, 3, lua_gettop(H) - 2, sb, co, &err);
+    if (n < 0) return luaL_error(H, "plugin %s: %s", sb->name, err);
+    int r = run(H, sb, co, tref, n);
+    if (strcmp(lua_tostring(H, -r), "wait")) drop_thread(sb, tref);
+    return r;
+}
+
+static int l_cancel(lua_State *H)
+{
+    sandbox *sb = check_sb(H);
+    drop_thread(sb, (int)luaL_checkinteger(H, 2));
+    return 0;
+}
+
+static int l_output(lua_State *H)
+{
+    sandbox **u = vcli_checkudata(H, 1, SB_META);
+    sandbox *sb = *u;
+    if (!sb) return 0;
+    lua_pushlstring(H, sb->out.p ? sb->out.p : "", sb->out.n);
+    lua_pushlstring(H, sb->err.p ? sb->err.p : "", sb->err.n);
+    sb->out.n = sb->err.n = 0;
+    if (sb->out.cap > 65536) { free(sb->out.p); sb->out = (sbuf){0}; }
+    if (sb->err.cap > 65536) { free(sb->err.p); sb->err = (sbuf){0}; }
+    return 2;
+}
+
+static int l_stats(lua_State *H)
+{
+    sandbox *sb = check_sb(H);
+    lua_createtable(H, 0, 8);
+    lua_pushnumber(H, (lua_Number)sb->acct.used); lua_setfield(H, -2, "memory");
+    lua_pushnumber(H, (lua_Number)sb->acct.peak); lua_setfield(H, -2, "peak");
+    lua_pushnumber(H, (lua_Number)sb->acct.limit); lua_setfield(H, -2, "limit");
+    lua_pushnumber(H, (lua_Number)sb->acct.refused); lua_setfield(H, -2, "refused");
+    lua_pushnumber(H, sb->cpu_total_ms); lua_setfield(H, -2, "cpu_ms");
+    lua_pushnumber(H, sb->calls); lua_setfield(H, -2, "calls");
+    lua_pushnumber(H, sb->errors); lua_setfield(H, -2, "errors");
+    return 1;
+}
+
+/* sb:limits{memory=, cpu_ms=} */
+static int l_limits(lua_State *H)
+{
+    sandbox *sb = check_sb(H);
+    luaL_checktype(H, 2, LUA_TTABLE);
+    lua_getfield(H, 2, "memory");
+    if (!lua_isnil(H, -1)) sb->acct.limit = (size_t)luaL_checknumber(H, -1);
+    lua_getfield(H, 2, "cpu_ms");
+    if (!lua_isnil(H, -1)) sb->cpu_limit_ms = luaL_checknumber(H, -1);
+    lua_pop(H, 2);
+    return 0;
+}
+
+/* sb:gc() — a full collection in the plugin state (stats after a reload). */
+static int l_gc(lua_State *H)
+{
+    sandbox *sb = check_sb(H);
+    lua_gc(sb->L, LUA_GCCOLLECT, 0);
+    return 0;
+}
+
+static int l_close(lua_State *H)
+{
+    sandbox **u = vcli_checkudata(H, 1, SB_META);
+    if (*u) { sb_free(H, *u); free(*u); *u = NULL; }
+    return 0;
+}
+
+static int l_closed(lua_State *H)
+{
+    sandbox **u = vcli_checkudata(H, 1, SB_META);
+    lua_pushboolean(H, !*u || !(*u)->L);
+    return 1;
+}
+
+static int l_tostring(lua_State *H)
+{
+    sandbox **u = vcli_checkudata(H, 1, SB_META);
+    lua_pushfstring(H, "sandbox(%s)", *u ? (*u)->name : "closed");
+    return 1;
+}
+
+/* sandbox.copy(v) -> a deep copy through the plain-data rules (specs, bus). */
+static int l_copy(lua_State *H)
+{
+    enc e;
+    memset(&e, 0, sizeof e);
+    int n = lua_gettop(H);
+    if (encode_n(H, 1, n, &e)) { free(e.b.p); return luaL_error(H, "%s", e.err); }
+    dec d = { e.b.p, e.b.n, 0 };
+    decjob dj = { d, 0 };
+    int top = lua_gettop(H);
+    lua_pushcfunction(H, decode_job);
+    lua_pushlightuserdata(H, &dj);
+    int rc = lua_pcall(H, 1, LUA_MULTRET, 0);
+    free(e.b.p);
+    if (rc) return lua_error(H);
+    return lua_gettop(H) - top;
+}
+
+/* ---- host-side file helpers for the plugin manager ----------------------- */
+#include <dirent.h>
+#include <limits.h>
+
+/* sandbox.ls(dir) -> { names... } | nil, err (no "." entries; unsorted) */
+static int l_ls(lua_State *H)
+{
+    const char *dir = luaL_checkstring(H, 1);
+    DIR *d = opendir(dir);
+    if (!d) { lua_pushnil(H); lua_pushstring(H, strerror(errno)); return 2; }
+    lua_newtable(H);
+    int i = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        lua_pushstring(H, e->d_name);
+        lua_rawseti(H, -2, ++i);
+    }
+    closedir(d);
+    return 1;
+}
+
+/* sandbox.stat(path) -> { type="file"|"dir"|"other", size=, mtime= } | nil, err */
+static int l_stat(lua_State *H)
+{
+    struct stat st;
+    if (stat(luaL_checkstring(H, 1), &st) < 0) { lua_pushnil(H); lua_pushstring(H, strerror(errno)); return 2; }
+    lua_createtable(H, 0, 3);
+    lua_pushstring(H, S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "dir" : "other");
+    lua_setfield(H, -2, "type");
+    lua_pushnumber(H, (lua_Number)st.st_size);
+    lua_setfield(H, -2, "size");
+    lua_pushnumber(H, (lua_Number)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9);
+    lua_setfield(H, -2, "mtime");
+    return 1;
+}
+
+static int l_realpath(lua_State *H)
+{
+    char buf[PATH_MAX];
+    if (!realpath(luaL_checkstring(H, 1), buf)) { lua_pushnil(H); lua_pushstring(H, strerror(errno)); return 2; }
+    lua_pushstring(H, buf);
+    return 1;
+}
+
+/* sandbox.sha256(data) -> hex */
+static const uint32_t K256[64] = {
+    0x428a2f98,0x71374491,0xb5c0fbcf,0xe9b5dba5,0x3956c25b,0x59f111f1,0x923f82a4,0xab1c5ed5,
+    0xd807aa98,0x12835b01,0x243185be,0x550c7dc3,0x72be5d74,0x80deb1fe,0x9bdc06a7,0xc19bf174,
+    0xe49b69c1,0xefbe4786,0x0fc19dc6,0x240ca1cc,0x2de92c6f,0x4a7484aa,0x5cb0a9dc,0x76f988da,
+    0x983e5152,0xa831c66d,0xb00327c8,0xbf597fc7,0xc6e00bf3,0xd5a79147,0x06ca6351,0x14292967,
+    0x27b70a85,0x2e1b2138,0x4d2c6dfc,0x53380d13,0x650a7354,0x766a0abb,0x81c2c92e,0x92722c85,
+    0xa2bfe8a1,0xa81a664b,0xc24b8b70,0xc76c51a3,0xd192e819,0xd6990624,0xf40e3585,0x106aa070,
+    0x19a4c116,0x1e376c08,0x2748774c,0x34b0bcb5,0x391c0cb3,0x4ed8aa4a,0x5b9cca4f,0x682e6ff3,
+    0x748f82ee,0x78a5636f,0x84c87814,0x8cc70208,0x90befffa,0xa4506ceb,0xbef9a3f7,0xc67178f2};
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+static void sha256_block(uint32_t h[8], const unsigned char *p)
+{
+    uint32_t w[64], a, b, c, d, e, f, g, k;
+    for (int i = 0; i < 16; i++) w[i] = (uint32_t)p[4*i] << 24 | (uint32_t)p[4*i+1] << 16 | (uint32_t)p[4*i+2] << 8 | p[4*i+3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ROR(w[i-15], 7) ^ ROR(w[i-15], 18) ^ (w[i-15] >> 3);
+        uint32_t s1 = ROR(w[i-2], 17) ^ ROR(w[i-2], 19) ^ (w[i-2] >> 10);
+        w[i] = w[i-16] + s0 + w[i-7] + s1;
+    }
+    a = h[0]; b = h[1]; c = h[2]; d = h[3]; e = h[4]; f = h[5]; g = h[6]; k = h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = k + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i];
+        uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        k = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
+}
+
+static int l_sha256(lua_State *H)
+{
+    size_t n;
+    const unsigned char *s = (const unsigned char *)luaL_checklstring(H, 1, &n);
+    uint32_t h[8] = {0x6a09e667,0xbb67ae85,0x3c6ef372,0xa54ff53a,0x510e527f,0x9b05688c,0x1f83d9ab,0x5be0cd19};
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) sha256_block(h, s + i);
+    unsigned char tail[128] = {0};
+    size_t r = n - i;
+    memcpy(tail, s + i, r);
+    tail[r] = 0x80;
+    size_t tl = r + 9 <= 64 ? 64 : 128;
+    uint64_t bits = (uint64_t)n * 8;
+    for (int j = 0; j < 8; j++) tail[tl - 1 - j] = (unsigned char)(bits >> (8 * j));
+    sha256_block(h, tail);
+    if (tl == 128) sha256_block(h, tail + 64);
+    char hex[65];
+    for (int j = 0; j < 8; j++) snprintf(hex + 8 * j, 9, "%08x", h[j]);
+    lua_pushlstring(H, hex, 64);
+    return 1;
+}
+
+int luaopen_vcli_sandbox(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"call", l_call}, {"resume", l_resume}, {"cancel", l_cancel}, {"output", l_output},
+        {"stats", l_stats}, {"limits", l_limits}, {"gc", l_gc}, {"close", l_close},
+        {"closed", l_closed}, {"__gc", l_close}, {"__tostring", l_tostring}, {NULL, NULL}};
+    vcli_newclass(L, SB_META, methods);
+    static const luaL_Reg fns[] = {{"new", l_new}, {"copy", l_copy}, {"ls", l_ls}, {"stat", l_stat},
+                                   {"realpath", l_realpath}, {"sha256", l_sha256}, {NULL, NULL}};
+    lua_newtable(L);
+    vcli_setfuncs(L, fns);
+    return 1;
+}

@@ -1,0 +1,3 @@
+module vcli/kubetools
+
+go 1.19
