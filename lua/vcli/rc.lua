@@ -98,5 +98,7 @@ end
 
 function M.reload() return M.load(S.explicit) end
 function M.current_paths() return S.paths or M.paths(S.explicit) end
+-- Every file that would be loaded if it existed (a new rc file counts too).
+function M.candidate_paths() return M.paths(S.explicit) end
 
 return M

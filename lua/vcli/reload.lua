@@ -52,7 +52,7 @@ local function apply()
   local rc = require("vcli.rc")
   local rc_changed = false
   for path in pairs(pending) do
-    for _, p in ipairs(rc.current_paths()) do if p == path then rc_changed = true end end
+    for _, p in ipairs(rc.candidate_paths()) do if p == path then rc_changed = true end end
     local name = S.luadir and module_for(path, S.luadir)
     if name then
       local ok, err = M.module(name, path)
@@ -107,13 +107,11 @@ function M.watch_all()
   S.luadir = vcli.datadir .. "/lua"
   M.watch_tree(S.luadir, function(p) return p:match("%.lua$") end)
   local rc = require("vcli.rc")
-  for _, p in ipairs(rc.paths(nil)) do
+  local rc_files = {}
+  for _, p in ipairs(rc.candidate_paths()) do rc_files[p] = true end
+  for p in pairs(rc_files) do
     local dir = p:match("^(.*)/[^/]*$")
-    if dir then watch_dir(dir, function(path) return path == p end) end
-  end
-  for _, p in ipairs(rc.current_paths()) do
-    local dir = p:match("^(.*)/[^/]*$")
-    if dir then watch_dir(dir, function(path) return path == p end) end
+    if dir then watch_dir(dir, function(path) return rc_files[path] end) end
   end
 end
 

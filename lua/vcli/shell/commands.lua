@@ -263,7 +263,7 @@ function M.parse(words)
         if not fl_list then table.insert(positional, w); i = i + 1; goto continue end
       end
       for _, item in ipairs(fl_list) do
-        local f, v = item.f, item.v
+        local f, v = item.f, item.value
         if f.type == "bool" then
           if v ~= nil then
             if v == "true" or v == "1" then flags[f.name] = true
