@@ -52,8 +52,9 @@ end
 
 -- Precise median for fast commands: hyperfine when present.
 function bench.hyperfine(cmd, runs)
-  local out = bench.sh(("hyperfine -N --warmup 5 --runs %d --export-json /tmp/vcli-bench-hf.json %q >/dev/null 2>&1 && cat /tmp/vcli-bench-hf.json")
-    :format(runs or 50, cmd))
+  local json = "/tmp/vcli-bench-hf.json"
+  local out = bench.sh(("hyperfine -N --warmup 5 --runs %d --export-json %s %q >/dev/null 2>&1 && cat %s")
+    :format(runs or 50, json, cmd, json))
   local median = out:match('"median":%s*([%d%.e%-]+)')
   if median then return tonumber(median) * 1000 end
   return (bench.cmd(cmd, runs or 20))

@@ -72,8 +72,12 @@ function M.publish(topic, payload)
   payload = copy(payload)
   S.stats.published = S.stats.published + 1
   if S.recording then table.insert(S.recorded, { topic = topic, payload = copy(payload) }) end
-  for _, fn in ipairs(S.before) do pcall(fn, topic) end
-  loop.timer(0, function() deliver(topic, payload) end)
+  loop.timer(0, function()
+    async.spawn(function()
+      for _, fn in ipairs(S.before) do pcall(fn, topic) end
+      deliver(topic, payload)
+    end)
+  end)
 end
 
 function M.respond(topic, fn, owner)

@@ -54,6 +54,7 @@ function M.main(opts, rest)
   require("vcli.shell.builtins")
   require("vcli.config").load({ flags = opts.set, watch = not opts.commands and not rest[1] })
   local rc = require("vcli.rc")
+  require("vcli.plugin").init(opts, rest)
   if opts.rc then
     local ok, errors = rc.load(opts.rc_file)
     if not ok then for _, e in ipairs(errors) do io.stderr:write("vcli: rc: ", e, "\n") end end

@@ -1,0 +1,874 @@
+-- vcli.plugin — the plugin manager: discovery, lazy start, dependency order,
+-- lifecycle, the host side of every capability, stats, health and reload.
+-- Each plugin runs in its own Lua state (vcli.sandbox); this module is the
+-- only code that talks to those states. See docs/plugins.md.
+local sandbox = require("vcli.sandbox")
+local manifest = require("vcli.plugin.manifest")
+local semver = require("vcli.plugin.semver")
+local resilience = require("vcli.plugin.resilience")
+local bus = require("vcli.plugin.bus")
+local commands = require("vcli.shell.commands")
+local async = require("vcli.async")
+local loop = require("vcli.loop")
+local vm = require("vcli.vm")
+local S = require("vcli.state")("vcli.plugin")
+
+local M = {}
+M.bus = bus
+S.plugins = S.plugins or {}     -- name -> record
+S.failed = S.failed or {}       -- manifests that could not be read: { dir=, reason= }
+S.tickets = S.tickets or {}
+S.next_ticket = S.next_ticket or 0
+S.config = S.config or {}
+S.clipboard = S.clipboard or {}
+
+local function vcli_mod() return require("vcli") end
+local function env(k) local v = os.getenv(k) return v ~= "" and v or nil end
+local function home() return env("HOME") or "/" end
+function M.data_home() return env("XDG_DATA_HOME") or (home() .. "/.local/share") end
+function M.state_home() return env("XDG_STATE_HOME") or (home() .. "/.local/state") end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+M.read_file = read_file
+
+local prelude_text
+local function prelude()
+  prelude_text = prelude_text or assert(read_file(vcli_mod().datadir .. "/lua/vcli/plugin/prelude.lua"))
+  return prelude_text
+end
+
+-- ---------------------------------------------------------------- discovery
+-- Where plugins are looked for, first wins.
+function M.search_path()
+  local dirs = {}
+  local datadir = vcli_mod().datadir
+  if datadir then table.insert(dirs, { dir = datadir .. "/plugins", kind = "built-in" }) end
+  table.insert(dirs, { dir = M.data_home() .. "/vcli/plugins", kind = "user" })
+  for d in (env("XDG_DATA_DIRS") or "/usr/local/share:/usr/share"):gmatch("[^:]+") do
+    table.insert(dirs, { dir = d .. "/vcli/plugins", kind = "system" })
+  end
+  for d in (env("VCLI_PLUGIN_PATH") or ""):gmatch("[^:]+") do
+    table.insert(dirs, { dir = d, kind = "VCLI_PLUGIN_PATH" })
+  end
+  return dirs
+end
+
+local function read_disabled()
+  S.disabled = {}
+  local text = read_file(M.state_home() .. "/vcli/plugins.disabled")
+  for name in (text or ""):gmatch("[^\n]+") do S.disabled[name] = true end
+end
+
+local function write_disabled()
+  local dir = M.state_home() .. "/vcli"
+  os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
+  local names = {}
+  for n in pairs(S.disabled) do table.insert(names, n) end
+  table.sort(names)
+  local f = assert(io.open(dir .. "/plugins.disabled", "w"))
+  f:write(table.concat(names, "\n"), #names > 0 and "\n" or "")
+  f:close()
+end
+
+local function new_record(dir, source, m, err)
+  return { name = m and m.name, dir = dir, source = source, m = m, reason = err, shadowed = {},
+           state = err and "failed" or "discovered", lat = {}, lat_i = 0, calls = 0, errors = 0,
+           timers = {}, panels = {}, services = {} }
+end
+
+-- Read every manifest (not the code). Registers lazy command stubs.
+function M.discover(search)
+  read_disabled()
+  local found, failed = {}, {}
+  for _, sp in ipairs(search or M.search_path()) do
+    local names = sandbox.ls(sp.dir)
+    if names then
+      table.sort(names)
+      for _, n in ipairs(names) do
+        local dir = sp.dir .. "/" .. n
+        local mpath = dir .. "/plugin.yaml"
+        local text = read_file(mpath)
+        if text then
+          local m, err = manifest.parse(text, mpath)
+          if m and m.name ~= n then
+            m, err = nil, ("%s:1: name: '%s' does not match its directory '%s'"):format(mpath, m.name, n)
+          end
+          local name = m and m.name or n
+          if found[name] then
+            table.insert(found[name].shadowed, dir)
+          else
+            local rec = new_record(dir, sp.kind, m, err)
+            rec.name = name
+            found[name] = rec
+            if err then table.insert(failed, rec) end
+          end
+        end
+      end
+    end
+  end
+  -- Keep what is running; forget what vanished.
+  for name, old in pairs(S.plugins) do
+    if old.state == "running" and found[name] and found[name].dir == old.dir then
+      old.shadowed = found[name].shadowed
+      found[name] = old
+    elseif old.state == "running" then
+      M.stop(name)
+    end
+  end
+  S.plugins = found
+  S.failed = failed
+  for name, p in pairs(S.plugins) do
+    if S.disabled[name] and p.state ~= "failed" then p.state = "disabled" end
+    if p.state == "discovered" then M._stubs(p) end
+  end
+  return S.plugins
+end
+
+-- Lazy stubs: the command exists before the plugin runs; its first use starts it.
+function M._stubs(p)
+  for _, c in ipairs(p.m.commands) do
+    local existing = commands.get(c.name)
+    if not existing or existing.owner == "plugin:" .. p.name then
+      commands.define({
+        name = c.name, summary = c.summary, lazy_plugin = p.name, extra_args = true, passthrough_unknown = true,
+        handler = function(ctx)
+          local ok, err = M.start(p.name)
+          if not ok then error(err, 0) end
+          local real = commands.get(c.name)
+          if not real or real.lazy_plugin then
+            error(("plugin %s did not define its command '%s' when it started"):format(p.name, c.name), 0)
+          end
+          return require("vcli.shell").run_words({ c.name, unpack(ctx.positional) })
+        end,
+      }, "plugin:" .. p.name)
+    end
+  end
+end
+
+function M.get(name) return S.plugins[name] end
+function M.all()
+  local out = {}
+  for _, p in pairs(S.plugins) do table.insert(out, p) end
+  table.sort(out, function(a, b) return a.name < b.name end)
+  return out
+end
+function M.names()
+  local out = {}
+  for name in pairs(S.plugins) do table.insert(out, name) end
+  table.sort(out)
+  return out
+end
+
+-- ------------------------------------------------------------ dependencies
+-- Start order for name (dependencies first) | nil, err naming the problem.
+function M.order(name)
+  local order, state, stack = {}, {}, {}
+  local function visit(n, from, range)
+    local p = S.plugins[n]
+    if not p then
+      return nil, from and ("plugin %s needs %s (%s), which is not installed"):format(from, n, range)
+        or ("no plugin named '%s' (plugin list shows what is installed)"):format(n)
+    end
+    if not p.m then return nil, ("plugin %s: %s"):format(n, p.reason) end
+    if from and not semver.satisfies(p.m.version, range) then
+      return nil, ("plugin %s needs %s %s, but %s %s is installed (%s)"):format(from, n, range, n, p.m.version, p.dir)
+    end
+    if state[n] == "done" then return true end
+    if state[n] == "visiting" then
+      local cycle, start = {}, nil
+      for i, s in ipairs(stack) do if s == n then start = i end end
+      for i = start, #stack do table.insert(cycle, stack[i]) end
+      table.insert(cycle, n)
+      return nil, "dependency cycle: " .. table.concat(cycle, " → ")
+    end
+    state[n] = "visiting"
+    table.insert(stack, n)
+    for _, d in ipairs(p.m.dependencies) do
+      local ok, err = visit(d.name, n, d.range)
+      if not ok then return nil, err end
+    end
+    table.remove(stack)
+    state[n] = "done"
+    table.insert(order, n)
+    return true
+  end
+  local ok, err = visit(name)
+  if not ok then return nil, err end
+  return order
+end
+
+-- ----------------------------------------------------------------- tickets
+-- A capability that waits starts its work as a task and hands the plugin a
+-- ticket; the plugin's call yields until the ticket is done.
+local function ticket(fn, ...)
+  S.next_ticket = S.next_ticket + 1
+  local id = S.next_ticket
+  local t = { waiters = {} }
+  S.tickets[id] = t
+  local args = table.pack(...)
+  t.task = async.spawn(function()
+    local res = table.pack(pcall(fn, unpack(args, 1, args.n)))
+    t.done, t.ok, t.value = true, res[1], res[2]
+    if not res[1] then t.value = require("vcli.shell").one_line(res[2]) end
+    for _, w in ipairs(t.waiters) do w() end
+  end)
+  return id
+end
+
+local function await_ticket(id)
+  local t = S.tickets[id]
+  if not t then return false, "no such operation" end
+  if not t.done then
+    async.await(function(resume)
+      table.insert(t.waiters, resume)
+      return function() if t.task then t.task:cancel() end end
+    end)
+  end
+  S.tickets[id] = nil
+  return t.ok, t.value
+end
+
+-- --------------------------------------------------------------- invoking
+local function flush(p)
+  if not p.sb or p.sb:closed() then return end
+  local o, e = p.sb:output()
+  local shell = require("vcli.shell")
+  if o ~= "" then shell.write(o) end
+  if e ~= "" then shell.ewrite(e) end
+end
+
+local function record_latency(p, ms)
+  p.lat_i = p.lat_i % 512 + 1
+  p.lat[p.lat_i] = ms
+end
+
+-- Call into a running plugin: dispatch(kind, ...) in its state; waits on
+-- the host when the plugin does; returns its results or raises one line.
+function M.invoke(p, kind, ...)
+  if p.state ~= "running" or not p.sb then
+    error(("plugin %s is %s%s"):format(p.name, p.state, p.reason and (": " .. p.reason) or ""), 0)
+  end
+  -- The breaker guards calls users and other plugins make, not the
+  -- manager's own introspection (eval) or lifecycle hooks.
+  local breaker = (kind ~= "eval" and kind ~= "hook" and kind ~= "load") and p.breaker or nil
+  if breaker and not breaker:allow() then
+    error(("plugin %s: circuit open after %d failures (plugin stats shows it)"):format(p.name, breaker.failures), 0)
+  end
+  local t0 = vm.now()
+  local sb = p.sb
+  local res = table.pack(sb:call(kind, ...))
+  while res[1] == "wait" do
+    flush(p)
+    local tref = res[2]
+    if res[3] ~= "__vcli_wait" then
+      sb:cancel(tref)
+      res = { "error", ("plugin %s: coroutine.yield outside a coroutine"):format(p.name), "error", n = 3 }
+      break
+    end
+    local aok, tok, tval = pcall(await_ticket, res[4])
+    if sb:closed() then error(("plugin %s stopped while a call waited"):format(p.name), 0) end
+    if not aok then sb:cancel(tref); error(tok, 0) end   -- cancelled (Ctrl-C)
+    res = table.pack(sb:resume(tref, tok, tval))
+  end
+  flush(p)
+  p.calls = p.calls + 1
+  record_latency(p, vm.now() - t0)
+  if res[1] == "error" then
+    p.errors = p.errors + 1
+    if breaker then breaker:failure() end
+    local msg = res[2]
+    if msg == "stack overflow" or msg:match("stack overflow$") then
+      msg = ("plugin %s: stack overflow (runaway recursion?)"):format(p.name)
+    elseif not msg:match("^plugin ") then
+      msg = ("plugin %s: %s"):format(p.name, msg)
+    end
+    if res[3] == "memory" then M._fail(p, msg) end
+    error(msg, 0)
+  end
+  if breaker then breaker:success() end
+  return unpack(res, 2, res.n)
+end
+
+
+function M.call(name, kind, ...)
+  local p = S.plugins[name]
+  if not p then error(("no plugin named '%s'"):format(name), 0) end
+  if p.state ~= "running" then
+    local ok, err = M.start(name)
+    if not ok then error(err, 0) end
+  end
+  return M.invoke(p, kind, ...)
+end
+
+-- ------------------------------------------------------------ capabilities
+local H = {}
+M.handlers = H
+
+local function owner(p) return "plugin:" .. p.name end
+
+H.core = {}
+function H.core.version() return vcli_mod().version end
+function H.core.log(p, msg)
+  p.log = p.log or {}
+  table.insert(p.log, msg)
+  if #p.log > 200 then table.remove(p.log, 1) end
+end
+function H.core.source(_, name)
+  local file = ({ ["vcli.resilience"] = "resilience", ["vcli.semver"] = "semver" })[name]
+  return read_file(vcli_mod().datadir .. "/lua/vcli/plugin/" .. file .. ".lua")
+end
+function H.core.sleep(_, ms) return ticket(function() async.sleep(tonumber(ms) or 0) end) end
+function H.core.command(p, spec)
+  local name = spec.name
+  local existing = commands.get(name)
+  if existing and existing.owner ~= owner(p) then
+    error(("command '%s' already belongs to %s"):format(name, existing.owner), 0)
+  end
+  local function complete_for(item)
+    return function(prefix)
+      if p.state ~= "running" then return {} end
+      local r = table.pack(p.sb:call("complete", name, item.name, prefix, {}))
+      return r[1] == "done" and type(r[2]) == "table" and r[2] or {}
+    end
+  end
+  for _, a in ipairs(spec.args or {}) do if a.has_complete then a.complete = complete_for(a) end end
+  for _, f in ipairs(spec.flags or {}) do if f.has_complete then f.complete = complete_for(f) end end
+  spec.handler = function(ctx)
+    return M.invoke(p, "command", name, {
+      args = ctx.args, flags = ctx.flags, positional = ctx.positional,
+      interactive = ctx.interactive, color = ctx.color,
+    })
+  end
+  spec.plugin = p.name
+  commands.define(spec, owner(p))
+  p.cmds = p.cmds or {}
+  p.cmds[name] = true
+end
+function H.core.timer(p, id, ms, rep)
+  local function fire()
+    p.timers[id] = nil
+    if p.state ~= "running" then return end
+    if rep then p.timers[id] = loop.timer(ms, fire) end
+    async.spawn(function() pcall(M.invoke, p, "timer", id) end)
+  end
+  p.timers[id] = loop.timer(ms, fire)
+end
+function H.core.cancel_timer(p, id)
+  if p.timers[id] then p.timers[id]:stop(); p.timers[id] = nil end
+end
+function H.core.provide(p, cap) p.services[cap] = true end
+
+local function service_provider(cap)
+  for _, q in pairs(S.plugins) do
+    if q.m then
+      for _, s in ipairs(q.m.provides) do if s == cap then return q end end
+    end
+  end
+end
+
+-- net: http requests to the hosts the manifest lists.
+local function host_allowed(list, host)
+  for _, pat in ipairs(list or {}) do
+    if pat == "*" or pat == host then return true end
+    local suffix = pat:match("^%*%.(.+)$")
+    if suffix and host:sub(-#suffix - 1) == "." .. suffix then return true end
+  end
+  return false
+end
+H.net = {}
+function H.net.request(p, opts)
+  if type(opts) ~= "table" or type(opts.url) ~= "string" then error("http: options with a url expected", 0) end
+  local host = opts.url:match("^%a[%w+.-]*://%[?([^/:%]@]+)")
+  local allowed = p.m.capabilities.net.hosts
+  if not host or not host_allowed(allowed, host:lower()) then
+    error(("plugin %s may not reach host '%s' (capabilities: net: hosts: [%s])"):format(
+      p.name, tostring(host), table.concat(allowed or {}, ", ")), 0)
+  end
+  local o = {}
+  for _, k in ipairs({ "url", "method", "headers", "body", "timeout_ms", "connect_timeout_ms" }) do o[k] = opts[k] end
+  return ticket(function()
+    local r, err = require("vcli.http").request(o)
+    if not r then error(err, 0) end
+    return { status = r.status, headers = r.headers, body = r.body }
+  end)
+end
+
+-- store: the plugin's own LMDB database "plugin:<name>", with its quota.
+local function store_db(p)
+  if p.db then return p.db end
+  local store = require("vcli.store")
+  local dir = S.store_dir or (M.state_home() .. "/vcli/store")
+  local envh = assert(store.open(dir))
+  local db = assert(envh:db("plugin:" .. p.name))
+  local quota = manifest.size(p.m.capabilities.store.quota or "10MiB")
+  db:set_quota(quota)
+  p.db = db
+  return db
+end
+H.store = {}
+local function key(k)
+  if type(k) ~= "string" or k == "" then error("store: key must be a non-empty string", 0) end
+  return k
+end
+function H.store.get(p, k) return (store_db(p):get(key(k))) end
+function H.store.put(p, k, v)
+  if type(v) ~= "string" then error("store: value must be a string (encode tables with your own format)", 0) end
+  local ok, err = store_db(p):put(key(k), v)
+  if not ok and err then error(("plugin %s: store: %s"):format(p.name, err), 0) end
+  return true
+end
+function H.store.del(p, k) store_db(p):del(key(k)) return true end
+function H.store.keys(p, prefix) return store_db(p):keys(prefix) end
+function H.store.usage(p) return store_db(p):usage() end
+
+-- exec: processes whose program the manifest allows.
+H.exec = {}
+function H.exec.run(p, argv, opts)
+  if type(argv) ~= "table" or type(argv[1]) ~= "string" then error("exec: argv list expected", 0) end
+  local prog = argv[1]
+  local allowed = p.m.capabilities.exec.commands or {}
+  local ok = false
+  for _, c in ipairs(allowed) do if c == prog or c == "*" then ok = true end end
+  if not ok then
+    error(("plugin %s may not run '%s' (capabilities: exec: commands: [%s])"):format(p.name, prog, table.concat(allowed, ", ")), 0)
+  end
+  return ticket(function()
+    local proc = require("vcli.proc")
+    local out, err, code = {}, {}, nil
+    return async.await(function(resume)
+      local pending = 3
+      local function done() pending = pending - 1 if pending == 0 then resume({ code = code, stdout = table.concat(out), stderr = table.concat(err) }) end end
+      local pr, perr = proc.spawn({ argv = argv, stdin = "null", stdout = "pipe", stderr = "pipe",
+        cwd = opts and opts.cwd, on_exit = function(c) code = c; done() end })
+      if not pr then resume(nil, perr) return end
+      for fd, acc in pairs({ [pr.stdout] = out, [pr.stderr] = err }) do
+        local h
+        h = loop.fd(fd, "r", function()
+          while true do
+            local data, e = loop.read(fd)
+            if data then table.insert(acc, data)
+            elseif e == "again" then return
+            else h:stop(); proc.close(fd); done(); return end
+          end
+        end)
+      end
+      return function() proc.kill(pr.pid) end
+    end)
+  end)
+end
+
+-- fs.read / fs.write: paths under the manifest's allow-list, checked on the
+-- real path so that "..", symlinks and the like cannot leave it.
+local function expand(path)
+  path = path:gsub("^~", home())
+  path = path:gsub("%${(XDG_[%u_]+)}", function(k)
+    local defaults = { XDG_DATA_HOME = home() .. "/.local/share", XDG_CONFIG_HOME = home() .. "/.config",
+                       XDG_STATE_HOME = home() .. "/.local/state", XDG_CACHE_HOME = home() .. "/.cache" }
+    return env(k) or defaults[k] or ""
+  end)
+  return path
+end
+local function check_path(p, cap, path, for_write)
+  if type(path) ~= "string" or path == "" then error(cap .. ": path expected", 0) end
+  path = expand(path)
+  local real = sandbox.realpath(path)
+  if not real and for_write then
+    local parent, base = path:match("^(.*)/([^/]+)$")
+    local rp = parent and sandbox.realpath(parent ~= "" and parent or "/")
+    if rp and base ~= ".." and base ~= "." then real = rp .. "/" .. base end
+  end
+  if not real then error(("%s: %s: no such file or directory"):format(cap, path), 0) end
+  for _, root in ipairs(p.m.capabilities[cap].paths or {}) do
+    local rr = sandbox.realpath(expand(root))
+    if rr and (real == rr or real:sub(1, #rr + 1) == rr .. "/") then return real end
+  end
+  error(("plugin %s may not %s '%s' (capabilities: %s: paths)"):format(p.name, for_write and "write" or "read", path, cap), 0)
+end
+H["fs.read"] = {
+  read = function(p, path)
+    local real = check_path(p, "fs.read", path)
+    local s = read_file(real)
+    if not s then error("fs.read: cannot read " .. path, 0) end
+    return s
+  end,
+  list = function(p, path) return sandbox.ls(check_path(p, "fs.read", path)) end,
+}
+H["fs.write"] = {
+  write = function(p, path, data)
+    local real = check_path(p, "fs.write", path, true)
+    local f, err = io.open(real, "wb")
+    if not f then error("fs.write: " .. err, 0) end
+    f:write(tostring(data))
+    f:close()
+    return true
+  end,
+}
+
+H.events = {}
+function H.events.publish(_, topic, payload) bus.publish(topic, payload) return true end
+function H.events.subscribe(p, pattern, id)
+  local sid = bus.subscribe(pattern, function(payload, topic) return M.invoke(p, "event", id, topic, payload) end, p)
+  bus.subscriptions()[sid].plugin_sub = id
+  p.subs = p.subs or {}
+  p.subs[id] = true
+end
+function H.events.unsubscribe(p, id)
+  for sid, s in pairs(bus.subscriptions()) do
+    if s.owner == p and s.plugin_sub == id then bus.unsubscribe(sid) end
+  end
+end
+function H.events.request(_, topic, payload, timeout_ms)
+  return ticket(function() return bus.request(topic, payload, timeout_ms) end)
+end
+function H.events.respond(p, topic)
+  bus.respond(topic, function(payload) return M.invoke(p, "request", topic, payload) end, p)
+end
+
+H.clipboard = {}
+function H.clipboard.copy(p, text)
+  text = tostring(text)
+  table.insert(S.clipboard, text)
+  if require("vcli.term").isatty(1) then
+    local ok, reg = pcall(require, "vcli.plugin.registry")
+    if ok then io.stdout:write("\27]52;c;" .. reg.base64(text) .. "\7") end
+  end
+  return true
+end
+
+H.config = {}
+function H.config.get(p)
+  local cfg = {}
+  for k, v in pairs(p.m.config or {}) do cfg[k] = v end
+  for k, v in pairs(S.config[p.name] or {}) do cfg[k] = v end
+  return cfg
+end
+
+H.tui = {}
+function H.tui.panel(p, spec) table.insert(p.panels, spec) return #p.panels end
+
+-- Services one plugin provides to those that declare the capability.
+local function service_call(p, cap, op, ...)
+  local provider = service_provider(cap)
+  if not provider then error(("no installed plugin provides '%s'"):format(cap), 0) end
+  local args = table.pack(...)
+  return ticket(function()
+    if provider.state ~= "running" then
+      local ok, err = M.start(provider.name)
+      if not ok then error(err, 0) end
+    end
+    return M.invoke(provider, "service", cap, op, unpack(args, 1, args.n))
+  end)
+end
+
+-- The C side calls this after checking the capability grant.
+local function host(name, cap, op, ...)
+  local p = S.starting[name] or S.plugins[name]
+  if not p then error("unknown plugin " .. tostring(name), 0) end
+  local h = H[cap] and H[cap][op]
+  if h then return h(p, ...) end
+  if not manifest.BUILTIN_CAPS[cap] or cap == "kube" or cap == "prom" then
+    if op == "call" then return service_call(p, cap, ...) end
+  end
+  error(("%s: no operation '%s'"):format(cap, tostring(op)), 0)
+end
+S.starting = S.starting or {}
+
+-- ---------------------------------------------------------------- lifecycle
+local function verify_files(p)
+  for file, want in pairs(p.m.sha256 or {}) do
+    local data = read_file(p.dir .. "/" .. file)
+    if not data then return nil, ("%s: sha256 lists %s, which is missing"):format(p.dir, file) end
+    local got = sandbox.sha256(data)
+    if got ~= want:lower() then
+      return nil, ("%s/%s: sha256 mismatch (manifest %s…, file %s…)"):format(p.dir, file, want:sub(1, 12), got:sub(1, 12))
+    end
+  end
+  return true
+end
+
+local function cleanup(p)
+  for id, t in pairs(p.timers) do t:stop(); p.timers[id] = nil end
+  bus.remove_owner(p)
+  if p.sb then p.sb:close() end
+  p.sb = nil
+end
+
+-- Create the state, load the entry and run init/start. p is not yet in S.plugins' running set.
+local function boot(p)
+  local m = p.m
+  if not semver.satisfies(vcli_mod().version, m.vcli) then
+    return nil, ("plugin %s needs vcli %s, this is %s"):format(p.name, m.vcli, vcli_mod().version)
+  end
+  local ok, err = verify_files(p)
+  if not ok then return nil, err end
+  local sb, serr = sandbox.new({ name = p.name, dir = p.dir, prelude = prelude(), memory = m.limits.memory,
+                                 cpu_ms = m.limits.start_ms, grants = m.grants, host = host })
+  if not sb then return nil, serr end
+  p.sb = sb
+  p.breaker = p.breaker or resilience.breaker({ name = p.name, threshold = 5, reset_ms = 10000 })
+  p.state = "running"   -- so invoke accepts the init/start calls
+  S.starting[p.name] = p
+  local entry = m.entry:gsub("%.lua$", ""):gsub("/", ".")
+  local lok, lerr = pcall(M.invoke, p, "load", entry)
+  if lok then lok, lerr = pcall(M.invoke, p, "hook", "start") end
+  S.starting[p.name] = nil
+  if not lok then
+    p.state = "failed"
+    return nil, lerr
+  end
+  sb:limits({ cpu_ms = m.limits.cpu_ms_per_call })
+  p.started_at = os.time()
+  return true
+end
+
+local function start_one(p)
+  if p.state == "running" then return true end
+  if p.state == "disabled" then return nil, ("plugin %s is disabled (plugin enable %s)"):format(p.name, p.name) end
+  if not p.m then return nil, ("plugin %s: %s"):format(p.name, p.reason) end
+  local snap = commands.snapshot(owner(p))
+  commands.remove_owner(owner(p))
+  local ok, err = boot(p)
+  if not ok then
+    commands.remove_owner(owner(p))
+    commands.restore(snap)
+    cleanup(p)
+    p.state, p.reason = "failed", err
+    return nil, err
+  end
+  -- Stubs that the plugin did not redefine stay lazy stubs no more.
+  for name, spec in pairs(snap.commands) do
+    if spec.lazy_plugin and not (p.cmds or {})[name] then commands.remove(name) end
+  end
+  p.reason = nil
+  return true
+end
+
+-- Start name and its dependencies in order; on failure stop what this call started.
+function M.start(name)
+  local order, err = M.order(name)
+  if not order then
+    local p = S.plugins[name]
+    if p and p.state ~= "running" then p.state, p.reason = "failed", err end
+    return nil, err
+  end
+  local started = {}
+  for _, n in ipairs(order) do
+    local p = S.plugins[n]
+    if p.state ~= "running" then
+      local ok, serr = start_one(p)
+      if not ok then
+        for i = #started, 1, -1 do M.stop(started[i]) end
+        local msg = n == name and serr or ("plugin %s: dependency %s failed: %s"):format(name, n, serr)
+        if n ~= name then S.plugins[name].state, S.plugins[name].reason = "failed", msg end
+        return nil, msg
+      end
+      table.insert(started, n)
+    end
+  end
+  return true
+end
+
+function M.stop(name, why)
+  local p = S.plugins[name]
+  if not p or p.state ~= "running" then return true end
+  -- Dependents first.
+  for _, q in pairs(S.plugins) do
+    if q.state == "running" and q.m then
+      for _, d in ipairs(q.m.dependencies) do if d.name == name then M.stop(q.name) end end
+    end
+  end
+  if p.sb and not p.sb:closed() then
+    p.sb:limits({ cpu_ms = p.m.limits.stop_ms })
+    pcall(M.invoke, p, "hook", "stop")
+  end
+  commands.remove_owner(owner(p))
+  cleanup(p)
+  p.state = why and "failed" or "stopped"
+  p.reason = why
+  if not why and p.m and not S.disabled[name] then M._stubs(p) end
+  return true
+end
+
+function M._fail(p, reason)
+  if S.plugins[p.name] == p then M.stop(p.name, reason) else cleanup(p) end
+  p.state, p.reason = "failed", reason
+end
+
+function M.enable(name)
+  local p = S.plugins[name]
+  if not p then return nil, ("no plugin named '%s'"):format(name) end
+  S.disabled[name] = nil
+  write_disabled()
+  if p.state == "disabled" then p.state = "discovered"; M._stubs(p) end
+  return true
+end
+
+function M.disable(name)
+  local p = S.plugins[name]
+  if not p then return nil, ("no plugin named '%s'"):format(name) end
+  M.stop(name)
+  commands.remove_owner(owner(p))
+  S.disabled[name] = true
+  write_disabled()
+  if p.state ~= "failed" then p.state = "disabled" end
+  return true
+end
+
+-- Reload from disk: the new version starts beside the old one; only when it
+-- is up does it replace the old (whose commands, subscriptions and timers go).
+-- If it fails, the old version keeps running and the error is returned.
+function M.reload(name)
+  local old = S.plugins[name]
+  if not old then return nil, ("no plugin named '%s'"):format(name) end
+  local mpath = old.dir .. "/plugin.yaml"
+  local text = read_file(mpath)
+  if not text then return nil, mpath .. ": cannot read" end
+  local m, err = manifest.parse(text, mpath)
+  if not m then
+    if old.state ~= "running" then old.state, old.reason, old.m = "failed", err, nil end
+    return nil, err
+  end
+  if old.state ~= "running" then
+    local p = new_record(old.dir, old.source, m)
+    p.name, p.shadowed = name, old.shadowed
+    commands.remove_owner(owner(old))
+    S.plugins[name] = p
+    if S.disabled[name] then p.state = "disabled" return true end
+    M._stubs(p)
+    return true
+  end
+  local p = new_record(old.dir, old.source, m)
+  p.name, p.shadowed, p.breaker = name, old.shadowed, old.breaker
+  p.reloads = (old.reloads or 0) + 1
+  local snap = commands.snapshot(owner(old))
+  commands.remove_owner(owner(old))
+  local ok, berr = boot(p)
+  if not ok then
+    commands.remove_owner(owner(p))
+    commands.restore(snap)
+    cleanup(p)
+    old.last_reload_error = berr
+    return nil, berr
+  end
+  old.sb:limits({ cpu_ms = old.m.limits.stop_ms })
+  pcall(M.invoke, old, "hook", "stop")
+  cleanup(old)
+  old.state = "stopped"
+  p.calls, p.errors, p.lat, p.lat_i = old.calls, old.errors, old.lat, old.lat_i
+  S.plugins[name] = p
+  return true
+end
+
+-- ------------------------------------------------------------ stats/health
+local function percentile(list, q)
+  local t = {}
+  for _, v in pairs(list) do table.insert(t, v) end
+  if #t == 0 then return nil end
+  table.sort(t)
+  return t[math.max(1, math.ceil(#t * q))]
+end
+
+function M.stats(name)
+  local p = S.plugins[name]
+  if not p then return nil end
+  local st = p.sb and not p.sb:closed() and p.sb:stats() or {}
+  return {
+    name = p.name, state = p.state, memory = st.memory or 0, peak = st.peak or 0, limit = st.limit or p.m and p.m.limits.memory,
+    cpu_ms = st.cpu_ms or 0, calls = p.calls, errors = p.errors,
+    p50 = percentile(p.lat, 0.5), p99 = percentile(p.lat, 0.99),
+    breaker = p.breaker and p.breaker:status().state or "closed",
+    subscriptions = bus.count(p), timers = (function() local n = 0 for _ in pairs(p.timers) do n = n + 1 end return n end)(),
+  }
+end
+
+function M.check_health(name)
+  local p = S.plugins[name]
+  if not p or p.state ~= "running" then return nil end
+  local ok, a, b = pcall(M.invoke, p, "hook", "health")
+  local h
+  if not ok then h = { ok = false, msg = tostring(a) }
+  elseif a == nil and b == "absent" then h = { ok = true, msg = "no health hook" }
+  elseif a == false or type(a) == "string" then h = { ok = false, msg = type(a) == "string" and a or tostring(b or "unhealthy") }
+  else h = { ok = true, msg = "ok" } end
+  h.at = os.time()
+  p.health = h
+  return h
+end
+
+-- Periodic checks on the loop (the interactive shell starts them).
+function M.start_health_checks(interval_ms)
+  interval_ms = interval_ms or 30000
+  if S.health_timer then S.health_timer:stop() end
+  local function tick()
+    S.health_timer = loop.timer(interval_ms, tick)
+    async.spawn(function() for _, n in ipairs(M.names()) do M.check_health(n) end end)
+  end
+  S.health_timer = loop.timer(interval_ms, tick)
+end
+
+function M.schemas()
+  local out = {}
+  for name, p in pairs(S.plugins) do if p.m and p.m.config_schema then out[name] = p.m.config_schema end end
+  return out
+end
+
+function M.set_config(name, cfg)
+  S.config[name] = cfg
+  local p = S.plugins[name]
+  if p and p.state == "running" then return pcall(M.invoke, p, "hook", "on_config_change", H.config.get(p)) end
+  return true
+end
+
+function M.clipboard() return S.clipboard end
+-- Where plugin stores live (specs and `plugin test` use a scratch directory).
+function M.set_store_dir(dir)
+  S.store_dir = dir
+  for _, p in pairs(S.plugins) do p.db = nil end
+end
+
+-- Lazy start on events: a published topic that a stopped plugin's manifest
+-- lists starts that plugin first.
+if not S.bus_hooked then
+  S.bus_hooked = true
+  bus.before_publish(function(topic)
+    for name, p in pairs(S.plugins) do
+      if p.state == "discovered" and p.m then
+        for _, pat in ipairs(p.m.events) do
+          if topic:find(bus.glob(pat)) then M.start(name) break end
+        end
+      end
+    end
+  end)
+end
+
+-- Hot reload when a plugin's files change (interactive shell).
+function M.watch()
+  local reload = require("vcli.reload")
+  for _, p in pairs(S.plugins) do
+    local dir = p.dir
+    reload.watch_tree(dir, function(path)
+      if path:sub(1, #dir + 1) ~= dir .. "/" then return false end
+      local q = S.plugins[p.name]
+      if q and q.state == "running" then
+        local ok, err = M.reload(p.name)
+        require("vcli.shell").ewrite(ok and ("plugin %s reloaded\n"):format(p.name)
+          or ("plugin %s: reload failed, the previous version keeps running: %s\n"):format(p.name, err))
+      end
+      return false
+    end)
+  end
+end
+
+-- Start-up: discover, define the `plugin` command.
+function M.init()
+  M.discover()
+  require("vcli.plugin.cli").define()
+end
+
+return M

@@ -1,0 +1,1 @@
+error("rb_a refuses to start")
