@@ -16,7 +16,7 @@ local function sorted_keys(t)
 end
 
 local function scalar(v)
-  if type(v) == "string" then return string.format("%q", v):gsub("\\\n", "\\n") end
+  if type(v) == "string" then return (string.format("%q", v):gsub("\\\n", "\\n")) end
   if v == nil then return "nil" end
   if type(v) == "userdata" and tostring(v) == "userdata: NULL" then return "null" end
   return tostring(v)

@@ -169,8 +169,8 @@ function M.edit_text(src, path, v)
       local rest = L:sub(#prefix + 1)
       if rest:match("^[|>]") then error(("config set: %s is a block scalar; use 'config edit'"):format(path), 0) end
       local at = comment_at(rest)
-      local comment = at and rest:sub(at) or nil
-      out[line] = prefix .. vt .. (comment and (" " .. comment) or "")
+      local comment = at and (rest:sub(1, at - 1):match("%s*$") .. rest:sub(at)) or ""
+      out[line] = prefix .. vt .. comment
       return table.concat(out, "\n") .. "\n"
     end
     if type(nextv) ~= "table" or validate.is_list(nextv) then

@@ -11,9 +11,9 @@
 local schema = require("vcli.config.schema")
 local merge = require("vcli.config.merge")
 local layers_mod = require("vcli.config.layers")
-local interp = require("vcli.config.interp")
 local validate = require("vcli.config.validate")
-local trust = require("vcli.config.trust")
+-- loaded when needed: most runs have no ${…} and no workspace file
+local trust = setmetatable({}, { __index = function(_, k) return require("vcli.config.trust")[k] end })
 local S = require("vcli.state")("vcli.config")
 
 local M = {}
@@ -51,7 +51,19 @@ local function plugin_nodes()
   return out
 end
 
-local function cwd() return S.opts.cwd or os.getenv("PWD") or "." end
+local getcwd
+do
+  local ok, ffi = pcall(require, "ffi")
+  if ok then
+    pcall(ffi.cdef, "char *getcwd(char *buf, size_t size);")
+    getcwd = function()
+      local buf = ffi.new("char[?]", 4096)
+      local p = ffi.C.getcwd(buf, 4096)
+      return p ~= nil and ffi.string(p) or nil
+    end
+  end
+end
+local function cwd() return S.opts.cwd or (getcwd and getcwd()) or os.getenv("PWD") or "." end
 
 -- ----------------------------------------------------------------- building
 -- Read every layer; returns the list lowest priority first.
@@ -90,10 +102,15 @@ local function read_layers(root_node)
   end
   upper[#upper + 1] = cluster
   local fleet = layers_mod.fleet_layer(layers_mod.peek(upper, "fleet.source"), cwd())
-  local list = { layers_mod.default_layer() }
+  local builtin = {}
   for _, owner in ipairs(S.plugin_order) do
     local p = S.plugins[owner]
-    if p then
+    if p and p.builtin then builtin[owner] = p.builtin end
+  end
+  local list = { layers_mod.default_layer(builtin) }
+  for _, owner in ipairs(S.plugin_order) do
+    local p = S.plugins[owner]
+    if p and p.defaults then
       list[#list + 1] = { name = "plugin", priority = 40, present = true, label = owner,
                           data = { plugins = { [owner] = p.defaults } } }
     end
@@ -185,13 +202,14 @@ local function build()
   local root_node = root()
   local list, context = read_layers(root_node)
   local ctx = merge.context(list, S.rules)
-  ctx.getenv = S.opts.env and function(k) return S.opts.env[k] end or nil
   for li, layer in ipairs(list) do
     if layer.err then table.insert(ctx.errors, layer.err) end
     layer.index = li
   end
   local merged = merge.all(ctx, root_node)
-  interp.resolve(ctx, function(path) return lookup(merged, path) end)
+  if #ctx.pending > 0 then
+    require("vcli.config.interp").resolve(ctx, function(path) return lookup(merged, path) end)
+  end
   check_required(ctx, root_node, merged, "")
   return { layers = list, merged = merged, origin = ctx.origin, errors = ctx.errors, warnings = ctx.warnings,
            context = context }
@@ -213,7 +231,6 @@ local function print_problems(c, suffix)
   S.printed = S.printed or {}
   for _, e in ipairs(c.errors) do say("vcli: config: " .. e .. (suffix or "")) end
   for _, w in ipairs(c.warnings) do say("vcli: config: warning: " .. w) end
-  for _, n in ipairs(notices(c)) do say("vcli: config: " .. n) end
 end
 
 local function ensure()
@@ -241,12 +258,19 @@ M._current = ensure
 function M.load(opts)
   opts = opts or {}
   S.opts = { flags = opts.flags, cwd = opts.cwd, context = opts.context, env = opts.env }
+  local env = opts.env
+  layers_mod.getenv = env and function(k) return env[k] end or os.getenv
   S.context = opts.context
   S.quiet = opts.quiet
+  S.rc_values = {} -- the rc runs after load and sets them again
   S.dirty = false
   S.current = build()
   local c = S.current
-  if not opts.quiet then print_problems(c) end
+  if not opts.quiet then
+    print_problems(c)
+    -- said when a value is first read, so `config trust` itself is not told
+    S.notices = notices(c)
+  end
   if not opts.no_command then
     require("vcli.config.command")
     local ok, vcli = pcall(require, "vcli")
@@ -264,6 +288,10 @@ end
 -- The tables returned are the live configuration: read them, do not change them.
 function M.get(path)
   local c = ensure()
+  if S.notices then
+    for _, n in ipairs(S.notices) do say("vcli: config: " .. n) end
+    S.notices = nil
+  end
   if path == nil or path == "" then return c.merged end
   local t, k = lookup(c.merged, path)
   if not t then return nil end
@@ -296,6 +324,8 @@ function M.origin(path)
 end
 
 function M.errors() local c = ensure(); return c.errors, c.warnings end
+-- Why the last reload/set_context was refused (nil when it was applied).
+function M.last_errors() return S.last_errors end
 function M.layers() return ensure().layers end
 function M.context() return ensure().context end
 
@@ -329,9 +359,7 @@ function M.register_schema(owner, sch, defaults)
     table.insert(node.order, 1, "enabled")
   end
   if not S.plugins[owner] then table.insert(S.plugin_order, owner) end
-  local d = defaults or schema.defaults_of(node) or {}
-  d.enabled = nil
-  S.plugins[owner] = { node = node, defaults = d }
+  S.plugins[owner] = { node = node, defaults = defaults, builtin = schema.defaults_of(node) }
   S.plugin_version = (S.plugin_version or 0) + 1
   S.dirty = true
   return true
@@ -388,7 +416,9 @@ end
 -- Make candidate c current if it is valid and every subscriber accepts it.
 -- Returns true | false, errors.
 local function apply(c, restore)
+  S.last_errors = nil
   if #c.errors > 0 then
+    S.last_errors = c.errors
     if not S.quiet then print_problems({ errors = c.errors, warnings = {}, layers = {} }, " (kept the previous configuration)") end
     if restore then restore() end
     return false, c.errors
@@ -405,6 +435,7 @@ local function apply(c, restore)
       for i = #accepted, 1, -1 do pcall(accepted[i].fn, c.merged, old.merged) end
       local why = ok and (reason and tostring(reason) or "no reason given") or one_line(res)
       local msg = ("configuration change rolled back: %s rejected it: %s"):format(s.owner, why)
+      S.last_errors = { msg }
       if not S.quiet then say("vcli: config: " .. msg) end
       return false, { msg }
     end

@@ -13,7 +13,7 @@ local validate = require("vcli.config.validate")
 local M = {}
 
 local function home_expand(p)
-  if p:sub(1, 2) == "~/" then return (os.getenv("HOME") or "") .. p:sub(2) end
+  if p:sub(1, 2) == "~/" then return (require("vcli.config.layers").getenv("HOME") or "") .. p:sub(2) end
   return p
 end
 
@@ -39,7 +39,7 @@ function M.resolve(ctx, lookup)
       by_tbl[t][k] = e
     end
   end
-  local getenv = ctx.getenv or os.getenv
+  local getenv = require("vcli.config.layers").getenv
   local resolve_entry
 
   local function fail(e, msg)

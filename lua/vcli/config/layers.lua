@@ -14,11 +14,16 @@ local M = {}
 M.PRIORITY = { flags = 100, env = 90, user = 80, workspace = 70, cluster = 60, fleet = 50, plugin = 40, default = 10 }
 M.ORDER = { "flags", "env", "user", "workspace", "cluster", "fleet", "plugin", "default" }
 
+-- Every environment lookup goes through M.getenv, so config.load{env=…}
+-- can run against a made-up environment (specs, benches).
+M.getenv = os.getenv
+
 local function xdg(var, fallback)
-  local v = os.getenv(var)
-  if not v or v == "" then v = (os.getenv("HOME") or "") .. fallback end
+  local v = M.getenv(var)
+  if not v or v == "" then v = (M.getenv("HOME") or "") .. fallback end
   return v
 end
+M.xdg = xdg
 
 function M.config_dir() return xdg("XDG_CONFIG_HOME", "/.config") .. "/vcli" end
 function M.cache_dir() return xdg("XDG_CACHE_HOME", "/.cache") .. "/vcli" end
@@ -200,15 +205,23 @@ function M.fleet_layer(source, cwd)
     return layer
   end
   local p = source
-  if p:sub(1, 2) == "~/" then p = (os.getenv("HOME") or "") .. p:sub(2) end
+  if p:sub(1, 2) == "~/" then p = (M.getenv("HOME") or "") .. p:sub(2) end
   if p:sub(1, 1) ~= "/" and cwd then p = cwd .. "/" .. p end
   return M.from_file("fleet", p)
 end
 
+-- Built-in defaults: the core schema's, and each registered plugin schema's
+-- (plugins.<name>.<key>). A plugin's own defaults table is layer "plugin".
 local DEFAULTS
-function M.default_layer()
+function M.default_layer(plugin_defaults)
   DEFAULTS = DEFAULTS or schema.defaults_of(schema.root)
-  return { name = "default", priority = 10, present = true, data = DEFAULTS }
+  local data = DEFAULTS
+  if plugin_defaults and next(plugin_defaults) then
+    data = {}
+    for k, v in pairs(DEFAULTS) do data[k] = v end
+    data.plugins = plugin_defaults
+  end
+  return { name = "default", priority = 10, present = true, data = data }
 end
 
 return M

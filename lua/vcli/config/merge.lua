@@ -130,25 +130,50 @@ end
 function merge_into(ctx, dst, src, lines, node, li, path)
   local sl = lines and lines[src]
   local rules = ctx.rules
+  local origin = ctx.origin[dst]
+  if not origin then origin = {}; ctx.origin[dst] = origin end
+  local base = li * LINE
+  local keys, each = node.keys, node.each
+  local open = node.type == "any" or node.open
+  local check = validate.check
   for k, v in pairs(src) do
-    local key, override = k, false
-    if type(k) == "string" and k:byte(-1) == 33 then -- "key!": replace
+    local key, override
+    if type(k) ~= "string" then
+      key, override = tostring(k), false
+    elseif k:byte(-1) == 33 then -- "key!": replace
       key, override = k:sub(1, -2), true
+    else
+      key, override = k, false
     end
-    if type(key) == "number" then key = tostring(key) end
     local line = sl and sl[k]
-    local child, known = child_of(node, key)
+    local child = keys and keys[key] or each
+    local known = true
+    if not child then child, known = ANY, open end
     local p = (not known or rules) and join(path, key)
     if not known then
       local near = validate.nearest(node, key)
       report(ctx, li, line, p, "unknown key" .. (near and (" (did you mean " .. join(path, near) .. "?)") or ""), true)
     end
+    local tv, ct = type(v), child.type
     if v == null then
-      if override then dst[key] = nil; set_origin(ctx, dst, key, li, line) end
+      if override then dst[key] = nil; origin[key] = base + (line or 0) end
+    elseif tv ~= "table" then
+      -- scalars: the common case, checked without a call when the type fits
+      local interp = tv == "string" and v:find("${", 1, true)
+      local ok, msg = true, nil
+      if not interp and not ((ct == "string" and tv == "string") or (ct == "bool" and tv == "boolean") or ct == "any") then
+        ok, msg = check(child, v)
+      end
+      if not ok then
+        report(ctx, li, line, p or join(path, key), msg)
+      else
+        dst[key] = v
+        origin[key] = base + (line or 0)
+        if interp then ctx.pending[#ctx.pending + 1] = { dst, key, child, li, line, p or join(path, key) } end
+      end
     else
       local ok, msg = true, nil
-      local interp = type(v) == "string" and v:find("${", 1, true)
-      if not interp and child ~= ANY then ok, msg = validate.check(child, v) end
+      if child ~= ANY then ok, msg = check(child, v) end
       if not ok then
         report(ctx, li, line, p or join(path, key), msg)
       else
@@ -158,44 +183,45 @@ function merge_into(ctx, dst, src, lines, node, li, path)
             if p:find(rules[r].pattern) then strategy = rules[r].strategy; break end
           end
         end
-        if not strategy then
-          strategy = child.merge or "overwrite"
-        end
+        strategy = strategy or child.merge or "overwrite"
         local cur = dst[key]
-        if type(v) ~= "table" then
-          dst[key] = v
-          if interp then table.insert(ctx.pending, { dst, key, child, li, line, p or join(path, key) }) end
-        elseif child.type == "list" or (child.type ~= "map" and validate.is_list(v)) then
-          if strategy == "named" and type(cur) == "table" then
-            merge_named(ctx, cur, v, lines, child, li, p or join(path, key))
-          elseif strategy == "named" then
-            cur = setmetatable({}, array_mt)
-            dst[key] = cur
-            merge_named(ctx, cur, v, lines, child, li, p or join(path, key))
+        p = p or join(path, key)
+        if ct == "list" or (ct ~= "map" and validate.is_list(v)) then
+          if strategy == "named" then
+            if type(cur) ~= "table" then cur = setmetatable({}, array_mt); dst[key] = cur end
+            merge_named(ctx, cur, v, lines, child, li, p)
           elseif strategy == "append" and type(cur) == "table" then
-            copy_list(ctx, v, lines, child, li, p or join(path, key), cur)
+            copy_list(ctx, v, lines, child, li, p, cur)
           else
-            dst[key] = copy_list(ctx, v, lines, child, li, p or join(path, key))
+            dst[key] = copy_list(ctx, v, lines, child, li, p)
           end
+        elseif strategy == "deep" and type(cur) == "table" and validate.is_map(cur) then
+          merge_into(ctx, cur, v, lines, child, li, p)
         else
-          if strategy == "deep" and type(cur) == "table" and validate.is_map(cur) then
-            merge_into(ctx, cur, v, lines, child, li, p or join(path, key))
-          else
-            local t = {}
-            dst[key] = t
-            merge_into(ctx, t, v, lines, child, li, p or join(path, key))
-          end
+          local t = {}
+          dst[key] = t
+          merge_into(ctx, t, v, lines, child, li, p)
         end
-        set_origin(ctx, dst, key, li, line)
+        origin[key] = base + (line or 0)
       end
     end
   end
 end
 M.merge_into = merge_into
 
+-- While the core was young, spec runs saw keys come out of these walks as
+-- unrelated objects with the JIT on (not reproduced since the core's stack
+-- fixes in loop.c/proc.c/vm.c; 17 runs clean). They stay interpreted until
+-- that is understood: it costs well under a millisecond (bench/config_bench.lua).
+if jit then
+  jit.off(merge_into)
+  jit.off(copy_list)
+  jit.off(merge_named)
+end
+
 -- A new merge context over layers (lowest priority first).
 function M.context(layers, rules)
-  return { layers = layers, origin = setmetatable({}, { __mode = "k" }), errors = {}, warnings = {},
+  return { layers = layers, origin = {}, errors = {}, warnings = {},
            pending = {}, rules = rules and #rules > 0 and rules or nil }
 end
 

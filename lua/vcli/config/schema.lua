@@ -89,7 +89,7 @@ local cluster = section("One cluster vcli knows, merged across layers by its nam
     { "interval", dur("30s", "time between probes.") },
     { "timeout", dur("5s", "a probe slower than this counts as down.") },
   }) },
-  { "overrides", map(ANY, "any configuration keys to use while this cluster is current (e.g. ui.theme).") },
+  { "overrides", map(ANY, "free-form settings for commands run against this cluster across a fleet (per-context settings of vcli itself go in clusters/<context>.yaml).") },
   { "plugins", list(STRING, {}, "plugins to enable only for this cluster.") },
   { "resources", section("Limits on what vcli reads from this cluster.", {
     { "pageSize", int(500, "objects per list request (chunked lists).", { min = 1, max = 10000 }) },

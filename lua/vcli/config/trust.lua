@@ -63,9 +63,7 @@ function M.sha256(s)
 end
 
 function M.db_path()
-  local st = os.getenv("XDG_STATE_HOME")
-  if not st or st == "" then st = (os.getenv("HOME") or "") .. "/.local/state" end
-  return st .. "/vcli/trust"
+  return require("vcli.config.layers").xdg("XDG_STATE_HOME", "/.local/state") .. "/vcli/trust"
 end
 
 local function read_db()
