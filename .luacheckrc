@@ -15,3 +15,12 @@ files["spec/**/*.lua"] = {
 files["spec/runner.lua"] = { globals = { "spec" } }
 files["bench/**/*.lua"] = { globals = { "bench" } }
 files["rc/**/*.lua"] = { read_globals = { "vcli" } }
+-- Plugins run in their own state, where the prelude provides `vcli`.
+files["plugins/**/*.lua"] = { read_globals = { "vcli" } }
+files["lua/vcli/plugin/prelude.lua"] = { globals = { "string" } }
+files["lua/vcli/plugin/resilience.lua"] = { read_globals = { "vcli" } }
+-- A plugin's own specs run under `plugin test`, whose harness provides these.
+files["plugins/*/spec/**/*.lua"] = {
+  read_globals = { "vcli", "describe", "it", "pending", "before_all", "after_all", "before_each", "after_each",
+                   "assert", "spec", "run", "wait_event", "events", "harness" },
+}

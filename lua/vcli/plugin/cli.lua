@@ -95,10 +95,11 @@ end
 
 local function registry()
   local ok, r = pcall(require, "vcli.plugin.registry")
-  if not ok then error("plugin: the registry (search/install/uninstall/update/publish) is not available in this build", 0) end
+  if not ok then error("plugin: the registry (search/install/uninstall/update/publish) failed to load: " .. tostring(r), 0) end
   return r
 end
-local REG_FLAG = { name = "registry", type = "string", metavar = "DIR|URL", help = "registry (default $VCLI_PLUGIN_REGISTRY)" }
+local REG_FLAG = { name = "registry", type = "string", metavar = "DIR|URL",
+                   help = "registry (default: config plugins.registry, then $VCLI_PLUGIN_REGISTRY)" }
 
 function M.define()
   commands.define({
@@ -107,16 +108,20 @@ function M.define()
     subcommands = {
       { name = "list", summary = "Installed plugins and their state", handler = list },
       { name = "info", summary = "A plugin's manifest, state and where it comes from", args = NAME, handler = info },
-      { name = "enable", summary = "Enable a plugin (remembered)", args = NAME, handler = simple(function(n) return pm().enable(n) end, "plugin %s enabled") },
-      { name = "disable", summary = "Stop and disable a plugin (remembered)", args = NAME, handler = simple(function(n) return pm().disable(n) end, "plugin %s disabled") },
+      { name = "enable", summary = "Enable a plugin (remembered)", args = NAME,
+        handler = simple(function(n) return pm().enable(n) end, "plugin %s enabled") },
+      { name = "disable", summary = "Stop and disable a plugin (remembered)", args = NAME,
+        handler = simple(function(n) return pm().disable(n) end, "plugin %s disabled") },
       { name = "reload", summary = "Reload a plugin from disk (the old version stays if the new one fails)", args = NAME,
         handler = simple(function(n) return pm().reload(n) end, "plugin %s reloaded") },
       { name = "start", summary = "Start a plugin now (normally it starts on first use)", args = NAME,
         handler = simple(function(n) return pm().start(n) end, "plugin %s running") },
-      { name = "stop", summary = "Stop a running plugin", args = NAME, handler = simple(function(n) return pm().stop(n) end, "plugin %s stopped") },
+      { name = "stop", summary = "Stop a running plugin", args = NAME,
+        handler = simple(function(n) return pm().stop(n) end, "plugin %s stopped") },
       { name = "health", summary = "Run every running plugin's health check", handler = health },
       { name = "stats", summary = "Memory, CPU time, calls, errors, latency and circuit state per plugin", handler = stats },
-      { name = "new", summary = "Scaffold a plugin into $XDG_DATA_HOME/vcli/plugins/NAME", args = { { name = "name", help = "new plugin name" } },
+      { name = "new", summary = "Scaffold a plugin into $XDG_DATA_HOME/vcli/plugins/NAME",
+        args = { { name = "name", help = "new plugin name" } },
         flags = { { name = "dir", type = "string", help = "create it in DIR instead" } },
         handler = function(ctx)
           local dir = require("vcli.plugin.scaffold").new(ctx.args.name, ctx.flags.dir)
@@ -131,9 +136,11 @@ function M.define()
         handler = function(ctx) return registry().install_cmd(ctx) end },
       { name = "uninstall", summary = "Remove a user-installed plugin", args = NAME,
         handler = function(ctx) return registry().uninstall_cmd(ctx) end },
-      { name = "update", summary = "Update installed plugins from the registry", args = { { name = "name", optional = true, complete = names } }, flags = { REG_FLAG },
+      { name = "update", summary = "Update installed plugins from the registry",
+        args = { { name = "name", optional = true, complete = names } }, flags = { REG_FLAG },
         handler = function(ctx) return registry().update_cmd(ctx) end },
-      { name = "publish", summary = "Package a plugin directory into a local registry", args = { { name = "dir" } }, flags = { REG_FLAG },
+      { name = "publish", summary = "Package a plugin directory into a registry directory", args = { { name = "dir" } },
+        flags = { { name = "to", type = "string", metavar = "REGISTRY_DIR", help = "the registry directory to add it to" } },
         handler = function(ctx) return registry().publish_cmd(ctx) end },
     },
   }, "core")

@@ -83,8 +83,15 @@ local function new_record(dir, source, m, err)
 end
 
 -- Read every manifest (not the code). Registers lazy command stubs.
-function M.discover(search)
+-- Parsed manifests come from the manifest cache when the file is unchanged;
+-- opts.cache names the cache file (false: none). Only the default search
+-- path uses the default cache, so a spec's own directories leave it alone.
+function M.discover(search, opts)
   read_disabled()
+  local cache_path = opts and opts.cache
+  if cache_path == nil and not search then cache_path = manifest.cache_path() end
+  local cache = cache_path and manifest.cache(cache_path)
+  S.search, S.cache_opt = search, opts
   local found, failed = {}, {}
   for _, sp in ipairs(search or M.search_path()) do
     local names = sandbox.ls(sp.dir)
@@ -93,9 +100,17 @@ function M.discover(search)
       for _, n in ipairs(names) do
         local dir = sp.dir .. "/" .. n
         local mpath = dir .. "/plugin.yaml"
-        local text = read_file(mpath)
-        if text then
-          local m, err = manifest.parse(text, mpath)
+        local m, err
+        if n:sub(1, 1) == "." then  -- skipped: installs in progress, editors' files
+          mpath = nil
+        elseif cache then
+          local st = sandbox.stat(mpath)
+          if st and st.type == "file" then m, err = cache:parse(mpath, st) end
+        else
+          local text = read_file(mpath)
+          if text then m, err = manifest.parse(text, mpath) end
+        end
+        if m or err then
           if m and m.name ~= n then
             m, err = nil, ("%s:1: name: '%s' does not match its directory '%s'"):format(mpath, m.name, n)
           end
@@ -123,6 +138,7 @@ function M.discover(search)
   end
   S.plugins = found
   S.failed = failed
+  if cache then cache:save() end
   for name, p in pairs(S.plugins) do
     if S.disabled[name] and p.state ~= "failed" then p.state = "disabled" end
     if p.state == "discovered" then M._stubs(p) end
@@ -150,6 +166,9 @@ function M._stubs(p)
     end
   end
 end
+
+-- Discover again with the search path of the last discovery (after an install).
+function M.rediscover() return M.discover(S.search, S.cache_opt) end
 
 function M.get(name) return S.plugins[name] end
 function M.all()
@@ -443,7 +462,10 @@ function H.exec.run(p, argv, opts)
     local out, err, code = {}, {}, nil
     return async.await(function(resume)
       local pending = 3
-      local function done() pending = pending - 1 if pending == 0 then resume({ code = code, stdout = table.concat(out), stderr = table.concat(err) }) end end
+      local function done()
+        pending = pending - 1
+        if pending == 0 then resume({ code = code, stdout = table.concat(out), stderr = table.concat(err) }) end
+      end
       local pr, perr = proc.spawn({ argv = argv, stdin = "null", stdout = "pipe", stderr = "pipe",
         cwd = opts and opts.cwd, on_exit = function(c) code = c; done() end })
       if not pr then resume(nil, perr) return end
@@ -531,7 +553,7 @@ function H.events.respond(p, topic)
 end
 
 H.clipboard = {}
-function H.clipboard.copy(p, text)
+function H.clipboard.copy(_, text)
   text = tostring(text)
   table.insert(S.clipboard, text)
   if require("vcli.term").isatty(1) then
@@ -553,7 +575,7 @@ H.tui = {}
 function H.tui.panel(p, spec) table.insert(p.panels, spec) return #p.panels end
 
 -- Services one plugin provides to those that declare the capability.
-local function service_call(p, cap, op, ...)
+local function service_call(_, cap, op, ...)
   local provider = service_provider(cap)
   if not provider then error(("no installed plugin provides '%s'"):format(cap), 0) end
   local args = table.pack(...)
@@ -801,16 +823,32 @@ function M.check_health(name)
   return h
 end
 
--- Periodic checks on the loop (the interactive shell starts them).
+-- Periodic checks on the loop (the interactive shell starts them). The
+-- timer lives in the state table so that reloading this module (whose code
+-- then runs again) stops the old chain instead of starting a second one; a
+-- tick from a superseded chain sees a newer generation and ends itself.
 function M.start_health_checks(interval_ms)
   interval_ms = interval_ms or 30000
-  if S.health_timer then S.health_timer:stop() end
+  M.stop_health_checks()
+  S.health_gen = (S.health_gen or 0) + 1
+  local gen = S.health_gen
   local function tick()
+    if S.health_gen ~= gen then return end
     S.health_timer = loop.timer(interval_ms, tick)
     async.spawn(function() for _, n in ipairs(M.names()) do M.check_health(n) end end)
   end
   S.health_timer = loop.timer(interval_ms, tick)
+  S.health_interval = interval_ms
 end
+
+function M.stop_health_checks()
+  S.health_gen = (S.health_gen or 0) + 1
+  if S.health_timer then S.health_timer:stop() end
+  S.health_timer, S.health_interval = nil, nil
+end
+
+-- Whether periodic health checks run, and how often (ms).
+function M.health_checks() return S.health_interval end
 
 function M.schemas()
   local out = {}
@@ -847,28 +885,68 @@ if not S.bus_hooked then
   end)
 end
 
--- Hot reload when a plugin's files change (interactive shell).
-function M.watch()
+-- Hot reload when a plugin's files change (interactive shell). Changes are
+-- debounced (editors write a file in several steps) and the reload runs as a
+-- task, since starting the new version may wait on the host.
+local function reload_changed()
+  S.watch_timer = nil
+  local names = S.watch_pending or {}
+  S.watch_pending = {}
+  async.spawn(function()
+    for name in pairs(names) do
+      local q = S.plugins[name]
+      if q and q.state == "running" then
+        local ok, err = M.reload(name)
+        local msg = ok and ("plugin %s reloaded"):format(name)
+          or ("plugin %s: reload failed, the previous version keeps running: %s"):format(name, err)
+        S.watch_log = S.watch_log or {}
+        table.insert(S.watch_log, msg)
+        if #S.watch_log > 50 then table.remove(S.watch_log, 1) end
+        require("vcli.shell").ewrite(msg .. "\n")
+      end
+    end
+  end)
+end
+
+-- A changed file: which plugin's directory holds it (nil if none).
+function M._file_changed(path)
+  for name, p in pairs(S.plugins) do
+    if path:sub(1, #p.dir + 1) == p.dir .. "/" then
+      S.watch_pending = S.watch_pending or {}
+      S.watch_pending[name] = true
+      if not S.watch_timer then S.watch_timer = loop.timer(S.watch_debounce_ms or 50, reload_changed) end
+      return name
+    end
+  end
+end
+
+-- What the automatic reload said, oldest first (plugin info and specs read it).
+function M.watch_log() return S.watch_log or {} end
+
+function M.watch(debounce_ms)
+  S.watch_debounce_ms = debounce_ms or S.watch_debounce_ms
   local reload = require("vcli.reload")
   for _, p in pairs(S.plugins) do
     local dir = p.dir
     reload.watch_tree(dir, function(path)
-      if path:sub(1, #dir + 1) ~= dir .. "/" then return false end
-      local q = S.plugins[p.name]
-      if q and q.state == "running" then
-        local ok, err = M.reload(p.name)
-        require("vcli.shell").ewrite(ok and ("plugin %s reloaded\n"):format(p.name)
-          or ("plugin %s: reload failed, the previous version keeps running: %s\n"):format(p.name, err))
-      end
+      if path:sub(1, #dir + 1) == dir .. "/" then M._file_changed(path) end
       return false
     end)
   end
 end
 
--- Start-up: discover, define the `plugin` command.
-function M.init()
+-- Start-up: discover, define the `plugin` command; an interactive shell also
+-- watches plugin directories and runs health checks.
+function M.init(opts, rest)
   M.discover()
   require("vcli.plugin.cli").define()
+  if opts and not opts.commands and not (rest and rest[1]) then
+    local term = require("vcli.term")
+    if term.isatty(0) and term.isatty(1) then
+      M.watch()
+      M.start_health_checks()
+    end
+  end
 end
 
 return M

@@ -43,7 +43,7 @@ function M.check(doc, lines, path)
     return l[key] or l.__line or 1
   end
   if type(doc) ~= "table" then fail(path, 1, "plugin.yaml", "expected a mapping of fields (name:, version:, …)") end
-  local m = { raw = doc }
+  local m = {}
   local function str(key, required)
     local v = doc[key]
     if v == nil or v == yaml.null then
@@ -152,7 +152,9 @@ function M.check(doc, lines, path)
     for k, v in pairs(lim) do
       if k == "memory" then
         local n = M.size(v)
-        if not n or n < 256 * 1024 then fail(path, line_of(lim, k), "limits.memory", ("'%s' is not a size of at least 256KiB (e.g. 32MiB)"):format(tostring(v))) end
+        if not n or n < 256 * 1024 then
+          fail(path, line_of(lim, k), "limits.memory", ("'%s' is not a size of at least 256KiB (e.g. 32MiB)"):format(tostring(v)))
+        end
         m.limits.memory = n
       elseif M.DEFAULT_LIMITS[k] then
         if type(v) ~= "number" or v <= 0 then fail(path, line_of(lim, k), "limits." .. k, "must be a positive number of milliseconds") end
@@ -169,7 +171,8 @@ function M.check(doc, lines, path)
     for i, c in ipairs(doc.commands) do
       if type(c) == "string" then c = { name = c } end
       if type(c) ~= "table" or type(c.name) ~= "string" or not c.name:match("^[%w][%w%-_%.:]*$") then
-        fail(path, line_of(doc.commands, i), ("commands[%d].name"):format(i), "a command needs a name of letters, digits, '-', '_', '.' or ':'")
+        fail(path, line_of(doc.commands, i), ("commands[%d].name"):format(i),
+          "a command needs a name of letters, digits, '-', '_', '.' or ':'")
       end
       table.insert(m.commands, { name = c.name, summary = type(c.summary) == "string" and c.summary or "" })
     end
@@ -177,7 +180,9 @@ function M.check(doc, lines, path)
   m.events = {}
   if type(doc.events) == "table" then
     for i, e in ipairs(doc.events) do
-      if type(e) ~= "string" then fail(path, line_of(doc.events, i), ("events[%d]"):format(i), "must be a topic pattern like kube.pod.*") end
+      if type(e) ~= "string" then
+        fail(path, line_of(doc.events, i), ("events[%d]"):format(i), "must be a topic pattern like kube.pod.*")
+      end
       table.insert(m.events, e)
     end
   end
@@ -191,7 +196,9 @@ function M.check(doc, lines, path)
       if type(h) ~= "string" or not h:match("^%x+$") or #h ~= 64 then
         fail(path, line_of(doc.sha256, f), "sha256." .. f, "must be 64 hex digits")
       end
-      if f:find("%.%.") or f:sub(1, 1) == "/" then fail(path, line_of(doc.sha256, f), "sha256." .. f, "must name a file inside the plugin") end
+      if f:find("%.%.") or f:sub(1, 1) == "/" then
+        fail(path, line_of(doc.sha256, f), "sha256." .. f, "must name a file inside the plugin")
+      end
     end
     m.sha256 = doc.sha256
   end
@@ -204,6 +211,134 @@ function M.check(doc, lines, path)
     end
   end
   return m
+end
+
+-- ------------------------------------------------------------------ cache
+-- Parsed manifests, keyed by path, mtime and size, in one Lua-table file
+-- (default ${XDG_CACHE_HOME:-~/.cache}/vcli/plugin-manifests.lua) so that a
+-- start-up with many plugins reads no YAML. A manifest younger than
+-- CACHE_SETTLE_S is not cached: the file-system clock is coarse, and an
+-- edit within the same tick could otherwise keep the same mtime and size.
+local CACHE_VERSION = 1
+local CACHE_SETTLE_S = 2
+
+function M.cache_path()
+  local function env(k) local v = os.getenv(k) return v ~= "" and v or nil end
+  local base = env("XDG_CACHE_HOME") or ((env("HOME") or "/") .. "/.cache")
+  return base .. "/vcli/plugin-manifests.lua"
+end
+
+local KEYWORDS = {}
+for w in ("and break do else elseif end false for function if in local nil not or repeat return then true until while")
+    :gmatch("%a+") do KEYWORDS[w] = true end
+
+local function serialize(v, out)
+  local t = type(v)
+  if t == "string" then out[#out + 1] = ("%q"):format(v):gsub("\\\n", "\\n")
+  elseif t == "number" then
+    out[#out + 1] = v ~= v and "0/0" or v == math.huge and "1/0" or v == -math.huge and "-1/0" or ("%.17g"):format(v)
+  elseif t == "boolean" then out[#out + 1] = tostring(v)
+  elseif v == yaml.null then out[#out + 1] = "N"
+  elseif t == "table" then
+    local arr = getmetatable(v) == yaml.array_mt
+    out[#out + 1] = arr and "A{" or "{"
+    local n = #v
+    for i = 1, n do serialize(v[i], out) out[#out + 1] = "," end
+    for k, x in pairs(v) do
+      if type(k) == "string" and k:match("^[%a_][%w_]*$") and not KEYWORDS[k] then
+        out[#out + 1] = k .. "="
+        serialize(x, out)
+        out[#out + 1] = ","
+      elseif not (type(k) == "number" and k >= 1 and k <= n and k % 1 == 0) then
+        out[#out + 1] = "["
+        serialize(k, out)
+        out[#out + 1] = "]="
+        serialize(x, out)
+        out[#out + 1] = ","
+      end
+    end
+    out[#out + 1] = "}"
+  else
+    error("manifest cache: cannot store a " .. t, 0)
+  end
+end
+
+local Cache = {}
+Cache.__index = Cache
+
+-- M.cache(path) -> cache; cache:parse(mpath, stat) replaces M.parse for a
+-- file whose stat (sandbox.stat) is known; cache:save() writes it back if
+-- anything changed, keeping only the entries used since it was opened.
+function M.cache(path)
+  local c = setmetatable({ path = path or M.cache_path(), old = {}, used = {}, dirty = false }, Cache)
+  local f = io.open(c.path, "rb")
+  if f then
+    local text = f:read("*a")
+    f:close()
+    local chunk = loadstring(text, "=" .. c.path)
+    if chunk then
+      setfenv(chunk, { N = yaml.null, A = function(t) return setmetatable(t, yaml.array_mt) end })
+      local ok, data = pcall(chunk)
+      if ok and type(data) == "table" and data.version == CACHE_VERSION and type(data.entries) == "table" then
+        c.old = data.entries
+      end
+    end
+  end
+  return c
+end
+
+function Cache:parse(mpath, st)
+  local e = self.old[mpath]
+  if type(e) == "table" and e.mtime == st.mtime and e.size == st.size and (type(e.m) == "table" or type(e.err) == "string") then
+    self.used[mpath] = e
+    return e.m, e.err
+  end
+  local f = io.open(mpath, "rb")
+  if not f then return nil, nil end
+  local text = f:read("*a")
+  f:close()
+  local m, err = M.parse(text, mpath)
+  self.dirty = true
+  if #text == st.size and os.time() - st.mtime >= CACHE_SETTLE_S then
+    self.used[mpath] = { mtime = st.mtime, size = st.size, m = m, err = err }
+  end
+  return m, err
+end
+
+function Cache:save()
+  if not self.dirty then
+    for k in pairs(self.old) do if not self.used[k] then self.dirty = true break end end
+  end
+  if not self.dirty then return true end
+  local out = { "return {version=", tostring(CACHE_VERSION), ",entries={\n" }
+  local keys = {}
+  for k in pairs(self.used) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    out[#out + 1] = "["
+    serialize(k, out)
+    out[#out + 1] = "]="
+    local ok, err = pcall(serialize, self.used[k], out)
+    if not ok then return nil, err end
+    out[#out + 1] = ",\n"
+  end
+  out[#out + 1] = "}}\n"
+  local tmp = ("%s.%d.tmp"):format(self.path, math.random(1, 1e9))
+  local f = io.open(tmp, "wb")
+  if not f then
+    local dir = self.path:match("^(.*)/[^/]*$")
+    if dir then os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null") end
+    f = io.open(tmp, "wb")
+    if not f then return nil, "cannot write " .. tmp end
+  end
+  local ok = f:write(table.concat(out))
+  ok = f:close() and ok
+  if not ok or not os.rename(tmp, self.path) then
+    os.remove(tmp)
+    return nil, "cannot write " .. self.path
+  end
+  self.dirty = false
+  return true
 end
 
 return M
