@@ -112,6 +112,7 @@ M.root = section("The vcli configuration.", {
     { "cacheDir", str("", "cache directory (empty: $XDG_CACHE_HOME/vcli).") },
     { "configDir", str("", "configuration directory (empty: $XDG_CONFIG_HOME/vcli).") },
     { "pluginDir", str("", "user plugin directory (empty: $XDG_DATA_HOME/vcli/plugins).") },
+    { "pluginRegistry", str("", "plugin registry for `plugin search/install`: a directory or an http(s) URL of its index.json (empty: $VCLI_PLUGIN_REGISTRY).") },
     { "dataDir", str("", "state directory: history, store, logs (empty: $XDG_STATE_HOME/vcli).") },
     { "updateInterval", dur("30s", "how often background views refresh what they do not watch.") },
     { "maxConcurrency", int(8, "requests in flight at once per cluster.", { min = 1, max = 256 }) },

@@ -99,7 +99,7 @@ local function registry()
   return r
 end
 local REG_FLAG = { name = "registry", type = "string", metavar = "DIR|URL",
-                   help = "registry (default: config plugins.registry, then $VCLI_PLUGIN_REGISTRY)" }
+                   help = "registry (default: config global.pluginRegistry, then $VCLI_PLUGIN_REGISTRY)" }
 
 function M.define()
   commands.define({

@@ -101,18 +101,18 @@ local function is_url(s) return s:match("^https?://") ~= nil end
 M.is_url = is_url
 
 -- ---------------------------------------------------------------- the index
--- Which registry: the --registry flag, then config plugins.registry, then
+-- Which registry: the --registry flag, then config global.pluginRegistry, then
 -- $VCLI_PLUGIN_REGISTRY.
 function M.source(flag)
   if flag and flag ~= "" then return flag end
   local ok, config = pcall(require, "vcli.config")
   if ok and type(config) == "table" and config.get then
-    local gok, v = pcall(config.get, "plugins.registry")
+    local gok, v = pcall(config.get, "global.pluginRegistry")
     if gok and type(v) == "string" and v ~= "" then return v end
   end
   local e = os.getenv("VCLI_PLUGIN_REGISTRY")
   if e and e ~= "" then return e end
-  fail("plugin: no registry configured (set plugins.registry, $VCLI_PLUGIN_REGISTRY or pass --registry DIR|URL)")
+  fail("plugin: no registry configured (set global.pluginRegistry, $VCLI_PLUGIN_REGISTRY or pass --registry DIR|URL)")
 end
 
 -- The index's location and the base that relative package urls resolve against.
