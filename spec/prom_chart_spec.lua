@@ -1,0 +1,176 @@
+-- The terminal chart and the number/unit formatting of the Prometheus plugin
+-- (plugins/prometheus/chart.lua, format.lua), run in the host state.
+require("vcli")
+local vm = require("vcli.vm")
+
+local P = dofile("plugins/prometheus/host_loader.lua").load({ store = false })
+local chart, format = P.chart, P.format
+
+local function lines(s)
+  local out = {}
+  for l in (s .. ""):gmatch("([^\n]*)\n") do out[#out + 1] = l end
+  return out
+end
+
+local function series(n, points, fn, t0)
+  local res = {}
+  t0 = t0 or 1700000000
+  for s = 1, n do
+    local vals = {}
+    for i = 1, points do vals[i] = { t0 + (i - 1) * 15, tostring(fn(s, i)) } end
+    res[s] = { metric = { __name__ = "m", job = "j", instance = "i" .. s }, values = vals }
+  end
+  return res
+end
+
+local function braille_dots(s)
+  local n = 0
+  for cp in s:gmatch("\226[\160-\163][\128-\191]") do
+    local b1, b2 = cp:byte(2), cp:byte(3)
+    local bits = (b1 - 0xA0) * 64 + (b2 - 0x80)
+    while bits > 0 do n = n + bits % 2; bits = math.floor(bits / 2) end
+  end
+  return n
+end
+
+describe("prom chart", function()
+  it("has the asked height and width, an axis, time labels and a legend", function()
+    local res = series(3, 100, function(s, i) return s * 10 + math.sin(i / 10) end)
+    local out = chart.render(res, { width = 72, height = 10 })
+    local ls = lines(out)
+    assert.equal(10 + 2 + 1 + 3, #ls)
+    for i = 1, 10 do
+      assert.truthy(format.width(ls[i]) <= 72, "row " .. i .. " is at most 72 columns")
+      assert.matches("[┤│]", ls[i])
+    end
+    assert.truthy(ls[11]:find("└", 1, true) and ls[11]:sub(-3) == "─", ls[11])
+    assert.equal(72, format.width(ls[11]))
+    assert.matches("%d%d:%d%d", ls[12])
+    assert.matches("^%s+series%s+min%s+max%s+last$", ls[13])
+    -- common labels (job) are left out of the legend, the varying one stays
+    assert.matches('● {instance="i1"}', ls[14])
+    assert.not_matches("job", ls[14])
+  end)
+
+  it("shows min, max and last per series with the unit", function()
+    local res = series(2, 50, function(s, i) return s == 1 and i * 0.001 or 5 end)
+    local ls = lines(chart.render(res, { width = 80, height = 6, unit = "s" }))
+    assert.matches("1ms%s+50ms%s+50ms$", ls[#ls - 1])
+    assert.matches("5s%s+5s%s+5s$", ls[#ls])
+    -- y labels carry the unit: top is the maximum, bottom the minimum
+    assert.matches("^%s*5s ┤", ls[1])
+    assert.matches("^%s*1ms ┤", ls[6])
+  end)
+
+  it("writes no escape codes without colour, one colour per series with it", function()
+    local res = series(3, 60, function(s, i) return s + i % 7 end)
+    local plain = chart.render(res, { width = 60, height = 8, color = false })
+    assert.not_matches("\27", plain)
+    local colored = chart.render(res, { width = 60, height = 8, color = true })
+    for i = 1, 3 do assert.truthy(colored:find(chart.PALETTE[i], 1, true), "colour " .. i) end
+    assert.truthy(colored:find(chart.RESET, 1, true))
+    -- the same picture once the escapes are removed
+    assert.equal(plain, (colored:gsub("\27%[[%d;]*m", "")))
+  end)
+
+  it("draws a flat line as one row of braille dots across the width", function()
+    local res = series(1, 200, function() return 1 end)
+    local ls = lines(chart.render(res, { width = 50, height = 5 }))
+    local rows_with_dots = 0
+    for i = 1, 5 do if braille_dots(ls[i]) > 0 then rows_with_dots = rows_with_dots + 1 end end
+    assert.equal(1, rows_with_dots)
+  end)
+
+  it("block style uses half blocks", function()
+    local res = series(1, 40, function(_, i) return i end)
+    local out = chart.render(res, { width = 40, height = 5, style = "block" })
+    assert.matches("[▀▄█]", out)
+    assert.equal(0, braille_dots(out))
+  end)
+
+  it("leaves gaps where samples are missing and skips NaN", function()
+    local vals = {}
+    for i = 1, 100 do
+      if i < 40 or i > 60 then vals[#vals + 1] = { 1700000000 + i * 10, tostring(i) } end
+    end
+    vals[#vals + 1] = { 1700000000 + 1010, "NaN" }
+    local out = chart.render({ { metric = { __name__ = "x" }, values = vals } }, { width = 60, height = 6 })
+    local ls = lines(out)
+    -- some column in the middle of the plot has no dots in any row
+    local label_w = #ls[1]:match("^(.-) ┤")
+    local empty_col = false
+    for c = 20, 30 do
+      local any = false
+      for r = 1, 6 do
+        local row = ls[r]
+        local cells = {}
+        for ch in row:gmatch("[%z\1-\127\194-\244][\128-\191]*") do cells[#cells + 1] = ch end
+        local cell = cells[label_w + 2 + c]
+        if cell and cell ~= " " then any = true end
+      end
+      if not any then empty_col = true end
+    end
+    assert.truthy(empty_col, "a gap in the middle")
+    assert.matches("max%s+last", out)
+  end)
+
+  it("renders 10 series × 1000 points quickly", function()
+    local res = series(10, 1000, function(s, i) return math.sin(i / 50 + s) * s end)
+    chart.render(res, { width = 120, height = 20 })
+    local t0 = vm.now()
+    for _ = 1, 5 do chart.render(res, { width = 120, height = 20, color = true }) end
+    local ms = (vm.now() - t0) / 5
+    assert.truthy(ms < 50, ("%.1f ms per chart"):format(ms))
+  end)
+end)
+
+describe("prom number and time formatting", function()
+  it("uses SI prefixes, IEC for bytes, and units", function()
+    assert.equal("250ms", format.human(0.25, "s"))
+    assert.equal("1.5KiB", format.human(1536, "B"))
+    assert.equal("12k", format.human(12000, ""))
+    assert.equal("0.5", format.human(0.5, ""))
+    assert.equal("0", format.human(0, ""))
+    assert.equal("NaN", format.human(0 / 0))
+    assert.equal("+Inf", format.human(math.huge))
+  end)
+
+  it("guesses units from the expression", function()
+    assert.equal("s", format.unit_of("process_cpu_seconds"))
+    assert.equal("s/s", format.unit_of("rate(process_cpu_seconds_total[1m])"))
+    assert.equal("B", format.unit_of("go_memstats_alloc_bytes"))
+    assert.equal("B/s", format.unit_of("rate(node_network_receive_bytes_total[5m])"))
+    assert.equal("/s", format.unit_of("sum(rate(prometheus_http_requests_total[1m]))"))
+    assert.equal("", format.unit_of("up"))
+  end)
+
+  it("parses RFC 3339 and formats times and ages", function()
+    assert.equal(1700000000, format.parse_rfc3339("2023-11-14T22:13:20Z"))
+    assert.equal(1700000000.5, format.parse_rfc3339("2023-11-14T23:13:20.5+01:00"))
+    assert.equal("2023-11-14 22:13:20", format.time(1700000000))
+    assert.equal("2023-11-14 22:13:20.250", format.time(1700000000.25))
+    assert.equal("45s", format.age(45))
+    assert.equal("2h5m", format.age(7500))
+  end)
+
+  it("writes CSV as RFC 4180", function()
+    assert.equal('a,b\n"x,y","say ""hi"""\n', format.csv({ "a", "b" }, { { "x,y", 'say "hi"' } }))
+  end)
+end)
+
+describe("prom json fallback (for the sandbox)", function()
+  local pj = P.require("json")
+  it("decodes what the API sends and encodes back", function()
+    local text = '{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up",'
+      .. '"x":"\\u00e9\\n"},"value":[1.5,"1"]}]},"w":[true,false,null,-1.5e3]}'
+    local v = assert(pj.decode(text))
+    assert.equal("vector", v.data.resultType)
+    assert.equal("é\n", v.data.result[1].metric.x)
+    assert.equal(1.5, v.data.result[1].value[1])
+    assert.equal(-1500, v.w[4])
+    assert.equal(pj.null, v.w[3])
+    assert.same(v.data, pj.decode(pj.encode(v.data)))
+    local _, err = pj.decode('{"a":}')
+    assert.matches("<json>:6:", err)
+  end)
+end)
