@@ -47,6 +47,7 @@ function M.run(opts)
   local done = false
   local esc_timer = nil
   local reader
+  local drain -- handles queued keys; defined below
 
   local function enter_edit()
     term.raw(true)
@@ -80,29 +81,59 @@ function M.run(opts)
       if S.exit_requested then return finish_session() end
       reader:set("r")
       enter_edit()
+      drain()
     end)
+  end
+
+  -- Keys are handled one at a time, each in a task, so a completer may wait
+  -- on the network (a plugin asking its server) without blocking the loop;
+  -- keys typed meanwhile queue up, and Ctrl-C abandons the wait.
+  local queue, pending = {}, nil
+
+  local function step(ev)
+    ed:handle(ev)
+    if ed.accepted then
+      local line = ed.accepted
+      ed.accepted = nil
+      ed:finish()
+      run_line(line)
+    elseif ed.eof then
+      ed:finish()
+      finish_session()
+    elseif ed.cancelled then
+      ed.cancelled = nil
+      ed:finish("^C")
+      ed:reset()
+    end
+  end
+
+  drain = function()
+    while #queue > 0 and not running and not done do
+      local ev = table.remove(queue, 1)
+      local task = async.spawn(step, ev)
+      if not task.done then
+        pending = task
+        task:on_done(function()
+          pending = nil
+          drain()
+        end)
+        return
+      end
+      if task.err then ed.message = shell.one_line(task.err) end
+    end
+    if not running and not done then ed:render() end
   end
 
   local function process(events)
     for _, ev in ipairs(events) do
-      if running then break end
-      ed:handle(ev)
-      if ed.accepted then
-        local line = ed.accepted
-        ed.accepted = nil
-        ed:finish()
-        run_line(line)
-        return
-      elseif ed.eof then
-        ed:finish()
-        return finish_session()
-      elseif ed.cancelled then
-        ed.cancelled = nil
-        ed:finish("^C")
-        ed:reset()
+      if pending and ev.key == "C-c" then
+        pending:cancel("interrupted")
+        ed.message = "completion cancelled"
+      else
+        table.insert(queue, ev)
       end
     end
-    if not running and not done then ed:render() end
+    if not pending then drain() end
   end
 
   reader = loop.fd(0, "r", function()
