@@ -295,9 +295,11 @@ function E:menu_insert(word, final)
   local before = m.line:sub(1, m.start)
   local after = m.line:sub(m.bpos + 1)
   local w = word
-  if m.quote then w = m.quote .. word .. (final and m.quote or "")
+  -- Inside an open quote the word is part of an expression (PromQL, a
+  -- selector): leave the quote open and add no space, the user goes on typing.
+  if m.quote then w = m.quote .. word
   elseif word:find("[%s'\"\\;]") then w = words_mod.quote(word) end
-  if final and not w:match("[=/:]$") and not after:match("^%s") then w = w .. " " end
+  if final and not m.quote and not w:match("[=/:]$") and not after:match("^%s") then w = w .. " " end
   local new = before .. w
   self:set_line(new .. after)
   self.pos = #term.split(new)
