@@ -1,0 +1,112 @@
+-- k8s: `get pods -A` and `-o json` against the raw HTTP floor (curl of the
+-- same request with the same token) and kubectl, on the test cluster with
+-- 10 000 pods; the 50 000-pod run is opt-in (VCLI_BENCH_BIG=1, ~6 min of
+-- seeding). Watch throughput: 10 000 Table watch events through the code
+-- path of a live `get -w`.
+local b = _G.bench
+local KUBE = "spec/support/kube"
+
+local function sh(cmd) return b.sh(cmd) end
+local function kenv()
+  local t = {}
+  for line in sh(KUBE .. " env"):gmatch("[^\n]+") do
+    local k, v = line:match("^([%w_]+)=(.*)$")
+    if k then t[k] = v end
+  end
+  return t
+end
+
+local started = false
+local _, rc = sh(KUBE .. " status")
+if rc ~= 0 then
+  local out, rc2 = sh(KUBE .. " build >/dev/null && " .. KUBE .. " start 2>/dev/null")
+  if rc2 ~= 0 then print("  k8s bench skipped: cannot start the test cluster:\n" .. out) return end
+  started = true
+end
+local E = kenv()
+local KC = E.KUBECONFIG
+local TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+
+-- curl's User-Agent would make the API server pretty-print (a bigger body than vcli gets)
+local UA = "-H 'User-Agent: vcli-bench-curl'"
+local function count_pods()
+  local out = sh(("curl -s " .. UA .. " --cacert %s -H 'Authorization: Bearer %s' '%s/api/v1/pods?limit=1'"):format(E.VCLI_KUBE_CA, E.VCLI_KUBE_ADMIN_TOKEN, E.VCLI_KUBE_API))
+  local rem = tonumber(out:match('"remainingItemCount":%s*(%d+)')) or 0
+  return rem + 1
+end
+
+local function run(n)
+  io.write(("  (seeding to %d pods…)\n"):format(n)); io.flush()
+  sh(KUBE .. " seed --pods " .. n .. " >/dev/null 2>&1")
+  local have = count_pods()
+  io.write(("  cluster has %d pods\n"):format(have)); io.flush()
+  local env = ("env KUBECONFIG=%s HOME=/tmp/vcli-bench-home XDG_DATA_HOME=/tmp/vcli-bench-home/data "):format(KC)
+  os.execute("mkdir -p /tmp/vcli-bench-home")
+  local curl = ("curl -s " .. UA .. " -o /dev/null --cacert %s -H 'Authorization: Bearer %s' -H 'Accept: %s' '%s/api/v1/pods'")
+    :format(E.VCLI_KUBE_CA, E.VCLI_KUBE_ADMIN_TOKEN, TABLE, E.VCLI_KUBE_API)
+  local curl_json = ("curl -s " .. UA .. " -o /dev/null --cacert %s -H 'Authorization: Bearer %s' '%s/api/v1/pods'")
+    :format(E.VCLI_KUBE_CA, E.VCLI_KUBE_ADMIN_TOKEN, E.VCLI_KUBE_API)
+  local runs = n > 20000 and 3 or 5
+  local c_ms, c_mb = b.cmd(curl, runs)
+  local v_ms, v_mb = b.cmd(env .. b.vcli .. " -c 'k8s get pods -A'", runs)
+  local k_ms, k_mb = b.cmd(env .. "kubectl get pods -A", runs)
+  local label = ("k8s get pods -A, %dk pods"):format(math.floor(have / 1000))
+  local tgt_ms = n > 20000 and 3000 or c_ms * 1.3
+  b.report{ name = label .. ": curl floor (Table, 1 request)", value = c_ms, unit = "ms", target = "-", peer = "vcli", peer_value = v_ms }
+  b.report{ name = label .. ": vcli wall", value = v_ms, unit = "ms",
+    target = n > 20000 and "≤ 3000 ms" or ("≤ 1.3× curl"), ok = v_ms <= tgt_ms, peer = "kubectl", peer_value = k_ms }
+  b.report{ name = label .. ": vcli peak RSS", value = v_mb, unit = "MiB", target = n > 20000 and "≤ 150 MiB" or "≤ 40 MiB",
+    ok = v_mb <= (n > 20000 and 150 or 40), peer = "kubectl", peer_value = k_mb }
+  io.write(("  ratios: vcli/curl %.2f×, kubectl/vcli %.2f× wall, kubectl/vcli %.2f× RSS; curl peak %.0f MiB\n")
+    :format(v_ms / c_ms, k_ms / v_ms, k_mb / v_mb, c_mb))
+  local cj_ms = b.cmd(curl_json, runs)
+  local vj_ms, vj_mb = b.cmd(env .. b.vcli .. " -c 'k8s get pods -A -o json'", runs)
+  local kj_ms, kj_mb = b.cmd(env .. "kubectl get pods -A -o json", runs)
+  local lj = ("k8s get pods -A -o json, %dk pods"):format(math.floor(have / 1000))
+  b.report{ name = lj .. ": curl floor (JSON, 1 request)", value = cj_ms, unit = "ms", target = "-", peer = "vcli", peer_value = vj_ms }
+  b.report{ name = lj .. ": vcli wall", value = vj_ms, unit = "ms", target = "-", peer = "kubectl", peer_value = kj_ms }
+  b.report{ name = lj .. ": vcli peak RSS", value = vj_mb, unit = "MiB", target = "flat (≤ 40 MiB)", ok = vj_mb <= 40,
+    peer = "kubectl", peer_value = kj_mb }
+end
+
+run(10000)
+
+-- watch throughput: 10 000 MODIFIED events (Table rows) decoded and printed
+do
+  package.path = b.root .. "/plugins/kubernetes/?.lua;" .. package.path
+  local hl = require("host_loader")
+  local env = hl.env({ store = false })
+  local printer = require("k8s.printer")
+  local vm = require("vcli.vm")
+  local n = 10000
+  local lines = {}
+  local cols = '[{"name":"Name","priority":0},{"name":"Ready","priority":0},{"name":"Status","priority":0},{"name":"Restarts","priority":0},{"name":"Age","priority":0}]'
+  for i = 1, n do
+    lines[i] = ('{"type":"MODIFIED","object":{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"%d"},"columnDefinitions":%s,"rows":[{"cells":["pod-%05d","1/1","Running",%d,"5m"],"object":{"kind":"PartialObjectMetadata","metadata":{"name":"pod-%05d","namespace":"web","resourceVersion":"%d"}}}]}}')
+      :format(i, i == 1 and cols or "[]", i % 997, i % 7, i % 997, i)
+  end
+  local sink = 0
+  collectgarbage("collect")
+  local mem0 = collectgarbage("count")
+  local tp = printer.table_printer({ out = function(s) sink = sink + #s end })
+  local t0 = vm.now()
+  local peak = 0
+  for i = 1, n do
+    local ev = env.json.decode(lines[i])
+    tp:feed(ev.object)
+    if i % 1000 == 0 then peak = math.max(peak, collectgarbage("count")) end
+  end
+  local ms = vm.now() - t0
+  local rate = n / (ms / 1000)
+  b.report{ name = "k8s get -w: watch events applied per second", value = rate, unit = "ev/s", target = "≥ 10000/s", ok = rate >= 10000 }
+  b.report{ name = "k8s get -w: Lua heap growth over 10k events", value = (peak - mem0) / 1024, unit = "MiB", target = "flat (< 8 MiB)",
+    ok = (peak - mem0) / 1024 < 8 }
+end
+
+if os.getenv("VCLI_BENCH_BIG") == "1" then
+  run(50000)
+else
+  io.write("  (50 000-pod run skipped: set VCLI_BENCH_BIG=1 to seed 50k pods (~6 min) and list them)\n")
+end
+
+if started then sh(KUBE .. " stop") end

@@ -1,0 +1,182 @@
+-- k8s.client — talks to one API server for one kubeconfig context.
+--   local c = client.new(env, conn)            -- conn from kubeconfig.resolve
+--   local res, err, kind = c:request{ method=, path=, body=, accept=, content_type= }
+--   local obj, err, kind = c:get_json(path)     -- decoded; API errors as kubectl words them
+-- kind is "network" (unreachable: answer from cache), "http" (the server said no) or "auth".
+-- env: { http, json, spawn(argv, opts) -> code, stdout, stderr; now() (ms); sleep(ms); getenv }
+-- Tokens and keys never appear in errors: every message passes util.redact.
+local util = require("k8s.util")
+
+local M = {}
+local Client = {}
+Client.__index = Client
+
+-- exec credentials are shared by every client of the same user (per process)
+local exec_cache = {}
+
+function M.new(env, conn, opts)
+  local c = setmetatable({ env = env, conn = conn, opts = opts or {} }, Client)
+  c.secrets = { conn.token, conn.key_pem, conn.basic and conn.basic[2] }
+  return c
+end
+
+function Client:redact(s)
+  local sec = { unpack(self.secrets) }
+  local ec = self.conn.exec and exec_cache[self:exec_key()]
+  if ec then sec[#sec + 1] = ec.token; sec[#sec + 1] = ec.key_pem end
+  return util.redact(s, sec)
+end
+
+function Client:exec_key()
+  local x = self.conn.exec
+  return self.conn.user_name .. "\0" .. x.command .. "\0" .. table.concat(x.args, "\0")
+end
+
+-- Run the exec credential plugin (client.authentication.k8s.io v1/v1beta1).
+function Client:exec_credential(force)
+  local x = self.conn.exec
+  local key = self:exec_key()
+  local now = self.env.now() / 1000
+  local cached = exec_cache[key]
+  if cached and not force and (not cached.expires or cached.expires > now + 10) then return cached end
+  local json = self.env.json
+  local spec = { interactive = false }
+  if x.provide_cluster_info then spec.cluster = x.cluster end
+  local info = json.encode({ apiVersion = x.api_version, kind = "ExecCredential", spec = spec })
+  local envs = { { "KUBERNETES_EXEC_INFO", info } }
+  for _, kv in ipairs(x.env) do envs[#envs + 1] = kv end
+  local argv = { x.command }
+  for _, a in ipairs(x.args) do argv[#argv + 1] = a end
+  local code, out, err = self.env.spawn(argv, { env = envs })
+  if code == nil then
+    local hint = x.install_hint and (" (" .. x.install_hint:gsub("%s+", " ") .. ")") or ""
+    error(("%s.command: cannot run %s: %s%s"):format(x.where, x.command, tostring(out), hint), 0)
+  end
+  if code ~= 0 then
+    local first = (err or ""):match("^%s*([^\n]*)") or ""
+    error(self:redact(("%s: %s exited with status %d%s"):format(x.where, x.command, code,
+      first ~= "" and (": " .. first) or "")), 0)
+  end
+  local cred, jerr = json.decode(out, x.command .. " output")
+  if type(cred) ~= "table" then error(("%s: the plugin's output is not an ExecCredential: %s"):format(x.where, self:redact(jerr or "not an object")), 0) end
+  if cred.kind ~= "ExecCredential" then error(("%s: the plugin's output has kind %s, not ExecCredential"):format(x.where, tostring(cred.kind)), 0) end
+  if cred.apiVersion ~= x.api_version then
+    error(("%s: the plugin answered %s, the kubeconfig asks for %s"):format(x.where, tostring(cred.apiVersion), x.api_version), 0)
+  end
+  local st = type(cred.status) == "table" and cred.status or {}
+  local c = { token = type(st.token) == "string" and st.token or nil,
+              cert_pem = type(st.clientCertificateData) == "string" and st.clientCertificateData or nil,
+              key_pem = type(st.clientKeyData) == "string" and st.clientKeyData or nil,
+              expires = util.parse_time(st.expirationTimestamp) }
+  if not c.token and not c.cert_pem then error(("%s: the plugin returned neither status.token nor status.clientCertificateData"):format(x.where), 0) end
+  exec_cache[key] = c
+  return c
+end
+
+function M.forget_credentials() exec_cache = {} end
+
+function Client:base_opts(opts)
+  local conn = self.conn
+  local o = { ca_pem = conn.ca_pem, cert_pem = conn.cert_pem, key_pem = conn.key_pem, insecure = conn.insecure or nil,
+              server_name = conn.server_name, proxy = conn.proxy,
+              timeout_ms = opts.timeout_ms, connect_timeout_ms = opts.connect_timeout_ms or self.opts.connect_timeout_ms or 5000,
+              low_speed = opts.low_speed }
+  local h = { "User-Agent: vcli/k8s" }
+  if opts.accept then h[#h + 1] = "Accept: " .. opts.accept end
+  if opts.content_type then h[#h + 1] = "Content-Type: " .. opts.content_type end
+  local token = conn.token
+  if conn.token_file then
+    local t = self.env.read_file(conn.token_file)
+    if t then token = t:match("^%s*(.-)%s*$"); self.secrets[#self.secrets + 1] = token end
+  end
+  if conn.exec then
+    local cred = self:exec_credential(opts.refresh)
+    if cred.token then token = cred.token end
+    if cred.cert_pem then o.cert_pem, o.key_pem = cred.cert_pem, cred.key_pem end
+  end
+  if token then h[#h + 1] = "Authorization: Bearer " .. token
+  elseif conn.basic then h[#h + 1] = "Authorization: Basic " .. util.base64_encode(conn.basic[1] .. ":" .. conn.basic[2]) end
+  if conn.impersonate then
+    h[#h + 1] = "Impersonate-User: " .. conn.impersonate.user
+    for _, g in ipairs(conn.impersonate.groups) do h[#h + 1] = "Impersonate-Group: " .. g end
+  end
+  for _, extra in ipairs(opts.headers or {}) do h[#h + 1] = extra end
+  o.headers = h
+  o.url = conn.server .. opts.path
+  o.method = opts.method or "GET"
+  o.body = opts.body
+  return o
+end
+
+-- kubectl's words for an API error: "Error from server (NotFound): pods "x" not found"
+function Client:status_error(res)
+  local st = self.env.json.decode(res.body or "")
+  if type(st) == "table" and st.kind == "Status" and st.message then
+    local reason = st.reason
+    if type(reason) ~= "string" or reason == "" then reason = ({ [401] = "Unauthorized", [403] = "Forbidden", [404] = "NotFound",
+      [409] = "Conflict", [422] = "Invalid", [500] = "InternalError", [503] = "ServiceUnavailable", [429] = "TooManyRequests" })[res.status] or tostring(res.status) end
+    return self:redact(("Error from server (%s): %s"):format(reason, st.message)), st
+  end
+  local body = (res.body or ""):gsub("%s+", " "):sub(1, 200)
+  if res.status == 401 then return "error: You must be logged in to the server (Unauthorized)" end
+  return self:redact(("Error from server: %d %s"):format(res.status, body))
+end
+
+local RETRY_STATUS = { [429] = true, [500] = true, [502] = true, [503] = true, [504] = true }
+
+-- request{method, path, body, accept, content_type, timeout_ms, headers}
+--   -> res | nil, err, kind
+function Client:request(opts)
+  local http = self.env.http
+  local attempt, refreshed = 0, false
+  while true do
+    attempt = attempt + 1
+    local okb, o = pcall(self.base_opts, self, opts)
+    if not okb then return nil, self:redact(o), "auth" end
+    local res, err = http.request(o)
+    if not res then
+      self.down_since = self.down_since or self.env.now()
+      return nil, self:redact(err), "network"
+    end
+    self.down_since = nil
+    if res.status == 401 and self.conn.exec and not refreshed then
+      refreshed = true
+      opts = setmetatable({ refresh = true }, { __index = opts })
+    elseif RETRY_STATUS[res.status] and attempt < 4 and ((opts.method or "GET") == "GET" or res.status == 429) then
+      local wait = tonumber(res.headers and res.headers["retry-after"] or "")
+      wait = wait and math.min(wait * 1000, 10000) or math.min(2000, 100 * 2 ^ attempt) * (0.5 + math.random())
+      self.env.sleep(wait)
+    else
+      if res.status >= 400 then
+        local msg, st = self:status_error(res)
+        return nil, msg, "http", res.status, st
+      end
+      return res
+    end
+  end
+end
+
+function Client:get_json(path, accept)
+  local res, err, kind, code, st = self:request{ path = path, accept = accept or "application/json" }
+  if not res then return nil, err, kind, code, st end
+  local obj, jerr = self.env.json.decode(res.body, "response of " .. path:gsub("%?.*", ""))
+  if obj == nil then return nil, jerr, "http" end
+  return obj
+end
+
+-- A streaming response (watch, logs -f): returns the http stream or nil, err, kind.
+function Client:stream(opts)
+  local okb, o = pcall(self.base_opts, self, opts)
+  if not okb then return nil, self:redact(o), "auth" end
+  local s, err = self.env.http.stream(o)
+  if not s then return nil, self:redact(err), "network" end
+  if s.status >= 400 then
+    local parts = {}
+    for ch in s:chunks() do parts[#parts + 1] = ch end
+    local msg, st = self:status_error({ status = s.status, body = table.concat(parts) })
+    return nil, msg, "http", s.status, st
+  end
+  return s
+end
+
+return M

@@ -1,0 +1,140 @@
+-- k8s.commands — the `k8s` command (alias `kubernetes`): specs for the
+-- shell (flags, args, completion) and their handlers over a session.
+local get = require("k8s.get")
+local verbs = require("k8s.verbs")
+local kubeconfig = require("k8s.kubeconfig")
+
+local M = {}
+
+local OUTPUTS = { "wide", "json", "yaml", "name" }
+
+-- the flags every k8s subcommand takes (kubectl's globals)
+local function global_flags(sess)
+  return {
+    { name = "namespace", short = "n", type = "string", metavar = "NS", help = "namespace (default: the context's)",
+      complete = function() return M.namespaces(sess) end },
+    { name = "context", type = "string", metavar = "NAME", help = "kubeconfig context for this command",
+      complete = function() return M.contexts(sess) end },
+    { name = "all-namespaces", short = "A", type = "bool", help = "across all namespaces" },
+    { name = "kubeconfig", type = "string", metavar = "FILE", help = "read only this kubeconfig file" },
+    { name = "readonly", type = "bool", help = "refuse changes for this session (k8s --readonly)" },
+    { name = "as", type = "string", metavar = "USER", help = "impersonate USER" },
+    { name = "as-group", type = "list", metavar = "GROUP", help = "impersonate GROUP (repeatable)" },
+  }
+end
+
+function M.contexts(sess)
+  local ok, kc = pcall(sess.kc, sess, {})
+  if not ok then return {} end
+  return kubeconfig.context_names(kc)
+end
+
+function M.namespaces(sess)
+  local ok, c = pcall(sess.client, sess, {})
+  if not ok then return {} end
+  local names = sess.cache:names(c.conn.context, nil, "v1/namespaces")
+  if #names == 0 then
+    local list = c:get_json("/api/v1/namespaces")
+    for _, it in ipairs(list and list.items or {}) do names[#names + 1] = it.metadata.name end
+  end
+  table.sort(names)
+  return names
+end
+
+-- words typed so far -> type word, namespace flag
+local function typed(ctx)
+  local words = ctx and ctx.words or {}
+  local ns, ty, i = nil, nil, 3
+  while i <= #words do
+    local w = words[i]
+    if w == "-n" or w == "--namespace" then ns = words[i + 1]; i = i + 1
+    elseif w:match("^%-%-namespace=") then ns = w:match("=(.*)")
+    elseif w:sub(1, 1) ~= "-" and not ty then ty = w end
+    i = i + 1
+  end
+  return ty, ns
+end
+
+function M.complete_types(sess)
+  local ok, c = pcall(sess.client, sess, {})
+  if not ok then return {} end
+  return sess:discovery(c):type_names()
+end
+
+function M.complete_names(sess, prefix, ctx)
+  local ty, ns = typed(ctx)
+  if not ty then return {} end
+  local ok, c = pcall(sess.client, sess, {})
+  if not ok then return {} end
+  local r = sess:discovery(c):resolve(ty)
+  if not r then return {} end
+  ns = r.namespaced and (ns or c.conn.namespace) or nil
+  local names = sess.cache:names(c.conn.context, ns, r.gv .. "/" .. r.name)
+  if #names == 0 then
+    local d = require("k8s.discovery")
+    local list = c:get_json(d.path(r, ns) .. "?limit=500", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json")
+    for _, it in ipairs(list and list.items or {}) do names[#names + 1] = it.metadata.name end
+  end
+  local out = {}
+  for _, n in ipairs(names) do if n:sub(1, #prefix) == prefix then out[#out + 1] = n end end
+  return out
+end
+
+function M.prompt(sess)
+  local ok, conn = pcall(sess.conn, sess, {})
+  if not ok then return nil end
+  return { { ("⎈ %s/%s "):format(conn.context, conn.namespace), 6 } }
+end
+
+function M.specs(sess)
+  local gflags = global_flags(sess)
+  local type_arg = { name = "type", help = "resource type: pods, po, deploy, svc, deployments.apps…",
+                     complete = function() return M.complete_types(sess) end }
+  local names_arg = { name = "names", variadic = true, optional = true, help = "names",
+                      complete = function(p, ctx) return M.complete_names(sess, p, ctx) end }
+  local name_arg = { name = "name", help = "name", complete = function(p, ctx) return M.complete_names(sess, p, ctx) end }
+  local subs = {
+    {
+      name = "get", summary = "List or show resources (kubectl's columns)",
+      usage = "k8s get TYPE[,TYPE…] [NAME…] [-o wide|json|yaml|name] [-l SEL] [--field-selector SEL] [-A] [--sort-by PATH] [-w]",
+      flags = {
+        { name = "output", short = "o", type = "enum", values = OUTPUTS, help = "output format" },
+        { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "label selector (app=web,tier!=db)" },
+        { name = "field-selector", type = "string", metavar = "SELECTOR", help = "field selector (status.phase=Running)" },
+        { name = "sort-by", type = "string", metavar = "JSONPATH", help = "sort rows, e.g. .metadata.creationTimestamp" },
+        { name = "watch", short = "w", type = "bool", help = "keep printing changes" },
+        { name = "watch-timeout", type = "duration", help = "stop watching after this long" },
+        { name = "no-headers", type = "bool", help = "no header line" },
+        { name = "show-managed-fields", type = "bool", help = "keep metadata.managedFields in -o json|yaml" },
+      },
+      args = { type_arg, names_arg },
+      handler = function(ctx) return get.run(sess, ctx) end,
+    },
+    {
+      name = "ctx", summary = "Show or switch the kubeconfig context for this session",
+      args = { { name = "name", optional = true, complete = function() return M.contexts(sess) end } },
+      handler = function(ctx) return verbs.ctx(sess, ctx) end,
+    },
+    {
+      name = "ns", summary = "Show or switch the namespace for this session",
+      args = { { name = "name", optional = true, complete = function() return M.namespaces(sess) end } },
+      handler = function(ctx) return verbs.ns(sess, ctx) end,
+    },
+  }
+  for _, s in ipairs(verbs.specs(sess, { type_arg = type_arg, names_arg = names_arg, name_arg = name_arg })) do
+    subs[#subs + 1] = s
+  end
+  return {
+    {
+      name = "k8s", aliases = { "kubernetes" }, summary = "Kubernetes: get, describe, logs, apply… (kubectl-compatible)",
+      usage = "k8s VERB [ARGS] [-n NS] [--context CTX] [-A]",
+      description = "Reads kubeconfig as kubectl does. Verbs vcli does not know are passed to kubectl (with the same context and namespace).",
+      flags = gflags, subcommands = subs, extra_args = true, passthrough_unknown = true,
+      args = { { name = "verb", optional = true }, { name = "rest", variadic = true, optional = true } },
+      handler = function(ctx) return verbs.bridge(sess, ctx) end,
+      examples = { "k8s get pods -A", "k8s ctx vcli-test", "k8s ns team-a", "k8s get deploy -o wide", "k8s logs web-1 -f" },
+    },
+  }
+end
+
+return M

@@ -1,0 +1,320 @@
+-- k8s.get — `k8s get`: server-side Table columns, chunked lists printed as
+-- they arrive, -o wide|json|yaml|name, -l, --field-selector, -A, --sort-by,
+-- -w; every result cached, and answered from the cache when offline.
+local util = require("k8s.util")
+local printer = require("k8s.printer")
+local discovery = require("k8s.discovery")
+local watch = require("k8s.watch")
+
+local M = {}
+M.CHUNK = 500
+M.TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+
+local function age_text(at, now)
+  return util.human_duration(now - at)
+end
+
+-- "offline — as of 3m ago"
+function M.offline_note(env, at, err)
+  return ("offline — as of %s ago (%s)\n"):format(age_text(at, env.time()), err)
+end
+
+local function selector_key(flags)
+  return (flags.selector or "") .. "|" .. (flags["field-selector"] or "")
+end
+
+local function min_rows(tbl, null)
+  local rows = {}
+  for i, row in ipairs(tbl.rows or {}) do
+    local c = {}
+    for j, v in ipairs(row.cells or {}) do c[j] = printer.cell_text(v, null) end
+    local md = type(row.object) == "table" and row.object.metadata or {}
+    rows[i] = { c = c, ns = md.namespace, name = md.name, ts = md.creationTimestamp }
+  end
+  return rows
+end
+
+local function min_cols(tbl)
+  local cols = {}
+  for i, cd in ipairs(tbl.columnDefinitions or {}) do cols[i] = { name = cd.name, priority = cd.priority } end
+  return cols
+end
+
+-- a Table rebuilt from cached rows, with ages recomputed for now
+local function table_of_cached(ch, now)
+  local age_col
+  for i, cd in ipairs(ch.cols or {}) do if cd.name == "Age" then age_col = i end end
+  local rows = {}
+  for i, r in ipairs(ch.rows or {}) do
+    local cells = r.c
+    if age_col and r.ts then cells[age_col] = printer.age(r.ts, now) end
+    rows[i] = { cells = cells, object = { metadata = { namespace = r.ns, name = r.name } } }
+  end
+  return { columnDefinitions = ch.cols, rows = rows }
+end
+
+local function no_resources(ctx, ns)
+  if ns then ctx.err(("No resources found in %s namespace.\n"):format(ns))
+  else ctx.err("No resources found\n") end
+end
+
+-- answer from the cache; returns true when it could
+local function offline(sess, ctx, c, r, ns, flags, err, tp, names)
+  local env = sess.env
+  local at, it = sess.cache:list_reader(c.conn.context, ns, r.gv .. "/" .. r.name,
+    names and ("names=" .. table.concat(names, ",")) or selector_key(flags))
+  if not at then return false end
+  ctx.err(M.offline_note(env, at, err))
+  local now, n = env.time(), 0
+  for ch in it do
+    local tbl = table_of_cached(ch, now)
+    n = n + #tbl.rows
+    if flags.output == "name" then
+      for _, row in ipairs(tbl.rows) do ctx.out(discovery.kind_prefix(r) .. "/" .. row.object.metadata.name .. "\n") end
+    else
+      tp:feed(tbl)
+    end
+  end
+  if n == 0 then no_resources(ctx, ns) end
+  return true
+end
+
+-- fetch chunks; the next request is already in flight while a chunk is decoded
+local function chunks(sess, c, path, q, accept, on_chunk)
+  local env = sess.env
+  local function fetch(cont)
+    q.continue = cont
+    return c:request{ path = path .. util.query(q), accept = accept, timeout_ms = 120000 }
+  end
+  local pending = nil
+  local res, err, kind = fetch(nil)
+  local first = true
+  while true do
+    if not res then return nil, err, kind, first end
+    local cont = res.body:sub(1, 4096):match('"continue":"([^"]*)"')
+    if cont == "" then cont = nil end
+    if cont and env.go then pending = env.go(fetch, cont) end
+    local obj, jerr = env.json.decode(res.body, path)
+    res = nil -- luacheck: ignore 311 (drop the body before decoding the next)
+    if obj == nil then return nil, jerr, "http", first end
+    on_chunk(obj)
+    obj = nil -- luacheck: ignore 311
+    if env.gc_step then env.gc_step() end
+    first = false
+    if not cont then return true end
+    if pending then res, err, kind = pending.wait(); pending = nil
+    else res, err, kind = fetch(cont) end
+  end
+end
+
+local function table_get(sess, ctx, c, r, ns, flags, names, multi)
+  local env = sess.env
+  local null = env.json.null
+  local out_name = flags.output == "name"
+  local tp = printer.table_printer({ out = ctx.out, wide = flags.output == "wide", no_headers = flags["no-headers"],
+    namespace = flags["all-namespaces"] and r.namespaced, null = null,
+    name_prefix = multi and (discovery.kind_prefix(r) .. "/") or nil })
+  local sel = names and ("names=" .. table.concat(names, ",")) or selector_key(flags)
+  local writer = sess.cache:list_writer(c.conn.context, ns, r.gv .. "/" .. r.name, sel)
+  local total, list_rv = 0, nil
+  local sort_rows = flags["sort-by"] and {}
+  local function consume(tbl)
+    if tbl.kind ~= "Table" then error("the server did not answer a Table for " .. r.name, 0) end
+    list_rv = list_rv or (tbl.metadata and tbl.metadata.resourceVersion)
+    total = total + #(tbl.rows or {})
+    writer:chunk(min_cols(tbl), min_rows(tbl, null))
+    if sort_rows then
+      tp:rows_of(tbl)
+      for _, row in ipairs(tbl.rows or {}) do sort_rows[#sort_rows + 1] = row end
+      sort_rows.cols = sort_rows.cols or tbl.columnDefinitions
+    elseif out_name then
+      local buf = {}
+      for i, row in ipairs(tbl.rows or {}) do buf[i] = discovery.kind_prefix(r) .. "/" .. row.object.metadata.name end
+      if #buf > 0 then ctx.out(table.concat(buf, "\n") .. "\n") end
+    else
+      tp:feed(tbl)
+    end
+  end
+  local q = { labelSelector = flags.selector, fieldSelector = flags["field-selector"],
+              includeObject = sort_rows and "Object" or nil }
+  if names then
+    for _, name in ipairs(names) do
+      local res, err, kind = c:request{ path = discovery.path(r, ns, name) .. util.query({ includeObject = q.includeObject }),
+        accept = M.TABLE_ACCEPT, timeout_ms = 60000 }
+      if not res then
+        if kind == "network" and offline(sess, ctx, c, r, ns, flags, err, tp, names) then return 0 end
+        error(err, 0)
+      end
+      consume(assert(env.json.decode(res.body)))
+    end
+  else
+    q.limit = M.CHUNK
+    local ok, err, kind, first = chunks(sess, c, discovery.path(r, ns), q, M.TABLE_ACCEPT, consume)
+    if not ok then
+      if kind == "network" and first and offline(sess, ctx, c, r, ns, flags, err, tp) then return 0 end
+      error(err, 0)
+    end
+  end
+  writer:done()
+  if sort_rows then
+    local path = flags["sort-by"]
+    local keyed = {}
+    for i, row in ipairs(sort_rows) do
+      local v = printer.jsonpath_get(row.object, path)
+      if v == null then v = nil end
+      keyed[i] = { row = row, v = v, i = i }
+    end
+    table.sort(keyed, function(a, b)
+      local x, y = a.v, b.v
+      if x == nil or y == nil then if x == y then return a.i < b.i end return x == nil end
+      if type(x) == "number" and type(y) == "number" then if x ~= y then return x < y end return a.i < b.i end
+      local tx, ty = type(x) == "table" and "" or tostring(x), type(y) == "table" and "" or tostring(y)
+      if tx ~= ty then return tx < ty end
+      return a.i < b.i
+    end)
+    local rows = {}
+    for i, k in ipairs(keyed) do rows[i] = k.row end
+    if out_name then
+      for _, row in ipairs(rows) do ctx.out(discovery.kind_prefix(r) .. "/" .. row.object.metadata.name .. "\n") end
+    else
+      tp:feed({ columnDefinitions = sort_rows.cols, rows = rows })
+    end
+  end
+  if total == 0 and not names and not flags.watch then no_resources(ctx, r.namespaced and ns or nil) end
+  if flags.watch then
+    local deadline = flags["watch-timeout"] and (env.now() + flags["watch-timeout"] * 1000)
+    local path = discovery.path(r, ns, nil)
+    local wq = { labelSelector = flags.selector, fieldSelector = flags["field-selector"] }
+    if names and #names == 1 then wq.fieldSelector = "metadata.name=" .. names[1] end
+    watch.run(env, c, { path = path, query = wq, accept = M.TABLE_ACCEPT, rv = list_rv,
+      deadline = deadline,
+      on_state = function(msg) ctx.err(msg .. "\n") end,
+      relist = function()
+        local tbl = c:get_json(path .. util.query({ labelSelector = wq.labelSelector, fieldSelector = wq.fieldSelector }), M.TABLE_ACCEPT)
+        if not tbl then return nil end
+        tp:feed(tbl)
+        return tbl.metadata and tbl.metadata.resourceVersion
+      end,
+      on_event = function(_, obj) if obj.kind == "Table" then tp:feed(obj) end end })
+  end
+  return 0
+end
+
+-- -o json / -o yaml: items streamed out chunk by chunk, never the whole list
+local function object_get(sess, ctx, c, r, ns, flags, names)
+  local env = sess.env
+  local fmt = flags.output
+  local enc = printer.json_encoder(env.cjson, env.json.null, env.json.array_mt)
+  local function emit_one(obj)
+    if fmt == "json" then ctx.out(enc(obj) .. "\n") else ctx.out(env.yaml.encode(obj)) end
+  end
+  if names then
+    local objs = {}
+    for _, name in ipairs(names) do
+      local p = discovery.path(r, ns, name)
+      local res, err, kind = c:request{ path = p, accept = "application/json", timeout_ms = 60000 }
+      if not res then
+        if kind == "network" then
+          local at, text = sess.cache:get_object(c.conn.context, ns, r.gv .. "/" .. r.name, name)
+          if at then ctx.err(M.offline_note(env, at, err)); ctx.out(text); goto next end
+        end
+        error(err, 0)
+      end
+      do
+        local obj = env.json.decode(res.body)
+        if not flags["show-managed-fields"] and type(obj.metadata) == "table" then obj.metadata.managedFields = nil end
+        local text = fmt == "json" and (enc(obj) .. "\n") or env.yaml.encode(obj)
+        sess.cache:put_object(c.conn.context, ns, r.gv .. "/" .. r.name, name, text)
+        objs[#objs + 1] = obj
+        if #names == 1 then ctx.out(text) end
+      end
+      ::next::
+    end
+    if #names > 1 then
+      local list = { apiVersion = "v1", kind = "List", items = objs, metadata = { resourceVersion = "" } }
+      emit_one(list)
+    end
+    return 0
+  end
+  local first, n = true, 0
+  local q = { labelSelector = flags.selector, fieldSelector = flags["field-selector"], limit = M.CHUNK }
+  local kind_name = r.kind
+  local ok, err = chunks(sess, c, discovery.path(r, ns), q, "application/json", function(list)
+    local buf = {}
+    if first then
+      buf[1] = fmt == "json" and '{\n    "apiVersion": "v1",\n    "items": [' or "apiVersion: v1\nitems:"
+    end
+    local items = list.items or {}
+    for _, item in ipairs(items) do
+      if not flags["show-managed-fields"] and type(item.metadata) == "table" then item.metadata.managedFields = nil end
+      item.apiVersion = item.apiVersion or r.gv
+      item.kind = item.kind or kind_name
+      if fmt == "json" then
+        buf[#buf + 1] = (n == 0 and "\n        " or ",\n        ") .. enc(item, "        ")
+      else
+        local y = env.yaml.encode(item)
+        buf[#buf + 1] = "\n- " .. y:gsub("\n(.)", "\n  %1"):gsub("\n$", "")
+      end
+      n = n + 1
+    end
+    first = false
+    if #buf > 0 then ctx.out(table.concat(buf)) end
+  end)
+  if not ok then
+    if first then error(err, 0) end
+    ctx.out("\n")
+    error(err, 0)
+  end
+  if fmt == "json" then
+    ctx.out((n == 0 and "]" or "\n    ]") .. ',\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n')
+  else
+    ctx.out((n == 0 and " []" or "") .. '\nkind: List\nmetadata:\n  resourceVersion: ""\n')
+  end
+  return 0
+end
+
+-- run(sess, ctx): ctx.args.type, ctx.args.names, ctx.flags
+function M.run(sess, ctx)
+  local flags = ctx.flags
+  local c, conn = sess:client(flags)
+  local disco = sess:discovery(c)
+  local types, names = {}, {}
+  local tword = ctx.args.type
+  local slash_items = {}
+  if tword:find("/") then
+    for _, item in ipairs(ctx.args.names and { tword, unpack(ctx.args.names) } or { tword }) do
+      local t, n = item:match("^([^/]+)/(.+)$")
+      if not t then error("error: there is no need to specify a resource type as a separate argument when passing arguments in resource/name form", 0) end
+      slash_items[#slash_items + 1] = { t, n }
+    end
+  else
+    for t in tword:gmatch("[^,]+") do types[#types + 1] = t end
+    names = ctx.args.names or {}
+  end
+  local ns = (not flags["all-namespaces"]) and conn.namespace or nil
+  local status = 0
+  local function one(t, nm, multi)
+    local r, err = disco:resolve(t)
+    if not r then error(err, 0) end
+    local rns = r.namespaced and ns or nil
+    if flags.output == "json" or flags.output == "yaml" then
+      return object_get(sess, ctx, c, r, rns, flags, nm)
+    end
+    return table_get(sess, ctx, c, r, rns, flags, nm, multi)
+  end
+  if #slash_items > 0 then
+    for i, it in ipairs(slash_items) do
+      if i > 1 and flags.output ~= "name" then ctx.out("") end
+      status = one(it[1], { it[2] }, #slash_items > 1) or status
+    end
+  else
+    for i, t in ipairs(types) do
+      if i > 1 and flags.output ~= "name" and flags.output ~= "json" and flags.output ~= "yaml" then ctx.out("\n") end
+      status = one(t, #names > 0 and names or nil, #types > 1) or status
+    end
+  end
+  pcall(disco.refresh_if_stale, disco)
+  return status
+end
+
+return M

@@ -1,0 +1,181 @@
+-- k8s.printer — kubectl's output formats: server-side Table columns aligned
+-- like Go's tabwriter (min width 6, padding 3), and JSON indented with sorted
+-- keys as kubectl's -o json prints it.
+local util = require("k8s.util")
+
+local M = {}
+
+local function cell_text(v, null)
+  if v == nil or v == null then return "<none>" end
+  local t = type(v)
+  if t == "number" then
+    if v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then return ("%d"):format(v) end
+    return tostring(v)
+  elseif t == "boolean" then return tostring(v)
+  elseif t == "table" then return "<table>" end
+  return v
+end
+M.cell_text = cell_text
+
+-- A table printer fed Table chunks; column widths come from the first chunk
+-- (grown when a later row is wider), so rows print as they arrive.
+local TP = {}
+TP.__index = TP
+
+-- opts: { out = fn(s), wide, no_headers, namespace = bool (NAMESPACE column), null, name_prefix }
+function M.table_printer(opts)
+  return setmetatable({ opts = opts, widths = nil, cols = nil, rows_printed = 0 }, TP)
+end
+
+-- Turn a Table's rows into lists of strings (the columns kubectl shows).
+function TP:rows_of(tbl)
+  local o = self.opts
+  if not self.cols then
+    local cols, headers = {}, {}
+    if o.namespace then headers[#headers + 1] = "NAMESPACE" end
+    for i, cd in ipairs(tbl.columnDefinitions or {}) do
+      if (cd.priority or 0) == 0 or o.wide then
+        cols[#cols + 1] = i
+        headers[#headers + 1] = cd.name:upper()
+      end
+    end
+    self.cols, self.headers = cols, headers
+  end
+  local out = {}
+  for _, row in ipairs(tbl.rows or {}) do
+    local r = {}
+    if o.namespace then
+      local md = type(row.object) == "table" and row.object.metadata
+      r[1] = md and md.namespace or ""
+    end
+    local cells = row.cells
+    for _, i in ipairs(self.cols) do r[#r + 1] = cell_text(cells[i], o.null) end
+    if o.name_prefix then
+      local k = o.namespace and 2 or 1
+      r[k] = o.name_prefix .. r[k]
+    end
+    out[#out + 1] = r
+  end
+  return out
+end
+
+local function fmt_line(r, widths)
+  local parts = {}
+  local n = #r
+  for i = 1, n - 1 do
+    local s = r[i]
+    parts[i] = s .. (" "):rep(widths[i] - #s)
+  end
+  parts[n] = r[n]
+  return table.concat(parts)
+end
+
+-- Print rows (lists of strings); the header goes before the first batch.
+function TP:print_rows(rows)
+  local o = self.opts
+  if #rows == 0 then return end
+  if not self.widths then
+    local w = {}
+    local function measure(r) for i = 1, #r do local l = #r[i] + 3; if l > (w[i] or 6) then w[i] = l end end end
+    if not o.no_headers then measure(self.headers) end
+    for i = 1, #self.headers do w[i] = w[i] or 6 end
+    for _, r in ipairs(rows) do measure(r) end
+    self.widths = w
+    if not o.no_headers then o.out(fmt_line(self.headers, w) .. "\n") end
+  else
+    local w = self.widths
+    for _, r in ipairs(rows) do for i = 1, #r do local l = #r[i] + 3; if l > w[i] then w[i] = l end end end
+  end
+  local buf = {}
+  for i, r in ipairs(rows) do buf[i] = fmt_line(r, self.widths) end
+  if #buf > 0 then o.out(table.concat(buf, "\n") .. "\n") end
+  self.rows_printed = self.rows_printed + #rows
+end
+
+function TP:feed(tbl) self:print_rows(self:rows_of(tbl)) end
+
+-- ------------------------------------------------------------ -o json
+-- Go's encoding/json MarshalIndent(v, "", "    ") with sorted keys, as kubectl prints.
+local function enc_string(cjson, s)
+  local e = cjson.encode(s)
+  if e:find("[\\<>&]") then
+    e = e:gsub("\\/", "/"):gsub("<", "\\u003c"):gsub(">", "\\u003e"):gsub("&", "\\u0026")
+  end
+  return e
+end
+
+function M.json_encoder(cjson, null, array_mt)
+  local function enc(v, ind, buf)
+    local t = type(v)
+    if t == "string" then buf[#buf + 1] = enc_string(cjson, v)
+    elseif t == "number" then
+      if v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then buf[#buf + 1] = ("%d"):format(v)
+      else
+        local s = ("%.15g"):format(v)
+        if tonumber(s) ~= v then s = ("%.17g"):format(v) end
+        buf[#buf + 1] = s
+      end
+    elseif t == "boolean" then buf[#buf + 1] = tostring(v)
+    elseif v == nil or v == null then buf[#buf + 1] = "null"
+    elseif t == "table" then
+      local n = #v
+      local is_arr = n > 0 or (array_mt ~= nil and getmetatable(v) == array_mt)
+      if is_arr and n > 0 and next(v, n) ~= nil then is_arr = false end
+      local ind2 = ind .. "    "
+      if is_arr then
+        if n == 0 then buf[#buf + 1] = "[]"; return end
+        buf[#buf + 1] = "[\n"
+        for i = 1, n do
+          buf[#buf + 1] = ind2
+          enc(v[i], ind2, buf)
+          buf[#buf + 1] = i < n and ",\n" or "\n"
+        end
+        buf[#buf + 1] = ind .. "]"
+      else
+        local keys = {}
+        for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+        if #keys == 0 then buf[#buf + 1] = "{}"; return end
+        table.sort(keys)
+        buf[#buf + 1] = "{\n"
+        for i, k in ipairs(keys) do
+          local val = v[k]
+          if val == nil then val = v[tonumber(k)] end
+          buf[#buf + 1] = ind2 .. enc_string(cjson, k) .. ": "
+          enc(val, ind2, buf)
+          buf[#buf + 1] = i < #keys and ",\n" or "\n"
+        end
+        buf[#buf + 1] = ind .. "}"
+      end
+    else
+      buf[#buf + 1] = "null"
+    end
+  end
+  return function(v, indent)
+    local buf = {}
+    enc(v, indent or "", buf)
+    return table.concat(buf)
+  end
+end
+
+-- ------------------------------------------------------------ --sort-by
+-- kubectl's --sort-by JSONPath subset: ".a.b", "{.a.b}", ".a[0].b", ".a['x.y']"
+function M.jsonpath_get(obj, path)
+  path = path:gsub("^{", ""):gsub("}$", "")
+  local v = obj
+  for part in path:gmatch("[^%.%[%]]+") do
+    if v == nil or type(v) ~= "table" then return nil end
+    local q = part:match("^'(.*)'$") or part:match('^"(.*)"$')
+    if q then v = v[q]
+    elseif tonumber(part) then v = v[tonumber(part) + 1]
+    else v = v[part] end
+  end
+  return v
+end
+
+function M.age(ts, now)
+  local t = util.parse_time(ts)
+  if not t then return "<unknown>" end
+  return util.human_duration(now - t)
+end
+
+return M

@@ -1,0 +1,73 @@
+-- k8s.session — the session's kubeconfig, context and namespace, and the
+-- clients/discovery per context. One per vcli process (or per spec).
+local kubeconfig = require("k8s.kubeconfig")
+local client_mod = require("k8s.client")
+local discovery = require("k8s.discovery")
+local cache_mod = require("k8s.cache")
+
+local M = {}
+local S = {}
+S.__index = S
+
+function M.new(env, opts)
+  opts = opts or {}
+  local s = setmetatable({ env = env, kubeconfig = opts.kubeconfig, context = opts.context, namespaces = {},
+    clients = {}, discos = {}, readonly = opts.readonly or false, readonly_contexts = opts.readonly_contexts or {} }, S)
+  s.cache = cache_mod.new(env)
+  return s
+end
+
+-- the merged kubeconfig (re-read when a file changed is not tracked: reload with `k8s ctx --reload`)
+function S:kc(flags)
+  local path = flags and flags.kubeconfig or self.kubeconfig
+  if path ~= self.kc_path or not self.kc_data then
+    self.kc_data = kubeconfig.load(self.env, { kubeconfig = path })
+    self.kc_path = path
+    self.clients, self.discos = {}, {}
+  end
+  return self.kc_data
+end
+
+function S:reload()
+  self.kc_data = nil
+  self.clients, self.discos = {}, {}
+  client_mod.forget_credentials()
+end
+
+-- conn(flags) -> conn for --context / session context, with -n applied
+function S:conn(flags)
+  flags = flags or {}
+  local kc = self:kc(flags)
+  local ctx = flags.context or self.context
+  local conn = kubeconfig.resolve(self.env, kc, ctx, { as = flags.as, as_groups = flags["as-group"] })
+  local ns = flags.namespace or self.namespaces[conn.context]
+  if ns then conn.namespace = ns end
+  return conn
+end
+
+function S:client(flags)
+  local conn = self:conn(flags)
+  local key = conn.context .. "|" .. (flags and flags.as or "")
+  local c = self.clients[key]
+  if not c then
+    c = client_mod.new(self.env, conn)
+    self.clients[key] = c
+  end
+  c.conn.namespace = conn.namespace
+  return c, conn
+end
+
+function S:discovery(c)
+  local d = self.discos[c.conn.context]
+  if not d then
+    d = discovery.new(self.env, c, self.cache)
+    self.discos[c.conn.context] = d
+  end
+  return d
+end
+
+function S:is_readonly(conn)
+  return self.readonly or self.readonly_contexts[conn.context] == true
+end
+
+return M

@@ -1,0 +1,683 @@
+-- k8s.verbs — every `k8s` verb but get: ctx, ns, describe, logs, events,
+-- delete, scale, rollout, label/annotate, cordon/uncordon, apply, edit,
+-- exec/port-forward (through kubectl), and the kubectl bridge.
+local util = require("k8s.util")
+local discovery = require("k8s.discovery")
+local kubeconfig = require("k8s.kubeconfig")
+
+local M = {}
+
+-- ---------------------------------------------------------------- ctx / ns
+function M.ctx(sess, ctx)
+  local kc = sess:kc(ctx.flags)
+  local name = ctx.args.name
+  if not name then
+    local cur = sess.context or kc.current_context
+    for _, n in ipairs(kubeconfig.context_names(kc)) do
+      ctx.out((n == cur and "* " or "  ") .. n .. "\n")
+    end
+    return 0
+  end
+  if name == "-" then name = sess.prev_context or kc.current_context end
+  kubeconfig.resolve(sess.env, kc, name) -- raises if unknown or broken
+  sess.prev_context = sess.context or kc.current_context
+  sess.context = name
+  local conn = sess:conn({})
+  ctx.out(("Switched to context \"%s\" (namespace %s).\n"):format(name, conn.namespace))
+  return 0
+end
+
+function M.ns(sess, ctx)
+  local conn = sess:conn({ context = ctx.flags.context })
+  local name = ctx.args.name
+  if not name then ctx.out(conn.namespace .. "\n"); return 0 end
+  sess.namespaces[conn.context] = name
+  ctx.out(("Namespace for context \"%s\" is now \"%s\".\n"):format(conn.context, name))
+  return 0
+end
+
+-- ---------------------------------------------------------------- kubectl
+local function kubectl_argv(sess, flags, args)
+  local conn = sess:conn(flags)
+  local argv = { "kubectl" }
+  local kcpath = flags.kubeconfig or sess.kubeconfig
+  if kcpath then argv[#argv + 1] = "--kubeconfig=" .. kcpath end
+  argv[#argv + 1] = "--context=" .. conn.context
+  if flags["all-namespaces"] then argv[#argv + 1] = "--all-namespaces"
+  else argv[#argv + 1] = "--namespace=" .. conn.namespace end
+  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  return argv
+end
+M.kubectl_argv = kubectl_argv
+
+local function delegate(sess, ctx, args, what)
+  local env = sess.env
+  if not env.which or not env.which("kubectl") then
+    error(("k8s %s needs kubectl on PATH (vcli delegates %s to it); install kubectl"):format(what, what), 0)
+  end
+  local code = env.run_tty(kubectl_argv(sess, ctx.flags, args))
+  return code or 1
+end
+M.delegate = delegate
+
+local MUTATING = { create = true, replace = true, patch = true, set = true, expose = true, run = true, autoscale = true,
+  taint = true, drain = true, ["certificate"] = true, cp = true }
+
+function M.bridge(sess, ctx)
+  local verb = ctx.args.verb
+  if not verb then
+    if ctx.flags.readonly then
+      sess.readonly = true
+      ctx.out("read-only mode: changes are refused for this session\n")
+      return 0
+    end
+    ctx.out(ctx.shell and require("vcli.shell.commands").help(ctx.spec) .. "\n" or "k8s VERB …\n")
+    return 0
+  end
+  local rest = { verb }
+  for _, a in ipairs(ctx.args.rest or {}) do rest[#rest + 1] = a end
+  local conn = sess:conn(ctx.flags)
+  if MUTATING[verb] and sess:is_readonly(conn) then
+    error(("k8s %s: refused: read-only mode (context %s)"):format(verb, conn.context), 0)
+  end
+  return delegate(sess, ctx, rest, verb)
+end
+
+-- ---------------------------------------------------------------- helpers
+local function json_of(sess, body) return sess.env.json.decode(body) end
+
+local function guard(sess, conn, verb)
+  if sess:is_readonly(conn) then
+    error(("k8s %s: refused: read-only mode (context %s)"):format(verb, conn.context), 0)
+  end
+end
+
+-- "TYPE NAME…" or "TYPE/NAME…" -> { {r, name}, … }, client, conn
+local function targets(sess, ctx, words)
+  local c, conn = sess:client(ctx.flags)
+  local d = sess:discovery(c)
+  local out = {}
+  if not words[1] then error("k8s " .. ctx.spec.name .. ": which resource? (TYPE NAME or TYPE/NAME)", 0) end
+  if words[1]:find("/") then
+    for _, w in ipairs(words) do
+      local t, n = w:match("^([^/]+)/(.+)$")
+      if not t then error("k8s " .. ctx.spec.name .. ": mix of TYPE/NAME and plain words: " .. w, 0) end
+      local r, err = d:resolve(t)
+      if not r then error(err, 0) end
+      out[#out + 1] = { r = r, name = n }
+    end
+  else
+    local r, err = d:resolve(words[1])
+    if not r then error(err, 0) end
+    for i = 2, #words do out[#out + 1] = { r = r, name = words[i] } end
+    out.r = r
+  end
+  return out, c, conn
+end
+
+local function ns_of(r, conn) return r.namespaced and conn.namespace or nil end
+local function qualified(t) return discovery.kind_prefix(t.r) .. "/" .. t.name end
+local function words_of(ctx)
+  local w = {}
+  for _, a in ipairs(ctx.args.items or {}) do w[#w + 1] = a end
+  return w
+end
+
+local function patch(c, r, ns, name, body, ptype, sub, q)
+  local p = discovery.path(r, ns, name) .. (sub and ("/" .. sub) or "") .. util.query(q or {})
+  local res, err = c:request{ method = "PATCH", path = p, body = body,
+    content_type = ptype or "application/merge-patch+json", accept = "application/json", timeout_ms = 30000 }
+  if not res then error(err, 0) end
+  return res
+end
+
+-- ---------------------------------------------------------------- describe
+local function kv_block(out, title, t)
+  local keys = {}
+  for k in pairs(type(t) == "table" and t or {}) do keys[#keys + 1] = k end
+  table.sort(keys)
+  if #keys == 0 then out[#out + 1] = ("%-16s<none>"):format(title .. ":"); return end
+  for i, k in ipairs(keys) do
+    out[#out + 1] = ("%-16s%s=%s"):format(i == 1 and (title .. ":") or "", k, tostring(t[k]))
+  end
+end
+
+local function columns(rows, indent)
+  local w = {}
+  for _, r in ipairs(rows) do for i, cell in ipairs(r) do if #cell + 3 > (w[i] or 0) then w[i] = #cell + 3 end end end
+  local out = {}
+  for _, r in ipairs(rows) do
+    local parts = {}
+    for i, cell in ipairs(r) do parts[i] = i < #r and (cell .. (" "):rep(w[i] - #cell)) or cell end
+    out[#out + 1] = indent .. table.concat(parts)
+  end
+  return out
+end
+
+local function describe_text(sess, r, obj, events)
+  local env = sess.env
+  local out = {}
+  local md = obj.metadata or {}
+  local now = env.time()
+  out[#out + 1] = ("%-16s%s"):format("Name:", md.name)
+  if md.namespace then out[#out + 1] = ("%-16s%s"):format("Namespace:", md.namespace) end
+  out[#out + 1] = ("%-16s%s"):format("Kind:", (obj.kind or r.kind) .. (r.group ~= "" and (" (" .. r.gv .. ")") or ""))
+  kv_block(out, "Labels", md.labels)
+  local ann = {}
+  for k, v in pairs(type(md.annotations) == "table" and md.annotations or {}) do
+    if k ~= "kubectl.kubernetes.io/last-applied-configuration" then ann[k] = tostring(v):gsub("\n", " "):sub(1, 120) end
+  end
+  kv_block(out, "Annotations", ann)
+  out[#out + 1] = ("%-16s%s (%s ago)"):format("Created:", tostring(md.creationTimestamp),
+    util.human_duration(now - (util.parse_time(md.creationTimestamp) or now)))
+  for _, o in ipairs(md.ownerReferences or {}) do out[#out + 1] = ("%-16s%s/%s"):format("Controlled By:", o.kind, o.name) end
+  local spec, st = obj.spec or {}, obj.status or {}
+  if obj.kind == "Pod" then
+    out[#out + 1] = ("%-16s%s"):format("Node:", tostring(spec.nodeName or "<none>"))
+    out[#out + 1] = ("%-16s%s"):format("Status:", md.deletionTimestamp and "Terminating" or tostring(st.phase))
+    out[#out + 1] = ("%-16s%s"):format("IP:", tostring(st.podIP or "<none>"))
+  elseif spec.replicas ~= nil then
+    out[#out + 1] = ("%-16s%d desired | %d updated | %d total | %d available | %d unavailable"):format("Replicas:",
+      spec.replicas or 0, st.updatedReplicas or 0, st.replicas or 0, st.availableReplicas or 0, st.unavailableReplicas or 0)
+    if type(spec.selector) == "table" then kv_block(out, "Selector", spec.selector.matchLabels) end
+  elseif obj.kind == "Node" then
+    for _, a in ipairs(st.addresses or {}) do out[#out + 1] = ("%-16s%s"):format(a.type .. ":", a.address) end
+    out[#out + 1] = ("%-16s%s"):format("Unschedulable:", tostring(spec.unschedulable == true))
+  end
+  local cspec = spec.containers or (spec.template and spec.template.spec and spec.template.spec.containers)
+  if type(cspec) == "table" and #cspec > 0 then
+    out[#out + 1] = "Containers:"
+    local cst = {}
+    for _, s in ipairs(st.containerStatuses or {}) do cst[s.name] = s end
+    for _, ct in ipairs(cspec) do
+      out[#out + 1] = "  " .. ct.name .. ":"
+      out[#out + 1] = ("    %-14s%s"):format("Image:", tostring(ct.image))
+      local ports = {}
+      for _, p in ipairs(ct.ports or {}) do ports[#ports + 1] = tostring(p.containerPort) .. "/" .. tostring(p.protocol or "TCP") end
+      if #ports > 0 then out[#out + 1] = ("    %-14s%s"):format("Ports:", table.concat(ports, ", ")) end
+      local s = cst[ct.name]
+      if s then
+        local state, detail = next(s.state or {})
+        out[#out + 1] = ("    %-14s%s%s"):format("State:", tostring(state):gsub("^%l", string.upper),
+          type(detail) == "table" and detail.reason and (" (" .. detail.reason .. ")") or "")
+        if s.lastState and next(s.lastState) then
+          local ls, ld = next(s.lastState)
+          out[#out + 1] = ("    %-14s%s%s"):format("Last State:", tostring(ls):gsub("^%l", string.upper),
+            type(ld) == "table" and ld.reason and (" (" .. ld.reason .. ")") or "")
+        end
+        out[#out + 1] = ("    %-14s%s"):format("Ready:", tostring(s.ready))
+        out[#out + 1] = ("    %-14s%d"):format("Restarts:", s.restartCount or 0)
+      end
+    end
+  end
+  if type(st.conditions) == "table" and #st.conditions > 0 then
+    out[#out + 1] = "Conditions:"
+    local rows = { { "Type", "Status", "Reason" } }
+    for _, cd in ipairs(st.conditions) do rows[#rows + 1] = { tostring(cd.type), tostring(cd.status), tostring(cd.reason or "") } end
+    for _, l in ipairs(columns(rows, "  ")) do out[#out + 1] = l end
+  end
+  if events then
+    if #events == 0 then out[#out + 1] = "Events:          <none>"
+    else
+      out[#out + 1] = "Events:"
+      local rows = { { "Type", "Reason", "Age", "From", "Message" }, { "----", "------", "----", "----", "-------" } }
+      for _, e in ipairs(events) do
+        local ts = util.parse_time(e.lastTimestamp or e.eventTime or (e.metadata and e.metadata.creationTimestamp)) or now
+        rows[#rows + 1] = { tostring(e.type), tostring(e.reason), util.human_duration(now - ts),
+          tostring(e.source and e.source.component or e.reportingComponent or ""), (tostring(e.message or ""):gsub("\n", " ")) }
+      end
+      for _, l in ipairs(columns(rows, "  ")) do out[#out + 1] = l end
+    end
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+function M.describe(sess, ctx)
+  local ts, c, conn = targets(sess, ctx, words_of(ctx))
+  local env = sess.env
+  for i, t in ipairs(ts) do
+    local ns = ns_of(t.r, conn)
+    local key = t.r.gv .. "/" .. t.r.name
+    local res, err, kind = c:request{ path = discovery.path(t.r, ns, t.name), accept = "application/json", timeout_ms = 30000 }
+    local body, note
+    if res then
+      body = res.body
+    elseif kind == "network" then
+      local at, text = sess.cache:get_object(conn.context, ns, "describe:" .. key, t.name)
+      if not at then error(err, 0) end
+      ctx.err(require("k8s.get").offline_note(env, at, err))
+      body, note = text, true
+    else
+      error(err, 0)
+    end
+    local obj = json_of(sess, body)
+    local events
+    if not note then
+      sess.cache:put_object(conn.context, ns, "describe:" .. key, t.name, body)
+      local fs = "involvedObject.name=" .. t.name .. (obj.metadata.uid and (",involvedObject.uid=" .. obj.metadata.uid) or "")
+      local ev = c:get_json((ns and ("/api/v1/namespaces/" .. ns) or "/api/v1") .. "/events" .. util.query({ fieldSelector = fs }))
+      events = ev and ev.items or {}
+      table.sort(events, function(a, b) return tostring(a.lastTimestamp or "") < tostring(b.lastTimestamp or "") end)
+    end
+    if i > 1 then ctx.out("\n\n") end
+    ctx.out(describe_text(sess, t.r, obj, events))
+  end
+  return 0
+end
+
+-- ---------------------------------------------------------------- logs
+function M.logs(sess, ctx)
+  local f = ctx.flags
+  local c, conn = sess:client(f)
+  local ns = conn.namespace
+  local pods = {}
+  local target = ctx.args.pod
+  if f.selector then
+    local list, err = c:get_json("/api/v1/namespaces/" .. ns .. "/pods" .. util.query({ labelSelector = f.selector }))
+    if not list then error(err, 0) end
+    for _, p in ipairs(list.items or {}) do pods[#pods + 1] = p end
+    if #pods == 0 then ctx.err("No resources found in " .. ns .. " namespace.\n"); return 0 end
+  else
+    if not target then error("k8s logs: which pod? (k8s logs POD or -l SELECTOR)", 0) end
+    local name = target:match("^pods?/(.+)$") or target:match("^po/(.+)$") or target
+    local pod, err = c:get_json("/api/v1/namespaces/" .. ns .. "/pods/" .. name)
+    if not pod then error(err, 0) end
+    pods[1] = pod
+  end
+  local function one(pod, prefix)
+    local containers = {}
+    for _, ct in ipairs(pod.spec.containers or {}) do containers[#containers + 1] = ct.name end
+    local cname = f.container
+    if cname then
+      local ok = false
+      for _, n in ipairs(containers) do if n == cname then ok = true end end
+      if not ok then
+        error(("error: container %s is not valid for pod %s (containers: %s)"):format(cname, pod.metadata.name, table.concat(containers, ", ")), 0)
+      end
+    elseif f["all-containers"] then cname = nil
+    else
+      cname = pod.metadata.annotations and pod.metadata.annotations["kubectl.kubernetes.io/default-container"] or containers[1]
+      if #containers > 1 and not (pod.metadata.annotations or {})["kubectl.kubernetes.io/default-container"] then
+        ctx.err(("Defaulted container \"%s\" out of: %s\n"):format(cname, table.concat(containers, ", ")))
+      end
+    end
+    local list = cname and { cname } or containers
+    for _, cn in ipairs(list) do
+      local q = { container = cn, follow = f.follow and "true" or nil, tailLines = f.tail and f.tail >= 0 and tostring(f.tail) or nil,
+        previous = f.previous and "true" or nil, timestamps = f.timestamps and "true" or nil,
+        sinceSeconds = f.since and tostring(math.floor(f.since)) or nil, sinceTime = f["since-time"] }
+      local path = "/api/v1/namespaces/" .. ns .. "/pods/" .. pod.metadata.name .. "/log" .. util.query(q)
+      local pfx = (prefix or f.prefix) and ("[pod/" .. pod.metadata.name .. "/" .. cn .. "] ") or ""
+      if f.follow then
+        local s, err = c:stream{ path = path, accept = "*/*" }
+        if not s then error(err, 0) end
+        for line in s:lines() do ctx.out(pfx .. line .. "\n") end
+      else
+        local res, err = c:request{ path = path, accept = "*/*", timeout_ms = 60000 }
+        if not res then error(err, 0) end
+        if pfx == "" then ctx.out(res.body)
+        else for line in res.body:gmatch("[^\n]*\n?") do if line ~= "" then ctx.out(pfx .. line:gsub("\n$", "") .. "\n") end end end
+      end
+    end
+  end
+  if #pods == 1 then one(pods[1]) return 0 end
+  if f.follow then
+    local hs = {}
+    for _, p in ipairs(pods) do hs[#hs + 1] = sess.env.go(one, p, true) end
+    for _, h in ipairs(hs) do h.wait() end
+  else
+    for _, p in ipairs(pods) do one(p, f.prefix) end
+  end
+  return 0
+end
+
+-- ---------------------------------------------------------------- events
+function M.events(sess, ctx)
+  local get = require("k8s.get")
+  ctx.args = { type = "events", names = ctx.args.names }
+  ctx.flags["sort-by"] = ctx.flags["sort-by"] or ".lastTimestamp"
+  return get.run(sess, ctx)
+end
+
+-- ---------------------------------------------------------------- delete
+function M.delete(sess, ctx)
+  local f = ctx.flags
+  local words = words_of(ctx)
+  local ts, c, conn
+  if f.selector and words[1] and not words[1]:find("/") and not words[2] then
+    ts, c, conn = targets(sess, ctx, { words[1] })
+    local r = ts.r
+    local list, err = c:get_json(discovery.path(r, ns_of(r, conn)) .. util.query({ labelSelector = f.selector }))
+    if not list then error(err, 0) end
+    for _, it in ipairs(list.items or {}) do ts[#ts + 1] = { r = r, name = it.metadata.name } end
+    if #ts == 0 then ctx.err("No resources found\n"); return 0 end
+  else
+    ts, c, conn = targets(sess, ctx, words)
+  end
+  if #ts == 0 then error("k8s delete: which names? (TYPE NAME… or -l SELECTOR)", 0) end
+  local dry = f["dry-run"]
+  if not dry then guard(sess, conn, "delete") end
+  if ctx.interactive and not f.yes and not dry then
+    local names = {}
+    for _, t in ipairs(ts) do names[#names + 1] = qualified(t) end
+    local answer = sess.env.confirm and sess.env.confirm(("Delete %s in %s/%s? [y/N] "):format(table.concat(names, " "), conn.context, conn.namespace))
+    if not answer then ctx.err("Nothing deleted.\n"); return 1 end
+  end
+  for _, t in ipairs(ts) do
+    local q = { dryRun = dry and "All" or nil, gracePeriodSeconds = f["grace-period"] and tostring(f["grace-period"]) or nil }
+    local res, err = c:request{ method = "DELETE", path = discovery.path(t.r, ns_of(t.r, conn), t.name) .. util.query(q),
+      accept = "application/json", timeout_ms = 30000 }
+    if not res then error(err, 0) end
+    ctx.out(('%s "%s" deleted%s\n'):format(discovery.kind_prefix(t.r), t.name, dry and " (server dry run)" or ""))
+  end
+  return 0
+end
+
+-- ---------------------------------------------------------------- scale
+function M.scale(sess, ctx)
+  local ts, c, conn = targets(sess, ctx, words_of(ctx))
+  guard(sess, conn, "scale")
+  local n = ctx.flags.replicas
+  if not n then error("k8s scale: --replicas is required", 0) end
+  for _, t in ipairs(ts) do
+    patch(c, t.r, ns_of(t.r, conn), t.name, sess.env.json.encode({ spec = { replicas = n } }), nil, "scale")
+    ctx.out(qualified(t) .. " scaled\n")
+  end
+  return 0
+end
+
+-- ---------------------------------------------------------------- rollout
+local function rfc3339(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", t) end
+
+function M.rollout(sess, ctx)
+  local action = ctx.args.action
+  local ts, c, conn = targets(sess, ctx, ctx.args.items or {})
+  local env = sess.env
+  for _, t in ipairs(ts) do
+    local ns = ns_of(t.r, conn)
+    if action == "restart" then
+      guard(sess, conn, "rollout restart")
+      patch(c, t.r, ns, t.name, env.json.encode({ spec = { template = { metadata = { annotations = {
+        ["kubectl.kubernetes.io/restartedAt"] = rfc3339(env.time()) } } } } }))
+      ctx.out(qualified(t) .. " restarted\n")
+    elseif action == "status" then
+      local deadline = env.now() + (ctx.flags.timeout or 600) * 1000
+      local last
+      while true do
+        local d, err = c:get_json(discovery.path(t.r, ns, t.name))
+        if not d then error(err, 0) end
+        local sp, st = d.spec or {}, d.status or {}
+        local want = sp.replicas or 1
+        local msg
+        if (st.observedGeneration or 0) < (d.metadata.generation or 0) then
+          msg = ("Waiting for deployment spec update to be observed...")
+        elseif (st.updatedReplicas or 0) < want then
+          msg = ("Waiting for deployment %q rollout to finish: %d out of %d new replicas have been updated..."):format(t.name, st.updatedReplicas or 0, want)
+        elseif (st.replicas or 0) > (st.updatedReplicas or 0) then
+          msg = ("Waiting for deployment %q rollout to finish: %d old replicas are pending termination..."):format(t.name, (st.replicas or 0) - (st.updatedReplicas or 0))
+        elseif (st.availableReplicas or 0) < (st.updatedReplicas or 0) then
+          msg = ("Waiting for deployment %q rollout to finish: %d of %d updated replicas are available..."):format(t.name, st.availableReplicas or 0, st.updatedReplicas or 0)
+        else
+          ctx.out(("deployment %q successfully rolled out\n"):format(t.name))
+          break
+        end
+        if msg ~= last then ctx.out(msg .. "\n"); last = msg end
+        if env.now() > deadline then error("error: timed out waiting for the condition", 0) end
+        env.sleep(500)
+      end
+    elseif action == "undo" then
+      guard(sess, conn, "rollout undo")
+      local d, err = c:get_json(discovery.path(t.r, ns, t.name))
+      if not d then error(err, 0) end
+      local rsl = c:get_json("/apis/apps/v1/namespaces/" .. ns .. "/replicasets")
+      local revs = {}
+      for _, rs in ipairs(rsl and rsl.items or {}) do
+        for _, o in ipairs(rs.metadata.ownerReferences or {}) do
+          if o.uid == d.metadata.uid then
+            local rev = tonumber((rs.metadata.annotations or {})["deployment.kubernetes.io/revision"] or "")
+            if rev then revs[#revs + 1] = { rev = rev, rs = rs } end
+          end
+        end
+      end
+      table.sort(revs, function(a, b) return a.rev > b.rev end)
+      local want = ctx.flags["to-revision"]
+      local pick
+      for i, rv in ipairs(revs) do
+        if (want and rv.rev == want) or (not want and i == 2) then pick = rv end
+      end
+      if not pick then error(("error: no %s revision found for %s"):format(want and ("revision " .. want) or "previous", qualified(t)), 0) end
+      local tmpl = pick.rs.spec.template
+      if tmpl.metadata and tmpl.metadata.labels then tmpl.metadata.labels["pod-template-hash"] = nil end
+      local body = env.json.encode({ { op = "replace", path = "/spec/template", value = tmpl } })
+      patch(c, t.r, ns, t.name, body, "application/json-patch+json")
+      ctx.out(qualified(t) .. " rolled back\n")
+    else
+      error("k8s rollout: restart, status or undo", 0)
+    end
+  end
+  return 0
+end
+
+-- ---------------------------------------------------------------- label / annotate
+local function meta_patch(field, past)
+  return function(sess, ctx)
+    local words = words_of(ctx)
+    local res_words, changes = {}, {}
+    for _, w in ipairs(words) do
+      if w:find("=") or (w:match("%-$") and #res_words >= 1) then changes[#changes + 1] = w else res_words[#res_words + 1] = w end
+    end
+    if #changes == 0 then error("k8s " .. ctx.spec.name .. ": what to set? KEY=VALUE or KEY-", 0) end
+    local ts, c, conn = targets(sess, ctx, res_words)
+    guard(sess, conn, ctx.spec.name)
+    for _, t in ipairs(ts) do
+      local ns = ns_of(t.r, conn)
+      local cur = c:get_json(discovery.path(t.r, ns, t.name))
+      if not cur then local _, err = c:get_json(discovery.path(t.r, ns, t.name)); error(err, 0) end
+      local existing = cur.metadata[field] or {}
+      local set = {}
+      for _, ch in ipairs(changes) do
+        local k, v = ch:match("^([^=]+)=(.*)$")
+        if k then
+          if existing[k] ~= nil and existing[k] ~= v and not ctx.flags.overwrite then
+            error(("error: '%s' already has a value (%s), and --overwrite is false"):format(k, existing[k]), 0)
+          end
+          set[k] = v
+        else
+          set[ch:sub(1, -2)] = sess.env.json.null
+        end
+      end
+      patch(c, t.r, ns, t.name, sess.env.json.encode({ metadata = { [field] = set } }))
+      ctx.out(qualified(t) .. " " .. past .. "\n")
+    end
+    return 0
+  end
+end
+M.label = meta_patch("labels", "labeled")
+M.annotate = meta_patch("annotations", "annotated")
+
+-- ---------------------------------------------------------------- cordon
+local function cordon(flag, past)
+  return function(sess, ctx)
+    local c, conn = sess:client(ctx.flags)
+    guard(sess, conn, flag and "cordon" or "uncordon")
+    for _, n in ipairs(ctx.args.nodes) do
+      n = n:match("^nodes?/(.+)$") or n
+      local node, err = c:get_json("/api/v1/nodes/" .. n)
+      if not node then error(err, 0) end
+      if (node.spec.unschedulable == true) == flag then
+        ctx.out("node/" .. n .. " already " .. past .. "\n")
+      else
+        local r = { group = "", gv = "v1", name = "nodes", namespaced = false, kind = "Node" }
+        patch(c, r, nil, n, sess.env.json.encode({ spec = { unschedulable = flag or sess.env.json.null } }))
+        ctx.out("node/" .. n .. " " .. past .. "\n")
+      end
+    end
+    return 0
+  end
+end
+M.cordon = cordon(true, "cordoned")
+M.uncordon = cordon(false, "uncordoned")
+
+-- ---------------------------------------------------------------- apply (server-side)
+local function manifest_files(env, path)
+  if path:match("%.ya?ml$") or path:match("%.json$") or path == "-" then return { path } end
+  local list = env.list_dir and env.list_dir(path)
+  if not list then return { path } end
+  local out = {}
+  for _, f in ipairs(list) do if f:match("%.ya?ml$") or f:match("%.json$") then out[#out + 1] = path .. "/" .. f end end
+  table.sort(out)
+  return out
+end
+
+function M.apply(sess, ctx)
+  local env = sess.env
+  local c, conn = sess:client(ctx.flags)
+  local d = sess:discovery(c)
+  local dry = ctx.flags["dry-run"]
+  if not dry then guard(sess, conn, "apply") end
+  local files = ctx.flags.filename or {}
+  if #files == 0 then error("k8s apply: -f FILE|DIR is required", 0) end
+  for _, fpath in ipairs(files) do
+    for _, file in ipairs(manifest_files(env, fpath)) do
+      local text, rerr = env.read_file(file)
+      if not text then error(("k8s apply: %s: %s"):format(file, rerr or "cannot read"), 0) end
+      local docs, yerr = env.yaml.decode_all(text, file)
+      if not docs then error(yerr, 0) end
+      for i, doc in ipairs(docs) do
+        if type(doc) == "table" then
+          local kind, av = doc.kind, doc.apiVersion
+          if type(kind) ~= "string" or type(av) ~= "string" then
+            error(("%s: document %d: apiVersion and kind are required"):format(file, i), 0)
+          end
+          local group = av:find("/") and av:match("^(.*)/") or ""
+          local r
+          for _, cand in ipairs(d:resources() or {}) do
+            if cand.kind == kind and cand.group == group then r = cand; break end
+          end
+          if not r then error(("%s: document %d: the server doesn't serve %s %s"):format(file, i, av, kind), 0) end
+          local name = doc.metadata and doc.metadata.name
+          if not name then error(("%s: document %d: metadata.name is required"):format(file, i), 0) end
+          local ns = r.namespaced and (doc.metadata.namespace or conn.namespace) or nil
+          local q = { fieldManager = "vcli", force = ctx.flags["force-conflicts"] and "true" or nil, dryRun = dry and "All" or nil }
+          local res, err = c:request{ method = "PATCH", path = discovery.path(r, ns, name) .. util.query(q),
+            body = env.json.encode(doc), content_type = "application/apply-patch+yaml", accept = "application/json", timeout_ms = 30000 }
+          if not res then error(err, 0) end
+          ctx.out(("%s/%s serverside-applied%s\n"):format(discovery.kind_prefix(r), name, dry and " (server dry run)" or ""))
+        end
+      end
+    end
+  end
+  return 0
+end
+
+-- ---------------------------------------------------------------- edit
+function M.edit(sess, ctx)
+  local env = sess.env
+  local ts, c, conn = targets(sess, ctx, words_of(ctx))
+  guard(sess, conn, "edit")
+  for _, t in ipairs(ts) do
+    local ns = ns_of(t.r, conn)
+    local path = discovery.path(t.r, ns, t.name)
+    local obj, err = c:get_json(path)
+    if not obj then error(err, 0) end
+    if obj.metadata then obj.metadata.managedFields = nil end
+    local original = env.yaml.encode(obj)
+    local tmp = env.tmpname() .. ".yaml"
+    env.write_file(tmp, "# Edit the object below; an empty file or no change cancels the edit.\n" .. original)
+    local editor = env.getenv("KUBE_EDITOR") or env.getenv("EDITOR") or "vi"
+    local code = env.run_tty({ "/bin/sh", "-c", editor .. ' "$1"', "sh", tmp })
+    local edited = env.read_file(tmp) or ""
+    env.remove(tmp)
+    if code ~= 0 then error(("k8s edit: the editor exited with status %s; nothing changed"):format(tostring(code)), 0) end
+    local body = edited:gsub("^#[^\n]*\n", "")
+    if body == original or body:match("^%s*$") then ctx.err("Edit cancelled, no changes made.\n"); return 0 end
+    local newobj, yerr = env.yaml.decode(body, tmp)
+    if newobj == nil then error(yerr, 0) end
+    -- resourceVersion stays the one read: a change made meanwhile is a 409 Conflict, not overwritten
+    local res, perr = c:request{ method = "PUT", path = path, body = env.json.encode(newobj),
+      content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
+    if not res then error(perr, 0) end
+    ctx.out(qualified(t) .. " edited\n")
+  end
+  return 0
+end
+
+-- ---------------------------------------------------------------- exec / port-forward
+function M.exec(sess, ctx)
+  local conn = sess:conn(ctx.flags)
+  local cmd = ctx.flags["--"] or {}
+  if #cmd == 0 then error("k8s exec: a command is needed after --, e.g. k8s exec POD -- sh", 0) end
+  local args = { "exec" }
+  if ctx.flags.stdin or ctx.interactive then args[#args + 1] = "-i" end
+  if ctx.flags.tty or (ctx.interactive and ctx.flags.tty ~= false) then args[#args + 1] = "-t" end
+  if ctx.flags.container then args[#args + 1] = "-c"; args[#args + 1] = ctx.flags.container end
+  args[#args + 1] = ctx.args.pod
+  args[#args + 1] = "--"
+  for _, a in ipairs(cmd) do args[#args + 1] = a end
+  local _ = conn
+  return delegate(sess, ctx, args, "exec")
+end
+
+function M.port_forward(sess, ctx)
+  local args = { "port-forward", ctx.args.target }
+  for _, p in ipairs(ctx.args.ports) do args[#args + 1] = p end
+  return delegate(sess, ctx, args, "port-forward")
+end
+
+function M.specs(sess, a)
+  local items = { name = "items", variadic = true, help = "TYPE NAME… or TYPE/NAME…",
+                  complete = function(p, cctx) return a.names_arg.complete(p, cctx) end }
+  local function run(fn) return function(ctx) return fn(sess, ctx) end end
+  local pod_arg = { name = "pod", optional = true, complete = function(p, cctx)
+    local w = { unpack(cctx and cctx.words or {}) }
+    table.insert(w, 3, "pods")
+    return a.names_arg.complete(p, { words = w })
+  end }
+  local yes = { name = "yes", short = "y", type = "bool", help = "do not ask for confirmation" }
+  return {
+    { name = "describe", summary = "Show a resource in detail, with its recent events", args = { items }, handler = run(M.describe) },
+    { name = "logs", summary = "Print a pod's logs (-f to follow)", args = { pod_arg }, handler = run(M.logs),
+      flags = { { name = "follow", short = "f", type = "bool", help = "keep printing new lines" },
+                { name = "tail", type = "int", help = "last N lines" }, { name = "container", short = "c", type = "string" },
+                { name = "previous", short = "p", type = "bool", help = "the previous container's logs" },
+                { name = "since", type = "duration", help = "only newer than (5s, 2m, 3h)" },
+                { name = "since-time", type = "string", help = "only after this RFC 3339 time" },
+                { name = "timestamps", type = "bool", help = "prefix each line with its time" },
+                { name = "selector", short = "l", type = "string", help = "every pod matching a label selector" },
+                { name = "prefix", type = "bool", help = "prefix lines with pod and container" },
+                { name = "all-containers", type = "bool", help = "every container of the pod" } } },
+    { name = "events", summary = "List events, oldest first", args = { { name = "names", variadic = true, optional = true } },
+      flags = { { name = "output", short = "o", type = "enum", values = { "wide", "json", "yaml", "name" } },
+                { name = "selector", short = "l", type = "string" }, { name = "field-selector", type = "string" },
+                { name = "watch", short = "w", type = "bool" }, { name = "watch-timeout", type = "duration" },
+                { name = "no-headers", type = "bool" }, { name = "sort-by", type = "string" } },
+      handler = run(M.events) },
+    { name = "delete", summary = "Delete resources (asks first in the shell; --dry-run)", args = { items }, handler = run(M.delete),
+      flags = { yes, { name = "dry-run", type = "bool", help = "ask the server, change nothing" },
+                { name = "selector", short = "l", type = "string" }, { name = "grace-period", type = "int" } } },
+    { name = "scale", summary = "Set the replica count", args = { items }, handler = run(M.scale),
+      flags = { { name = "replicas", type = "int", min = 0, help = "new replica count" } } },
+    { name = "rollout", summary = "rollout restart|status|undo TYPE NAME", handler = run(M.rollout),
+      args = { { name = "action", complete = function() return { "restart", "status", "undo" } end },
+               { name = "items", variadic = true, complete = items.complete } },
+      flags = { { name = "to-revision", type = "int" }, { name = "timeout", type = "duration" } } },
+    { name = "label", summary = "Set or remove labels: KEY=VALUE, KEY-", args = { items }, handler = run(M.label),
+      flags = { { name = "overwrite", type = "bool", help = "replace existing values" } } },
+    { name = "annotate", summary = "Set or remove annotations: KEY=VALUE, KEY-", args = { items }, handler = run(M.annotate),
+      flags = { { name = "overwrite", type = "bool", help = "replace existing values" } } },
+    { name = "cordon", summary = "Mark nodes unschedulable", args = { { name = "nodes", variadic = true } }, handler = run(M.cordon) },
+    { name = "uncordon", summary = "Mark nodes schedulable", args = { { name = "nodes", variadic = true } }, handler = run(M.uncordon) },
+    { name = "apply", summary = "Server-side apply manifests: -f FILE|DIR", handler = run(M.apply),
+      flags = { { name = "filename", short = "f", type = "list", help = "file or directory (repeatable)" },
+                { name = "dry-run", type = "bool" }, { name = "force-conflicts", type = "bool" } } },
+    { name = "edit", summary = "Edit a resource in $EDITOR (conflicts detected)", args = { items }, handler = run(M.edit) },
+    { name = "exec", summary = "Run a command in a pod (through kubectl)", passthrough = true, handler = run(M.exec),
+      args = { pod_arg },
+      flags = { { name = "container", short = "c", type = "string" }, { name = "stdin", short = "i", type = "bool" },
+                { name = "tty", short = "t", type = "bool" } } },
+    { name = "port-forward", summary = "Forward local ports to a pod (through kubectl)", handler = run(M.port_forward),
+      args = { { name = "target" }, { name = "ports", variadic = true } } },
+  }
+end
+
+return M

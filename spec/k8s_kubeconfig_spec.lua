@@ -1,0 +1,215 @@
+-- k8s plugin: kubeconfig reading exactly as kubectl does it, and the small
+-- formatting helpers. No cluster needed.
+package.path = os.getenv("PWD") .. "/plugins/kubernetes/?.lua;" .. package.path
+local kubeconfig = require("k8s.kubeconfig")
+local util = require("k8s.util")
+local printer = require("k8s.printer")
+local client = require("k8s.client")
+local host_loader = require("host_loader")
+
+local dir
+local function env_with(vars)
+  local e = host_loader.env({ store = false })
+  e.getenv = function(k) if vars[k] ~= nil then return vars[k] or nil end return nil end
+  return e
+end
+
+local CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+describe("k8s kubeconfig", function()
+  before_all(function()
+    dir = spec.tmpdir()
+    os.execute("mkdir -p " .. dir .. "/a/certs " .. dir .. "/b")
+    spec.write(dir .. "/a/certs/ca.crt", CA)
+    spec.write(dir .. "/a/certs/u.crt", "CERT")
+    spec.write(dir .. "/a/certs/u.key", "KEY")
+    spec.write(dir .. "/a/tok", "  s3cr3t-token-from-file\n")
+    spec.write(dir .. "/a/config", [[
+apiVersion: v1
+kind: Config
+current-context: one
+clusters:
+- name: c1
+  cluster:
+    server: https://one.example:6443/
+    certificate-authority: certs/ca.crt
+    tls-server-name: kube.internal
+    proxy-url: http://proxy:3128
+users:
+- name: u1
+  user:
+    client-certificate: certs/u.crt
+    client-key: certs/u.key
+- name: tf
+  user:
+    tokenFile: tok
+- name: broken
+  user:
+    client-certificate: /x/y.crt
+    client-key: /x/y.key
+contexts:
+- name: one
+  context: {cluster: c1, user: u1, namespace: ns1}
+- name: tf
+  context: {cluster: c1, user: tf}
+- name: broken
+  context: {cluster: c1, user: broken}
+- name: nocluster
+  context: {cluster: nope, user: u1}
+]])
+    spec.write(dir .. "/b/config", [[
+apiVersion: v1
+current-context: two
+clusters:
+- name: c1
+  cluster: {server: "https://should-not-win:1"}
+- name: c2
+  cluster:
+    server: https://two.example
+    certificate-authority-data: ]] .. util.base64_encode(CA) .. [[
+
+    insecure-skip-tls-verify: false
+users:
+- name: u2
+  user:
+    token: abc.def.ghi
+    as: jane
+    as-groups: [devs, ops]
+- name: ex
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: ./plugin.sh
+      args: [--flag]
+      env: [{name: A, value: b}]
+      provideClusterInfo: true
+contexts:
+- name: two
+  context: {cluster: c2, user: u2}
+- name: one
+  context: {cluster: c2, user: u2}
+- name: ex
+  context: {cluster: c2, user: ex}
+]])
+  end)
+  after_all(function() os.execute("rm -rf '" .. dir .. "'") end)
+
+  it("merges KUBECONFIG files: first file naming an entry wins, first current-context wins", function()
+    local env = env_with({ KUBECONFIG = dir .. "/a/config:" .. dir .. "/b/config", HOME = "/nonexistent" })
+    local kc = kubeconfig.load(env)
+    assert.equal("one", kc.current_context)
+    local conn = kubeconfig.resolve(env, kc, nil)
+    assert.equal("https://one.example:6443", conn.server, "c1 from the first file, trailing slash dropped")
+    assert.equal("ns1", conn.namespace)
+    assert.equal(CA, conn.ca_pem, "relative CA path resolved against its own file")
+    assert.equal("CERT", conn.cert_pem)
+    assert.equal("KEY", conn.key_pem)
+    assert.equal("kube.internal", conn.server_name)
+    assert.equal("http://proxy:3128", conn.proxy)
+    -- a context named in both files: the first file's
+    assert.equal("c1", conn.cluster_name)
+    local two = kubeconfig.resolve(env, kc, "two")
+    assert.equal("https://two.example", two.server)
+    assert.equal(CA, two.ca_pem, "certificate-authority-data decoded")
+    assert.equal("abc.def.ghi", two.token)
+    assert.equal("default", two.namespace)
+    assert.same({ user = "jane", groups = { "devs", "ops" } }, two.impersonate)
+  end)
+
+  it("--kubeconfig reads that file only", function()
+    local env = env_with({ KUBECONFIG = dir .. "/a/config", HOME = "/nonexistent" })
+    local kc = kubeconfig.load(env, { kubeconfig = dir .. "/b/config" })
+    assert.equal("two", kc.current_context)
+    assert.equal(nil, kc.contexts.tf)
+  end)
+
+  it("reads tokenFile and exec settings (relative command resolved, env and args kept)", function()
+    local env = env_with({ KUBECONFIG = dir .. "/a/config:" .. dir .. "/b/config" })
+    local kc = kubeconfig.load(env)
+    assert.equal("s3cr3t-token-from-file", kubeconfig.resolve(env, kc, "tf").token)
+    local ex = kubeconfig.resolve(env, kc, "ex").exec
+    assert.equal(dir .. "/b/./plugin.sh", ex.command)
+    assert.same({ "--flag" }, ex.args)
+    assert.same({ { "A", "b" } }, ex.env)
+    assert.truthy(ex.provide_cluster_info)
+    assert.equal("https://two.example", ex.cluster.server)
+  end)
+
+  it("names file, line and field for a missing certificate file", function()
+    local env = env_with({ KUBECONFIG = dir .. "/a/config" })
+    local kc = kubeconfig.load(env)
+    local ok, err = pcall(kubeconfig.resolve, env, kc, "broken")
+    assert.falsy(ok)
+    assert.equal(dir .. "/a/config:21: users[2].user.client-certificate: no such file /x/y.crt", err)
+  end)
+
+  it("names the file for an unknown context, cluster or a malformed file", function()
+    local env = env_with({ KUBECONFIG = dir .. "/a/config" })
+    local kc = kubeconfig.load(env)
+    local ok, err = pcall(kubeconfig.resolve, env, kc, "nope")
+    assert.falsy(ok)
+    assert.matches("context \"nope\" does not exist %(contexts: broken, nocluster, one, tf%)", err)
+    ok, err = pcall(kubeconfig.resolve, env, kc, "nocluster")
+    assert.falsy(ok)
+    assert.matches("/a/config:%d+: contexts%[3%]%.context%.cluster: cluster \"nope\" does not exist", err)
+    spec.write(dir .. "/bad", "clusters:\n- name: x\n  cluster: {server: [}\n")
+    ok, err = pcall(kubeconfig.load, env_with({ KUBECONFIG = dir .. "/bad" }))
+    assert.falsy(ok)
+    assert.matches("^" .. dir:gsub("%p", "%%%0") .. "/bad:3:%d+: ", err)
+    spec.write(dir .. "/bad2", "users:\n- name: u\n  user:\n    exec: {command: x, apiVersion: client.authentication.k8s.io/v1alpha1}\n")
+    local e2 = env_with({ KUBECONFIG = dir .. "/bad2" })
+    spec.write(dir .. "/bad2", "current-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\nclusters:\n- name: k\n  cluster: {server: https://x}\nusers:\n- name: u\n  user:\n    exec: {command: x, apiVersion: client.authentication.k8s.io/v1alpha1}\n")
+    ok, err = pcall(kubeconfig.resolve, e2, kubeconfig.load(e2), nil)
+    assert.falsy(ok)
+    assert.matches("bad2:11: users%[0%]%.user%.exec%.apiVersion: \"client.authentication.k8s.io/v1alpha1\" is not supported", err)
+  end)
+
+  it("says which file is missing when --kubeconfig names none", function()
+    local env = env_with({})
+    local ok, err = pcall(kubeconfig.load, env, { kubeconfig = dir .. "/none" })
+    assert.falsy(ok)
+    assert.matches("/none: cannot read the kubeconfig", err)
+  end)
+
+  it("never shows a token in an error", function()
+    local env = env_with({ KUBECONFIG = dir .. "/b/config" })
+    local conn = kubeconfig.resolve(env, kubeconfig.load(env), "two")
+    local c = client.new(env, conn)
+    local msg = c:redact("failed with Authorization: Bearer abc.def.ghi and abc.def.ghi")
+    assert.falsy(msg:find("abc.def.ghi", 1, true), msg)
+  end)
+end)
+
+describe("k8s formatting", function()
+  it("formats ages like kubectl's HumanDuration", function()
+    local cases = { { 5, "5s" }, { 119, "119s" }, { 120, "2m" }, { 150, "2m30s" }, { 600, "10m" }, { 3 * 3600 + 12 * 60, "3h12m" },
+                    { 8 * 3600 + 60, "8h" }, { 50 * 3600, "2d2h" }, { 30 * 86400, "30d" }, { 3 * 365 * 86400, "3y" } }
+    for _, c in ipairs(cases) do assert.equal(c[2], util.human_duration(c[1]), tostring(c[1])) end
+  end)
+
+  it("parses RFC 3339 times", function()
+    assert.equal(0, util.parse_time("1970-01-01T00:00:00Z"))
+    assert.equal(1700000000, util.parse_time("2023-11-14T22:13:20Z"))
+    assert.equal(1700000000, util.parse_time("2023-11-15T00:13:20+02:00"))
+  end)
+
+  it("round-trips base64", function()
+    for _, s in ipairs({ "", "a", "ab", "abc", "abcd", "\0\255binary" }) do
+      assert.equal(s, util.base64_decode(util.base64_encode(s)))
+    end
+  end)
+
+  it("aligns columns like kubectl's tabwriter", function()
+    local out = {}
+    local tp = printer.table_printer({ out = function(s) out[#out + 1] = s end })
+    tp:feed({ columnDefinitions = { { name = "Name", priority = 0 }, { name = "Status", priority = 0 }, { name = "IP", priority = 1 },
+      { name = "Age", priority = 0 } }, rows = { { cells = { "default", "Active", "1.2.3.4", "5m" } } } })
+    assert.equal("NAME      STATUS   AGE\ndefault   Active   5m\n", table.concat(out))
+  end)
+
+  it("prints JSON as kubectl does (4 spaces, sorted keys, HTML-safe escapes)", function()
+    local e = host_loader.env({ store = false })
+    local enc = printer.json_encoder(e.cjson, e.json.null, e.json.array_mt)
+    assert.equal('{\n    "a": [\n        1,\n        "x/\\u003cy\\u003e"\n    ],\n    "b": {}\n}', enc({ b = {}, a = { 1, "x/<y>" } }))
+  end)
+end)

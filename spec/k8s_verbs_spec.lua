@@ -1,0 +1,155 @@
+-- k8s plugin verbs against the test cluster: describe, logs, events, apply,
+-- scale, rollout, label/annotate, cordon, delete, edit, read-only mode, and
+-- the kubectl bridge / exec delegation.
+-- VCLI_K8S_SPEC_REUSE=1 uses an already running cluster and leaves it running.
+local H = dofile("spec/support/k8s/helper.lua")
+local async = require("vcli.async")
+
+local E, KC, dir
+local reuse = os.getenv("VCLI_K8S_SPEC_REUSE") == "1"
+local function kubectl(args) return H.kubectl(KC, args) end
+local function ok_run(line)
+  local out, err, st = H.run(line)
+  if st ~= 0 then error(("%s failed (%s): %s"):format(line, tostring(st), err), 2) end
+  return out, err
+end
+
+describe("k8s verbs against the test cluster", function()
+  before_all(function()
+    if reuse and (select(2, spec.sh(H.KUBE .. " status"))) == 0 then E = H.cluster_env()
+    else E = H.start_cluster() end
+    KC = E.KUBECONFIG
+    dir = spec.tmpdir()
+    H.register({ kubeconfig = KC })
+    kubectl("-n team-a delete deploy vweb --ignore-not-found")
+    kubectl("delete pod vhello --ignore-not-found")
+    kubectl("run vhello --image=nginx:1.25")
+    kubectl("wait --for=condition=Ready pod/vhello --timeout=60s")
+  end)
+  after_all(function()
+    kubectl("-n team-a delete deploy vweb --ignore-not-found --wait=false")
+    kubectl("delete pod vhello --ignore-not-found --wait=false")
+    kubectl("uncordon vcli-node-3")
+    os.execute("rm -rf '" .. dir .. "'")
+    if not reuse then H.stop_cluster() end
+  end)
+
+  it("logs: --tail, --timestamps, -c, -f", function()
+    assert.equal("vhello vhello line 99\nvhello vhello line 100\n", ok_run("k8s logs vhello --tail 2"))
+    assert.matches("^%d%d%d%d%-%d%d%-%d%dT[%d:.]+Z vhello vhello line 100\n$", ok_run("k8s logs vhello --tail 1 --timestamps"))
+    assert.equal("vhello vhello line 100\n", ok_run("k8s logs pod/vhello -c vhello --tail 1"))
+    local _, err, st = H.run("k8s logs vhello -c nope")
+    assert.equal(1, st)
+    assert.matches("container nope is not valid for pod vhello", err)
+    local t = async.spawn(function()
+      return require("vcli.shell").capture(function() return require("vcli.shell").execute("k8s logs vhello -f --tail 1") end)
+    end)
+    async.sleep(2500)
+    t:cancel()
+    local ok, _, out = t:wait(2000)
+    assert.truthy(ok)
+    assert.matches("^vhello vhello line 100\nvhello vhello line 101\n", out)
+  end)
+
+  it("describe shows status, containers, conditions and events", function()
+    local out = ok_run("k8s describe pod vhello")
+    assert.matches("Name:%s+vhello\n", out)
+    assert.matches("Status:%s+Running", out)
+    assert.matches("Image:%s+nginx:1%.25", out)
+    assert.matches("Ready%s+True", out)
+    assert.matches("Started%s+%d*%a*%s+kubelet%s+Started container vhello", out)
+    assert.matches("Replicas:%s+%d+ desired", ok_run("k8s describe deploy/api -n checkout"))
+  end)
+
+  it("events lists the namespace's events, oldest first", function()
+    local out = ok_run("k8s events -n payments")
+    assert.matches("ScalingReplicaSet", out)
+  end)
+
+  it("apply -f (server-side), rollout status, scale, rollout restart and undo", function()
+    spec.write(dir .. "/web.yaml", [[
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: vweb, namespace: team-a}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: vweb}}
+  template:
+    metadata: {labels: {app: vweb}}
+    spec: {containers: [{name: web, image: "nginx:1.25"}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: vweb-config, namespace: team-a}
+data: {a: "1"}
+]])
+    assert.equal("deployment.apps/vweb serverside-applied\nconfigmap/vweb-config serverside-applied\n", ok_run("k8s apply -f " .. dir .. "/web.yaml"))
+    assert.matches("successfully rolled out", ok_run("k8s rollout status deploy vweb -n team-a --timeout 60s"))
+    assert.equal("deployment.apps/vweb scaled\n", ok_run("k8s scale deploy/vweb -n team-a --replicas 2"))
+    spec.eventually(function() return kubectl("-n team-a get deploy vweb --no-headers"):match("vweb%s+2/2") end, 60000, "2/2")
+    assert.equal("deployment.apps/vweb restarted\n", ok_run("k8s rollout restart deploy vweb -n team-a"))
+    assert.matches("kubectl.kubernetes.io/restartedAt", kubectl("-n team-a get deploy vweb -o yaml"))
+    ok_run("k8s rollout status deploy vweb -n team-a --timeout 60s")
+    assert.equal("deployment.apps/vweb rolled back\n", ok_run("k8s rollout undo deploy vweb -n team-a"))
+    spec.eventually(function() return not kubectl("-n team-a get deploy vweb -o yaml"):find("restartedAt") end, 30000, "undo")
+    -- bad manifest: file:line:col
+    spec.write(dir .. "/bad.yaml", "kind: Deployment\nmetadata: {name: [}\n")
+    local _, err, st = H.run("k8s apply -f " .. dir .. "/bad.yaml")
+    assert.equal(1, st)
+    assert.matches("bad%.yaml:2:%d+: ", err)
+  end)
+
+  it("label and annotate (refusing to overwrite without --overwrite), then remove", function()
+    assert.equal("pod/vhello labeled\n", ok_run("k8s label pod vhello tier=front"))
+    local _, err, st = H.run("k8s label pod vhello tier=back")
+    assert.equal(1, st)
+    assert.matches("'tier' already has a value %(front%), and %-%-overwrite is false", err)
+    ok_run("k8s label pod vhello tier=back --overwrite")
+    assert.matches("tier=back", kubectl("get pod vhello --show-labels"))
+    ok_run("k8s label pod/vhello tier-")
+    assert.falsy(kubectl("get pod vhello --show-labels"):find("tier="))
+    assert.equal("pod/vhello annotated\n", ok_run("k8s annotate pod vhello note=hi"))
+    assert.matches("note: hi", kubectl("get pod vhello -o yaml"))
+  end)
+
+  it("cordon and uncordon a node", function()
+    assert.equal("node/vcli-node-3 cordoned\n", ok_run("k8s cordon vcli-node-3"))
+    assert.matches("SchedulingDisabled", kubectl("get node vcli-node-3"))
+    assert.equal("node/vcli-node-3 uncordoned\n", ok_run("k8s uncordon vcli-node-3"))
+    assert.falsy(kubectl("get node vcli-node-3"):find("SchedulingDisabled"))
+  end)
+
+  it("edit: $EDITOR round trip; a change made meanwhile is a conflict, not overwritten", function()
+    local ed = spec.root .. "/spec/support/k8s/edit-replicas.sh"
+    local code = spec.sh(("cd %s && KUBECONFIG=%s EDITOR=%s VCLI_TEST_REPLICAS=3 ./vcli k8s edit deploy vweb -n team-a"):format(spec.root, KC, ed))
+    assert.matches("deployment.apps/vweb edited", code)
+    assert.matches("replicas: 3", kubectl("-n team-a get deploy vweb -o yaml"))
+    local out = spec.sh(("cd %s && KUBECONFIG=%s EDITOR=%s VCLI_TEST_REPLICAS=4 VCLI_TEST_RACE='KUBECONFIG=%s kubectl -n team-a scale deploy vweb --replicas=1' ./vcli k8s edit deploy vweb -n team-a")
+      :format(spec.root, KC, ed, KC))
+    assert.matches("Conflict", out)
+    assert.matches("replicas: 1\n", kubectl("-n team-a get deploy vweb -o yaml"))
+  end)
+
+  it("delete: --dry-run changes nothing; -y deletes; read-only mode refuses", function()
+    assert.equal('configmap "vweb-config" deleted (server dry run)\n', ok_run("k8s delete cm vweb-config -n team-a --dry-run"))
+    assert.matches("vweb%-config", kubectl("-n team-a get cm vweb-config"))
+    ok_run("k8s --readonly")
+    local _, err, st = H.run("k8s delete cm vweb-config -n team-a -y")
+    assert.equal(1, st)
+    assert.matches("refused: read%-only mode", err)
+    _, err = H.run("k8s scale deploy vweb -n team-a --replicas 0")
+    assert.matches("refused: read%-only mode", err)
+    assert.matches("vweb%-config", ok_run("k8s get cm -n team-a"))
+    H.sess.readonly = false
+    assert.equal('configmap "vweb-config" deleted\n', ok_run("k8s delete cm vweb-config -n team-a -y"))
+  end)
+
+  it("exec and unknown verbs go through kubectl with the session's context and namespace", function()
+    local out = spec.sh(("cd %s && KUBECONFIG=%s ./vcli k8s exec vhello -- echo hi"):format(spec.root, KC))
+    assert.matches("hi\n", out)
+    out = spec.sh(("cd %s && KUBECONFIG=%s ./vcli -c 'k8s ns kube-system; k8s api-resources --namespaced=false'"):format(spec.root, KC))
+    assert.matches("nodes%s+no%s+v1%s+false%s+Node", out)
+    out = spec.sh(("cd %s && KUBECONFIG=%s ./vcli -c 'k8s --readonly; k8s create configmap x -n team-a'"):format(spec.root, KC))
+    assert.matches("refused: read%-only mode", out)
+  end)
+end)

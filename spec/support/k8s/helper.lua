@@ -1,0 +1,80 @@
+-- Helpers for the k8s specs: the plugin's modules in the host state with the
+-- real core injected, a private store, and `run(line)` -> stdout, stderr, status.
+local H = {}
+local root = os.getenv("PWD")
+package.path = root .. "/plugins/kubernetes/?.lua;" .. package.path
+require("vcli")
+require("vcli.shell.builtins")
+local shell = require("vcli.shell")
+local host_loader = require("host_loader")
+
+H.KUBE = "spec/support/kube"
+H.store_dir = nil
+
+function H.register(opts)
+  opts = opts or {}
+  H.store_dir = H.store_dir or spec.tmpdir()
+  opts.store_dir = opts.store_dir or H.store_dir
+  H.sess = host_loader.register(opts)
+  H.env = H.sess.env
+  return H.sess
+end
+
+function H.run(line)
+  local status, out, err, perr = shell.capture(function() return shell.execute(line) end)
+  if perr then error(perr, 2) end
+  return out, err, status
+end
+
+-- the env file of the running cluster
+function H.cluster_env()
+  local t = {}
+  local out = spec.sh(H.KUBE .. " env")
+  for line in out:gmatch("[^\n]+") do
+    local k, v = line:match("^([%w_]+)=(.*)$")
+    if k then t[k] = v end
+  end
+  return t
+end
+
+-- Start the test cluster unless one runs; waits (up to 5 min) when another user's is running.
+function H.start_cluster()
+  local _, rc = spec.sh(H.KUBE .. " status")
+  if rc == 0 then
+    -- someone else's (or a leftover of ours): wait for it to go away
+    local t0 = os.time()
+    while rc == 0 and os.time() - t0 < 300 do
+      os.execute("sleep 5")
+      _, rc = spec.sh(H.KUBE .. " status")
+    end
+    if rc == 0 then error("another test cluster has been running for 5 minutes; not stopping it", 0) end
+  end
+  spec.sh(H.KUBE .. " build")
+  local out
+  out, rc = spec.sh(H.KUBE .. " start 2>/dev/null")
+  if rc ~= 0 then error("kube start failed:\n" .. out, 0) end
+  H.started = true
+  return H.cluster_env()
+end
+
+function H.stop_cluster()
+  if H.started then spec.sh(H.KUBE .. " stop"); H.started = false end
+end
+
+function H.kubectl(kubeconfig, args)
+  return spec.sh("KUBECONFIG='" .. kubeconfig .. "' kubectl " .. args .. " 2>&1 | grep -v 'version difference\\|WARNING: version'")
+end
+
+-- rows of a table output as lists of cells (whitespace split), without the AGE column
+function H.cells(text, drop_last)
+  local rows = {}
+  for line in text:gmatch("[^\n]+") do
+    local r = {}
+    for w in line:gmatch("%S+") do r[#r + 1] = w end
+    if drop_last then r[#r] = nil end
+    rows[#rows + 1] = table.concat(r, " ")
+  end
+  return rows
+end
+
+return H
