@@ -277,7 +277,7 @@ function M.parse(words)
             i = i + 1
             v = words[i]
             if v == nil then
-              error(("%s: flag --%s needs a v%s"):format(path_of(spec), f.name,
+              error(("%s: flag --%s needs a value%s"):format(path_of(spec), f.name,
                 f.metavar and (" (" .. f.metavar .. ")") or ""), 0)
             end
           end
