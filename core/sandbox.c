@@ -443,6 +443,13 @@ static int setup_job(lua_State *L)
                                       {"readmod", sb_readmod}, {"expired", sb_expired},
                                       {"now", sb_clock}, {NULL, NULL} };
     vcli_setfuncs(L, prims);
+    /* Pure data codecs every plugin may use: C speed, nothing to reach. */
+    lua_pushcfunction(L, luaopen_cjson_safe);
+    lua_call(L, 0, 1);
+    lua_setfield(L, -2, "json");
+    lua_pushcfunction(L, luaopen_vcli_yaml);
+    lua_call(L, 0, 1);
+    lua_setfield(L, -2, "yaml");
     lua_pushstring(L, j->sb->name);
     lua_setfield(L, -2, "name");
     dec d = { j->grants.b.p, j->grants.b.n, 0 };

@@ -46,15 +46,17 @@ describe("prom against a real Prometheus", function()
     URL = out:match("PROM_URL=(%S+)")
     DIR = out:match("PROM_DIR=(%S+)")
     store_dir = spec.tmpdir()
-    local loader = dofile("plugins/prometheus/host_loader.lua")
-    local _
-    _, P = loader.register({
-      store_dir = store_dir,
-      getenv = function(k) if k == "VCLI_PROMETHEUS_URL" then return URL end return os.getenv(k) end,
-      retry_base_ms = 20,
-    })
+    -- the shipped path: the plugin in its sandbox, the server from the config
+    local pm = require("vcli.plugin")
+    pm.discover({ { dir = spec.root .. "/plugins", kind = "built-in" } }, { cache = false })
+    pm.set_store_dir(store_dir)
+    local config = require("vcli.config")
+    config.set("prometheus.url", URL)
+    config.reload()
+    P = dofile("plugins/prometheus/host_loader.lua").load({ store = false })   -- format helpers only
   end)
   after_all(function()
+    require("vcli.plugin").stop("prometheus")
     if DIR then spec.sh("spec/support/prom stop " .. DIR) end
     if store_dir then spec.sh("rm -rf " .. store_dir) end
   end)

@@ -44,7 +44,9 @@ function M.run(name, ctx)
     equal = function(a, b) if a ~= b then error(("expected %s, got %s"):format(tostring(a), tostring(b)), 2) end end,
     truthy = function(v, m) if not v then error(m or "expected a true value", 2) end return v end,
     falsy = function(v, m) if v then error(m or "expected a false value", 2) end end,
-    matches = function(pat, s) if type(s) ~= "string" or not s:find(pat) then error(("expected %q to match %q"):format(tostring(s), pat), 2) end end,
+    matches = function(pat, s)
+      if type(s) ~= "string" or not s:find(pat) then error(("expected %q to match %q"):format(tostring(s), pat), 2) end
+    end,
   }, { __call = function(_, v, m) if not v then error(m or "assertion failed", 2) end return v end })
   local tests, prefix = {}, {}
   env.describe = function(n, fn) table.insert(prefix, n); fn(); table.remove(prefix) end

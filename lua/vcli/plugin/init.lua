@@ -146,22 +146,62 @@ function M.discover(search, opts)
   return S.plugins
 end
 
--- Lazy stubs: the command exists before the plugin runs; its first use starts it.
+-- Lazy stubs: the command exists before the plugin runs; its first use
+-- starts it. Subcommands the manifest names are stubs too (help and
+-- completion of their names work before the start).
+local function restart_words(p, path, ctx)
+  local ok, err = M.start(p.name)
+  if not ok then error(err, 0) end
+  local real = commands.get(path[1])
+  local alias = commands.aliases()[path[1]]
+  if alias and (not real or real.lazy_plugin) then real = commands.get(alias.expansion) end
+  if not real or real.lazy_plugin then
+    error(("plugin %s did not define its command '%s' when it started"):format(p.name, path[1]), 0)
+  end
+  local words = {}
+  for _, w in ipairs(path) do words[#words + 1] = w end
+  for _, w in ipairs(ctx.positional or {}) do words[#words + 1] = w end
+  return require("vcli.shell").run_words(words)
+end
+
+-- Completion through a stub: start the plugin, then complete the same words
+-- against the command it defined.
+local function stub_complete(p, path)
+  return function(partial, cctx)
+    local ok = M.start(p.name)
+    local real = ok and commands.get(path[1])
+    if not real or real.lazy_plugin then return {} end
+    local parts = {}
+    for _, w in ipairs(cctx and cctx.words or path) do
+      parts[#parts + 1] = w:find("[%s'\"\\]") and ("'" .. w:gsub("'", "'\\''") .. "'") or w
+    end
+    local line = table.concat(parts, " ") .. " " .. (partial or "")
+    local res = require("vcli.shell.complete").complete(line, #line)
+    return res and res.items or {}
+  end
+end
+
 function M._stubs(p)
   for _, c in ipairs(p.m.commands) do
     local existing = commands.get(c.name)
     if not existing or existing.owner == "plugin:" .. p.name then
+      local subs
+      if c.subcommands then
+        subs = {}
+        for _, sc in ipairs(c.subcommands) do
+          local path = { c.name, sc.name }
+          subs[#subs + 1] = {
+            name = sc.name, summary = sc.summary, lazy_plugin = p.name, extra_args = true, passthrough_unknown = true,
+            args = { { name = "args", variadic = true, optional = true, complete = stub_complete(p, path) } },
+            handler = function(ctx) return restart_words(p, path, ctx) end,
+          }
+        end
+      end
       commands.define({
         name = c.name, summary = c.summary, lazy_plugin = p.name, extra_args = true, passthrough_unknown = true,
-        handler = function(ctx)
-          local ok, err = M.start(p.name)
-          if not ok then error(err, 0) end
-          local real = commands.get(c.name)
-          if not real or real.lazy_plugin then
-            error(("plugin %s did not define its command '%s' when it started"):format(p.name, c.name), 0)
-          end
-          return require("vcli.shell").run_words({ c.name, unpack(ctx.positional) })
-        end,
+        subcommands = subs,
+        args = { { name = "args", variadic = true, optional = true, complete = stub_complete(p, { c.name }) } },
+        handler = function(ctx) return restart_words(p, { c.name }, ctx) end,
       }, "plugin:" .. p.name)
     end
   end
@@ -281,7 +321,20 @@ function M.invoke(p, kind, ...)
   end
   local t0 = vm.now()
   local sb = p.sb
-  local res = table.pack(sb:call(kind, ...))
+  -- The call's own resources (streams) close when it ends, however it ends.
+  local call, prev = { streams = {} }, p.current_call
+  local function step(fn, ...)
+    p.current_call = call
+    local r = table.pack(fn(sb, ...))
+    p.current_call = prev
+    return r
+  end
+  local function close_call()
+    p.current_call, call.done = prev, true
+    for id in pairs(call.streams) do M._close_stream(p, id) end
+  end
+  local sok, res = pcall(step, sb.call, kind, ...)
+  if not sok then close_call() error(res, 0) end
   while res[1] == "wait" do
     flush(p)
     local tref = res[2]
@@ -291,10 +344,12 @@ function M.invoke(p, kind, ...)
       break
     end
     local aok, tok, tval = pcall(await_ticket, res[4])
-    if sb:closed() then error(("plugin %s stopped while a call waited"):format(p.name), 0) end
-    if not aok then sb:cancel(tref); error(tok, 0) end   -- cancelled (Ctrl-C)
-    res = table.pack(sb:resume(tref, tok, tval))
+    if sb:closed() then close_call() error(("plugin %s stopped while a call waited"):format(p.name), 0) end
+    if not aok then close_call(); sb:cancel(tref); error(tok, 0) end   -- cancelled (Ctrl-C)
+    sok, res = pcall(step, sb.resume, tref, tok, tval)
+    if not sok then close_call() error(res, 0) end
   end
+  close_call()
   flush(p)
   p.calls = p.calls + 1
   record_latency(p, vm.now() - t0)
@@ -302,9 +357,11 @@ function M.invoke(p, kind, ...)
     p.errors = p.errors + 1
     if breaker then breaker:failure() end
     local msg = res[2]
+    msg = msg:match("^(.-)\nstack traceback:") or msg
     if msg == "stack overflow" or msg:match("stack overflow$") then
       msg = ("plugin %s: stack overflow (runaway recursion?)"):format(p.name)
-    elseif not msg:match("^plugin ") then
+    elseif not msg:match("^plugin ") and not (kind == "command" and res[3] == "error") then
+      -- (a command's own error is its message: its chunk names the plugin)
       msg = ("plugin %s: %s"):format(p.name, msg)
     end
     if res[3] == "memory" then M._fail(p, msg) end
@@ -343,32 +400,140 @@ function H.core.source(_, name)
   return read_file(vcli_mod().datadir .. "/lua/vcli/plugin/" .. file .. ".lua")
 end
 function H.core.sleep(_, ms) return ticket(function() async.sleep(tonumber(ms) or 0) end) end
+-- Flags already typed before the cursor (for completers): --name=value,
+-- --name value, -x value, switches as true.
+local function typed_flags(spec, words)
+  local flags = {}
+  local all = commands.all_flags and commands.all_flags(spec) or spec.flags or {}
+  local function find(long, short)
+    for _, f in ipairs(all) do
+      if (long and f.name == long) or (short and f.short == short) then return f end
+    end
+  end
+  local i = 2
+  while i <= #words do
+    local w = words[i]
+    if w == "--" then break end
+    local long, value = w:match("^%-%-([^=]+)=(.*)$")
+    long = long or w:match("^%-%-(.+)$")
+    local short = not long and w:match("^%-(%a)$")
+    local f = (long or short) and find(long, short)
+    if f then
+      if (f.type or "bool") == "bool" then flags[f.name] = true
+      else
+        if value == nil then i = i + 1; value = words[i] end
+        if f.type == "list" then
+          flags[f.name] = flags[f.name] or {}
+          table.insert(flags[f.name], value)
+        else
+          flags[f.name] = value
+        end
+      end
+    end
+    i = i + 1
+  end
+  return flags
+end
+
+-- A plugin command's completer, run in the plugin state; it may wait on the
+-- host (http, store), so it runs in the caller's task, or in one of its own.
+local COMPLETE_TIMEOUT_MS = 5000
+local function completer(p, spec, path, kind, item)
+  return function(partial, cctx)
+    cctx = cctx or {}
+    local words = {}
+    for i, w in ipairs(cctx.words or {}) do words[i] = w end
+    local data = { words = words, partial = partial or "", flags = typed_flags(cctx.spec or spec, words) }
+    local function go() return M.call(p.name, "complete", path, kind, item.name, partial or "", data) end
+    local res
+    if async.current() then
+      res = go()
+    else
+      local ok, r = async.run(go, COMPLETE_TIMEOUT_MS)
+      if not ok then error(r, 0) end
+      res = r
+    end
+    return type(res) == "table" and res or {}
+  end
+end
+
 function H.core.command(p, spec)
   local name = spec.name
+  if type(name) ~= "string" then error("command: a spec with a name expected", 0) end
   local existing = commands.get(name)
   if existing and existing.owner ~= owner(p) then
     error(("command '%s' already belongs to %s"):format(name, existing.owner), 0)
   end
-  local function complete_for(item)
-    return function(prefix)
-      if p.state ~= "running" then return {} end
-      local r = table.pack(p.sb:call("complete", name, item.name, prefix, {}))
-      return r[1] == "done" and type(r[2]) == "table" and r[2] or {}
+  local function wire(node, path)
+    for _, a in ipairs(node.args or {}) do
+      if a.has_complete then a.complete = completer(p, node, path, "arg", a) end
+      a.has_complete = nil
+    end
+    for _, f in ipairs(node.flags or {}) do
+      if f.has_complete then f.complete = completer(p, node, path, "flag", f) end
+      f.has_complete = nil
+    end
+    if node.has_handler then
+      node.handler = function(ctx)
+        local width = ctx.width
+        if type(width) == "function" then width = width() end
+        return M.invoke(p, "command", path, {
+          args = ctx.args, flags = ctx.flags, positional = ctx.positional, path = path,
+          interactive = ctx.interactive, color = ctx.color, width = width,
+        })
+      end
+    end
+    node.has_handler = nil
+    for _, sub in ipairs(node.subcommands or {}) do
+      local sp = {}
+      for i, w in ipairs(path) do sp[i] = w end
+      sp[#sp + 1] = sub.name
+      wire(sub, sp)
     end
   end
-  for _, a in ipairs(spec.args or {}) do if a.has_complete then a.complete = complete_for(a) end end
-  for _, f in ipairs(spec.flags or {}) do if f.has_complete then f.complete = complete_for(f) end end
-  spec.handler = function(ctx)
-    return M.invoke(p, "command", name, {
-      args = ctx.args, flags = ctx.flags, positional = ctx.positional,
-      interactive = ctx.interactive, color = ctx.color,
-    })
-  end
+  wire(spec, { name })
   spec.plugin = p.name
   commands.define(spec, owner(p))
   p.cmds = p.cmds or {}
   p.cmds[name] = true
 end
+
+-- vcli.prompt.set(segments): what the shell shows before its prompt; the
+-- host keeps the last value and never calls the plugin to draw it.
+S.prompts = S.prompts or {}
+function H.core.prompt(p, segs)
+  if segs == nil or segs == "" then S.prompts[p.name] = nil return true end
+  if type(segs) == "string" then segs = { { segs } } end
+  if type(segs) ~= "table" then error("prompt.set: a string or a list of {text, style} expected", 0) end
+  local styles = require("vcli.shell.editor").styles
+  local out = {}
+  for i, seg in ipairs(segs) do
+    if type(seg) == "string" then seg = { seg } end
+    if type(seg) ~= "table" then error(("prompt.set: segment %d is not {text, style}"):format(i), 0) end
+    local text, style = seg[1] or seg.text, seg[2] or seg.style
+    if type(style) == "string" then style = styles[style] or 0 end
+    out[#out + 1] = { tostring(text or ""):gsub("[%c]", ""), type(style) == "number" and style or 0 }
+  end
+  S.prompts[p.name] = { rec = p, segs = out }
+  return true
+end
+function M.prompt_segments()
+  local names, segs = {}, {}
+  for n in pairs(S.prompts) do names[#names + 1] = n end
+  table.sort(names)
+  for _, n in ipairs(names) do
+    local q = S.plugins[n]
+    if q and q == S.prompts[n].rec and q.state == "running" then
+      for _, seg in ipairs(S.prompts[n].segs) do segs[#segs + 1] = seg end
+    end
+  end
+  return #segs > 0 and segs or nil
+end
+if not S.prompt_hooked then
+  S.prompt_hooked = true
+  vcli_mod().prompt_segment(function() return require("vcli.plugin").prompt_segments() end)
+end
+
 function H.core.timer(p, id, ms, rep)
   local function fire()
     p.timers[id] = nil
@@ -401,7 +566,14 @@ local function host_allowed(list, host)
   return false
 end
 H.net = {}
-function H.net.request(p, opts)
+local NET_OPTS = { "url", "method", "headers", "body", "timeout_ms", "connect_timeout_ms", "ca_pem", "cert_pem",
+                   "key_pem", "insecure", "server_name", "proxy", "low_speed", "http_version" }
+local NET_FILES = { "ca_file", "cert_file", "key_file" }
+local check_path   -- fs.read's check, below
+
+-- The options a plugin may pass, checked: the URL's host against hosts:,
+-- *_file paths against the plugin's fs.read grant (on their real path).
+local function net_opts(p, opts)
   if type(opts) ~= "table" or type(opts.url) ~= "string" then error("http: options with a url expected", 0) end
   local host = opts.url:match("^%a[%w+.-]*://%[?([^/:%]@]+)")
   local allowed = p.m.capabilities.net.hosts
@@ -410,12 +582,77 @@ function H.net.request(p, opts)
       p.name, tostring(host), table.concat(allowed or {}, ", ")), 0)
   end
   local o = {}
-  for _, k in ipairs({ "url", "method", "headers", "body", "timeout_ms", "connect_timeout_ms" }) do o[k] = opts[k] end
+  for _, k in ipairs(NET_OPTS) do o[k] = opts[k] end
+  for _, k in ipairs(NET_FILES) do
+    local path = opts[k]
+    if path ~= nil then
+      if type(path) ~= "string" or path == "" then error(("http: %s must be a path"):format(k), 0) end
+      local ok, real = false, nil
+      if p.m.capabilities["fs.read"] then ok, real = pcall(check_path, p, "fs.read", path) end
+      if not ok then
+        error(("plugin %s: fs.read does not cover %s"):format(p.name, path), 0)
+      end
+      o[k] = real
+    end
+  end
+  return o
+end
+
+function H.net.request(p, opts)
+  local o = net_opts(p, opts)
   return ticket(function()
     local r, err = require("vcli.http").request(o)
     if not r then error(err, 0) end
     return { status = r.status, headers = r.headers, body = r.body }
   end)
+end
+
+-- Streams: http.stream on the host; the plugin reads chunk by chunk (a
+-- ticket per read). Each belongs to the call that opened it and closes
+-- when that call ends or is cancelled, or when the plugin stops.
+S.next_stream = S.next_stream or 0
+function H.net.stream(p, opts)
+  local o = net_opts(p, opts)
+  local call = p.current_call
+  return ticket(function()
+    local s, err = require("vcli.http").stream(o)
+    if not s then error(err, 0) end
+    S.next_stream = S.next_stream + 1
+    local id = S.next_stream
+    p.streams = p.streams or {}
+    p.streams[id] = s
+    if call and not call.done then call.streams[id] = true else s:close() end
+    return { id = id, status = s.status, headers = s.headers }
+  end)
+end
+function H.net.read(p, id)
+  local s = p.streams and p.streams[id]
+  if not s then error(("plugin %s: stream %s is closed"):format(p.name, tostring(id)), 0) end
+  return ticket(function() return s:read() end)
+end
+function H.net.close(p, id) M._close_stream(p, id) return true end
+function M._close_stream(p, id)
+  local s = p.streams and p.streams[id]
+  if s then p.streams[id] = nil; s:close() end
+  if p.current_call then p.current_call.streams[id] = nil end
+end
+-- Streams a plugin has open (specs).
+function M.open_streams(name)
+  local p = S.plugins[name]
+  local n = 0
+  for _ in pairs(p and p.streams or {}) do n = n + 1 end
+  return n
+end
+
+-- env: the variables the manifest names, nothing else.
+H.env = {}
+function H.env.get(p, name)
+  if type(name) ~= "string" then error("env.get: a variable name expected", 0) end
+  for _, n in ipairs(p.m.capabilities.env.names or {}) do
+    if n == name then return os.getenv(name) end
+  end
+  error(("plugin %s may not read the environment variable %s (capabilities: env: [%s])"):format(
+    p.name, name, table.concat(p.m.capabilities.env.names or {}, ", ")), 0)
 end
 
 -- store: the plugin's own LMDB database "plugin:<name>", with its quota.
@@ -496,7 +733,7 @@ local function expand(path)
   end)
   return path
 end
-local function check_path(p, cap, path, for_write)
+function check_path(p, cap, path, for_write)
   if type(path) ~= "string" or path == "" then error(cap .. ": path expected", 0) end
   path = expand(path)
   local real = sandbox.realpath(path)
@@ -563,13 +800,88 @@ function H.clipboard.copy(_, text)
   return true
 end
 
+-- config: the plugin's own section (plugins.NAME: manifest defaults, the
+-- configuration, then set_config), and the core sections its manifest
+-- lists under config: read: [...].
 H.config = {}
-function H.config.get(p)
+local function config_mod()
+  local ok, c = pcall(require, "vcli.config")
+  return ok and c or nil
+end
+local function config_get(path)
+  local c = config_mod()
+  if not c then return nil end
+  local ok, v = pcall(c.get, path)
+  return ok and v or nil
+end
+local function own_config(p)
   local cfg = {}
   for k, v in pairs(p.m.config or {}) do cfg[k] = v end
+  local from = config_get("plugins." .. p.name)
+  if type(from) == "table" then for k, v in pairs(from) do cfg[k] = v end end
   for k, v in pairs(S.config[p.name] or {}) do cfg[k] = v end
   return cfg
 end
+local function readable(p)
+  return (p.m.capabilities.config or {}).read or {}
+end
+function H.config.get(p, path)
+  if path == nil or path == "" then return own_config(p) end
+  if type(path) ~= "string" then error("config.get: a dotted key expected", 0) end
+  local first, rest = path:match("^([^.]+)%.?(.*)$")
+  if first == "plugins" then
+    local who, sub = rest:match("^([^.]+)%.?(.*)$")
+    if who == p.name then
+      local v = own_config(p)
+      for part in (sub or ""):gmatch("[^.]+") do
+        if type(v) ~= "table" then return nil end
+        v = v[part]
+      end
+      return v
+    end
+  else
+    for _, sec in ipairs(readable(p)) do
+      if sec == first then return config_get(path) end
+    end
+  end
+  error(("plugin %s may not read config '%s' (its own section plugins.%s, and capabilities: config: read: [%s])")
+    :format(p.name, path, p.name, table.concat(readable(p), ", ")), 0)
+end
+
+local function same(a, b)
+  if a == b then return true end
+  if type(a) ~= "table" or type(b) ~= "table" then return false end
+  for k, v in pairs(a) do if not same(v, b[k]) then return false end end
+  for k in pairs(b) do if a[k] == nil then return false end end
+  return true
+end
+
+-- on_config_change(value, section) for the sections a plugin reads.
+local function watch_config(p)
+  local c = config_mod()
+  if not c or not p.m.capabilities.config then return end
+  c.subscribe(owner(p), function(old, new)
+    old, new = old or {}, new or {}
+    local changed = {}
+    local function sec(t, name) return type(t[name]) == "table" and t[name] or nil end
+    local op, np = sec(old, "plugins") or {}, sec(new, "plugins") or {}
+    if not same(op[p.name], np[p.name]) then changed[#changed + 1] = "plugins." .. p.name end
+    for _, name in ipairs(readable(p)) do
+      if not same(old[name], new[name]) then changed[#changed + 1] = name end
+    end
+    if #changed > 0 then
+      async.spawn(function()
+        for _, name in ipairs(changed) do
+          if p.state ~= "running" then return end
+          local value = name == "plugins." .. p.name and own_config(p) or new[name]
+          pcall(M.invoke, p, "hook", "on_config_change", value, name)
+        end
+      end)
+    end
+    return true
+  end)
+end
+M._watch_config = watch_config
 
 H.tui = {}
 function H.tui.panel(p, spec) table.insert(p.panels, spec) return #p.panels end
@@ -616,6 +928,10 @@ end
 
 local function cleanup(p)
   for id, t in pairs(p.timers) do t:stop(); p.timers[id] = nil end
+  for id in pairs(p.streams or {}) do M._close_stream(p, id) end
+  local cfg = config_mod()
+  if cfg and p.m and p.m.capabilities.config then cfg.unsubscribe(owner(p)) end
+  if S.prompts[p.name] and S.prompts[p.name].rec == p then S.prompts[p.name] = nil end
   bus.remove_owner(p)
   if p.sb then p.sb:close() end
   p.sb = nil
@@ -645,6 +961,7 @@ local function boot(p)
     return nil, lerr
   end
   sb:limits({ cpu_ms = m.limits.cpu_ms_per_call })
+  watch_config(p)
   p.started_at = os.time()
   return true
 end
@@ -775,12 +1092,14 @@ function M.reload(name)
     commands.remove_owner(owner(p))
     commands.restore(snap)
     cleanup(p)
+    watch_config(old)
     old.last_reload_error = berr
     return nil, berr
   end
   old.sb:limits({ cpu_ms = old.m.limits.stop_ms })
   pcall(M.invoke, old, "hook", "stop")
   cleanup(old)
+  watch_config(p)
   old.state = "stopped"
   p.calls, p.errors, p.lat, p.lat_i = old.calls, old.errors, old.lat, old.lat_i
   S.plugins[name] = p

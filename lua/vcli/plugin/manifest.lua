@@ -6,7 +6,7 @@ local semver = require("vcli.plugin.semver")
 
 local M = {}
 
-M.BUILTIN_CAPS = { net = true, kube = true, prom = true, store = true, exec = true, ["fs.read"] = true,
+M.BUILTIN_CAPS = { env = true, net = true, kube = true, prom = true, store = true, exec = true, ["fs.read"] = true,
                    ["fs.write"] = true, tui = true, events = true, clipboard = true, config = true }
 M.DEFAULT_LIMITS = { memory = 32 * 1024 * 1024, cpu_ms_per_call = 1000, start_ms = 2000, stop_ms = 1000 }
 
@@ -107,11 +107,30 @@ function M.check(doc, lines, path)
       fail(path, line, "capabilities", ("'%s' is not a capability name"):format(tostring(name)))
     end
     if opts == true or opts == yaml.null or opts == nil then opts = {} end
+    -- env: [NAME, ...] and config: { read: [...] } also take a bare list
+    if (name == "env" or name == "config") and type(opts) == "table" and is_list(opts) and next(opts) then
+      opts = name == "env" and { names = opts } or { read = opts }
+    end
     if type(opts) ~= "table" then fail(path, line, "capabilities." .. name, "options must be a mapping (e.g. hosts: [...])") end
     if name == "store" and opts.quota ~= nil and not M.size(opts.quota) then
       fail(path, line_of(opts, "quota"), "capabilities.store.quota", ("'%s' is not a size (e.g. 10MiB)"):format(tostring(opts.quota)))
     end
-    for _, key in ipairs({ "hosts", "commands", "paths" }) do
+    if name == "env" then
+      for i, v in ipairs(opts.names or {}) do
+        if type(v) ~= "string" or not v:match("^[%a_][%w_]*$") then
+          fail(path, line, ("capabilities.env[%d]"):format(i), ("'%s' is not an environment variable name"):format(tostring(v)))
+        end
+      end
+    end
+    if name == "config" then
+      for i, v in ipairs(opts.read or {}) do
+        if type(v) ~= "string" or not v:match("^[%a_][%w_%-]*$") or v == "plugins" then
+          fail(path, line, ("capabilities.config.read[%d]"):format(i),
+            ("'%s' is not a core config section (e.g. prometheus, kubernetes; a plugin reads its own plugins.NAME)"):format(tostring(v)))
+        end
+      end
+    end
+    for _, key in ipairs({ "hosts", "commands", "paths", "names", "read" }) do
       if opts[key] ~= nil and not is_list(opts[key]) then
         fail(path, line_of(opts, key), ("capabilities.%s.%s"):format(name, key), "must be a list")
       end
@@ -174,7 +193,22 @@ function M.check(doc, lines, path)
         fail(path, line_of(doc.commands, i), ("commands[%d].name"):format(i),
           "a command needs a name of letters, digits, '-', '_', '.' or ':'")
       end
-      table.insert(m.commands, { name = c.name, summary = type(c.summary) == "string" and c.summary or "" })
+      local subs
+      if c.subcommands ~= nil and c.subcommands ~= yaml.null then
+        if not is_list(c.subcommands) then
+          fail(path, line_of(c, "subcommands"), ("commands[%d].subcommands"):format(i), "must be a list of names or {name, summary}")
+        end
+        subs = {}
+        for j, sc in ipairs(c.subcommands) do
+          if type(sc) == "string" then sc = { name = sc } end
+          if type(sc) ~= "table" or type(sc.name) ~= "string" or not sc.name:match("^[%w][%w%-_%.:]*$") then
+            fail(path, line_of(c.subcommands, j), ("commands[%d].subcommands[%d].name"):format(i, j),
+              "a subcommand needs a name of letters, digits, '-', '_', '.' or ':'")
+          end
+          subs[#subs + 1] = { name = sc.name, summary = type(sc.summary) == "string" and sc.summary or "" }
+        end
+      end
+      table.insert(m.commands, { name = c.name, summary = type(c.summary) == "string" and c.summary or "", subcommands = subs })
     end
   end
   m.events = {}
@@ -219,7 +253,7 @@ end
 -- start-up with many plugins reads no YAML. A manifest younger than
 -- CACHE_SETTLE_S is not cached: the file-system clock is coarse, and an
 -- edit within the same tick could otherwise keep the same mtime and size.
-local CACHE_VERSION = 1
+local CACHE_VERSION = 2
 local CACHE_SETTLE_S = 2
 
 function M.cache_path()

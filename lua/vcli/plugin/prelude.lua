@@ -159,40 +159,83 @@ end })
 local vcli = { name = NAME, version = host("core", "version") }
 env.vcli = vcli
 
-local function strip(spec)
-  -- A command spec crosses as data: handlers and completers stay here.
+-- A command spec crosses as data: handlers and completers stay here, and
+-- the host learns only that they exist (has_handler, has_complete) and
+-- refers to them by the command's path ({"prom", "query"}).
+local function plain(v, depth)
+  if type(v) ~= "table" then
+    if type(v) == "function" then return nil end
+    return v
+  end
+  if depth > 16 then return nil end
+  local t = {}
+  for k, x in pairs(v) do
+    if type(x) ~= "function" then t[k] = plain(x, depth + 1) end
+  end
+  return t
+end
+local function strip_item(item)
+  if type(item) ~= "table" then return plain(item, 0) end
+  local c = {}
+  for k, v in pairs(item) do
+    if type(v) == "function" then c["has_" .. k] = true else c[k] = plain(v, 0) end
+  end
+  return c
+end
+local function strip(spec, depth)
+  depth = depth or 0
+  if depth > 8 then error("vcli.command: subcommands nested deeper than 8 levels", 0) end
   local s = {}
   for k, v in pairs(spec) do
-    if type(v) ~= "function" then
-      if type(v) == "table" then
-        local t = {}
-        for i, item in ipairs(v) do
-          if type(item) == "table" then
-            local c = {}
-            for ik, iv in pairs(item) do
-              if type(iv) == "function" then c["has_" .. ik] = true else c[ik] = iv end
-            end
-            t[i] = c
-          else
-            t[i] = item
-          end
+    if type(v) == "function" then
+      s["has_" .. k] = true
+    elseif (k == "flags" or k == "args") and type(v) == "table" then
+      local t = {}
+      for i, item in ipairs(v) do t[i] = strip_item(item) end
+      s[k] = t
+    elseif k == "subcommands" and type(v) == "table" then
+      local t = {}
+      for i, sub in ipairs(v) do
+        if type(sub) ~= "table" or type(sub.name) ~= "string" then
+          error(("vcli.command: %s: subcommands[%d] needs a name"):format(tostring(spec.name), i), 0)
         end
-        for tk, tv in pairs(v) do if type(tk) ~= "number" and type(tv) ~= "function" then t[tk] = tv end end
-        s[k] = t
-      else
-        s[k] = v
+        t[i] = strip(sub, depth + 1)
       end
+      s[k] = t
+    else
+      s[k] = plain(v, 0)
     end
   end
   return s
 end
 
+local function check_handlers(spec, where)
+  if type(spec.handler) ~= "function" and type(spec.subcommands) ~= "table" then
+    error(("vcli.command: %s needs a handler function or subcommands"):format(where), 0)
+  end
+  for _, sub in ipairs(spec.subcommands or {}) do check_handlers(sub, where .. " " .. tostring(sub.name)) end
+end
+
 function vcli.command(spec)
   assert(type(spec) == "table" and type(spec.name) == "string", "vcli.command: spec with a name expected")
-  assert(type(spec.handler) == "function", "vcli.command: " .. spec.name .. " needs a handler function")
+  check_handlers(spec, spec.name)
   commands[spec.name] = spec
   host("core", "command", strip(spec))
   return spec
+end
+
+-- The (sub)command spec at path ({"prom", "query"}, or a top-level name).
+local function spec_at(path)
+  if type(path) ~= "table" then path = { path } end
+  local spec = commands[path[1]]
+  for i = 2, #path do
+    local found
+    for _, sub in ipairs(spec and spec.subcommands or {}) do
+      if sub.name == path[i] then found = sub break end
+    end
+    spec = found
+  end
+  return spec, table.concat(path, " ")
 end
 
 function vcli.log(...)
@@ -203,6 +246,11 @@ end
 
 function vcli.sleep(ms) return await("core", "sleep", ms) end
 function vcli.now() return prims.now() end
+
+-- JSON (lua-cjson, errors returned as nil, message) and YAML (vcli.yaml:
+-- decode/decode_all/encode with file:line:col errors), in C, for every plugin.
+vcli.json = prims.json
+vcli.yaml = prims.yaml
 
 -- vcli.timer(ms, fn [, repeat]) -> id; vcli.cancel_timer(id)
 function vcli.timer(ms, fn, rep)
@@ -225,23 +273,78 @@ function vcli.provide(cap, impl)
   host("core", "provide", cap)
 end
 
-local BUILTIN = { net = true, store = true, exec = true, ["fs.read"] = true, ["fs.write"] = true, tui = true,
+-- What the shell shows before its prompt: the host keeps the last value.
+vcli.prompt = { set = function(segments) host("core", "prompt", segments) end }
+
+local BUILTIN = { env = true, net = true, store = true, exec = true, ["fs.read"] = true, ["fs.write"] = true, tui = true,
                   events = true, clipboard = true, config = true }
 
 if granted.net then
+  -- A body read from a host stream, chunk by chunk: each read waits on the
+  -- host. The stream lives as long as the call that opened it.
+  local Stream = {}
+  Stream.__index = Stream
+  function Stream:read()
+    if self.closed or self.ended then return nil end
+    local chunk = await("net", "read", self.id)
+    if chunk == nil then self.ended = true end
+    return chunk
+  end
+  function Stream:chunks() return function() return self:read() end end
+  function Stream:lines()
+    local buf, pos, parts = "", 1, {}
+    return function()
+      while true do
+        local nl = buf:find("\n", pos, true)
+        if nl then
+          local line = buf:sub(pos, nl - 1)
+          pos = nl + 1
+          if #parts > 0 then
+            parts[#parts + 1] = line
+            line = table.concat(parts)
+            parts = {}
+          end
+          return line
+        end
+        if pos <= #buf then parts[#parts + 1] = buf:sub(pos) end
+        buf, pos = self:read(), 1
+        if not buf then
+          buf = ""
+          if #parts > 0 then
+            local line = table.concat(parts)
+            parts = {}
+            return line
+          end
+          return nil
+        end
+      end
+    end
+  end
+  function Stream:close()
+    if self.closed then return end
+    self.closed = true
+    host("net", "close", self.id)
+  end
   vcli.http = {
     request = function(opts) return await("net", "request", opts) end,
     get = function(url, opts)
       local o = opts and copy(opts) or {}
-      o.url, o.method = url, "GET"
+      o.url, o.method = url, o.method or "GET"
       return await("net", "request", o)
     end,
     post = function(url, body, opts)
       local o = opts and copy(opts) or {}
-      o.url, o.method, o.body = url, "POST", body
+      o.url, o.method, o.body = url, o.method or "POST", body
       return await("net", "request", o)
     end,
+    stream = function(opts)
+      local r = await("net", "stream", opts)
+      return setmetatable({ id = r.id, status = r.status, headers = r.headers }, Stream)
+    end,
   }
+end
+if granted.env then
+  vcli.env = { get = function(name) return host("env", "get", name) end }
 end
 if granted.store then
   vcli.store = {
@@ -290,7 +393,7 @@ if granted.clipboard then
   vcli.clipboard = { copy = function(text) return host("clipboard", "copy", text) end }
 end
 if granted.config then
-  vcli.config = { get = function() return host("config", "get") end }
+  vcli.config = { get = function(path) return host("config", "get", path) end }
 end
 if granted.tui then
   vcli.tui = { panel = function(spec) return host("tui", "panel", strip(spec)) end }
@@ -329,20 +432,26 @@ function D.hook(name, ...)
   if type(f) ~= "function" then return nil, "absent" end
   return f(...)
 end
-function D.command(name, data)
-  local spec = commands[name]
-  if not spec then error(("plugin %s: no command '%s'"):format(NAME, name), 0) end
+function D.command(path, data)
+  local spec, where = spec_at(path)
+  if not spec or type(spec.handler) ~= "function" then error(("plugin %s: no command '%s'"):format(NAME, where), 0) end
   local status = spec.handler(ctx_of(data))
   if type(status) ~= "number" then status = status == false and 1 or 0 end
   return status
 end
-function D.complete(name, argname, prefix, data)
-  local spec = commands[name]
-  for _, a in ipairs(spec and spec.args or {}) do
-    if a.name == argname and type(a.complete) == "function" then return a.complete(prefix, data) end
+-- D.complete(path, "arg"|"flag", name, partial, ctx) -> list of words or {word, desc}
+function D.complete(path, kind, name, partial, data)
+  local spec = spec_at(path)
+  if kind ~= "arg" and kind ~= "flag" then   -- the old form: (name, argname, prefix, data)
+    kind, name, partial, data = nil, kind, name, partial
   end
-  for _, f in ipairs(spec and spec.flags or {}) do
-    if f.name == argname and type(f.complete) == "function" then return f.complete(prefix, data) end
+  data = data or {}
+  data.partial = data.partial or partial
+  for _, a in ipairs(kind ~= "flag" and spec and spec.args or {}) do
+    if a.name == name and type(a.complete) == "function" then return a.complete(partial, data) end
+  end
+  for _, f in ipairs(kind ~= "arg" and spec and spec.flags or {}) do
+    if f.name == name and type(f.complete) == "function" then return f.complete(partial, data) end
   end
   return {}
 end

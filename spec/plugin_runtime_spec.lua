@@ -1,0 +1,340 @@
+-- The plugin runtime's reach: every HTTP option and streams (net), env,
+-- config beyond the plugin's own section, completers that wait on the host,
+-- nested subcommands, the command context and prompt segments. The plugins
+-- are written here (their manifests name this run's directories) and talk
+-- to spec/support/httpd.py.
+require("vcli")
+local async = require("vcli.async")
+local cjson = require("cjson")
+local pm = require("vcli.plugin")
+local shell = require("vcli.shell")
+local commands = require("vcli.shell.commands")
+local complete = require("vcli.shell.complete")
+local config = require("vcli.config")
+
+local dir, pid, ports, base, sbase, mbase, plugdir
+local pem = {}
+
+local function sh(cmd)
+  local out, rc = spec.sh(cmd)
+  if rc ~= 0 then error(("command failed (%d): %s\n%s"):format(rc, cmd, out), 2) end
+  return out
+end
+
+local function make_certs()
+  spec.write(dir .. "/server.ext",
+    "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:kube.test\nextendedKeyUsage=serverAuth\n")
+  spec.write(dir .. "/client.ext", "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
+  local req = "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+  local sign = "openssl x509 -req -days 2 -CAcreateserial"
+  sh(table.concat({
+    "cd " .. dir, "mkdir -p certs",
+    req .. " -x509 -days 2 -keyout ca.key -out certs/ca.crt -subj /CN=vcli-test-ca",
+    req .. " -keyout server.key -out server.csr -subj /CN=kube.test",
+    sign .. " -in server.csr -CA certs/ca.crt -CAkey ca.key -out server.crt -extfile server.ext",
+    req .. " -x509 -days 2 -keyout client-ca.key -out client-ca.crt -subj /CN=vcli-test-client-ca",
+    req .. " -keyout client.key -out client.csr -subj /CN=vcli-user",
+    sign .. " -in client.csr -CA client-ca.crt -CAkey client-ca.key -out client.crt -extfile client.ext",
+    "cp certs/ca.crt outside-ca.crt",
+  }, " && "))
+  pem.ca = spec.read(dir .. "/certs/ca.crt")
+  pem.cert = spec.read(dir .. "/client.crt")
+  pem.key = spec.read(dir .. "/client.key")
+end
+
+local RT_INIT = [[
+local seen = {}
+local M = {}
+function M.on_config_change(value, section) seen[#seen + 1] = { value = value, section = section } end
+_G.config_seen = seen
+
+local function words_of(body)
+  local out = {}
+  for l in body:gmatch("[^\n]+") do out[#out + 1] = l end
+  return out
+end
+
+vcli.command({
+  name = "rt", summary = "runtime checks",
+  subcommands = {
+    { name = "greet", summary = "say hello", args = { { name = "who" } },
+      flags = { { name = "times", short = "n", type = "int", default = 1 } },
+      handler = function(ctx)
+        for _ = 1, ctx.flags.times do ctx.print("hello " .. ctx.args.who) end
+        return 0
+      end },
+    { name = "ctx", summary = "the command context",
+      handler = function(ctx)
+        ctx.print(("color=%s width=%s interactive=%s"):format(tostring(ctx.color), type(ctx.width), tostring(ctx.interactive)))
+        ctx.err("to stderr\n")
+        return 3
+      end },
+    { name = "words", summary = "completion from the server",
+      flags = { { name = "from", type = "string", complete = function() return { "http://127.0.0.1" } end } },
+      args = { { name = "word", complete = function(partial, ctx)
+        local r = vcli.http.get(ctx.flags.from .. "/chunked?n=3&delay_ms=5")
+        local out = {}
+        for _, w in ipairs(words_of(r.body)) do
+          out[#out + 1] = { word = w:gsub(" ", "-"), desc = "from " .. #ctx.words .. " words, partial " .. ctx.partial }
+        end
+        return out
+      end } },
+      handler = function() return 0 end },
+    { name = "deep", summary = "two levels",
+      subcommands = { { name = "er", args = { { name = "x", optional = true } },
+                        handler = function(ctx) ctx.print("deeper " .. tostring(ctx.args.x)) end } } },
+  },
+})
+return M
+]]
+
+local function rt_manifest()
+  return ([[
+name: rt
+version: 1.0.0
+capabilities:
+  - net: { hosts: [127.0.0.1] }
+  - fs.read: { paths: ["%s/certs"] }
+  - env: [RT_SPEC_HOME, HOME]
+  - config: { read: [prometheus] }
+commands:
+  - name: rt
+    summary: runtime checks
+    subcommands:
+      - { name: greet, summary: say hello }
+      - ctx
+      - words
+      - deep
+]]):format(dir)
+end
+
+local function eval(src)
+  local ok, err = pm.start("rt")
+  assert(ok, err)
+  return pm.invoke(pm.get("rt"), "eval", src)
+end
+
+local function run(line)
+  local status, out, err = shell.capture(function() return shell.execute(line) end)
+  return out, err, status
+end
+
+local function fails(src)
+  local ok, err = pcall(eval, src)
+  assert.falsy(ok, "expected an error from: " .. src)
+  return tostring(err)
+end
+
+before_all(function()
+  dir = spec.tmpdir()
+  make_certs()
+  pid = tonumber(sh(("python3 %s/spec/support/httpd.py --cert %s/server.crt --key %s/server.key"
+    .. " --client-ca %s/client-ca.crt --parent $PPID >%s/ports 2>%s/httpd.log </dev/null & echo $!")
+    :format(spec.root, dir, dir, dir, dir, dir)))
+  ports = spec.eventually(function()
+    local s = spec.read(dir .. "/ports")
+    return s and s:find("\n") and cjson.decode(s)
+  end, 10000, "httpd to start")
+  base = "http://127.0.0.1:" .. ports.http
+  sbase = "https://127.0.0.1:" .. ports.https
+  mbase = "https://127.0.0.1:" .. ports.mtls
+  plugdir = dir .. "/plugins"
+  os.execute("mkdir -p " .. plugdir .. "/rt " .. plugdir .. "/bare")
+  spec.write(plugdir .. "/rt/plugin.yaml", rt_manifest())
+  spec.write(plugdir .. "/rt/init.lua", RT_INIT)
+  spec.write(plugdir .. "/bare/plugin.yaml", "name: bare\nversion: 1.0.0\ncapabilities: [config]\n")
+  spec.write(plugdir .. "/bare/init.lua", "return {}\n")
+  pm.discover({ { dir = plugdir, kind = "spec" } }, { cache = false })
+  pm.set_store_dir(spec.tmpdir())
+end)
+
+after_all(function()
+  for _, n in ipairs(pm.names()) do pm.stop(n) end
+  if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+  if dir then os.execute("rm -rf '" .. dir .. "'") end
+end)
+
+describe("nested subcommands", function()
+  it("the manifest's subcommands are lazy stubs that start the plugin", function()
+    assert.equal("discovered", pm.get("rt").state)
+    local spec_ = commands.get("rt")
+    assert.truthy(spec_.lazy_plugin)
+    assert.truthy(spec_.sub_by_name.greet)
+    local out, err, status = run("rt greet -n 2 world")
+    assert.equal("", err)
+    assert.equal(0, status)
+    assert.equal("hello world\nhello world\n", out)
+    assert.equal("running", pm.get("rt").state)
+  end)
+
+  it("register as a real nested spec: parsing, help and completion per subcommand", function()
+    local spec_ = commands.get("rt")
+    assert.falsy(spec_.lazy_plugin)
+    assert.equal("greet", spec_.sub_by_name.greet.name)
+    assert.equal("int", spec_.sub_by_name.greet.flags[1].type)
+    assert.equal("deeper z\n", (run("rt deep er z")))
+    local _, err, status = run("rt greet -n x y")
+    assert.equal(2, status)
+    assert.matches("rt greet: %-%-times expects", err)
+    _, err = run("rt nope")
+    assert.matches("unknown subcommand 'nope'", err)
+    local help = commands.help(commands.get("rt"))
+    assert.matches("greet", help)
+    assert.matches("say hello", help)
+    local names = {}
+    for _, it in ipairs(complete.complete("rt d").items) do names[#names + 1] = it.word end
+    assert.same({ "deep" }, names)
+  end)
+end)
+
+describe("the command context", function()
+  it("has color, width, interactive and err (stderr)", function()
+    local out, err, status = run("rt ctx")
+    assert.equal("color=false width=number interactive=false\n", out)
+    assert.equal("to stderr\n", err)
+    assert.equal(3, status)
+  end)
+end)
+
+describe("completers in the plugin", function()
+  it("wait on the host: an HTTP GET's lines are the candidates, with words, partial and flags", function()
+    local res = complete.complete("rt words --from " .. base .. " chunk-")
+    local words = {}
+    for _, it in ipairs(res.items) do words[#words + 1] = it.word end
+    table.sort(words)
+    assert.same({ "chunk-1", "chunk-2", "chunk-3" }, words)
+    assert.equal("from 4 words, partial chunk-", res.items[1].desc)
+  end)
+  it("also outside a task (async.run)", function()
+    local spec_ = commands.get("rt").sub_by_name.words
+    local got
+    local t = async.spawn(function() end)   -- make sure the loop exists
+    assert.truthy(t)
+    got = spec_.args[1].complete("", { words = { "rt", "words", "--from", base }, spec = spec_ })
+    assert.equal(3, #got)
+  end)
+end)
+
+describe("net: every request option crosses", function()
+  it("TLS with ca_pem, server_name and a client certificate from PEM text", function()
+    local body = eval(("return vcli.http.get(%q, { ca_pem = %q, server_name = 'kube.test' }).body")
+      :format(sbase .. "/echo", pem.ca))
+    assert.equal("kube.test", cjson.decode(body).sni)
+    assert.equal("vcli-user", eval(("return vcli.http.get(%q, { ca_pem = %q, cert_pem = %q, key_pem = %q }).body")
+      :format(mbase .. "/whoami", pem.ca, pem.cert, pem.key)):match("vcli%-user"))
+    assert.matches("certificate", fails(("return vcli.http.get(%q)"):format(sbase .. "/hello")))
+    assert.equal(200, eval(("return vcli.http.get(%q, { insecure = true }).status"):format(sbase .. "/hello")))
+  end)
+  it("timeouts cross", function()
+    local err = fails(("return vcli.http.get(%q, { timeout_ms = 300 })"):format(base .. "/slow?after=10"))
+    assert.matches("time", err)
+  end)
+  it("*_file options only inside the fs.read grant, on the real path", function()
+    assert.equal(200, eval(("return vcli.http.get(%q, { ca_file = %q }).status"):format(sbase .. "/hello", dir .. "/certs/ca.crt")))
+    local err = fails(("return vcli.http.get(%q, { ca_file = %q })"):format(sbase .. "/hello", dir .. "/outside-ca.crt"))
+    assert.equal("plugin rt: fs.read does not cover " .. dir .. "/outside-ca.crt", err)
+    err = fails(("return vcli.http.get(%q, { ca_file = %q })"):format(sbase .. "/hello", dir .. "/certs/../outside-ca.crt"))
+    assert.matches("fs.read does not cover", err)
+  end)
+  it("the hosts allow-list applies to the URL; server_name does not bypass it", function()
+    local err = fails(("return vcli.http.get(%q, { server_name = '127.0.0.1', insecure = true })")
+      :format("https://localhost:" .. ports.https .. "/hello"))
+    assert.matches("plugin rt may not reach host 'localhost'", err)
+  end)
+  it("streams: lines and chunks as they arrive, status and headers", function()
+    local t0 = require("vcli.vm").now()
+    local r = eval(([[
+      local s = vcli.http.stream({ url = %q })
+      local out = { status = s.status, ctype = s.headers["transfer-encoding"], lines = {} }
+      for line in s:lines() do out.lines[#out.lines + 1] = line end
+      s:close()
+      return out
+    ]]):format(base .. "/chunked?n=5&delay_ms=100"))
+    assert.equal(200, r.status)
+    assert.equal("chunked", r.ctype)
+    assert.same({ "chunk 1", "chunk 2", "chunk 3", "chunk 4", "chunk 5" }, r.lines)
+    assert.truthy(require("vcli.vm").now() - t0 >= 350)
+    local n = eval(([[
+      local s = vcli.http.stream({ url = %q })
+      local n = 0
+      for c in s:chunks() do n = n + #c end
+      return n
+    ]]):format(base .. "/split?lines=10&size=7&delay_ms=5"))
+    assert.truthy(n > 60)
+  end)
+  it("a stream closes with its call, and cancelling the call closes it on the host", function()
+    eval(("local s = vcli.http.stream({ url = %q }); return s:lines()()"):format(base .. "/chunked?n=50&delay_ms=50"))
+    assert.equal(0, pm.open_streams("rt"))
+    local task = async.spawn(function()
+      return eval(("local s = vcli.http.stream({ url = %q }); for _ in s:lines() do end"):format(base .. "/chunked?n=500&delay_ms=50"))
+    end)
+    spec.eventually(function() return pm.open_streams("rt") == 1 end, 5000, "the stream to open")
+    async.sleep(150)
+    task:cancel()
+    spec.eventually(function() return task.done end, 5000, "the call to end")
+    assert.equal(0, pm.open_streams("rt"))
+  end)
+end)
+
+describe("env", function()
+  it("gives only the variables the manifest lists", function()
+    assert.equal(os.getenv("HOME"), eval("return vcli.env.get('HOME')"))
+    assert.equal(nil, eval("return vcli.env.get('RT_SPEC_HOME')"))
+    assert.equal("plugin rt may not read the environment variable PATH (capabilities: env: [RT_SPEC_HOME, HOME])",
+      fails("return vcli.env.get('PATH')"))
+  end)
+  it("is absent without the capability, and names are checked in the manifest", function()
+    assert(pm.start("bare"))
+    assert.equal("nil nil", pm.invoke(pm.get("bare"), "eval", "return tostring(vcli.env) .. ' ' .. tostring(vcli.http)"))
+    local m, err = require("vcli.plugin.manifest").parse("name: x\nversion: 1.0.0\ncapabilities:\n  - env: [\"A B\"]\n", "x.yaml")
+    assert.falsy(m)
+    assert.matches("capabilities.env%[1%]: 'A B' is not an environment variable name", err)
+  end)
+end)
+
+describe("config beyond the plugin's own section", function()
+  it("reads declared core sections and its own; refuses others", function()
+    config.set("prometheus.url", "http://prom.example:9090")
+    config.set("plugins.rt", { greeting = "hi" })
+    config.reload()
+    assert.equal("http://prom.example:9090", eval("return vcli.config.get('prometheus.url')"))
+    assert.equal("http://prom.example:9090", eval("return vcli.config.get('prometheus').url"))
+    assert.matches("plugin rt may not read config 'kubernetes.context'", fails("return vcli.config.get('kubernetes.context')"))
+    assert.matches("may not read config 'plugins.bare'", fails("return vcli.config.get('plugins.bare')"))
+    local m, err = require("vcli.plugin.manifest").parse(
+      "name: x\nversion: 1.0.0\ncapabilities:\n  - config: { read: [plugins] }\n", "x.yaml")
+    assert.falsy(m)
+    assert.matches("capabilities.config.read%[1%]: 'plugins' is not a core config section", err)
+  end)
+  it("on_config_change hears about those sections", function()
+    eval("for i = #config_seen, 1, -1 do config_seen[i] = nil end")
+    config.set("prometheus.url", "http://other.example:9090")
+    config.reload()
+    local seen = spec.eventually(function()
+      local s = eval("return config_seen")
+      return #s > 0 and s
+    end, 3000, "on_config_change")
+    assert.equal("prometheus", seen[1].section)
+    assert.equal("http://other.example:9090", seen[1].value.url)
+  end)
+end)
+
+describe("prompt segments", function()
+  it("the host keeps what the plugin pushed and shows it before the prompt", function()
+    eval("vcli.prompt.set({ { 'rt:on', 'prompt' }, ' ' })")
+    local segs = pm.prompt_segments()
+    assert.equal("rt:on", segs[1][1])
+    assert.equal(require("vcli.shell.editor").styles.prompt, segs[1][2])
+    assert.equal(" ", segs[2][1])
+    local found
+    for _, provider in ipairs(require("vcli.state")("vcli.shell").prompt_segments or {}) do
+      local s = provider()
+      if s and s[1] and s[1][1] == "rt:on" then found = true end
+    end
+    assert.truthy(found)
+    eval("vcli.prompt.set('plain')")
+    assert.same({ { "plain", 0 } }, pm.prompt_segments())
+    pm.stop("rt")
+    assert.equal(nil, pm.prompt_segments())
+  end)
+end)
