@@ -52,6 +52,18 @@ describe("prom chart", function()
     assert.not_matches("job", ls[14])
   end)
 
+  it("never repeats a time label: seconds appear when labels are under a minute apart", function()
+    local res = series(1, 15, function(_, i) return i end) -- 3.5 minutes at 15 s steps
+    local ls = lines(chart.render(res, { width = 100, height = 6 }))
+    local label_line
+    for k, l in ipairs(ls) do if l:find("└") then label_line = ls[k + 1] end end
+    local seen = {}
+    for label in label_line:gmatch("%S+") do
+      assert.falsy(seen[label], "label " .. label .. " repeats in: " .. label_line)
+      seen[label] = true
+    end
+    assert.matches("%d%d:%d%d:%d%d", label_line)
+  end)
   it("shows min, max and last per series with the unit", function()
     local res = series(2, 50, function(s, i) return s == 1 and i * 0.001 or 5 end)
     local ls = lines(chart.render(res, { width = 80, height = 6, unit = "s" }))

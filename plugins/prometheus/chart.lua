@@ -79,8 +79,10 @@ function M.names(result)
   return names
 end
 
-local function time_fmt(span)
-  if span < 180 then return "!%H:%M:%S" end
+-- Labels name distinct times: seconds appear when labels are less than a
+-- minute apart, dates when the span crosses days.
+local function time_fmt(span, interval)
+  if span < 180 or interval < 60 then return "!%H:%M:%S" end
   if span < 2 * 86400 then return "!%H:%M" end
   return "!%m-%d %H:%M"
 end
@@ -234,10 +236,10 @@ function M.render(result, opts)
   end
   out[#out + 1] = pad .. " └" .. ("─"):rep(W)
   -- time labels: one every ~16 columns, not overlapping
-  local fmt = time_fmt(tmax - tmin)
-  local sample = os.date(fmt, floor(tmin))
-  local lw = #sample
-  local every = math.max(lw + 4, 16)
+  local every = 16
+  local fmt = time_fmt(tmax - tmin, (tmax - tmin) * every / W)
+  local lw = #os.date(fmt, floor(tmin))
+  every = math.max(lw + 4, every)
   local line = {}
   local pos = 0 -- columns used in line (after the axis prefix)
   local c = 0
