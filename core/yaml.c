@@ -725,14 +725,42 @@ static int yaml11_word(const char *s, size_t n)
     return 0;
 }
 
-/* Would a YAML 1.1 reader (kubectl, older tools) take s for a number or date? */
+/* Strings that kubectl's YAML library (go-yaml v2, YAML 1.1 rules) reads as
+ * something else, so they are quoted to stay strings: what Go's ParseInt or
+ * ParseFloat accepts once underscores are dropped (tried only when the text
+ * starts with a digit, a sign or a dot), sexagesimal numbers ("1:20"), and
+ * timestamps. "127.0.0.1" or "1.2.3" are no numbers there: they stay plain,
+ * as kubectl prints them. */
 static int yaml11_numberish(const char *s, size_t n)
 {
+    char buf[128];
     size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
-    if (i >= n) return 0;
+    if (i >= n || n >= sizeof buf) return 0;
     if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) return 0;
-    if (n - i > 2 && s[i] == '0' && strchr("bxo", s[i + 1])) return 1;
-    if (all_in(s + i, n - i, "0123456789_.:eE+-")) return 1;
+    if (n - i > 2 && s[i] == '0' && strchr("bxoBXO", s[i + 1]) && all_in(s + i + 2, n - i - 2, "0123456789abcdefABCDEF_"))
+        return 1;
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) if (s[k] != '_') buf[m++] = s[k];
+    buf[m] = 0;
+    char *end;
+    (void)strtoll(buf, &end, 10);
+    if (*end == 0 && end != buf) return 1;
+    (void)strtod(buf, &end);
+    if (*end == 0 && end != buf) return 1;
+    /* [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)? */
+    size_t k = i;
+    while (k < n && ((s[k] >= '0' && s[k] <= '9') || s[k] == '_')) k++;
+    if (k > i && k < n && s[k] == ':') {
+        int groups = 0;
+        while (k < n && s[k] == ':') {
+            size_t d = ++k;
+            while (k < n && s[k] >= '0' && s[k] <= '9') k++;
+            if (k - d < 1 || k - d > 2 || (k - d == 2 && s[d] > '5')) { groups = -1; break; }
+            groups++;
+        }
+        if (groups > 0 && k < n && s[k] == '.') { k++; while (k < n && ((s[k] >= '0' && s[k] <= '9') || s[k] == '_')) k++; }
+        if (groups > 0 && k == n) return 1;
+    }
     /* 2001-12-14, 2001-12-14T21:59:43Z: timestamps in YAML 1.1 */
     return n >= 8 && all_in(s, 4, "0123456789") && s[4] == '-' && s[5] >= '0' && s[5] <= '9';
 }

@@ -405,7 +405,7 @@ spec:
     end
     -- ... and leaves everyday values alone
     for _, s in ipairs({ "nginx:1.25", "100Mi", "500m", "--port=8080", "https://x:6443/a?b=c#d",
-      "app.kubernetes.io/name", "a b c", "-x", "v1.2", "é ü 日本", "x:y" }) do
+      "app.kubernetes.io/name", "a b c", "-x", "v1.2", "é ü 日本", "x:y", "127.0.0.1", "10.0.0.0/8", "1.2.3" }) do
       assert.equal("v: " .. s .. "\n", yaml.encode({ v = s }))
     end
   end)
