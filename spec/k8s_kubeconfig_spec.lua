@@ -1,23 +1,79 @@
 -- k8s plugin: kubeconfig reading exactly as kubectl does it, and the small
--- formatting helpers. No cluster needed.
-package.path = os.getenv("PWD") .. "/plugins/kubernetes/?.lua;" .. package.path
-local kubeconfig = require("k8s.kubeconfig")
-local util = require("k8s.util")
-local printer = require("k8s.printer")
-local client = require("k8s.client")
-local host_loader = require("host_loader")
+-- formatting helpers. No cluster needed. Everything runs inside the
+-- Kubernetes plugin's own Lua state (the plugin runtime, its grants): the
+-- host side here only passes arguments in and copies results out.
+local H = dofile("spec/support/k8s/helper.lua")
 
-local dir
-local function env_with(vars)
-  local e = host_loader.env({ store = false })
-  e.getenv = function(k) if vars[k] ~= nil then return vars[k] or nil end return nil end
-  return e
+-- a Lua literal for plain data (the arguments of an in-plugin call)
+local function lit(v)
+  local t = type(v)
+  if t == "string" then return ("%q"):format(v) end
+  if t ~= "table" then return tostring(v) end
+  local parts = {}
+  for k, x in pairs(v) do parts[#parts + 1] = "[" .. lit(k) .. "]=" .. lit(x) end
+  return "{" .. table.concat(parts, ",") .. "}"
 end
+
+-- call(code, ...): code is a function body run in the plugin with `...` the
+-- arguments; an error there is raised here with the same message
+local function call(code, ...)
+  local args = { n = select("#", ...), ... }
+  local a = {}
+  for i = 1, args.n do a[i] = lit(args[i]) end
+  local res = { H.eval(("local S = __k8s_spec\nreturn pcall(function(...) %s end%s)"):format(code,
+    args.n > 0 and (", " .. table.concat(a, ",")) or "")) }
+  if not res[1] then error(res[2], 0) end
+  return unpack(res, 2, table.maxn(res))
+end
+
+local function env_with(vars) return { vars = vars } end
+
+-- the modules, as host-side proxies of the plugin's own
+local kubeconfig = {
+  load = function(env, opts)
+    return call([[local vars, opts = ...
+      local kc = S.kubeconfig.load(S.env(vars), opts)
+      S.n = S.n + 1; S.kcs[S.n] = kc
+      local names = {}
+      for k in pairs(kc.contexts or {}) do names[k] = true end
+      return { id = S.n, current_context = kc.current_context, contexts = names }]], env.vars, opts or {})
+  end,
+  resolve = function(env, kc, name)
+    return call([[local vars, id, name = ...
+      return S.plain(S.kubeconfig.resolve(S.env(vars), S.kcs[id], name ~= false and name or nil))]], env.vars, kc.id, name or false)
+  end,
+}
+local function util_call(fn, ...) return call("return S.util." .. fn .. "(...)", ...) end
+local util = setmetatable({}, { __index = function(_, fn) return function(...) return util_call(fn, ...) end end })
 
 local CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
+local dir
+
 describe("k8s kubeconfig", function()
   before_all(function()
+    H.register({})
+    H.eval([[
+      __k8s_spec = { kcs = {}, n = 0, kubeconfig = require("k8s.kubeconfig"), util = require("k8s.util"),
+                     printer = require("k8s.printer"), client = require("k8s.client") }
+      local S = __k8s_spec
+      function S.env(vars)
+        local e = require("k8s.plugin_env").new()
+        e.getenv = function(k) return vars[k] end
+        return e
+      end
+      function S.plain(v, d)
+        d = d or 0
+        if type(v) ~= "table" then
+          if type(v) == "function" or type(v) == "userdata" then return nil end
+          return v
+        end
+        if d > 8 then return nil end
+        local t = {}
+        for k, x in pairs(v) do t[k] = S.plain(x, d + 1) end
+        return t
+      end
+    ]])
     dir = spec.tmpdir()
     os.execute("mkdir -p " .. dir .. "/a/certs " .. dir .. "/b")
     spec.write(dir .. "/a/certs/ca.crt", CA)
@@ -173,9 +229,11 @@ contexts:
 
   it("never shows a token in an error", function()
     local env = env_with({ KUBECONFIG = dir .. "/b/config" })
-    local conn = kubeconfig.resolve(env, kubeconfig.load(env), "two")
-    local c = client.new(env, conn)
-    local msg = c:redact("failed with Authorization: Bearer abc.def.ghi and abc.def.ghi")
+    local kc = kubeconfig.load(env)
+    local msg = call([[local vars, id = ...
+      local e = S.env(vars)
+      local c = S.client.new(e, S.kubeconfig.resolve(e, S.kcs[id], "two"))
+      return c:redact("failed with Authorization: Bearer abc.def.ghi and abc.def.ghi")]], env.vars, kc.id)
     assert.falsy(msg:find("abc.def.ghi", 1, true), msg)
   end)
 end)
@@ -200,16 +258,18 @@ describe("k8s formatting", function()
   end)
 
   it("aligns columns like kubectl's tabwriter", function()
-    local out = {}
-    local tp = printer.table_printer({ out = function(s) out[#out + 1] = s end })
-    tp:feed({ columnDefinitions = { { name = "Name", priority = 0 }, { name = "Status", priority = 0 }, { name = "IP", priority = 1 },
-      { name = "Age", priority = 0 } }, rows = { { cells = { "default", "Active", "1.2.3.4", "5m" } } } })
-    assert.equal("NAME      STATUS   AGE\ndefault   Active   5m\n", table.concat(out))
+    local out = call([[local out = {}
+      local tp = S.printer.table_printer({ out = function(s) out[#out + 1] = s end })
+      tp:feed({ columnDefinitions = { { name = "Name", priority = 0 }, { name = "Status", priority = 0 }, { name = "IP", priority = 1 },
+        { name = "Age", priority = 0 } }, rows = { { cells = { "default", "Active", "1.2.3.4", "5m" } } } })
+      return table.concat(out)]])
+    assert.equal("NAME      STATUS   AGE\ndefault   Active   5m\n", out)
   end)
 
   it("prints JSON as kubectl does (4 spaces, sorted keys, HTML-safe escapes)", function()
-    local e = host_loader.env({ store = false })
-    local enc = printer.json_encoder(e.cjson, e.json.null, e.json.array_mt)
-    assert.equal('{\n    "a": [\n        1,\n        "x/\\u003cy\\u003e"\n    ],\n    "b": {}\n}', enc({ b = {}, a = { 1, "x/<y>" } }))
+    local text = call([[local e = S.env({})
+      local enc = S.printer.json_encoder(e.cjson, e.json.null, e.json.array_mt)
+      return enc({ b = {}, a = { 1, "x/<y>" } })]])
+    assert.equal('{\n    "a": [\n        1,\n        "x/\\u003cy\\u003e"\n    ],\n    "b": {}\n}', text)
   end)
 end)

@@ -140,7 +140,7 @@ data: {a: "1"}
     _, err = H.run("k8s scale deploy vweb -n team-a --replicas 0")
     assert.matches("refused: read%-only mode", err)
     assert.matches("vweb%-config", ok_run("k8s get cm -n team-a"))
-    H.sess.readonly = false
+    H.eval("require(\"k8s.plugin_env\").session.readonly = false")
     assert.equal('configmap "vweb-config" deleted\n', ok_run("k8s delete cm vweb-config -n team-a -y"))
   end)
 

@@ -55,7 +55,6 @@ function M.main(opts, rest)
   require("vcli.config").load({ flags = opts.set, watch = not opts.commands and not rest[1] })
   local rc = require("vcli.rc")
   require("vcli.plugin").init(opts, rest)
-  do local ok, k8s = pcall(dofile, (require("vcli").datadir or ".") .. "/plugins/kubernetes/host_loader.lua"); if ok then k8s.register() else io.stderr:write("vcli: k8s: ", tostring(k8s), "\n") end end -- k8s host-side (issue 6)
   if opts.rc then
     local ok, errors = rc.load(opts.rc_file)
     if not ok then for _, e in ipairs(errors) do io.stderr:write("vcli: rc: ", e, "\n") end end

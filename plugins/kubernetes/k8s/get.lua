@@ -75,6 +75,7 @@ local function offline(sess, ctx, c, r, ns, flags, err, tp, names)
       tp:feed(tbl)
     end
   end
+  tp:flush()
   if n == 0 then no_resources(ctx, ns) end
   return true
 end
@@ -113,6 +114,9 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
   local out_name = flags.output == "name"
   local tp = printer.table_printer({ out = ctx.out, wide = flags.output == "wide", no_headers = flags["no-headers"],
     namespace = flags["all-namespaces"] and r.namespaced, null = null,
+    -- a terminal sees rows as chunks arrive; otherwise the widths are those
+    -- of the whole list, byte for byte kubectl's
+    buffer = not ctx.interactive,
     name_prefix = multi and (discovery.kind_prefix(r) .. "/") or nil })
   local sel = names and ("names=" .. table.concat(names, ",")) or selector_key(flags)
   local writer = sess.cache:list_writer(c.conn.context, ns, r.gv .. "/" .. r.name, sel)
@@ -180,6 +184,7 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
       tp:feed({ columnDefinitions = sort_rows.cols, rows = rows })
     end
   end
+  tp:flush()
   if total == 0 and not names and not flags.watch then no_resources(ctx, r.namespaced and ns or nil) end
   if flags.watch then
     local deadline = flags["watch-timeout"] and (env.now() + flags["watch-timeout"] * 1000)

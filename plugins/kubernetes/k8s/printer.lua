@@ -59,21 +59,49 @@ function TP:rows_of(tbl)
   return out
 end
 
-local function fmt_line(r, widths)
-  local parts = {}
-  local n = #r
-  for i = 1, n - 1 do
-    local s = r[i]
-    parts[i] = s .. (" "):rep(widths[i] - #s)
+-- padding strings by length (the plugin state runs without the JIT: no
+-- per-cell string.rep)
+local PAD = setmetatable({}, { __index = function(t, n)
+  local s = (" "):rep(n)
+  t[n] = s
+  return s
+end })
+
+-- one line per row, cells padded to widths, into buf from index k
+local function fmt_rows(rows, widths, buf, k)
+  local parts, pad = {}, PAD
+  for _, r in ipairs(rows) do
+    local n = #r
+    for i = 1, n - 1 do
+      local s = r[i]
+      parts[2 * i - 1] = s
+      parts[2 * i] = pad[widths[i] - #s]
+    end
+    parts[2 * n - 1] = r[n]
+    k = k + 1
+    buf[k] = table.concat(parts, "", 1, 2 * n - 1)
   end
-  parts[n] = r[n]
-  return table.concat(parts)
+  return k
+end
+
+local function fmt_line(r, widths)
+  local buf = {}
+  fmt_rows({ r }, widths, buf, 0)
+  return buf[1]
 end
 
 -- Print rows (lists of strings); the header goes before the first batch.
+-- With opts.buffer, rows wait for flush(): the widths are then those of
+-- every row, exactly as kubectl (which reads the whole list first) prints.
 function TP:print_rows(rows)
   local o = self.opts
   if #rows == 0 then return end
+  if o.buffer then
+    local p = self.pending or {}
+    self.pending = p
+    for _, r in ipairs(rows) do p[#p + 1] = r end
+    return
+  end
   if not self.widths then
     local w = {}
     local function measure(r) for i = 1, #r do local l = #r[i] + 3; if l > (w[i] or 6) then w[i] = l end end end
@@ -87,9 +115,22 @@ function TP:print_rows(rows)
     for _, r in ipairs(rows) do for i = 1, #r do local l = #r[i] + 3; if l > w[i] then w[i] = l end end end
   end
   local buf = {}
-  for i, r in ipairs(rows) do buf[i] = fmt_line(r, self.widths) end
-  if #buf > 0 then o.out(table.concat(buf, "\n") .. "\n") end
+  local n = fmt_rows(rows, self.widths, buf, 0)
+  if n > 0 then
+    buf[n + 1] = ""
+    o.out(table.concat(buf, "\n"))
+  end
   self.rows_printed = self.rows_printed + #rows
+end
+
+-- Print what opts.buffer held back; later rows print as they come.
+function TP:flush()
+  local o = self.opts
+  if not o.buffer then return end
+  o.buffer = false
+  local p = self.pending
+  self.pending = nil
+  if p then self:print_rows(p) end
 end
 
 function TP:feed(tbl) self:print_rows(self:rows_of(tbl)) end

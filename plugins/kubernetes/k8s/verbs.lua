@@ -605,7 +605,9 @@ end
 -- ---------------------------------------------------------------- exec / port-forward
 function M.exec(sess, ctx)
   local conn = sess:conn(ctx.flags)
-  local cmd = ctx.flags["--"] or {}
+  -- the words after `--`; a lazy start re-runs the line without the `--`,
+  -- so the words after POD are the command too
+  local cmd = ctx.flags["--"] or ctx.args.command or {}
   if #cmd == 0 then error("k8s exec: a command is needed after --, e.g. k8s exec POD -- sh", 0) end
   local args = { "exec" }
   if ctx.flags.stdin or ctx.interactive then args[#args + 1] = "-i" end
@@ -672,7 +674,7 @@ function M.specs(sess, a)
                 { name = "dry-run", type = "bool" }, { name = "force-conflicts", type = "bool" } } },
     { name = "edit", summary = "Edit a resource in $EDITOR (conflicts detected)", args = { items }, handler = run(M.edit) },
     { name = "exec", summary = "Run a command in a pod (through kubectl)", passthrough = true, handler = run(M.exec),
-      args = { pod_arg },
+      args = { pod_arg, { name = "command", variadic = true, optional = true, help = "command (after --)" } },
       flags = { { name = "container", short = "c", type = "string" }, { name = "stdin", short = "i", type = "bool" },
                 { name = "tty", short = "t", type = "bool" } } },
     { name = "port-forward", summary = "Forward local ports to a pod (through kubectl)", handler = run(M.port_forward),

@@ -1,23 +1,36 @@
--- Helpers for the k8s specs: the plugin's modules in the host state with the
--- real core injected, a private store, and `run(line)` -> stdout, stderr, status.
+-- Helpers for the k8s specs: the Kubernetes plugin through the plugin
+-- runtime (its own Lua state, its manifest's grants), with a private store
+-- and the test cluster's kubeconfig in its config section, and
+-- `run(line)` -> stdout, stderr, status.
 local H = {}
 local root = os.getenv("PWD")
-package.path = root .. "/plugins/kubernetes/?.lua;" .. package.path
 require("vcli")
 require("vcli.shell.builtins")
 local shell = require("vcli.shell")
-local host_loader = require("host_loader")
+local pm = require("vcli.plugin")
 
 H.KUBE = "spec/support/kube"
 H.store_dir = nil
 
+-- discover plugins/ (kubernetes among them), give it a scratch store and
+-- the kubeconfig, and start it
 function H.register(opts)
   opts = opts or {}
-  H.store_dir = H.store_dir or spec.tmpdir()
-  opts.store_dir = opts.store_dir or H.store_dir
-  H.sess = host_loader.register(opts)
-  H.env = H.sess.env
-  return H.sess
+  H.store_dir = H.store_dir or opts.store_dir or spec.tmpdir()
+  if not pm.get("kubernetes") or pm.get("kubernetes").dir ~= root .. "/plugins/kubernetes" then
+    pm.discover({ { dir = root .. "/plugins", kind = "builtin" } })
+  end
+  pm.set_store_dir(H.store_dir)
+  pm.set_config("kubernetes", { kubeconfig = opts.kubeconfig })
+  local ok, err = pm.start("kubernetes")
+  assert(ok, err)
+  H.plugin = pm.get("kubernetes")
+  return H.plugin
+end
+
+-- evaluate Lua source inside the plugin's state (returns its results as copies)
+function H.eval(src)
+  return pm.invoke(pm.get("kubernetes"), "eval", src)
 end
 
 function H.run(line)

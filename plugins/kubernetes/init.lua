@@ -1,0 +1,65 @@
+-- kubernetes/init.lua — the plugin's entry in its own Lua state: builds the
+-- env the k8s modules take (k8s/env.lua, from what the manifest grants) and
+-- registers `k8s` (and `kubernetes`, the same command) with its subcommands.
+-- The session (kubeconfig, contexts, clients, cache) is made on first use.
+local plugin_env = require("k8s.plugin_env")
+local cmds = require("k8s.commands")
+
+local env = plugin_env.new()
+
+local real
+local function session()
+  if not real then
+    real = require("k8s.session").new(env, plugin_env.session_opts(env))
+    plugin_env.session = real
+  end
+  return real
+end
+local sess = setmetatable({}, {
+  __index = function(_, k) return session()[k] end,
+  __newindex = function(_, k, v) session()[k] = v end,
+})
+
+local function show_prompt()
+  local ok, segs = pcall(cmds.prompt, sess)
+  if ok and segs then pcall(vcli.prompt.set, segs) end
+end
+
+-- Every handler: ctx.spec (some verbs name themselves in messages), the
+-- kubectl bridge's terminal, and the prompt after ctx/ns switches.
+local function wrap(spec)
+  local h = spec.handler
+  if h then
+    local name = spec.name
+    spec.handler = function(ctx)
+      ctx.spec = ctx.spec or { name = name }
+      plugin_env.ctx = ctx
+      local ok, status = pcall(h, ctx)
+      plugin_env.ctx = nil
+      if name == "ctx" or name == "ns" or name == "k8s" then show_prompt() end
+      if not ok then error(status, 0) end
+      return status
+    end
+  end
+  for _, sub in ipairs(spec.subcommands or {}) do wrap(sub) end
+  return spec
+end
+
+local top = wrap(cmds.specs(sess)[1])
+top.aliases = nil
+vcli.command(top)
+local alias = {}
+for k, v in pairs(top) do alias[k] = v end
+alias.name, alias.summary = "kubernetes", "Same as k8s"
+vcli.command(alias)
+
+-- the prompt shows context/namespace once the kubeconfig reads cleanly
+vcli.timer(0, show_prompt)
+
+return {
+  on_config_change = function()
+    if real then real:reload() end
+    show_prompt()
+  end,
+  health = function() return true end,
+}
