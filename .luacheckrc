@@ -24,3 +24,5 @@ files["plugins/*/spec/**/*.lua"] = {
   read_globals = { "vcli", "describe", "it", "pending", "before_all", "after_all", "before_each", "after_each",
                    "assert", "spec", "run", "wait_event", "events", "harness" },
 }
+-- Fixture plugins of the specs run in plugin states too.
+files["spec/support/plugins/**/*.lua"] = { read_globals = { "vcli" } }

@@ -108,7 +108,8 @@ describe("test cluster", function()
       assert.matches("oops", out)
       local _, rc = kubectl("exec hello -- sh -c 'exit 3'")
       assert.equal(3, rc)
-      assert.equal("piped\n", (spec.sh("echo piped | PATH=\"$PATH:" .. BIN .. "\" KUBECONFIG='" .. env.KUBECONFIG .. "' kubectl exec -i hello -- cat")))
+      local cmd = "echo piped | PATH=\"$PATH:" .. BIN .. "\" KUBECONFIG='" .. env.KUBECONFIG .. "' kubectl exec -i hello -- cat"
+      assert.equal("piped\n", (spec.sh(cmd)))
     end)
 
     it("applies, scales and deletes a deployment", function()

@@ -71,7 +71,8 @@ describe("capabilities", function()
     assert.equal(true, eval("nocap", "return vcli.events == nil and vcli.http == nil and vcli.exec == nil"))
   end)
   it("the C entry point itself refuses an ungranted capability", function()
-    local sb = require("vcli.sandbox").new({ name = "raw", prelude = "local p = ... return function() return p.host('net', 'request', {}) end",
+    local sb = require("vcli.sandbox").new({ name = "raw",
+      prelude = "local p = ... return function() return p.host('net', 'request', {}) end",
       grants = { "events" }, host = function() return "reached the host" end })
     local status, msg = sb:call()
     assert.equal("error", status)
@@ -220,12 +221,14 @@ describe("hot reload", function()
     dir = spec.tmpdir() .. "/reloadme"
     os.execute("mkdir -p " .. dir)
     spec.write(dir .. "/plugin.yaml", "name: reloadme\nversion: 1.0.0\ncapabilities: [store]\n")
-    spec.write(dir .. "/init.lua", "vcli.command({name='rl-old', handler=function(c) c.print('old') end})\nvcli.store.put('kept', 'yes')\nreturn {}\n")
+    spec.write(dir .. "/init.lua", "vcli.command({name='rl-old', handler=function(c) c.print('old') end})\n"
+      .. "vcli.store.put('kept', 'yes')\nreturn {}\n")
     pm.discover({ { dir = FIX, kind = "spec" }, { dir = dir:match("^(.*)/"), kind = "tmp" } })
     assert(pm.start("reloadme"))
   end)
   it("keeps the store and removes the old version's commands", function()
-    spec.write(dir .. "/init.lua", "vcli.command({name='rl-new', handler=function(c) c.print('new ' .. vcli.store.get('kept')) end})\nreturn {}\n")
+    spec.write(dir .. "/init.lua",
+      "vcli.command({name='rl-new', handler=function(c) c.print('new ' .. vcli.store.get('kept')) end})\nreturn {}\n")
     assert(pm.reload("reloadme"))
     assert.matches("unknown command 'rl%-old'", run("rl-old"))
     assert.matches("new yes", run("rl-new"))

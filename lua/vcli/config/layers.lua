@@ -152,9 +152,8 @@ function M.env_layer(root, env, plugin_nodes, version)
   end
   local names = names_cache
   local vars = {}
-  for k, v in pairs(env) do
-    local path = names[k]
-    if path then vars[#vars + 1] = k end
+  for k in pairs(env) do
+    if names[k] then vars[#vars + 1] = k end
   end
   table.sort(vars)
   for n, k in ipairs(vars) do

@@ -89,7 +89,8 @@ local cluster = section("One cluster vcli knows, merged across layers by its nam
     { "interval", dur("30s", "time between probes.") },
     { "timeout", dur("5s", "a probe slower than this counts as down.") },
   }) },
-  { "overrides", map(ANY, "free-form settings for commands run against this cluster across a fleet (per-context settings of vcli itself go in clusters/<context>.yaml).") },
+  { "overrides", map(ANY, "free-form settings for commands run against this cluster across a fleet "
+    .. "(per-context settings of vcli itself go in clusters/<context>.yaml).") },
   { "plugins", list(STRING, {}, "plugins to enable only for this cluster.") },
   { "resources", section("Limits on what vcli reads from this cluster.", {
     { "pageSize", int(500, "objects per list request (chunked lists).", { min = 1, max = 10000 }) },
@@ -106,13 +107,15 @@ local layout = section("A TUI layout: named set of panels.", {
 
 M.root = section("The vcli configuration.", {
   { "global", section("Process-wide settings.", {
-    { "defaultCluster", str("", "cluster (kube context) to start with (empty: the kubeconfig's current-context); also picks the cluster layer.") },
+    { "defaultCluster", str("", "cluster (kube context) to start with (empty: the kubeconfig's current-context); "
+      .. "also picks the cluster layer.") },
     { "logLevel", enum({ "debug", "info", "warn", "error" }, "info", "least severe log message written.") },
     { "logFormat", enum({ "text", "json" }, "text", "format of the log file.") },
     { "cacheDir", str("", "cache directory (empty: $XDG_CACHE_HOME/vcli).") },
     { "configDir", str("", "configuration directory (empty: $XDG_CONFIG_HOME/vcli).") },
     { "pluginDir", str("", "user plugin directory (empty: $XDG_DATA_HOME/vcli/plugins).") },
-    { "pluginRegistry", str("", "plugin registry for `plugin search/install`: a directory or an http(s) URL of its index.json (empty: $VCLI_PLUGIN_REGISTRY).") },
+    { "pluginRegistry", str("", "plugin registry for `plugin search/install`: a directory or an http(s) URL "
+      .. "of its index.json (empty: $VCLI_PLUGIN_REGISTRY).") },
     { "dataDir", str("", "state directory: history, store, logs (empty: $XDG_STATE_HOME/vcli).") },
     { "updateInterval", dur("30s", "how often background views refresh what they do not watch.") },
     { "maxConcurrency", int(8, "requests in flight at once per cluster.", { min = 1, max = 256 }) },

@@ -21,6 +21,10 @@ function H.register(opts)
     pm.discover({ { dir = root .. "/plugins", kind = "builtin" } })
   end
   pm.set_store_dir(H.store_dir)
+  -- a spec file earlier in this run may have started it against its own
+  -- cluster: start afresh so this file's kubeconfig is the one read
+  local running = pm.get("kubernetes")
+  if running and running.state == "running" then pm.stop("kubernetes", "respec") end
   pm.set_config("kubernetes", { kubeconfig = opts.kubeconfig })
   local ok, err = pm.start("kubernetes")
   assert(ok, err)
