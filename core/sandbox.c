@@ -11,6 +11,9 @@
  *   sb:call(...)            -> "done", results... | "wait", thread, ticket | "error", msg, kind
  *   sb:resume(thread, ...)  -> same
  *   sb:cancel(thread); sb:output() -> stdout, stderr; sb:stats(); sb:close()
+ *
+ * The CPU limit bounds each run of plugin code between two waits on the host
+ * (one sb:call or sb:resume), not the sum over a call that waits many times.
  */
 #include "vcli.h"
 #include <errno.h>
@@ -618,8 +621,9 @@ static int run(lua_State *H, sandbox *sb, lua_State *co, int tref, int nargs)
     sb->host = H;
     size_t refused = sb->acct.refused;
     double c0 = cpu_now_ms();
-    double remaining = sb->cpu_limit_ms - sb->call_cpu;
-    sb->deadline = vm_now_ms() + (remaining > 0 ? remaining : 0);
+    /* The limit bounds each stretch of plugin code between two waits on the
+     * host: a call that waits (a watch between events) starts afresh. */
+    sb->deadline = vm_now_ms() + sb->cpu_limit_ms;
     sb->expired = 0;
     lua_sethook(P, sb_hook, LUA_MASKCOUNT, 1000);
     int rc = lua_resume(co, nargs);
@@ -857,6 +861,21 @@ static int l_realpath(lua_State *H)
     return 1;
 }
 
+/* sandbox.environ() -> { NAME = value, ... } of this process (exec's env merge) */
+extern char **environ;
+static int l_environ(lua_State *H)
+{
+    lua_newtable(H);
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq || eq == *e) continue;
+        lua_pushlstring(H, *e, (size_t)(eq - *e));
+        lua_pushstring(H, eq + 1);
+        lua_rawset(H, -3);
+    }
+    return 1;
+}
+
 /* sandbox.sha256(data) -> hex */
 static const uint32_t K256[64] = {
     0x428a2f98,0x71374491,0xb5c0fbcf,0xe9b5dba5,0x3956c25b,0x59f111f1,0x923f82a4,0xab1c5ed5,
@@ -916,7 +935,8 @@ int luaopen_vcli_sandbox(lua_State *L)
         {"closed", l_closed}, {"__gc", l_close}, {"__tostring", l_tostring}, {NULL, NULL}};
     vcli_newclass(L, SB_META, methods);
     static const luaL_Reg fns[] = {{"new", l_new}, {"copy", l_copy}, {"ls", l_ls}, {"stat", l_stat},
-                                   {"realpath", l_realpath}, {"sha256", l_sha256}, {NULL, NULL}};
+                                   {"realpath", l_realpath}, {"sha256", l_sha256},
+                                   {"environ", l_environ}, {NULL, NULL}};
     lua_newtable(L);
     vcli_setfuncs(L, fns);
     return 1;

@@ -95,7 +95,8 @@ describe("k8s against the test cluster", function()
     local out, err, st = H.run("k8s get pods -n default --context vcli-test-limited")
     assert.equal(1, st)
     assert.equal("", out)
-    assert.equal('vcli: Error from server (Forbidden): pods is forbidden: User "vcli-limited" cannot list resource "pods" in API group "" in the namespace "default"\n', err)
+    assert.equal('vcli: Error from server (Forbidden): pods is forbidden: User "vcli-limited" cannot list resource "pods"'
+      .. ' in API group "" in the namespace "default"\n', err)
     no_secret(err)
   end)
 

@@ -214,7 +214,9 @@ contexts:
     assert.matches("^" .. dir:gsub("%p", "%%%0") .. "/bad:3:%d+: ", err)
     spec.write(dir .. "/bad2", "users:\n- name: u\n  user:\n    exec: {command: x, apiVersion: client.authentication.k8s.io/v1alpha1}\n")
     local e2 = env_with({ KUBECONFIG = dir .. "/bad2" })
-    spec.write(dir .. "/bad2", "current-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\nclusters:\n- name: k\n  cluster: {server: https://x}\nusers:\n- name: u\n  user:\n    exec: {command: x, apiVersion: client.authentication.k8s.io/v1alpha1}\n")
+    spec.write(dir .. "/bad2", "current-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\nclusters:\n"
+      .. "- name: k\n  cluster: {server: https://x}\nusers:\n- name: u\n  user:\n"
+      .. "    exec: {command: x, apiVersion: client.authentication.k8s.io/v1alpha1}\n")
     ok, err = pcall(kubeconfig.resolve, e2, kubeconfig.load(e2), nil)
     assert.falsy(ok)
     assert.matches("bad2:11: users%[0%]%.user%.exec%.apiVersion: \"client.authentication.k8s.io/v1alpha1\" is not supported", err)

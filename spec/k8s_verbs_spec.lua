@@ -83,7 +83,8 @@ kind: ConfigMap
 metadata: {name: vweb-config, namespace: team-a}
 data: {a: "1"}
 ]])
-    assert.equal("deployment.apps/vweb serverside-applied\nconfigmap/vweb-config serverside-applied\n", ok_run("k8s apply -f " .. dir .. "/web.yaml"))
+    assert.equal("deployment.apps/vweb serverside-applied\nconfigmap/vweb-config serverside-applied\n",
+      ok_run("k8s apply -f " .. dir .. "/web.yaml"))
     assert.matches("successfully rolled out", ok_run("k8s rollout status deploy vweb -n team-a --timeout 60s"))
     assert.equal("deployment.apps/vweb scaled\n", ok_run("k8s scale deploy/vweb -n team-a --replicas 2"))
     spec.eventually(function() return kubectl("-n team-a get deploy vweb --no-headers"):match("vweb%s+2/2") end, 60000, "2/2")
@@ -121,13 +122,36 @@ data: {a: "1"}
 
   it("edit: $EDITOR round trip; a change made meanwhile is a conflict, not overwritten", function()
     local ed = spec.root .. "/spec/support/k8s/edit-replicas.sh"
-    local code = spec.sh(("cd %s && KUBECONFIG=%s EDITOR=%s VCLI_TEST_REPLICAS=3 ./vcli k8s edit deploy vweb -n team-a"):format(spec.root, KC, ed))
+    local code = spec.sh(("cd %s && KUBECONFIG=%s EDITOR=%s VCLI_TEST_REPLICAS=3 ./vcli k8s edit deploy vweb -n team-a")
+      :format(spec.root, KC, ed))
     assert.matches("deployment.apps/vweb edited", code)
     assert.matches("replicas: 3", kubectl("-n team-a get deploy vweb -o yaml"))
-    local out = spec.sh(("cd %s && KUBECONFIG=%s EDITOR=%s VCLI_TEST_REPLICAS=4 VCLI_TEST_RACE='KUBECONFIG=%s kubectl -n team-a scale deploy vweb --replicas=1' ./vcli k8s edit deploy vweb -n team-a")
+    local out = spec.sh(("cd %s && KUBECONFIG=%s EDITOR=%s VCLI_TEST_REPLICAS=4"
+      .. " VCLI_TEST_RACE='KUBECONFIG=%s kubectl -n team-a scale deploy vweb --replicas=1' ./vcli k8s edit deploy vweb -n team-a")
       :format(spec.root, KC, ed, KC))
     assert.matches("Conflict", out)
     assert.matches("replicas: 1\n", kubectl("-n team-a get deploy vweb -o yaml"))
+  end)
+
+  it("delete without -y asks in the interactive shell (y deletes, anything else does not)", function()
+    kubectl("-n team-a delete configmap vask --ignore-not-found")
+    kubectl("-n team-a create configmap vask --from-literal=a=b")
+    local home = dir .. "/askhome"
+    os.execute("mkdir -p " .. home)
+    local steps = { { "expect", "vcli> " }, { "send", "k8s delete cm vask -n team-a\r" }, { "expect", "[y/N] " },
+      { "send", "n\r" }, { "expect", "Nothing deleted." }, { "expect", "vcli> " },
+      { "send", "k8s delete cm vask -n team-a\r" }, { "expect", "[y/N] " }, { "send", "y\r" },
+      { "expect", 'configmap "vask" deleted' } }
+    local out = spec.sh(("cd %s && HOME=%s XDG_CONFIG_HOME=%s/c XDG_DATA_HOME=%s/d XDG_STATE_HOME=%s/s XDG_CACHE_HOME=%s/k"
+      .. " KUBECONFIG=%s TERM=dumb python3 spec/support/k8s/pty_drive.py '%s' ./vcli 2>&1")
+      :format(spec.root, home, home, home, home, home, KC, require("cjson").encode(steps)))
+    assert.matches("^OK\n", out)
+    assert.matches("Delete configmap/vask in vcli%-test/team%-a%? %[y/N%] ", out)
+    local _, rc = spec.sh(("KUBECONFIG=%s kubectl -n team-a get configmap vask 2>&1"):format(KC))
+    assert.truthy(rc ~= 0, "the configmap is gone")
+    -- outside the interactive shell (vcli -c, scripts) it does not ask, as kubectl
+    kubectl("-n team-a create configmap vask --from-literal=a=b")
+    assert.equal('configmap "vask" deleted\n', ok_run("k8s delete cm vask -n team-a"))
   end)
 
   it("delete: --dry-run changes nothing; -y deletes; read-only mode refuses", function()

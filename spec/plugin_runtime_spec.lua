@@ -108,6 +108,50 @@ commands:
 ]]):format(dir)
 end
 
+-- rt2: the runtime's newer reach (lazy start with `--`, exec env/cwd/tty,
+-- fs with "/" and remove, ui.confirm, the CPU limit per stretch, tasks).
+local RT2_INIT = [[
+vcli.command({
+  name = "rt2", summary = "more runtime checks",
+  subcommands = {
+    { name = "argv", summary = "the words it got", passthrough = true,
+      args = { { name = "words", variadic = true, optional = true } },
+      handler = function(ctx)
+        ctx.print(table.concat(ctx.positional, ",") .. "|" .. table.concat(ctx.flags["--"] or {}, ","))
+      end },
+    { name = "tty", summary = "a program on the terminal",
+      handler = function(ctx)
+        local r = vcli.exec({ "/bin/sh", "-c", "test -t 0 && test -t 1 && echo child-on-tty; "
+          .. "trap 'echo child-got-int; exit 3' INT; echo child-ready; read line; echo child-read-$line; exit 7" },
+          { tty = true })
+        ctx.print("code=" .. tostring(r.code) .. " terminal=" .. tostring(ctx.terminal))
+      end },
+    { name = "ask", summary = "confirm",
+      handler = function(ctx) ctx.print("answer=" .. tostring(vcli.ui.confirm("Sure? [y/N] "))) end },
+  },
+})
+return {}
+]]
+
+local function rt2_manifest()
+  return ([[
+name: rt2
+version: 1.0.0
+capabilities:
+  - exec: { commands: ["*"] }
+  - fs.read: { paths: ["/"] }
+  - fs.write: { paths: ["%s/w"] }
+  - tui
+limits: { cpu_ms_per_call: 300 }
+commands:
+  - name: rt2
+    summary: more runtime checks
+    subcommands: [argv, tty, ask]
+]]):format(dir)
+end
+
+local function sandbox_realpath(p) return require("vcli.sandbox").realpath(p) end
+
 local function eval(src)
   local ok, err = pm.start("rt")
   assert(ok, err)
@@ -117,6 +161,65 @@ end
 local function run(line)
   local status, out, err = shell.capture(function() return shell.execute(line) end)
   return out, err, status
+end
+
+local function eval2(src)
+  assert(pm.start("rt2"))
+  return pm.invoke(pm.get("rt2"), "eval", src)
+end
+
+local function fails2(src)
+  local ok, err = pcall(eval2, src)
+  assert.falsy(ok, "expected an error from: " .. src)
+  return tostring(err)
+end
+
+-- Drive an interactive vcli on a pseudo-terminal: steps are {"send", text}
+-- or {"expect", text}; returns what the terminal showed.
+local PTY_PY = [==[
+import os, pty, sys, time, json, select
+steps = json.loads(sys.argv[1])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+seen = b""
+def read_until(text, timeout):
+    global seen
+    end = time.time() + timeout
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.05)
+        if r:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                return False
+            if not data:
+                return False
+            seen += data
+            if text.encode() in seen:
+                return True
+    return text.encode() in seen
+ok = True
+for kind, text in steps:
+    if kind == "send":
+        time.sleep(0.1)
+        os.write(fd, text.encode())
+    elif not read_until(text, 10):
+        ok = False
+        break
+os.kill(pid, 9)
+sys.stdout.write(("OK\n" if ok else "TIMEOUT\n") + seen.decode("utf-8", "replace"))
+]==]
+
+local function on_pty(steps)
+  local py = dir .. "/ptydrive.py"
+  spec.write(py, PTY_PY)
+  local home = dir .. "/ptyhome"
+  os.execute("mkdir -p " .. home)
+  local out = sh(("cd %s && HOME=%s XDG_CONFIG_HOME=%s/c XDG_DATA_HOME=%s/d XDG_STATE_HOME=%s/s XDG_CACHE_HOME=%s/k"
+    .. " VCLI_PLUGIN_PATH=%s TERM=dumb python3 %s '%s' ./vcli 2>&1")
+    :format(spec.root, home, home, home, home, home, plugdir, py, cjson.encode(steps)))
+  return out
 end
 
 local function fails(src)
@@ -142,6 +245,9 @@ before_all(function()
   os.execute("mkdir -p " .. plugdir .. "/rt " .. plugdir .. "/bare")
   spec.write(plugdir .. "/rt/plugin.yaml", rt_manifest())
   spec.write(plugdir .. "/rt/init.lua", RT_INIT)
+  os.execute("mkdir -p " .. plugdir .. "/rt2 " .. dir .. "/w")
+  spec.write(plugdir .. "/rt2/plugin.yaml", rt2_manifest())
+  spec.write(plugdir .. "/rt2/init.lua", RT2_INIT)
   spec.write(plugdir .. "/bare/plugin.yaml", "name: bare\nversion: 1.0.0\ncapabilities: [config]\n")
   spec.write(plugdir .. "/bare/init.lua", "return {}\n")
   pm.discover({ { dir = plugdir, kind = "spec" } }, { cache = false })
@@ -336,5 +442,134 @@ describe("prompt segments", function()
     assert.same({ { "plain", 0 } }, pm.prompt_segments())
     pm.stop("rt")
     assert.equal(nil, pm.prompt_segments())
+  end)
+end)
+
+describe("lazy start", function()
+  it("re-runs the words as typed: `--` and what follows reach the command", function()
+    assert.equal("discovered", pm.get("rt2").state)
+    local out, err, status = run("rt2 argv a b -- c -d")
+    assert.equal("", err)
+    assert.equal(0, status)
+    assert.equal("a,b|c,-d\n", out)
+    assert.equal("running", pm.get("rt2").state)
+    assert.equal("a,b|c,-d\n", (run("rt2 argv a b -- c -d")))
+  end)
+end)
+
+describe("fs", function()
+  it('paths: ["/"] covers every path', function()
+    spec.write(dir .. "/w/hello.txt", "hi there")
+    assert.equal("hi there", eval2(("return vcli.fs.read(%q)"):format(dir .. "/w/hello.txt")))
+    assert.equal("hi there", eval2(("return vcli.fs.read(%q)"):format(dir .. "/w/../w/hello.txt")))
+  end)
+  it("fs.remove removes inside the fs.write grant only; false when absent", function()
+    local f = dir .. "/w/gone.txt"
+    assert.equal(true, eval2(("vcli.fs.write(%q, 'x'); return vcli.fs.remove(%q)"):format(f, f)))
+    assert.equal(nil, spec.read(f))
+    assert.equal(false, eval2(("return vcli.fs.remove(%q)"):format(f)))
+    spec.write(dir .. "/outside.txt", "keep")
+    assert.matches("plugin rt2 may not write", fails2(("return vcli.fs.remove(%q)"):format(dir .. "/outside.txt")))
+    assert.matches("plugin rt2 may not write", fails2(("return vcli.fs.remove(%q)"):format(dir .. "/w/../outside.txt")))
+    assert.equal("keep", spec.read(dir .. "/outside.txt"))
+  end)
+end)
+
+describe("exec", function()
+  it("env is merged over the inherited environment (false unsets); cwd sets the directory", function()
+    local r = eval2(("return vcli.exec({ '/bin/sh', '-c', 'echo \"$RT_X:$RT_Y:${HOME-unset}:$(pwd)\"' },"
+      .. " { env = { RT_X = 'x y', RT_Y = 5, HOME = false }, cwd = %q })"):format(dir .. "/w"))
+    assert.equal(0, r.code)
+    assert.equal("x y:5:unset:" .. sandbox_realpath(dir .. "/w") .. "\n", r.stdout)
+    r = eval2("return vcli.exec({ '/bin/sh', '-c', 'echo $HOME' })")
+    assert.equal(os.getenv("HOME") .. "\n", r.stdout)
+    assert.matches("bad variable name", fails2("return vcli.exec({ 'true' }, { env = { ['A=B'] = 'x' } })"))
+  end)
+  it("tty = true without a terminal is a clear error", function()
+    assert.matches("exec with tty needs a terminal, and this shell has none",
+      fails2("return vcli.exec({ 'true' }, { tty = true })"))
+  end)
+  it("tty = true runs the child on the terminal; Ctrl-C reaches it and the call ends when it does", function()
+    local out = on_pty({ { "expect", "vcli> " }, { "send", "rt2 tty\r" }, { "expect", "child-ready" },
+      { "send", "hello\r" }, { "expect", "code=7" }, { "expect", "vcli> " },
+      { "send", "rt2 tty\r" }, { "expect", "child-ready" }, { "send", "\3" }, { "expect", "code=3" } })
+    assert.matches("^OK\n", out)
+    assert.matches("child%-on%-tty", out)
+    assert.matches("child%-read%-hello", out)
+    assert.matches("code=7 terminal=true", out)
+    assert.matches("child%-got%-int.*code=3", out)
+    assert.falsy(out:find("interrupted", 1, true))
+  end)
+end)
+
+describe("ui.confirm", function()
+  it("is false at once without a terminal", function()
+    assert.equal("answer=false\n", (run("rt2 ask")))
+  end)
+  it("asks on the terminal in the interactive shell: y/yes is true, anything else false", function()
+    local out = on_pty({ { "expect", "vcli> " }, { "send", "rt2 ask\r" }, { "expect", "Sure? [y/N] " },
+      { "send", "yes\r" }, { "expect", "answer=" }, { "expect", "vcli> " }, { "send", "rt2 ask\r" },
+      { "expect", "Sure? [y/N] " }, { "send", "no\r" }, { "expect", "answer=false" } })
+    assert.matches("^OK\n", out)
+    assert.matches("answer=true.*answer=false", out)
+  end)
+end)
+
+describe("the CPU limit", function()
+  it("bounds each stretch between waits, not the call's sum", function()
+    -- six stretches of 150 ms CPU under a 300 ms limit: 900 ms in all
+    assert.equal("ok", eval2([[
+      for _ = 1, 6 do
+        local t = os.clock()
+        while os.clock() - t < 0.15 do end
+        vcli.sleep(1)
+      end
+      return "ok"
+    ]]))
+  end)
+  it("still stops a loop that never waits within the limit + 100 ms", function()
+    local vm = require("vcli.vm")
+    local t0 = vm.now()
+    assert.matches("stopped: a call ran longer than its 300 ms CPU limit", fails2("vcli.sleep(1); while true do end"))
+    assert.truthy(vm.now() - t0 < 300 + 100 + 50, "stopped after " .. (vm.now() - t0) .. " ms")
+    assert.equal("running", pm.get("rt2").state)
+  end)
+end)
+
+describe("tasks inside a call (vcli.spawn)", function()
+  it("run alongside the call's work; task:wait() gives the results", function()
+    local vm = require("vcli.vm")
+    local t0 = vm.now()
+    local r = eval2([[
+      local t = vcli.spawn(function(ms) vcli.sleep(ms); return "prefetched", ms end, 300)
+      vcli.sleep(300)
+      local a, b = t:wait()
+      local both = vcli.parallel({ function() vcli.sleep(100) return 1 end, function() vcli.sleep(100) return 2 end })
+      return { a, b, both[1][1], both[2][1], t:done() }
+    ]])
+    local ms = vm.now() - t0
+    assert.same({ "prefetched", 300, 1, 2, true }, r)
+    assert.truthy(ms < 550, "took " .. ms .. " ms (the sleeps ran one after the other?)")
+  end)
+  it("a task's error is raised by wait(); tasks wait on each other", function()
+    assert.matches("boom", fails2("local t = vcli.spawn(function() vcli.sleep(10) error('boom') end); return t:wait()"))
+    assert.equal(3, eval2([[
+      local a = vcli.spawn(function() vcli.sleep(20) return 1 end)
+      local b = vcli.spawn(function() return a:wait() + 2 end)
+      return b:wait()
+    ]]))
+  end)
+  it("are cancelled with the call, with what they wait on", function()
+    local f = dir .. "/w/late.txt"
+    local async_ = require("vcli.async")
+    local task = async_.spawn(function()
+      return eval2(("vcli.spawn(function() vcli.sleep(200); vcli.fs.write(%q, 'x') end); vcli.sleep(5000)"):format(f))
+    end)
+    async_.sleep(50)
+    task:cancel()
+    spec.eventually(function() return task.done end, 2000, "the call to end")
+    assert.equal(0, eval2("local t = vcli.spawn(function() vcli.sleep(200) return 1 end); return 0"))
+    async_.sleep(400)
+    assert.equal(nil, spec.read(f))
   end)
 end)

@@ -158,9 +158,16 @@ local function restart_words(p, path, ctx)
   if not real or real.lazy_plugin then
     error(("plugin %s did not define its command '%s' when it started"):format(p.name, path[1]), 0)
   end
+  -- the line again as typed: the stub takes every word (unknown flags too)
+  -- as positional, and what follows `--` arrives as flags["--"]
   local words = {}
   for _, w in ipairs(path) do words[#words + 1] = w end
   for _, w in ipairs(ctx.positional or {}) do words[#words + 1] = w end
+  local rest = ctx.flags and ctx.flags["--"]
+  if rest then
+    words[#words + 1] = "--"
+    for _, w in ipairs(rest) do words[#words + 1] = w end
+  end
   return require("vcli.shell").run_words(words)
 end
 
@@ -192,6 +199,7 @@ function M._stubs(p)
           local path = { c.name, sc.name }
           subs[#subs + 1] = {
             name = sc.name, summary = sc.summary, lazy_plugin = p.name, extra_args = true, passthrough_unknown = true,
+            passthrough = true,
             args = { { name = "args", variadic = true, optional = true, complete = stub_complete(p, path) } },
             handler = function(ctx) return restart_words(p, path, ctx) end,
           }
@@ -199,7 +207,7 @@ function M._stubs(p)
       end
       commands.define({
         name = c.name, summary = c.summary, lazy_plugin = p.name, extra_args = true, passthrough_unknown = true,
-        subcommands = subs,
+        passthrough = true, subcommands = subs,
         args = { { name = "args", variadic = true, optional = true, complete = stub_complete(p, { c.name }) } },
         handler = function(ctx) return restart_words(p, { c.name }, ctx) end,
       }, "plugin:" .. p.name)
@@ -280,17 +288,48 @@ local function ticket(fn, ...)
   return id
 end
 
-local function await_ticket(id)
-  local t = S.tickets[id]
-  if not t then return false, "no such operation" end
-  if not t.done then
-    async.await(function(resume)
-      table.insert(t.waiters, resume)
-      return function() if t.task then t.task:cancel() end end
-    end)
+-- Wait until one of ids is done -> id, ok, value. Cancelling the wait
+-- (Ctrl-C) cancels the operations, except a program on the terminal
+-- (exec with tty): the keyboard is its own, Ctrl-C reaches it directly, and
+-- the wait goes on until it exits.
+local function await_any(ids)
+  local function first_done()
+    for _, id in ipairs(ids) do
+      local t = S.tickets[id]
+      if not t then return id, false, "no such operation" end
+      if t.done then S.tickets[id] = nil return id, t.ok, t.value end
+    end
   end
-  S.tickets[id] = nil
-  return t.ok, t.value
+  while true do
+    local id, ok, value = first_done()
+    if id then return id, ok, value end
+    local mine
+    local wok, err = pcall(async.await, function(resume)
+      mine = resume
+      for _, tid in ipairs(ids) do table.insert(S.tickets[tid].waiters, resume) end
+      return function()
+        for _, tid in ipairs(ids) do
+          local t = S.tickets[tid]
+          if t and not t.tty and t.task then t.task:cancel() end
+        end
+      end
+    end)
+    for _, tid in ipairs(ids) do
+      local t = S.tickets[tid]
+      for i = #(t and t.waiters or {}), 1, -1 do if t.waiters[i] == mine then table.remove(t.waiters, i) end end
+    end
+    if not wok then
+      local tty = false
+      for _, tid in ipairs(ids) do
+        local t = S.tickets[tid]
+        if t and t.tty and not t.done then tty = true end
+      end
+      if not tty then
+        for _, tid in ipairs(ids) do if S.tickets[tid] and S.tickets[tid].done then S.tickets[tid] = nil end end
+        error(err, 0)
+      end
+    end
+  end
 end
 
 -- --------------------------------------------------------------- invoking
@@ -343,10 +382,21 @@ function M.invoke(p, kind, ...)
       res = { "error", ("plugin %s: coroutine.yield outside a coroutine"):format(p.name), "error", n = 3 }
       break
     end
-    local aok, tok, tval = pcall(await_ticket, res[4])
+    -- one ticket, or several (tasks of the call: vcli.spawn) -> which one, ok, value
+    local many = type(res[4]) == "table"
+    local aok, tid, tok, tval = pcall(await_any, many and res[4] or { res[4] })
     if sb:closed() then close_call() error(("plugin %s stopped while a call waited"):format(p.name), 0) end
-    if not aok then close_call(); sb:cancel(tref); error(tok, 0) end   -- cancelled (Ctrl-C)
-    sok, res = pcall(step, sb.resume, tref, tok, tval)
+    if not aok then close_call(); sb:cancel(tref); error(tid, 0) end   -- cancelled (Ctrl-C)
+    -- a large value (an HTTP body) is garbage on the host once copied into
+    -- the plugin: collect it now, not when the host heap has doubled
+    local big = type(tval) == "table" and type(tval.body) == "string" and #tval.body or 0
+    if many then
+      sok, res = pcall(step, sb.resume, tref, tid, tok, tval)
+    else
+      sok, res = pcall(step, sb.resume, tref, tok, tval)
+    end
+    tval = nil -- luacheck: ignore 311
+    if big >= 262144 then collectgarbage("step", math.floor(big / 1024)) end
     if not sok then close_call() error(res, 0) end
   end
   close_call()
@@ -400,6 +450,21 @@ function H.core.source(_, name)
   return read_file(vcli_mod().datadir .. "/lua/vcli/plugin/" .. file .. ".lua")
 end
 function H.core.sleep(_, ms) return ticket(function() async.sleep(tonumber(ms) or 0) end) end
+-- A task of a call that ended before it did: its pending operation goes too.
+function H.core.cancel(_, id)
+  local t = S.tickets[tonumber(id) or -1]
+  if not t then return true end
+  S.tickets[id] = nil
+  if t.task and not t.done then t.task:cancel("cancelled with its call") end
+  return true
+end
+
+-- Whether the shell has a terminal (exec with tty, ui.confirm).
+local function has_terminal()
+  local term = require("vcli.term")
+  return term.isatty(0) and term.isatty(1)
+end
+M.has_terminal = has_terminal
 -- Flags already typed before the cursor (for completers): --name=value,
 -- --name value, -x value, switches as true.
 local function typed_flags(spec, words)
@@ -479,7 +544,7 @@ function H.core.command(p, spec)
         if type(width) == "function" then width = width() end
         return M.invoke(p, "command", path, {
           args = ctx.args, flags = ctx.flags, positional = ctx.positional, path = path,
-          interactive = ctx.interactive, color = ctx.color, width = width,
+          interactive = ctx.interactive, color = ctx.color, width = width, terminal = has_terminal(),
         })
       end
     end
@@ -694,6 +759,41 @@ function H.exec.run(p, argv, opts)
   if not ok then
     error(("plugin %s may not run '%s' (capabilities: exec: commands: [%s])"):format(p.name, prog, table.concat(allowed, ", ")), 0)
   end
+  if opts ~= nil and type(opts) ~= "table" then error("exec: options table expected", 0) end
+  opts = opts or {}
+  local cwd = opts.cwd
+  if cwd ~= nil and type(cwd) ~= "string" then error("exec: cwd must be a path", 0) end
+  local envp
+  if opts.env ~= nil then
+    if type(opts.env) ~= "table" then error("exec: env must be a table of NAME = value", 0) end
+    envp = sandbox.environ()
+    for k, v in pairs(opts.env) do
+      if type(k) ~= "string" or k == "" or k:find("[=%z]") then error(("exec: env: bad variable name %q"):format(tostring(k)), 0) end
+      if v == false then envp[k] = nil
+      elseif type(v) == "string" or type(v) == "number" then envp[k] = tostring(v)
+      else error(("exec: env: %s: a string (or false to unset) expected"):format(k), 0) end
+    end
+  end
+  if opts.tty then
+    if not has_terminal() then
+      error(("plugin %s: exec with tty needs a terminal, and this shell has none (stdin/stdout are not a terminal)")
+        :format(p.name), 0)
+    end
+    -- the child gets the user's terminal (as `!cmd` does) and vcli waits for its exit code
+    local id = ticket(function()
+      local proc = require("vcli.proc")
+      io.stdout:flush()
+      io.stderr:flush()
+      return async.await(function(resume)
+        local pr, perr = proc.spawn({ argv = argv, env = envp, cwd = cwd,
+          on_exit = function(c) resume({ code = c, stdout = "", stderr = "" }) end })
+        if not pr then resume(nil, perr) return end
+        return function() proc.kill(pr.pid) end
+      end)
+    end)
+    if S.tickets[id] then S.tickets[id].tty = true end
+    return id
+  end
   return ticket(function()
     local proc = require("vcli.proc")
     local out, err, code = {}, {}, nil
@@ -703,8 +803,8 @@ function H.exec.run(p, argv, opts)
         pending = pending - 1
         if pending == 0 then resume({ code = code, stdout = table.concat(out), stderr = table.concat(err) }) end
       end
-      local pr, perr = proc.spawn({ argv = argv, stdin = "null", stdout = "pipe", stderr = "pipe",
-        cwd = opts and opts.cwd, on_exit = function(c) code = c; done() end })
+      local pr, perr = proc.spawn({ argv = argv, stdin = "null", stdout = "pipe", stderr = "pipe", env = envp,
+        cwd = cwd, on_exit = function(c) code = c; done() end })
       if not pr then resume(nil, perr) return end
       for fd, acc in pairs({ [pr.stdout] = out, [pr.stderr] = err }) do
         local h
@@ -745,7 +845,7 @@ function check_path(p, cap, path, for_write)
   if not real then error(("%s: %s: no such file or directory"):format(cap, path), 0) end
   for _, root in ipairs(p.m.capabilities[cap].paths or {}) do
     local rr = sandbox.realpath(expand(root))
-    if rr and (real == rr or real:sub(1, #rr + 1) == rr .. "/") then return real end
+    if rr and (rr == "/" or real == rr or real:sub(1, #rr + 1) == rr .. "/") then return real end
   end
   error(("plugin %s may not %s '%s' (capabilities: %s: paths)"):format(p.name, for_write and "write" or "read", path, cap), 0)
 end
@@ -765,6 +865,25 @@ H["fs.write"] = {
     if not f then error("fs.write: " .. err, 0) end
     f:write(tostring(data))
     f:close()
+    return true
+  end,
+  -- the name itself (a symlink, not its target), inside the grant: true, or false when absent
+  remove = function(p, path)
+    if type(path) ~= "string" or path == "" then error("fs.write: path expected", 0) end
+    local xp = expand(path)
+    local parent, base = xp:match("^(.*)/([^/]+)$")
+    if not parent then parent, base = ".", xp end
+    if base == "." or base == ".." then error("fs.write: cannot remove " .. path, 0) end
+    local rp = sandbox.realpath(parent ~= "" and parent or "/")
+    if not rp then return false end
+    local target = (rp == "/" and "" or rp) .. "/" .. base
+    check_path(p, "fs.write", rp, true)   -- the directory it is removed from is inside the grant
+    if not sandbox.stat(target) and not sandbox.realpath(target) then
+      local ok = os.remove(target)   -- a dangling symlink
+      return ok and true or false
+    end
+    local ok, err = os.remove(target)
+    if not ok then error("fs.write: " .. tostring(err), 0) end
     return true
   end,
 }
@@ -885,6 +1004,33 @@ M._watch_config = watch_config
 
 H.tui = {}
 function H.tui.panel(p, spec) table.insert(p.panels, spec) return #p.panels end
+-- ui.confirm(question): ask on the terminal, a line in its normal mode
+-- (the shell hands the keyboard to a running command); y/yes -> true.
+-- No terminal: false at once (the caller tells the user about -y).
+function H.tui.confirm(_, question)
+  return ticket(function()
+    if not has_terminal() then return false end
+    io.stdout:flush()
+    io.stderr:write(tostring(question))
+    io.stderr:flush()
+    local line = async.await(function(resume)
+      local acc = {}
+      local h
+      h = loop.fd(0, "r", function()
+        local data, e = loop.read(0)
+        if data then
+          acc[#acc + 1] = data
+          if data:find("\n") then h:stop(); resume(table.concat(acc)) end
+        elseif e ~= "again" then
+          h:stop(); resume(table.concat(acc))
+        end
+      end)
+      return function() h:stop() end
+    end)
+    local answer = (line or ""):match("^%s*(.-)%s*$"):lower()
+    return answer == "y" or answer == "yes"
+  end)
+end
 
 -- Services one plugin provides to those that declare the capability.
 local function service_call(_, cap, op, ...)

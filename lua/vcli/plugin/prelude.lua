@@ -358,6 +358,11 @@ end
 if granted.exec then
   vcli.exec = function(argv, opts) return await("exec", "run", argv, opts) end
 end
+if granted.tui then
+  -- vcli.ui.confirm(question) -> true | false: a line read on the user's
+  -- terminal (y/yes); false at once when the shell has no terminal.
+  vcli.ui = { confirm = function(question) return await("tui", "confirm", tostring(question or "")) == true end }
+end
 if granted["fs.read"] or granted["fs.write"] then
   vcli.fs = {}
   if granted["fs.read"] then
@@ -366,6 +371,7 @@ if granted["fs.read"] or granted["fs.write"] then
   end
   if granted["fs.write"] then
     vcli.fs.write = function(path, data) return host("fs.write", "write", path, data) end
+    vcli.fs.remove = function(path) return host("fs.write", "remove", path) end
   end
 end
 if granted.events then
@@ -480,8 +486,118 @@ function D.eval(src)
   return fn()
 end
 
+-- ------------------------------------------------------- tasks in a call
+-- Every call runs its work in a coroutine driven from here, so that
+-- vcli.spawn can run more of them in the same call: each waits on the host
+-- on its own (a ticket), the call yields to the host for all the tickets at
+-- once and resumes whichever task's ticket is done. Tasks not finished when
+-- the call's own function returns are cancelled with the call (their host
+-- operations too).
+local current_call
+local Task = {}
+Task.__index = Task
+
+local function new_task(call, fn, args)
+  local t = setmetatable({ co = co_create(fn), call = call, waiters = {} }, Task)
+  call.tasks[t] = true   -- unfinished tasks only: a finished one's results go with its handle
+  call.ready[#call.ready + 1] = { t, args }
+  return t
+end
+
+local function finish(t, res)
+  t.finished, t.ok = true, res[1]
+  t.res = res
+  t.call.tasks[t] = nil
+  for _, w in ipairs(t.waiters) do
+    t.call.ready[#t.call.ready + 1] = { w, res }
+  end
+  t.waiters = {}
+end
+
+local function step(call, t, args)
+  local res = pack(co_resume(t.co, unpack(args, 1, args.n)))
+  if not res[1] then
+    if expired() then error(res[2], 0) end      -- the CPU limit stops the whole call
+    finish(t, { false, res[2], n = 2 })
+  elseif co_status(t.co) == "dead" then
+    res[1] = true
+    finish(t, res)
+  elseif res[2] == WAIT and type(res[3]) == "table" and res[3].join then
+    local other = res[3].join
+    if other.finished then
+      call.ready[#call.ready + 1] = { t, other.res }
+    else
+      other.waiters[#other.waiters + 1] = t
+    end
+  elseif res[2] == WAIT then
+    call.waiting[res[3]] = t
+  else
+    finish(t, { false, ("plugin %s: coroutine.yield outside a coroutine"):format(NAME), n = 2 })
+  end
+end
+
+local function run_call(f, ...)
+  local call = { tasks = {}, ready = {}, waiting = {} }
+  local main = new_task(call, f, pack(...))
+  local outer = current_call
+  while true do
+    current_call = call
+    while call.ready[1] do
+      local item = table.remove(call.ready, 1)
+      step(call, item[1], item[2])
+    end
+    if main.finished then break end
+    local tickets = {}
+    for tk in pairs(call.waiting) do tickets[#tickets + 1] = tk end
+    if #tickets == 0 then
+      current_call = outer
+      error(("plugin %s: the call waits on tasks that wait on each other"):format(NAME), 0)
+    end
+    current_call = outer
+    local tk, res
+    if #tickets == 1 then
+      tk, res = tickets[1], pack(co_yield(WAIT, tickets[1]))
+    else
+      local r = pack(co_yield(WAIT, tickets))
+      tk, res = r[1], pack(unpack(r, 2, r.n))
+    end
+    local t = call.waiting[tk]
+    call.waiting[tk] = nil
+    if t then call.ready[#call.ready + 1] = { t, res } end
+  end
+  current_call = outer
+  for tk in pairs(call.waiting) do host("core", "cancel", tk) end
+  for t in pairs(call.tasks) do t.cancelled = true end
+  if main.ok then return unpack(main.res, 2, main.res.n) end
+  error(main.res[2], 0)
+end
+
+-- vcli.spawn(fn, ...) -> task: run fn(...) alongside the rest of this call;
+-- task:wait() -> its results (raises its error); task:done() -> boolean.
+function vcli.spawn(fn, ...)
+  assert(type(fn) == "function", "vcli.spawn: function expected")
+  local call = current_call
+  if not call then error("vcli.spawn: only inside a call (a command, hook, timer, event…)", 2) end
+  return new_task(call, fn, pack(...))
+end
+function Task:done() return self.finished == true end
+function Task:wait()
+  if self.cancelled then error(("plugin %s: the task was cancelled with its call"):format(NAME), 2) end
+  local res = self.finished and self.res or pack(co_yield(WAIT, { join = self }))
+  if res[1] then return unpack(res, 2, res.n) end
+  error(res[2], 0)
+end
+-- vcli.parallel{fn1, fn2, …} -> { {results of fn1}, {results of fn2}, … } (raises the first error)
+function vcli.parallel(fns)
+  local ts = {}
+  for i, fn in ipairs(fns) do ts[i] = vcli.spawn(fn) end
+  local results = {}
+  for i, t in ipairs(ts) do results[i] = pack(t:wait()) end
+  return results
+end
+
 return function(kind, ...)
   local f = D[kind]
   if not f then error("unknown dispatch " .. tostring(kind), 0) end
-  return f(...)
+  return run_call(f, ...)
 end

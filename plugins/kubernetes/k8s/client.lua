@@ -58,8 +58,12 @@ function Client:exec_credential(force)
       first ~= "" and (": " .. first) or "")), 0)
   end
   local cred, jerr = json.decode(out, x.command .. " output")
-  if type(cred) ~= "table" then error(("%s: the plugin's output is not an ExecCredential: %s"):format(x.where, self:redact(jerr or "not an object")), 0) end
-  if cred.kind ~= "ExecCredential" then error(("%s: the plugin's output has kind %s, not ExecCredential"):format(x.where, tostring(cred.kind)), 0) end
+  if type(cred) ~= "table" then
+    error(("%s: the plugin's output is not an ExecCredential: %s"):format(x.where, self:redact(jerr or "not an object")), 0)
+  end
+  if cred.kind ~= "ExecCredential" then
+    error(("%s: the plugin's output has kind %s, not ExecCredential"):format(x.where, tostring(cred.kind)), 0)
+  end
   if cred.apiVersion ~= x.api_version then
     error(("%s: the plugin answered %s, the kubeconfig asks for %s"):format(x.where, tostring(cred.apiVersion), x.api_version), 0)
   end
@@ -68,7 +72,9 @@ function Client:exec_credential(force)
               cert_pem = type(st.clientCertificateData) == "string" and st.clientCertificateData or nil,
               key_pem = type(st.clientKeyData) == "string" and st.clientKeyData or nil,
               expires = util.parse_time(st.expirationTimestamp) }
-  if not c.token and not c.cert_pem then error(("%s: the plugin returned neither status.token nor status.clientCertificateData"):format(x.where), 0) end
+  if not c.token and not c.cert_pem then
+    error(("%s: the plugin returned neither status.token nor status.clientCertificateData"):format(x.where), 0)
+  end
   exec_cache[key] = c
   return c
 end
@@ -114,7 +120,8 @@ function Client:status_error(res)
   if type(st) == "table" and st.kind == "Status" and st.message then
     local reason = st.reason
     if type(reason) ~= "string" or reason == "" then reason = ({ [401] = "Unauthorized", [403] = "Forbidden", [404] = "NotFound",
-      [409] = "Conflict", [422] = "Invalid", [500] = "InternalError", [503] = "ServiceUnavailable", [429] = "TooManyRequests" })[res.status] or tostring(res.status) end
+      [409] = "Conflict", [422] = "Invalid", [500] = "InternalError", [503] = "ServiceUnavailable",
+      [429] = "TooManyRequests" })[res.status] or tostring(res.status) end
     return self:redact(("Error from server (%s): %s"):format(reason, st.message)), st
   end
   local body = (res.body or ""):gsub("%s+", " "):sub(1, 200)

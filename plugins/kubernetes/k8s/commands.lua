@@ -72,7 +72,8 @@ function M.complete_names(sess, prefix, ctx)
   local names = sess.cache:names(c.conn.context, ns, r.gv .. "/" .. r.name)
   if #names == 0 then
     local d = require("k8s.discovery")
-    local list = c:get_json(d.path(r, ns) .. "?limit=500", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json")
+    local list = c:get_json(d.path(r, ns) .. "?limit=500",
+      "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json")
     for _, it in ipairs(list and list.items or {}) do names[#names + 1] = it.metadata.name end
   end
   local out = {}
@@ -128,7 +129,8 @@ function M.specs(sess)
     {
       name = "k8s", aliases = { "kubernetes" }, summary = "Kubernetes: get, describe, logs, apply… (kubectl-compatible)",
       usage = "k8s VERB [ARGS] [-n NS] [--context CTX] [-A]",
-      description = "Reads kubeconfig as kubectl does. Verbs vcli does not know are passed to kubectl (with the same context and namespace).",
+      description = "Reads kubeconfig as kubectl does. Verbs vcli does not know are passed to kubectl"
+        .. " (with the same context and namespace).",
       flags = gflags, subcommands = subs, extra_args = true, passthrough_unknown = true,
       args = { { name = "verb", optional = true }, { name = "rest", variadic = true, optional = true } },
       handler = function(ctx) return verbs.bridge(sess, ctx) end,

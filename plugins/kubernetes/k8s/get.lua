@@ -23,13 +23,29 @@ local function selector_key(flags)
   return (flags.selector or "") .. "|" .. (flags["field-selector"] or "")
 end
 
+-- the column holding the object's name (rows without an object: includeObject=None)
+local function name_col(tbl)
+  for i, cd in ipairs(tbl.columnDefinitions or {}) do
+    if cd.format == "name" or cd.name == "Name" then return i end
+  end
+  return 1
+end
+
+local function row_name(row, ncol, null)
+  local md = type(row.object) == "table" and row.object.metadata
+  if md and md.name then return md.name end
+  return printer.cell_text((row.cells or {})[ncol], null)
+end
+M.row_name = row_name
+
 local function min_rows(tbl, null)
   local rows = {}
+  local ncol = name_col(tbl)
   for i, row in ipairs(tbl.rows or {}) do
     local c = {}
     for j, v in ipairs(row.cells or {}) do c[j] = printer.cell_text(v, null) end
     local md = type(row.object) == "table" and row.object.metadata or {}
-    rows[i] = { c = c, ns = md.namespace, name = md.name, ts = md.creationTimestamp }
+    rows[i] = { c = c, ns = md.namespace, name = md.name or c[ncol], ts = md.creationTimestamp }
   end
   return rows
 end
@@ -81,7 +97,8 @@ local function offline(sess, ctx, c, r, ns, flags, err, tp, names)
 end
 
 -- fetch chunks; the next request is already in flight while a chunk is decoded
-local function chunks(sess, c, path, q, accept, on_chunk)
+-- (prepare(body) -> body: text to drop before decoding)
+local function chunks(sess, c, path, q, accept, on_chunk, prepare)
   local env = sess.env
   local function fetch(cont)
     q.continue = cont
@@ -95,8 +112,12 @@ local function chunks(sess, c, path, q, accept, on_chunk)
     local cont = res.body:sub(1, 4096):match('"continue":"([^"]*)"')
     if cont == "" then cont = nil end
     if cont and env.go then pending = env.go(fetch, cont) end
-    local obj, jerr = env.json.decode(res.body, path)
+    local body = res.body
     res = nil -- luacheck: ignore 311 (drop the body before decoding the next)
+    local obj, jerr
+    if prepare then obj = env.json.decode(prepare(body), path) end
+    if obj == nil then obj, jerr = env.json.decode(body, path) end
+    body = nil -- luacheck: ignore 311
     if obj == nil then return nil, jerr, "http", first end
     on_chunk(obj)
     obj = nil -- luacheck: ignore 311
@@ -106,6 +127,14 @@ local function chunks(sess, c, path, q, accept, on_chunk)
     if pending then res, err, kind = pending.wait(); pending = nil
     else res, err, kind = fetch(cont) end
   end
+end
+
+-- managedFields out of a list body before it is decoded (they are most of a
+-- row's metadata). Their fieldsV1 keys hold names and ports, never an
+-- unbalanced bracket; a result that does not decode is decoded as it came.
+function M.drop_managed_fields(body)
+  local out = body:gsub(',"managedFields":%b[]', ""):gsub('"managedFields":%b[],?', "")
+  return out
 end
 
 local function table_get(sess, ctx, c, r, ns, flags, names, multi)
@@ -133,14 +162,21 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
       sort_rows.cols = sort_rows.cols or tbl.columnDefinitions
     elseif out_name then
       local buf = {}
-      for i, row in ipairs(tbl.rows or {}) do buf[i] = discovery.kind_prefix(r) .. "/" .. row.object.metadata.name end
+      local ncol = name_col(tbl)
+      for i, row in ipairs(tbl.rows or {}) do buf[i] = discovery.kind_prefix(r) .. "/" .. row_name(row, ncol, null) end
       if #buf > 0 then ctx.out(table.concat(buf, "\n") .. "\n") end
     else
       tp:feed(tbl)
     end
   end
+  -- Rows carry no object unless a feature needs it: --sort-by reads any
+  -- field (Object); the NAMESPACE column of -A needs the namespace
+  -- (Metadata, its managedFields dropped before decoding). Otherwise the
+  -- cells are all (None): a fraction of the bytes and of the memory.
+  local need_ns = flags["all-namespaces"] and r.namespaced
   local q = { labelSelector = flags.selector, fieldSelector = flags["field-selector"],
-              includeObject = sort_rows and "Object" or nil }
+              includeObject = sort_rows and "Object" or need_ns and "Metadata" or "None" }
+  local prepare = (q.includeObject == "Metadata") and M.drop_managed_fields or nil
   if names then
     for _, name in ipairs(names) do
       local res, err, kind = c:request{ path = discovery.path(r, ns, name) .. util.query({ includeObject = q.includeObject }),
@@ -153,7 +189,7 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
     end
   else
     q.limit = M.CHUNK
-    local ok, err, kind, first = chunks(sess, c, discovery.path(r, ns), q, M.TABLE_ACCEPT, consume)
+    local ok, err, kind, first = chunks(sess, c, discovery.path(r, ns), q, M.TABLE_ACCEPT, consume, prepare)
     if not ok then
       if kind == "network" and first and offline(sess, ctx, c, r, ns, flags, err, tp) then return 0 end
       error(err, 0)
@@ -179,7 +215,8 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
     local rows = {}
     for i, k in ipairs(keyed) do rows[i] = k.row end
     if out_name then
-      for _, row in ipairs(rows) do ctx.out(discovery.kind_prefix(r) .. "/" .. row.object.metadata.name .. "\n") end
+      local ncol = name_col({ columnDefinitions = sort_rows.cols })
+      for _, row in ipairs(rows) do ctx.out(discovery.kind_prefix(r) .. "/" .. row_name(row, ncol, null) .. "\n") end
     else
       tp:feed({ columnDefinitions = sort_rows.cols, rows = rows })
     end
@@ -264,7 +301,7 @@ local function object_get(sess, ctx, c, r, ns, flags, names)
     end
     first = false
     if #buf > 0 then ctx.out(table.concat(buf)) end
-  end)
+  end, not flags["show-managed-fields"] and M.drop_managed_fields or nil)
   if not ok then
     if first then error(err, 0) end
     ctx.out("\n")
@@ -289,7 +326,10 @@ function M.run(sess, ctx)
   if tword:find("/") then
     for _, item in ipairs(ctx.args.names and { tword, unpack(ctx.args.names) } or { tword }) do
       local t, n = item:match("^([^/]+)/(.+)$")
-      if not t then error("error: there is no need to specify a resource type as a separate argument when passing arguments in resource/name form", 0) end
+      if not t then
+        error("error: there is no need to specify a resource type as a separate argument"
+          .. " when passing arguments in resource/name form", 0)
+      end
       slash_items[#slash_items + 1] = { t, n }
     end
   else

@@ -81,7 +81,9 @@ function M.load(env, opts)
             end
             for i, item in ipairs(list) do
               local where = ("%s[%d]"):format(key, i - 1)
-              if type(item) ~= "table" then fail(("%s:%d: %s: expected a mapping with name and %s"):format(name, line_of(list, i), where, inner)) end
+              if type(item) ~= "table" then
+                fail(("%s:%d: %s: expected a mapping with name and %s"):format(name, line_of(list, i), where, inner))
+              end
               if type(item.name) ~= "string" or item.name == "" then
                 fail(("%s:%d: %s.name: is required"):format(name, line_of(item, "name"), where))
               end
@@ -169,7 +171,8 @@ function M.resolve(env, kc, ctxname, overrides)
     if ctxname then
       fail(("%s: context \"%s\" does not exist (contexts: %s)"):format(files, name, table.concat(near, ", ")))
     end
-    fail(("%s: current-context: context \"%s\" does not exist (contexts: %s)"):format(display(env, kc.current_context_file or kc.files[1]), name, table.concat(near, ", ")))
+    fail(("%s: current-context: context \"%s\" does not exist (contexts: %s)"):format(
+      display(env, kc.current_context_file or kc.files[1]), name, table.concat(near, ", ")))
   end
   local cd = c.data
   local conn = { context = name, cluster_name = cd.cluster, user_name = cd.user }
@@ -196,8 +199,13 @@ function M.resolve(env, kc, ctxname, overrides)
     elseif u["client-certificate"] ~= nil then conn.cert_pem = readf(env, ue, "client-certificate") end
     if u["client-key-data"] ~= nil then conn.key_pem = b64(env, ue, "client-key-data")
     elseif u["client-key"] ~= nil then conn.key_pem = readf(env, ue, "client-key") end
-    if conn.cert_pem and not conn.key_pem then efail(ue, u["client-certificate"] and "client-certificate" or "client-certificate-data", "a client certificate needs client-key or client-key-data") end
-    if conn.key_pem and not conn.cert_pem then efail(ue, u["client-key"] and "client-key" or "client-key-data", "a client key needs client-certificate or client-certificate-data") end
+    if conn.cert_pem and not conn.key_pem then
+      efail(ue, u["client-certificate"] and "client-certificate" or "client-certificate-data",
+        "a client certificate needs client-key or client-key-data")
+    end
+    if conn.key_pem and not conn.cert_pem then
+      efail(ue, u["client-key"] and "client-key" or "client-key-data", "a client key needs client-certificate or client-certificate-data")
+    end
     if type(u.token) == "string" and u.token ~= "" then conn.token = u.token
     elseif type(u.tokenFile) == "string" and u.tokenFile ~= "" then
       conn.token_file = u.tokenFile

@@ -81,35 +81,38 @@ function M.new()
     return out
   end
 
-  -- Processes: vcli.exec has no environment option, so variables go
-  -- through env(1): `env K=V… argv…` (the exec grant allows any command).
-  local function argv_with_env(argv, vars)
-    if not vars or next(vars) == nil then return argv end
-    local a = { "env" }
+  -- Processes: variables ({ {K, V}, … } in order, or a map) are merged over
+  -- the inherited environment by vcli.exec's env option.
+  local function exec_opts(o)
+    local vars = o and o.env
+    if not vars or next(vars) == nil then return {} end
+    local m = {}
     if vars[1] then
-      for _, kv in ipairs(vars) do a[#a + 1] = kv[1] .. "=" .. kv[2] end
+      for _, kv in ipairs(vars) do m[kv[1]] = kv[2] end
     else
-      for k, v in pairs(vars) do a[#a + 1] = k .. "=" .. v end
+      for k, v in pairs(vars) do m[k] = v end
     end
-    for _, x in ipairs(argv) do a[#a + 1] = x end
-    return a
+    return { env = m }
   end
   -- run a program to completion: code, stdout, stderr (exec credential plugins)
   function env.spawn(argv, o)
     if not vcli.exec then return nil, "no exec grant", "" end
-    local r, err = try(vcli.exec, argv_with_env(argv, o and o.env))
+    local r, err = try(vcli.exec, argv, exec_opts(o))
     if not r then return nil, err or "cannot run", "" end
     if r.code == 127 then return nil, "command not found", r.stderr end
     return r.code, r.stdout or "", r.stderr or ""
   end
-  -- A program "on the terminal" (kubectl delegation, $EDITOR). The runtime's
-  -- exec has no terminal: the program runs with stdin closed and its output
+  -- A program on the terminal (kubectl exec -it / port-forward, $EDITOR):
+  -- with the user's terminal when the shell has one (Ctrl-C is the
+  -- program's own); without one, it runs with stdin closed and its output
   -- is copied to the command's output when it ends.
   function env.run_tty(argv, o)
-    local r, err = try(vcli.exec, argv_with_env(argv, o and o.env))
-    if not r then error(err, 0) end
     local ctx = M.ctx
-    if ctx then
+    local opts = exec_opts(o)
+    opts.tty = ctx and ctx.terminal or nil
+    local r, err = try(vcli.exec, argv, opts)
+    if not r then error(err, 0) end
+    if ctx and not opts.tty then
       if r.stdout and r.stdout ~= "" then ctx.out(r.stdout) end
       if r.stderr and r.stderr ~= "" then ctx.err(r.stderr) end
     end
@@ -126,37 +129,23 @@ function M.new()
     if not dir or dir == "" then dir = "/tmp" end
     return ("%s/vcli-k8s-%d-%d-%d"):format(dir, os.time(), math.floor(vcli.now() * 1000) % 1000000, seq)
   end
-  function env.remove(path) env.spawn({ "rm", "-f", path }) end
+  function env.remove(path) return try(vcli.fs.remove, path) end
 
   -- after each list chunk: keep the heap near the live data (memory flat in the list size)
-  function env.gc_step() collectgarbage("step", 4096) end
+  function env.gc_step() collectgarbage("collect") end
 
-  -- run fn(...) concurrently (a timer call of this plugin); handle.wait()
-  -- returns its results. The caller polls: a call cannot wait on another.
+  -- run fn(...) alongside the rest of this call (a task of the call, cancelled
+  -- with it); handle.wait() returns its results or raises its error
   function env.go(fn, ...)
-    local args = { n = select("#", ...), ... }
-    local h = { done = false }
-    vcli.timer(0, function()
-      h.res = { n = 0 }
-      local r = { pcall(fn, unpack(args, 1, args.n)) }
-      h.ok, h.res = r[1], r
-      h.done = true
-    end)
-    function h.wait()
-      local ms = 1
-      while not h.done do
-        vcli.sleep(ms)
-        if ms < 8 then ms = ms + 1 end
-      end
-      if not h.ok then error(h.res[2], 0) end
-      return unpack(h.res, 2, table.maxn(h.res))
-    end
-    return h
+    local t = vcli.spawn(fn, ...)
+    return { wait = function() return t:wait() end }
   end
 
-  -- the delete confirmation: the runtime offers plugins no terminal prompt
+  -- the delete confirmation: asked on the terminal; false without one
   function env.confirm(question)
-    if M.ctx then M.ctx.err(question .. "(no prompt available to plugins: add -y to delete)\n") end
+    local ctx = M.ctx
+    if vcli.ui and ctx and ctx.terminal then return vcli.ui.confirm(question) end
+    if ctx then ctx.err(question .. "(no terminal to ask on: add -y to delete)\n") end
     return false
   end
   return env

@@ -292,7 +292,8 @@ function M.logs(sess, ctx)
       local ok = false
       for _, n in ipairs(containers) do if n == cname then ok = true end end
       if not ok then
-        error(("error: container %s is not valid for pod %s (containers: %s)"):format(cname, pod.metadata.name, table.concat(containers, ", ")), 0)
+        error(("error: container %s is not valid for pod %s (containers: %s)"):format(
+          cname, pod.metadata.name, table.concat(containers, ", ")), 0)
       end
     elseif f["all-containers"] then cname = nil
     else
@@ -360,7 +361,8 @@ function M.delete(sess, ctx)
   if ctx.interactive and not f.yes and not dry then
     local names = {}
     for _, t in ipairs(ts) do names[#names + 1] = qualified(t) end
-    local answer = sess.env.confirm and sess.env.confirm(("Delete %s in %s/%s? [y/N] "):format(table.concat(names, " "), conn.context, conn.namespace))
+    local question = ("Delete %s in %s/%s? [y/N] "):format(table.concat(names, " "), conn.context, conn.namespace)
+    local answer = sess.env.confirm and sess.env.confirm(question)
     if not answer then ctx.err("Nothing deleted.\n"); return 1 end
   end
   for _, t in ipairs(ts) do
@@ -412,11 +414,14 @@ function M.rollout(sess, ctx)
         if (st.observedGeneration or 0) < (d.metadata.generation or 0) then
           msg = ("Waiting for deployment spec update to be observed...")
         elseif (st.updatedReplicas or 0) < want then
-          msg = ("Waiting for deployment %q rollout to finish: %d out of %d new replicas have been updated..."):format(t.name, st.updatedReplicas or 0, want)
+          msg = ("Waiting for deployment %q rollout to finish: %d out of %d new replicas have been updated...")
+            :format(t.name, st.updatedReplicas or 0, want)
         elseif (st.replicas or 0) > (st.updatedReplicas or 0) then
-          msg = ("Waiting for deployment %q rollout to finish: %d old replicas are pending termination..."):format(t.name, (st.replicas or 0) - (st.updatedReplicas or 0))
+          msg = ("Waiting for deployment %q rollout to finish: %d old replicas are pending termination...")
+            :format(t.name, (st.replicas or 0) - (st.updatedReplicas or 0))
         elseif (st.availableReplicas or 0) < (st.updatedReplicas or 0) then
-          msg = ("Waiting for deployment %q rollout to finish: %d of %d updated replicas are available..."):format(t.name, st.availableReplicas or 0, st.updatedReplicas or 0)
+          msg = ("Waiting for deployment %q rollout to finish: %d of %d updated replicas are available...")
+            :format(t.name, st.availableReplicas or 0, st.updatedReplicas or 0)
         else
           ctx.out(("deployment %q successfully rolled out\n"):format(t.name))
           break
@@ -445,7 +450,9 @@ function M.rollout(sess, ctx)
       for i, rv in ipairs(revs) do
         if (want and rv.rev == want) or (not want and i == 2) then pick = rv end
       end
-      if not pick then error(("error: no %s revision found for %s"):format(want and ("revision " .. want) or "previous", qualified(t)), 0) end
+      if not pick then
+        error(("error: no %s revision found for %s"):format(want and ("revision " .. want) or "previous", qualified(t)), 0)
+      end
       local tmpl = pick.rs.spec.template
       if tmpl.metadata and tmpl.metadata.labels then tmpl.metadata.labels["pod-template-hash"] = nil end
       local body = env.json.encode({ { op = "replace", path = "/spec/template", value = tmpl } })
@@ -605,9 +612,11 @@ end
 -- ---------------------------------------------------------------- exec / port-forward
 function M.exec(sess, ctx)
   local conn = sess:conn(ctx.flags)
-  -- the words after `--`; a lazy start re-runs the line without the `--`,
-  -- so the words after POD are the command too
-  local cmd = ctx.flags["--"] or ctx.args.command or {}
+  -- the words after `--` (as kubectl: `exec POD CMD` without it is refused)
+  local cmd = ctx.flags["--"] or {}
+  if #cmd == 0 and ctx.args.command and #ctx.args.command > 0 then
+    error("k8s exec: exec POD COMMAND is not supported; use exec POD -- COMMAND", 0)
+  end
   if #cmd == 0 then error("k8s exec: a command is needed after --, e.g. k8s exec POD -- sh", 0) end
   local args = { "exec" }
   if ctx.flags.stdin or ctx.interactive then args[#args + 1] = "-i" end
