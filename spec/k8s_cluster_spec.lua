@@ -33,6 +33,18 @@ describe("k8s against the test cluster", function()
     if not reuse then H.stop_cluster() end
   end)
 
+  -- The cluster keeps moving (pods start, deployments scale up), so vcli's
+  -- answer is compared with kubectl's until they agree, within a deadline;
+  -- on timeout the last pair is shown.
+  local function agrees(get_mine, get_theirs, what)
+    local mine, theirs
+    local ok = pcall(spec.eventually, function()
+      mine, theirs = get_mine(), get_theirs()
+      return (pcall(assert.same, theirs, mine))
+    end, 30000, what)
+    if not ok then assert.same(theirs, mine, what) end
+  end
+
   it("get pods -A prints kubectl's columns and rows", function()
     local mine = ok_run("k8s get pods -A")
     local theirs = kubectl("get pods -A")
@@ -57,9 +69,9 @@ describe("k8s against the test cluster", function()
     for _, args in ipairs({ "get po -n team-a", "get deploy -n web -o wide", "get svc,deploy -n web", "get deployments.apps -A -o name",
                             "get pods -A -l app=api", "get nodes", "get ns default", "get deploy/api -n checkout",
                             "get pods -n team-a --field-selector=status.phase=Running -o name" }) do
-      local mine = ok_run("k8s " .. args)
-      local theirs = kubectl(args)
-      assert.same(H.cells(theirs, not args:find("-o name")), H.cells(mine, not args:find("-o name")), args)
+      local drop_age = not args:find("-o name")
+      agrees(function() return H.cells(ok_run("k8s " .. args), drop_age) end,
+             function() return H.cells(kubectl(args), drop_age) end, args)
     end
   end)
 
@@ -147,8 +159,8 @@ contexts:
     assert.equal("team-a\n", ok_run("k8s ns"))
     ok_run("k8s ctx vcli-test")
     ok_run("k8s ns payments")
-    local mine = ok_run("k8s get deploy --no-headers")
-    assert.same(H.cells(kubectl("get deploy -n payments --no-headers"), true), H.cells(mine, true))
+    agrees(function() return H.cells(ok_run("k8s get deploy --no-headers"), true) end,
+           function() return H.cells(kubectl("get deploy -n payments --no-headers"), true) end, "deploy in payments")
     ok_run("k8s ns default")
     local _, err, st = H.run("k8s ctx nope")
     assert.equal(1, st)
@@ -168,7 +180,7 @@ contexts:
     ok_run("k8s get deploy -n checkout")
     assert.truthy(words("k8s get deploy -n checkout ap").api, "names from the cache")
     assert.truthy(words("k8s ctx vcli-test-l")["vcli-test-limited"])
-    assert.truthy(words("k8s get pods -n team-")["team-a"] == nil or true)
+    assert.truthy(words("k8s get pods -n team-")["team-a"], "namespaces")
   end)
 
   it("answers from the cache while the cluster is unreachable, and comes back", function()
@@ -185,7 +197,9 @@ contexts:
     spec.sh(H.KUBE .. " proxy pass")
     local again, err3 = ok_run("k8s get pods -n team-b --context vcli-test-proxy")
     assert.equal("", err3)
-    assert.same(H.cells(live, true), H.cells(again, true))
+    -- live again: the same pods (their restart counts may have moved meanwhile)
+    local function names(text) local t = {} for _, r in ipairs(H.cells(text, true)) do t[#t + 1] = r:match("^%S+") end return t end
+    assert.same(names(live), names(again))
   end)
 
   it("get -w prints changes live and resumes after the proxy drops the stream, without duplicates", function()

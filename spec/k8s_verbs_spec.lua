@@ -17,7 +17,11 @@ end
 describe("k8s verbs against the test cluster", function()
   before_all(function()
     if reuse and (select(2, spec.sh(H.KUBE .. " status"))) == 0 then E = H.cluster_env()
-    else E = H.start_cluster() end
+    else
+      E = H.start_cluster()
+      -- describe and events read the seeded workloads (deploy/api in checkout, …)
+      assert.matches("created %d+ pods", (spec.sh(H.KUBE .. " seed --pods 300")))
+    end
     KC = E.KUBECONFIG
     dir = spec.tmpdir()
     H.register({ kubeconfig = KC })
