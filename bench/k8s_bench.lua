@@ -30,7 +30,8 @@ local TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=
 -- curl's User-Agent would make the API server pretty-print (a bigger body than vcli gets)
 local UA = "-H 'User-Agent: vcli-bench-curl'"
 local function count_pods()
-  local out = sh(("curl -s " .. UA .. " --cacert %s -H 'Authorization: Bearer %s' '%s/api/v1/pods?limit=1'"):format(E.VCLI_KUBE_CA, E.VCLI_KUBE_ADMIN_TOKEN, E.VCLI_KUBE_API))
+  local out = sh(("curl -s " .. UA .. " --cacert %s -H 'Authorization: Bearer %s' '%s/api/v1/pods?limit=1'")
+    :format(E.VCLI_KUBE_CA, E.VCLI_KUBE_ADMIN_TOKEN, E.VCLI_KUBE_API))
   local rem = tonumber(out:match('"remainingItemCount":%s*(%d+)')) or 0
   return rem + 1
 end
