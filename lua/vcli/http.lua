@@ -132,36 +132,9 @@ function Stream:chunks()
   return function() return self:read() end
 end
 
--- Lines split on "\n" (without it), whatever the chunking; a last line
--- without "\n" comes out at the end.
+-- Lines split on "\n" (without it), whatever the chunking (vcli.lines).
 function Stream:lines()
-  local buf, pos, parts = "", 1, {}
-  return function()
-    while true do
-      local nl = buf:find("\n", pos, true)
-      if nl then
-        local line = buf:sub(pos, nl - 1)
-        pos = nl + 1
-        if #parts > 0 then
-          parts[#parts + 1] = line
-          line = table.concat(parts)
-          parts = {}
-        end
-        return line
-      end
-      if pos <= #buf then parts[#parts + 1] = buf:sub(pos) end
-      buf, pos = self:read(), 1
-      if not buf then
-        buf = ""
-        if #parts > 0 then
-          local line = table.concat(parts)
-          parts = {}
-          return line
-        end
-        return nil
-      end
-    end
-  end
+  return require("vcli.lines")(function() return self:read() end)
 end
 
 -- Stop the transfer and drop what was not read. Safe to call twice.

@@ -446,8 +446,10 @@ function H.core.log(p, msg)
   if #p.log > 200 then table.remove(p.log, 1) end
 end
 function H.core.source(_, name)
-  local file = ({ ["vcli.resilience"] = "resilience", ["vcli.semver"] = "semver" })[name]
-  return read_file(vcli_mod().datadir .. "/lua/vcli/plugin/" .. file .. ".lua")
+  local file = ({ ["vcli.resilience"] = "plugin/resilience", ["vcli.semver"] = "plugin/semver",
+                  ["vcli.lines"] = "lines" })[name]
+  if not file then return nil end
+  return read_file(vcli_mod().datadir .. "/lua/vcli/" .. file .. ".lua")
 end
 function H.core.sleep(_, ms) return ticket(function() async.sleep(tonumber(ms) or 0) end) end
 -- A task of a call that ended before it did: its pending operation goes too.

@@ -90,7 +90,7 @@ end
 
 -- ------------------------------------------------------------------ modules
 local loaded = {}
-local builtin = { ["vcli.resilience"] = true, ["vcli.semver"] = true }
+local builtin = { ["vcli.resilience"] = true, ["vcli.semver"] = true, ["vcli.lines"] = true }
 local function require_(name)
   if type(name) ~= "string" then error("require: module name expected", 2) end
   local m = loaded[name]
@@ -291,35 +291,7 @@ if granted.net then
     return chunk
   end
   function Stream:chunks() return function() return self:read() end end
-  function Stream:lines()
-    local buf, pos, parts = "", 1, {}
-    return function()
-      while true do
-        local nl = buf:find("\n", pos, true)
-        if nl then
-          local line = buf:sub(pos, nl - 1)
-          pos = nl + 1
-          if #parts > 0 then
-            parts[#parts + 1] = line
-            line = table.concat(parts)
-            parts = {}
-          end
-          return line
-        end
-        if pos <= #buf then parts[#parts + 1] = buf:sub(pos) end
-        buf, pos = self:read(), 1
-        if not buf then
-          buf = ""
-          if #parts > 0 then
-            local line = table.concat(parts)
-            parts = {}
-            return line
-          end
-          return nil
-        end
-      end
-    end
-  end
+  function Stream:lines() return require_("vcli.lines")(function() return self:read() end) end
   function Stream:close()
     if self.closed then return end
     self.closed = true
