@@ -346,6 +346,14 @@ local function record_latency(p, ms)
   p.lat[p.lat_i] = ms
 end
 
+-- One stretch of a call: fn(sb, ...) with the call marked current.
+local function call_step(p, call, prev, fn, sb, ...)
+  p.current_call = call
+  local r = table.pack(fn(sb, ...))
+  p.current_call = prev
+  return r
+end
+
 -- Call into a running plugin: dispatch(kind, ...) in its state; waits on
 -- the host when the plugin does; returns its results or raises one line.
 function M.invoke(p, kind, ...)
@@ -361,18 +369,12 @@ function M.invoke(p, kind, ...)
   local t0 = vm.now()
   local sb = p.sb
   -- The call's own resources (streams) close when it ends, however it ends.
-  local call, prev = { streams = {} }, p.current_call
-  local function step(fn, ...)
-    p.current_call = call
-    local r = table.pack(fn(sb, ...))
-    p.current_call = prev
-    return r
-  end
+  local call, prev = { streams = false }, p.current_call
   local function close_call()
     p.current_call, call.done = prev, true
-    for id in pairs(call.streams) do M._close_stream(p, id) end
+    if call.streams then for id in pairs(call.streams) do M._close_stream(p, id) end end
   end
-  local sok, res = pcall(step, sb.call, kind, ...)
+  local sok, res = pcall(call_step, p, call, prev, sb.call, sb, kind, ...)
   if not sok then close_call() error(res, 0) end
   while res[1] == "wait" do
     flush(p)
@@ -391,9 +393,9 @@ function M.invoke(p, kind, ...)
     -- the plugin: collect it now, not when the host heap has doubled
     local big = type(tval) == "table" and type(tval.body) == "string" and #tval.body or 0
     if many then
-      sok, res = pcall(step, sb.resume, tref, tid, tok, tval)
+      sok, res = pcall(call_step, p, call, prev, sb.resume, sb, tref, tid, tok, tval)
     else
-      sok, res = pcall(step, sb.resume, tref, tok, tval)
+      sok, res = pcall(call_step, p, call, prev, sb.resume, sb, tref, tok, tval)
     end
     tval = nil -- luacheck: ignore 311
     if big >= 262144 then collectgarbage("step", math.floor(big / 1024)) end
@@ -462,9 +464,13 @@ function H.core.cancel(_, id)
 end
 
 -- Whether the shell has a terminal (exec with tty, ui.confirm).
+local terminal
 local function has_terminal()
-  local term = require("vcli.term")
-  return term.isatty(0) and term.isatty(1)
+  if terminal == nil then
+    local term = require("vcli.term")
+    terminal = term.isatty(0) and term.isatty(1)
+  end
+  return terminal
 end
 M.has_terminal = has_terminal
 -- Flags already typed before the cursor (for completers): --name=value,
@@ -688,7 +694,12 @@ function H.net.stream(p, opts)
     local id = S.next_stream
     p.streams = p.streams or {}
     p.streams[id] = s
-    if call and not call.done then call.streams[id] = true else s:close() end
+    if call and not call.done then
+      call.streams = call.streams or {}
+      call.streams[id] = true
+    else
+      s:close()
+    end
     return { id = id, status = s.status, headers = s.headers }
   end)
 end
@@ -701,7 +712,7 @@ function H.net.close(p, id) M._close_stream(p, id) return true end
 function M._close_stream(p, id)
   local s = p.streams and p.streams[id]
   if s then p.streams[id] = nil; s:close() end
-  if p.current_call then p.current_call.streams[id] = nil end
+  if p.current_call and p.current_call.streams then p.current_call.streams[id] = nil end
 end
 -- Streams a plugin has open (specs).
 function M.open_streams(name)

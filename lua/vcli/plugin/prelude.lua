@@ -385,13 +385,12 @@ for cap in pairs(granted) do
 end
 
 -- ----------------------------------------------------------------- dispatch
+local function ctx_out(s) out(tostring(s)) end
+local function ctx_err(s) out(tostring(s), 2) end
+local function ctx_warn(s) out("warning: " .. tostring(s) .. "\n", 2) end
 local function ctx_of(data)
-  local ctx = data
-  ctx.out = function(s) out(tostring(s)) end
-  ctx.print = env.print
-  ctx.err = function(s) out(tostring(s), 2) end
-  ctx.warn = function(s) out("warning: " .. tostring(s) .. "\n", 2) end
-  return ctx
+  data.out, data.print, data.err, data.warn = ctx_out, env.print, ctx_err, ctx_warn
+  return data
 end
 
 local D = {}
