@@ -573,7 +573,7 @@ static int thread_job(lua_State *P)
     if (j->op == THR_NEW) {
         j->co = lua_newthread(P);
         j->tref = luaL_ref(P, -2);
-        lua_checkstack(j->co, 200);
+        lua_checkstack(j->co, 40); /* arguments check for more themselves */
     } else if (j->op == THR_GET) {
         lua_rawgeti(P, -1, j->tref);
         j->co = lua_tothread(P, -1);
