@@ -1135,7 +1135,8 @@ func (a *agent) runCommand(ws *wsConn, p pod, cname string, argv []string, stdin
 			}
 		}
 	} else {
-		time.Sleep(30 * time.Millisecond)
+		// Under load client-go registers its streams later than 30 ms.
+		time.Sleep(150 * time.Millisecond)
 	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
