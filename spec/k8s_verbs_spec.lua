@@ -147,7 +147,7 @@ data: {a: "1"}
       { "send", "k8s delete cm vask -n team-a\r" }, { "expect", "[y/N] " }, { "send", "y\r" },
       { "expect", 'configmap "vask" deleted' } }
     local out = spec.sh(("cd %s && HOME=%s XDG_CONFIG_HOME=%s/c XDG_DATA_HOME=%s/d XDG_STATE_HOME=%s/s XDG_CACHE_HOME=%s/k"
-      .. " KUBECONFIG=%s TERM=dumb python3 spec/support/k8s/pty_drive.py '%s' ./vcli 2>&1")
+      .. " KUBECONFIG=%s TERM=dumb python3 spec/support/pty_drive.py '%s' ./vcli 2>&1")
       :format(spec.root, home, home, home, home, home, KC, require("cjson").encode(steps)))
     assert.matches("^OK\n", out)
     assert.matches("Delete configmap/vask in vcli%-test/team%-a%? %[y/N%] ", out)

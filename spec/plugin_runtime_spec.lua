@@ -174,46 +174,10 @@ local function fails2(src)
   return tostring(err)
 end
 
--- Drive an interactive vcli on a pseudo-terminal: steps are {"send", text}
--- or {"expect", text}; returns what the terminal showed.
-local PTY_PY = [==[
-import os, pty, sys, time, json, select
-steps = json.loads(sys.argv[1])
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[2], sys.argv[2:])
-seen = b""
-def read_until(text, timeout):
-    global seen
-    end = time.time() + timeout
-    while time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.05)
-        if r:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                return False
-            if not data:
-                return False
-            seen += data
-            if text.encode() in seen:
-                return True
-    return text.encode() in seen
-ok = True
-for kind, text in steps:
-    if kind == "send":
-        time.sleep(0.1)
-        os.write(fd, text.encode())
-    elif not read_until(text, 10):
-        ok = False
-        break
-os.kill(pid, 9)
-sys.stdout.write(("OK\n" if ok else "TIMEOUT\n") + seen.decode("utf-8", "replace"))
-]==]
-
+-- Drive an interactive vcli on a pseudo-terminal (spec/support/pty_drive.py):
+-- steps are {"send", text} or {"expect", text}; returns what the terminal showed.
 local function on_pty(steps)
-  local py = dir .. "/ptydrive.py"
-  spec.write(py, PTY_PY)
+  local py = spec.root .. "/spec/support/pty_drive.py"
   local home = dir .. "/ptyhome"
   os.execute("mkdir -p " .. home)
   local out = sh(("cd %s && HOME=%s XDG_CONFIG_HOME=%s/c XDG_DATA_HOME=%s/d XDG_STATE_HOME=%s/s XDG_CACHE_HOME=%s/k"
