@@ -77,7 +77,7 @@ static int saved_ok, is_raw;
 
 static void term_restore(void)
 {
-    if (is_raw && saved_ok) tcsetattr(0, TCSAFLUSH, &saved);
+    if (is_raw && saved_ok) tcsetattr(0, TCSADRAIN, &saved); /* never drop typeahead */
     is_raw = 0;
 }
 
