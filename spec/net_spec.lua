@@ -8,35 +8,13 @@ local loop = require("vcli.loop")
 local net = require("vcli.net")
 local vm = require("vcli.vm")
 
-local dir, pid, ports, base, sbase, mbase
-local pem = {}
+local dir, base, sbase, mbase
+local srv, pem
 
 local function sh(cmd)
   local out, rc = spec.sh(cmd)
   if rc ~= 0 then error(("command failed (%d): %s\n%s"):format(rc, cmd, out), 2) end
   return out
-end
-
--- A CA, a server certificate for 127.0.0.1 and kube.test, and a client CA
--- with one client certificate (CN vcli-user).
-local function make_certs()
-  spec.write(dir .. "/server.ext",
-    "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:kube.test\nextendedKeyUsage=serverAuth\n")
-  spec.write(dir .. "/client.ext", "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
-  local req = "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-  local sign = "openssl x509 -req -days 2 -CAcreateserial"
-  sh(table.concat({
-    "cd " .. dir,
-    req .. " -x509 -days 2 -keyout ca.key -out ca.crt -subj /CN=vcli-test-ca",
-    req .. " -keyout server.key -out server.csr -subj /CN=kube.test",
-    sign .. " -in server.csr -CA ca.crt -CAkey ca.key -out server.crt -extfile server.ext",
-    req .. " -x509 -days 2 -keyout client-ca.key -out client-ca.crt -subj /CN=vcli-test-client-ca",
-    req .. " -keyout client.key -out client.csr -subj /CN=vcli-user",
-    sign .. " -in client.csr -CA client-ca.crt -CAkey client-ca.key -out client.crt -extfile client.ext",
-  }, " && "))
-  pem.ca = spec.read(dir .. "/ca.crt")
-  pem.cert = spec.read(dir .. "/client.crt")
-  pem.key = spec.read(dir .. "/client.key")
 end
 
 local function free_port()
@@ -62,21 +40,12 @@ end
 describe("vcli.net and vcli.http", function()
   before_all(function()
     dir = spec.tmpdir()
-    make_certs()
-    pid = tonumber(sh(("python3 %s/spec/support/httpd.py --cert %s/server.crt --key %s/server.key"
-      .. " --client-ca %s/client-ca.crt --parent $PPID >%s/ports 2>%s/httpd.log </dev/null & echo $!")
-      :format(spec.root, dir, dir, dir, dir, dir)))
-    ports = spec.eventually(function()
-      local s = spec.read(dir .. "/ports")
-      return s and s:find("\n") and cjson.decode(s)
-    end, 10000, "httpd to start")
-    base = "http://127.0.0.1:" .. ports.http
-    sbase = "https://127.0.0.1:" .. ports.https
-    mbase = "https://127.0.0.1:" .. ports.mtls
+      srv = dofile("spec/support/httpd.lua").start(dir)
+    pem, base, sbase, mbase = srv.pem, srv.base, srv.sbase, srv.mbase
   end)
 
   after_all(function()
-    if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+    if srv then srv:stop() end
     if dir then os.execute("rm -rf '" .. dir .. "'") end
   end)
 
@@ -380,7 +349,7 @@ describe("vcli.net and vcli.http", function()
       res = assert(http.get(sbase .. "/hello", { insecure = true }))
       assert.equal(200, res.status)
 
-      res = assert(http.get(sbase .. "/hello", { ca_file = dir .. "/ca.crt" }))
+      res = assert(http.get(sbase .. "/hello", { ca_file = dir .. "/certs/ca.crt" }))
       assert.equal(200, res.status)
     end)
 
@@ -388,7 +357,7 @@ describe("vcli.net and vcli.http", function()
       local res = assert(http.get(sbase .. "/echo", { ca_pem = pem.ca, server_name = "kube.test" }))
       local e = json(res)
       assert.equal("kube.test", e.sni)
-      assert.equal("127.0.0.1:" .. ports.https, e.headers.host)
+      assert.equal("127.0.0.1:" .. srv.ports.https, e.headers.host)
 
       local _, err = http.get(sbase .. "/echo", { ca_pem = pem.ca, server_name = "wrong.test" })
       assert.matches("^GET " .. sbase:gsub("%p", "%%%0") .. "/echo: TLS verification failed: .*wrong%.test", err)

@@ -12,34 +12,13 @@ local commands = require("vcli.shell.commands")
 local complete = require("vcli.shell.complete")
 local config = require("vcli.config")
 
-local dir, pid, ports, base, sbase, mbase, plugdir
-local pem = {}
+local dir, base, sbase, mbase, plugdir
+local srv, pem
 
 local function sh(cmd)
   local out, rc = spec.sh(cmd)
   if rc ~= 0 then error(("command failed (%d): %s\n%s"):format(rc, cmd, out), 2) end
   return out
-end
-
-local function make_certs()
-  spec.write(dir .. "/server.ext",
-    "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:kube.test\nextendedKeyUsage=serverAuth\n")
-  spec.write(dir .. "/client.ext", "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
-  local req = "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-  local sign = "openssl x509 -req -days 2 -CAcreateserial"
-  sh(table.concat({
-    "cd " .. dir, "mkdir -p certs",
-    req .. " -x509 -days 2 -keyout ca.key -out certs/ca.crt -subj /CN=vcli-test-ca",
-    req .. " -keyout server.key -out server.csr -subj /CN=kube.test",
-    sign .. " -in server.csr -CA certs/ca.crt -CAkey ca.key -out server.crt -extfile server.ext",
-    req .. " -x509 -days 2 -keyout client-ca.key -out client-ca.crt -subj /CN=vcli-test-client-ca",
-    req .. " -keyout client.key -out client.csr -subj /CN=vcli-user",
-    sign .. " -in client.csr -CA client-ca.crt -CAkey client-ca.key -out client.crt -extfile client.ext",
-    "cp certs/ca.crt outside-ca.crt",
-  }, " && "))
-  pem.ca = spec.read(dir .. "/certs/ca.crt")
-  pem.cert = spec.read(dir .. "/client.crt")
-  pem.key = spec.read(dir .. "/client.key")
 end
 
 local RT_INIT = [[
@@ -194,17 +173,9 @@ end
 
 before_all(function()
   dir = spec.tmpdir()
-  make_certs()
-  pid = tonumber(sh(("python3 %s/spec/support/httpd.py --cert %s/server.crt --key %s/server.key"
-    .. " --client-ca %s/client-ca.crt --parent $PPID >%s/ports 2>%s/httpd.log </dev/null & echo $!")
-    :format(spec.root, dir, dir, dir, dir, dir)))
-  ports = spec.eventually(function()
-    local s = spec.read(dir .. "/ports")
-    return s and s:find("\n") and cjson.decode(s)
-  end, 10000, "httpd to start")
-  base = "http://127.0.0.1:" .. ports.http
-  sbase = "https://127.0.0.1:" .. ports.https
-  mbase = "https://127.0.0.1:" .. ports.mtls
+  srv = dofile("spec/support/httpd.lua").start(dir)
+  pem, base, sbase, mbase = srv.pem, srv.base, srv.sbase, srv.mbase
+  sh("cp " .. dir .. "/certs/ca.crt " .. dir .. "/outside-ca.crt")
   plugdir = dir .. "/plugins"
   os.execute("mkdir -p " .. plugdir .. "/rt " .. plugdir .. "/bare")
   spec.write(plugdir .. "/rt/plugin.yaml", rt_manifest())
@@ -220,7 +191,7 @@ end)
 
 after_all(function()
   for _, n in ipairs(pm.names()) do pm.stop(n) end
-  if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+  if srv then srv:stop() end
   if dir then os.execute("rm -rf '" .. dir .. "'") end
 end)
 
@@ -308,7 +279,7 @@ describe("net: every request option crosses", function()
   end)
   it("the hosts allow-list applies to the URL; server_name does not bypass it", function()
     local err = fails(("return vcli.http.get(%q, { server_name = '127.0.0.1', insecure = true })")
-      :format("https://localhost:" .. ports.https .. "/hello"))
+      :format("https://localhost:" .. srv.ports.https .. "/hello"))
     assert.matches("plugin rt may not reach host 'localhost'", err)
   end)
   it("streams: lines and chunks as they arrive, status and headers", function()

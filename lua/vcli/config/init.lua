@@ -405,6 +405,8 @@ function M.unsubscribe(owner)
   for i = #S.subs, 1, -1 do if S.subs[i].owner == owner then table.remove(S.subs, i) end end
 end
 
+-- Whether two configuration values are equal, tables compared deeply (the
+-- plugin manager uses it too, to tell which sections changed).
 local function same(a, b)
   if a == b then return true end
   if type(a) ~= "table" or type(b) ~= "table" then return false end
@@ -412,6 +414,7 @@ local function same(a, b)
   for k in pairs(b) do if a[k] == nil then return false end end
   return true
 end
+M.same = same
 
 -- Make candidate c current if it is valid and every subscriber accepts it.
 -- Returns true | false, errors.

@@ -980,13 +980,7 @@ function H.config.get(p, path)
     :format(p.name, path, p.name, table.concat(readable(p), ", ")), 0)
 end
 
-local function same(a, b)
-  if a == b then return true end
-  if type(a) ~= "table" or type(b) ~= "table" then return false end
-  for k, v in pairs(a) do if not same(v, b[k]) then return false end end
-  for k in pairs(b) do if a[k] == nil then return false end end
-  return true
-end
+local function same(a, b) return require("vcli.config").same(a, b) end
 
 -- on_config_change(value, section) for the sections a plugin reads.
 local function watch_config(p)
