@@ -7,14 +7,7 @@ local b = _G.bench
 local KUBE = "spec/support/kube"
 
 local function sh(cmd) return b.sh(cmd) end
-local function kenv()
-  local t = {}
-  for line in sh(KUBE .. " env"):gmatch("[^\n]+") do
-    local k, v = line:match("^([%w_]+)=(.*)$")
-    if k then t[k] = v end
-  end
-  return t
-end
+local kenv = dofile("spec/support/kube_env.lua")
 
 local started = false
 local _, rc = sh(KUBE .. " status")

@@ -25,14 +25,7 @@ local function ok_kubectl(args)
   return out
 end
 
-local function read_env()
-  local t = {}
-  for line in sh(KUBE .. " env"):gmatch("[^\n]+") do
-    local k, v = line:match("^([%w_]+)=(.*)$")
-    if k then t[k] = v end
-  end
-  return t
-end
+local read_env = dofile("spec/support/kube_env.lua")
 
 local function alive(pid) return (select(2, spec.sh("kill -0 " .. pid))) == 0 end
 

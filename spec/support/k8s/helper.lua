@@ -44,15 +44,7 @@ function H.run(line)
 end
 
 -- the env file of the running cluster
-function H.cluster_env()
-  local t = {}
-  local out = spec.sh(H.KUBE .. " env")
-  for line in out:gmatch("[^\n]+") do
-    local k, v = line:match("^([%w_]+)=(.*)$")
-    if k then t[k] = v end
-  end
-  return t
-end
+H.cluster_env = dofile("spec/support/kube_env.lua")
 
 -- Start the test cluster unless one runs; waits (up to 5 min) when another user's is running.
 function H.start_cluster()
