@@ -36,18 +36,7 @@ local function form(params)
 end
 M.form = form
 
-local function b64(s)
-  local chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local q = { math.floor(n / 262144) % 64, math.floor(n / 4096) % 64, math.floor(n / 64) % 64, n % 64 }
-    out[#out + 1] = chars:sub(q[1] + 1, q[1] + 1) .. chars:sub(q[2] + 1, q[2] + 1)
-      .. (b and chars:sub(q[3] + 1, q[3] + 1) or "=") .. (c and chars:sub(q[4] + 1, q[4] + 1) or "=")
-  end
-  return table.concat(out)
-end
+local b64 = require("vcli.base64").encode
 M.b64 = b64
 
 local C = {}

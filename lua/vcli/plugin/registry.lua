@@ -18,18 +18,7 @@ local function fail(fmt, ...) error(fmt:format(...), 0) end
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- ----------------------------------------------------------------- helpers
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-function M.base64(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local idx = { math.floor(n / 262144) % 64, math.floor(n / 4096) % 64, math.floor(n / 64) % 64, n % 64 }
-    out[#out + 1] = B64:sub(idx[1] + 1, idx[1] + 1) .. B64:sub(idx[2] + 1, idx[2] + 1)
-      .. (b and B64:sub(idx[3] + 1, idx[3] + 1) or "=") .. (c and B64:sub(idx[4] + 1, idx[4] + 1) or "=")
-  end
-  return table.concat(out)
-end
+M.base64 = require("vcli.base64").encode
 
 local function read(path)
   local f = io.open(path, "rb")
