@@ -65,6 +65,21 @@ describe("k8s against the test cluster", function()
     assert.same(widths(theirs), widths(mine))
   end)
 
+  it("get -A in chunks that end inside a namespace prints the rows of one whole list", function()
+    -- past the first chunk vcli lists namespace by namespace (cells only);
+    -- small chunks make every namespace boundary fall inside a chunk
+    local function key(text) local t = {} for i, r in ipairs(H.cells(text, true)) do t[i] = r:match("^(%S+ %S+)") end return t end
+    for _, args in ipairs({ "get pods -A --chunk-size 7", "get deploy -A --chunk-size 5 -o wide" }) do
+      local mine
+      agrees(function() mine = ok_run("k8s " .. args) return key(mine) end,
+             function() return key(kubectl(args)) end, args)
+      assert.truthy(#H.cells(mine, true) > 20, args)
+    end
+    -- one request for the whole list (kubectl's --chunk-size 0) gives the same rows
+    agrees(function() return key(ok_run("k8s get pods -A --chunk-size 0")) end,
+           function() return key(kubectl("get pods -A")) end, "--chunk-size 0")
+  end)
+
   it("get with -n, short names, NAME, TYPE/NAME, -l, --field-selector, -o wide|name", function()
     for _, args in ipairs({ "get po -n team-a", "get deploy -n web -o wide", "get svc,deploy -n web", "get deployments.apps -A -o name",
                             "get pods -A -l app=api", "get nodes", "get ns default", "get deploy/api -n checkout",

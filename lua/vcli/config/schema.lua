@@ -92,6 +92,7 @@ local cluster = section("One cluster vcli knows, merged across layers by its nam
   { "overrides", map(ANY, "free-form settings for commands run against this cluster across a fleet "
     .. "(per-context settings of vcli itself go in clusters/<context>.yaml).") },
   { "plugins", list(STRING, {}, "plugins to enable only for this cluster.") },
+  { "readOnly", bool(false, "refuse mutating commands (delete, scale, apply, edit…) against this cluster.") },
   { "resources", section("Limits on what vcli reads from this cluster.", {
     { "pageSize", int(500, "objects per list request (chunked lists).", { min = 1, max = 10000 }) },
     { "maxObjects", int(50000, "objects kept per watched resource type.", { min = 1 }) },

@@ -107,6 +107,8 @@ function M.specs(sess)
         { name = "watch-timeout", type = "duration", help = "stop watching after this long" },
         { name = "no-headers", type = "bool", help = "no header line" },
         { name = "show-managed-fields", type = "bool", help = "keep metadata.managedFields in -o json|yaml" },
+        { name = "chunk-size", type = "int", min = 0, metavar = "N",
+          help = "objects per list request (default: the cluster's resources.pageSize, 500; 0: one request)" },
       },
       args = { type_arg, names_arg },
       handler = function(ctx) return get.run(sess, ctx) end,

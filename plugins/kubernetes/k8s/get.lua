@@ -7,7 +7,6 @@ local discovery = require("k8s.discovery")
 local watch = require("k8s.watch")
 
 local M = {}
-M.CHUNK = 500
 M.TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 
 local function age_text(at, now)
@@ -45,7 +44,7 @@ local function min_rows(tbl, null)
     local c = {}
     for j, v in ipairs(row.cells or {}) do c[j] = printer.cell_text(v, null) end
     local md = type(row.object) == "table" and row.object.metadata or {}
-    rows[i] = { c = c, ns = md.namespace, name = md.name or c[ncol], ts = md.creationTimestamp }
+    rows[i] = { c = c, ns = md.namespace or tbl.namespace, name = md.name or c[ncol], ts = md.creationTimestamp }
   end
   return rows
 end
@@ -96,17 +95,27 @@ local function offline(sess, ctx, c, r, ns, flags, err, tp, names)
   return true
 end
 
+-- a list chunk's body decoded (prepare: see chunks)
+local function decode_chunk(env, body, path, prepare)
+  if prepare then
+    local obj = env.json.decode(prepare(body), path)
+    if obj ~= nil then return obj end
+  end
+  return env.json.decode(body, path)
+end
+
 -- fetch chunks; the next request is already in flight while a chunk is decoded
--- (prepare(body) -> body: text to drop before decoding)
-local function chunks(sess, c, path, q, accept, on_chunk, prepare)
+-- (prepare(body) -> body: text to drop before decoding; cont0: resume a list
+-- from that continue token)
+local function chunks(sess, c, path, q, accept, on_chunk, prepare, cont0)
   local env = sess.env
   local function fetch(cont)
     q.continue = cont
     return c:request{ path = path .. util.query(q), accept = accept, timeout_ms = 120000 }
   end
   local pending = nil
-  local res, err, kind = fetch(nil)
-  local first = true
+  local res, err, kind = fetch(cont0)
+  local first = not cont0
   while true do
     if not res then return nil, err, kind, first end
     local cont = res.body:sub(1, 4096):match('"continue":"([^"]*)"')
@@ -114,9 +123,7 @@ local function chunks(sess, c, path, q, accept, on_chunk, prepare)
     if cont and env.go then pending = env.go(fetch, cont) end
     local body = res.body
     res = nil -- luacheck: ignore 311 (drop the body before decoding the next)
-    local obj, jerr
-    if prepare then obj = env.json.decode(prepare(body), path) end
-    if obj == nil then obj, jerr = env.json.decode(body, path) end
+    local obj, jerr = decode_chunk(env, body, path, prepare)
     body = nil -- luacheck: ignore 311
     if obj == nil then return nil, jerr, "http", first end
     on_chunk(obj)
@@ -135,6 +142,98 @@ end
 function M.drop_managed_fields(body)
   local out = body:gsub(',"managedFields":%b[]', ""):gsub('"managedFields":%b[],?', "")
   return out
+end
+
+-- `-A` of a long list. The first chunk comes cluster-wide with each row's
+-- metadata (the NAMESPACE column); when the list goes on, the rest comes
+-- namespace by namespace with the cells alone (includeObject=None): the
+-- server's metadata conversion is most of its work on a list (about three
+-- times the CPU of the cells), and without it the namespace is known from
+-- the request. Several namespaces are in flight at once; rows are handed to
+-- consume(tbl) in the cluster-wide order (etcd's: by "namespace/" then
+-- name), so the output is the one a single list gives. tbl.namespace names
+-- the namespace of rows without an object. Falls back to the cluster-wide
+-- chunks when namespaces cannot be listed (RBAC) or are too many.
+M.FANOUT = 3           -- namespaces in flight
+M.FANOUT_MAX_NS = 200  -- more namespaces than this: one request each costs more than it saves
+local function list_by_namespace(sess, c, r, q, consume, prepare)
+  local env = sess.env
+  local path = discovery.path(r, nil)
+  local res, err, kind = c:request{ path = path .. util.query(q), accept = M.TABLE_ACCEPT, timeout_ms = 120000 }
+  if not res then return nil, err, kind, true end
+  local cont = res.body:sub(1, 4096):match('"continue":"([^"]*)"')
+  local first, jerr = decode_chunk(env, res.body, path, prepare)
+  res = nil -- luacheck: ignore 311
+  if first == nil then return nil, jerr, "http", true end
+  local rows = first.rows or {}
+  local last = rows[#rows]
+  local lmd = last and type(last.object) == "table" and last.object.metadata
+  consume(first)
+  if not cont or cont == "" then return true end
+  first = nil -- luacheck: ignore 311
+  local nsl = lmd and lmd.namespace and c:request{ path = "/api/v1/namespaces" .. util.query({ includeObject = "None" }),
+    accept = M.TABLE_ACCEPT, timeout_ms = 60000 }
+  local names = {}
+  local ntbl = nsl and env.json.decode(nsl.body)
+  if type(ntbl) == "table" and ntbl.kind == "Table" then
+    local ncol = name_col(ntbl)
+    local from = lmd.namespace .. "/"
+    for _, row in ipairs(ntbl.rows or {}) do
+      local n = row_name(row, ncol, env.json.null)
+      if type(n) == "string" and n .. "/" >= from then names[#names + 1] = n end
+    end
+    table.sort(names, function(a, b) return a .. "/" < b .. "/" end)
+  end
+  if #names == 0 or #names > M.FANOUT_MAX_NS then
+    local ok, e2, k2 = chunks(sess, c, path, q, M.TABLE_ACCEPT, consume, prepare, cont)
+    return ok, e2, k2, false
+  end
+  local lns, lname = lmd.namespace, lmd.name
+  local bufs, done, cur, nexti, failed = {}, {}, 1, 1, nil
+  local function deliver(i, tbl)
+    if i == cur then consume(tbl) else
+      local b = bufs[i] or {}
+      bufs[i] = b
+      b[#b + 1] = tbl
+    end
+  end
+  local function advance()
+    while done[cur] do
+      cur = cur + 1
+      local b = bufs[cur]
+      bufs[cur] = nil
+      for _, t in ipairs(b or {}) do consume(t) end
+    end
+  end
+  local function worker()
+    while not failed and nexti <= #names do
+      local i = nexti
+      nexti = i + 1
+      local ns = names[i]
+      local nq = {}
+      for k, v in pairs(q) do nq[k] = v end
+      nq.includeObject, nq.continue = "None", nil
+      local ok, e, k = chunks(sess, c, discovery.path(r, ns), nq, M.TABLE_ACCEPT, function(tbl)
+        tbl.namespace = ns
+        if ns == lns then -- the rows the first chunk already had
+          local ncol, keep = name_col(tbl), {}
+          for _, row in ipairs(tbl.rows or {}) do
+            if row_name(row, ncol, env.json.null) > lname then keep[#keep + 1] = row end
+          end
+          tbl.rows = keep
+        end
+        deliver(i, tbl)
+      end)
+      if not ok then failed = failed or { e, k } return end
+      done[i] = true
+      advance()
+    end
+  end
+  local tasks = {}
+  for w = 1, math.min(M.FANOUT, #names) do tasks[w] = env.go(worker) end
+  for _, t in ipairs(tasks) do t.wait() end
+  if failed then return nil, failed[1], failed[2], false end
+  return true
 end
 
 local function table_get(sess, ctx, c, r, ns, flags, names, multi)
@@ -188,8 +287,13 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
       consume(assert(env.json.decode(res.body)))
     end
   else
-    q.limit = M.CHUNK
-    local ok, err, kind, first = chunks(sess, c, discovery.path(r, ns), q, M.TABLE_ACCEPT, consume, prepare)
+    q.limit = sess:chunk_size(c.conn, flags)
+    local ok, err, kind, first
+    if q.includeObject == "Metadata" and not ns and not flags.watch then
+      ok, err, kind, first = list_by_namespace(sess, c, r, q, consume, prepare)
+    else
+      ok, err, kind, first = chunks(sess, c, discovery.path(r, ns), q, M.TABLE_ACCEPT, consume, prepare)
+    end
     if not ok then
       if kind == "network" and first and offline(sess, ctx, c, r, ns, flags, err, tp) then return 0 end
       error(err, 0)
@@ -279,7 +383,8 @@ local function object_get(sess, ctx, c, r, ns, flags, names)
     return 0
   end
   local first, n = true, 0
-  local q = { labelSelector = flags.selector, fieldSelector = flags["field-selector"], limit = M.CHUNK }
+  local q = { labelSelector = flags.selector, fieldSelector = flags["field-selector"],
+              limit = sess:chunk_size(c.conn, flags) }
   local kind_name = r.kind
   local ok, err = chunks(sess, c, discovery.path(r, ns), q, "application/json", function(list)
     local buf = {}

@@ -151,6 +151,30 @@ function M.new()
   return env
 end
 
+-- What config says about one kube context, read when a command runs (so a
+-- config change applies to the next command): { readonly, page_size }.
+-- clusters[] entries match by context (or by name when context is empty);
+-- security.readOnly makes every context read-only.
+function M.cluster_policy(context)
+  local pol = {}
+  if not vcli.config then return pol end
+  local function get(k)
+    local ok, v = pcall(vcli.config.get, k)
+    return ok and v or nil
+  end
+  if get("security.readOnly") == true then pol.readonly = true end
+  local clusters = get("clusters")
+  for _, cl in ipairs(type(clusters) == "table" and clusters or {}) do
+    local ctx = (type(cl.context) == "string" and cl.context ~= "") and cl.context or cl.name
+    if ctx == context then
+      if cl.readOnly == true then pol.readonly = true end
+      local ps = type(cl.resources) == "table" and tonumber(cl.resources.pageSize)
+      if ps and ps >= 1 then pol.page_size = math.floor(ps) end
+    end
+  end
+  return pol
+end
+
 -- kubeconfig path, context and namespace from config: the plugin's own
 -- section (plugins.kubernetes), then the core kubernetes section.
 function M.session_opts()
@@ -167,6 +191,7 @@ function M.session_opts()
     return v
   end
   opts.kubeconfig, opts.context = pick("kubeconfig"), pick("context")
+  opts.policy = M.cluster_policy
   opts.readonly = own.readonly == true or nil
   if type(own.readonlyContexts) == "table" then
     opts.readonly_contexts = {}

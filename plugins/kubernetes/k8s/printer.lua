@@ -46,7 +46,7 @@ function TP:rows_of(tbl)
     local r = {}
     if o.namespace then
       local md = type(row.object) == "table" and row.object.metadata
-      r[1] = md and md.namespace or ""
+      r[1] = md and md.namespace or tbl.namespace or ""
     end
     local cells = row.cells
     for _, i in ipairs(self.cols) do r[#r + 1] = cell_text(cells[i], o.null) end

@@ -12,7 +12,8 @@ S.__index = S
 function M.new(env, opts)
   opts = opts or {}
   local s = setmetatable({ env = env, kubeconfig = opts.kubeconfig, context = opts.context, namespaces = {},
-    clients = {}, discos = {}, readonly = opts.readonly or false, readonly_contexts = opts.readonly_contexts or {} }, S)
+    clients = {}, discos = {}, readonly = opts.readonly or false, readonly_contexts = opts.readonly_contexts or {},
+    policy_of = opts.policy }, S)
   s.cache = cache_mod.new(env)
   return s
 end
@@ -66,8 +67,20 @@ function S:discovery(c)
   return d
 end
 
+-- config's word on a context: { readonly, page_size } (k8s.plugin_env.cluster_policy)
+function S:policy(conn)
+  return self.policy_of and self.policy_of(conn.context) or {}
+end
+
 function S:is_readonly(conn)
-  return self.readonly or self.readonly_contexts[conn.context] == true
+  return self.readonly or self.readonly_contexts[conn.context] == true or self:policy(conn).readonly == true
+end
+
+-- objects per list request: --chunk-size, else the cluster's resources.pageSize, else 500 (kubectl's);
+-- 0 means one request for the whole list
+function S:chunk_size(conn, flags)
+  local n = flags and flags["chunk-size"] or self:policy(conn).page_size or 500
+  return n > 0 and n or nil
 end
 
 return M
