@@ -55,6 +55,28 @@ describe("k8s verbs against the test cluster", function()
     assert.matches("^vhello vhello line 100\nvhello vhello line 101\n", out)
   end)
 
+  it("Tab after logs -c completes the containers of the pod on the line", function()
+    local f = dir .. "/vtwo.yaml"
+    local h = assert(io.open(f, "w"))
+    h:write("apiVersion: v1\nkind: Pod\nmetadata: {name: vtwo, namespace: team-b}\nspec:\n",
+      "  initContainers: [{name: setup, image: busybox:1.36}]\n",
+      "  containers: [{name: app, image: nginx:1.25}, {name: sidecar, image: envoy:1.29}]\n")
+    h:close()
+    kubectl("apply -f " .. f)
+    local complete = require("vcli.shell.complete")
+    local function words(line)
+      local t = {}
+      for _, it in ipairs(complete.complete(line).items) do t[#t + 1] = it.word end
+      table.sort(t)
+      return t
+    end
+    assert.same({ "app", "setup", "sidecar" }, words("k8s logs vtwo -n team-b -c "))
+    assert.same({ "sidecar" }, words("k8s logs -n team-b --tail 5 pod/vtwo --container si"))
+    assert.same({ "vhello" }, words("k8s logs vhello -c "))
+    assert.same({}, words("k8s logs nosuchpod -c "))
+    kubectl("delete pod vtwo -n team-b --wait=false")
+  end)
+
   it("describe shows status, containers, conditions and events", function()
     local out = ok_run("k8s describe pod vhello")
     assert.matches("Name:%s+vhello\n", out)

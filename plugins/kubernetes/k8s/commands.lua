@@ -81,6 +81,43 @@ function M.complete_names(sess, prefix, ctx)
   return out
 end
 
+-- the containers of the pod named on the line (logs/exec -c): the first
+-- word after the verb that is not a flag or a flag's value; POD or pod/POD
+local VALUE_FLAGS = { ["-n"] = true, ["--namespace"] = true, ["-c"] = true, ["--container"] = true, ["--context"] = true,
+  ["--tail"] = true, ["--since"] = true, ["--since-time"] = true, ["-l"] = true, ["--selector"] = true,
+  ["--kubeconfig"] = true, ["--as"] = true, ["--as-group"] = true }
+function M.complete_containers(sess, prefix, ctx)
+  local words = ctx and ctx.words or {}
+  local pod, ns
+  local i = 3
+  while i <= #words do
+    local w = words[i]
+    if w == "--" then break end
+    if VALUE_FLAGS[w] then
+      if w == "-n" or w == "--namespace" then ns = words[i + 1] end
+      i = i + 1
+    elseif w:match("^%-%-namespace=") then ns = w:match("=(.*)")
+    elseif w:sub(1, 1) ~= "-" and not pod then pod = w:match("^pods?/(.+)$") or w:match("^po/(.+)$") or w end
+    i = i + 1
+  end
+  if not pod then return {} end
+  local ok, c = pcall(sess.client, sess, {})
+  if not ok then return {} end
+  ns = ns or c.conn.namespace
+  local obj = c:get_json(("/api/v1/namespaces/%s/pods/%s"):format(ns, pod))
+  local out = {}
+  local spec = type(obj) == "table" and obj.spec or {}
+  for _, group in ipairs({ { spec.containers, "container" }, { spec.initContainers, "init container" },
+                           { spec.ephemeralContainers, "ephemeral container" } }) do
+    for _, ct in ipairs(type(group[1]) == "table" and group[1] or {}) do
+      if type(ct.name) == "string" and ct.name:sub(1, #prefix) == prefix then
+        out[#out + 1] = { word = ct.name, desc = group[2] .. (ct.image and (" · " .. tostring(ct.image)) or "") }
+      end
+    end
+  end
+  return out
+end
+
 function M.prompt(sess)
   local ok, conn = pcall(sess.conn, sess, {})
   if not ok then return nil end
@@ -124,7 +161,9 @@ function M.specs(sess)
       handler = function(ctx) return verbs.ns(sess, ctx) end,
     },
   }
-  for _, s in ipairs(verbs.specs(sess, { type_arg = type_arg, names_arg = names_arg, name_arg = name_arg })) do
+  local containers = function(p, cctx) return M.complete_containers(sess, p, cctx) end
+  for _, s in ipairs(verbs.specs(sess, { type_arg = type_arg, names_arg = names_arg, name_arg = name_arg,
+                                         containers = containers })) do
     subs[#subs + 1] = s
   end
   return {
