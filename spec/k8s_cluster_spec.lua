@@ -200,12 +200,19 @@ contexts:
 
   it("answers from the cache while the cluster is unreachable, and comes back", function()
     local live = ok_run("k8s get pods -n team-b --context vcli-test-proxy")
+    local live_yaml = ok_run("k8s get deploy -n web --context vcli-test-proxy -o yaml")
+    local live_json = ok_run("k8s get deploy -n web --context vcli-test-proxy -o json")
     spec.sh(H.KUBE .. " proxy refuse")
     local out, err, st = H.run("k8s get pods -n team-b --context vcli-test-proxy")
     assert.equal(0, st)
     assert.matches("^offline — as of %d+s ago %(GET https://127%.0%.0%.1:%d+/api/v1/namespaces/team%-b/pods: connection refused%)\n$", err)
     assert.same(H.cells(live, true), H.cells(out, true))
-    -- -o json of one object too
+    -- whole lists as -o yaml|json: the items as they were, each format from the one cache
+    local oy, ey = ok_run("k8s get deploy -n web --context vcli-test-proxy -o yaml")
+    assert.matches("^offline — as of %d+s ago", ey)
+    assert.equal(live_yaml, oy)
+    assert.equal(live_json, (ok_run("k8s get deploy -n web --context vcli-test-proxy -o json")))
+    -- what was never fetched is an error, not an empty answer
     local _, e2, st2 = H.run("k8s get pods -n web --context vcli-test-proxy")
     assert.equal(1, st2)
     assert.matches("connection refused", e2)

@@ -20,7 +20,8 @@ local function key(kind, ctx, ns, res, extra)
 end
 M.key = key
 
--- A list being written: w = cache:list_writer(ctx, ns, res, selector); w:chunk(tbl); w:done()
+-- A list being written: w = cache:list_writer(ctx, ns, res, selector);
+-- w:chunk(cols, rows) (Table rows) or w:text(s) (a chunk kept as it is); w:done()
 function C:list_writer(ctx, ns, res, sel)
   local json = self.env.json
   local base = key("list", ctx, ns, res, sel)
@@ -29,14 +30,19 @@ function C:list_writer(ctx, ns, res, sel)
     w.n = w.n + 1
     self:put_raw(("%s#%04d"):format(base, w.n), json.encode({ cols = cols, rows = rows }))
   end
+  function w.text(_, s)
+    w.n = w.n + 1
+    self:put_raw(("%s#%04d"):format(base, w.n), s)
+  end
   function w.done(_)
     self:put_raw(base, json.encode({ at = self.env.time(), chunks = w.n }))
   end
   return w
 end
 
--- each_chunk(ctx, ns, res, sel) -> at, iterator of {cols, rows} | nil
-function C:list_reader(ctx, ns, res, sel)
+-- list_reader(ctx, ns, res, sel[, raw]) -> at, iterator of {cols, rows}
+-- (raw: the texts w:text kept) | nil
+function C:list_reader(ctx, ns, res, sel, raw)
   local json = self.env.json
   local base = key("list", ctx, ns, res, sel)
   local head = self:get_raw(base)
@@ -48,6 +54,7 @@ function C:list_reader(ctx, ns, res, sel)
     i = i + 1
     if i > h.chunks then return nil end
     local v = self:get_raw(("%s#%04d"):format(base, i))
+    if raw then return v end
     return v and json.decode(v)
   end
 end

@@ -390,7 +390,10 @@ local function object_get(sess, ctx, c, r, ns, flags, names)
   local q = { labelSelector = flags.selector, fieldSelector = flags["field-selector"],
               limit = sess:chunk_size(c.conn, flags) }
   local kind_name = r.kind
-  local ok, err = chunks(sess, c, discovery.path(r, ns), q, "application/json", function(list)
+  local res_key = r.gv .. "/" .. r.name
+  -- the items (managedFields dropped) kept chunk by chunk for offline answers
+  local writer = sess.cache:list_writer(c.conn.context, ns, res_key, "objects|" .. selector_key(flags))
+  local function emit(list)
     local buf = {}
     if first then
       buf[1] = fmt == "json" and '{\n    "apiVersion": "v1",\n    "items": [' or "apiVersion: v1\nitems:"
@@ -410,11 +413,28 @@ local function object_get(sess, ctx, c, r, ns, flags, names)
     end
     first = false
     if #buf > 0 then ctx.out(table.concat(buf)) end
+  end
+  local ok, err, kind = chunks(sess, c, discovery.path(r, ns), q, "application/json", function(list)
+    emit(list)
+    if not flags["show-managed-fields"] then writer:text(env.json.encode(list.items or {})) end
   end, not flags["show-managed-fields"] and M.drop_managed_fields or nil)
   if not ok then
-    if first then error(err, 0) end
-    ctx.out("\n")
-    error(err, 0)
+    local at, it = nil, nil
+    if first and kind == "network" then
+      at, it = sess.cache:list_reader(c.conn.context, ns, res_key, "objects|" .. selector_key(flags), true)
+    end
+    if not at then
+      if first then error(err, 0) end
+      ctx.out("\n")
+      error(err, 0)
+    end
+    ctx.err(M.offline_note(env, at, err))
+    for text in it do
+      local items = env.json.decode(text)
+      if type(items) == "table" then emit({ items = items }) end
+    end
+  else
+    writer:done()
   end
   if fmt == "json" then
     ctx.out((n == 0 and "]" or "\n    ]") .. ',\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n')
