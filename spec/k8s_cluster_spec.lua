@@ -83,7 +83,9 @@ describe("k8s against the test cluster", function()
   it("get with -n, short names, NAME, TYPE/NAME, -l, --field-selector, -o wide|name", function()
     for _, args in ipairs({ "get po -n team-a", "get deploy -n web -o wide", "get svc,deploy -n web", "get deployments.apps -A -o name",
                             "get pods -A -l app=api", "get nodes", "get ns default", "get deploy/api -n checkout",
-                            "get pods -n team-a --field-selector=status.phase=Running -o name" }) do
+                            "get pods -n team-a --field-selector=status.phase=Running -o name",
+                            -- cronjobs: served by batch/v1beta1 only, next to batch/v1 (the preferred version) on this server
+                            "get cronjobs -A", "get cj -n data-pipeline -o name" }) do
       local drop_age = not args:find("-o name")
       agrees(function() return H.cells(ok_run("k8s " .. args), drop_age) end,
              function() return H.cells(kubectl(args), drop_age) end, args)

@@ -274,4 +274,32 @@ describe("k8s formatting", function()
       return enc({ b = {}, a = { 1, "x/<y>" } })]])
     assert.equal('{\n    "a": [\n        1,\n        "x/\\u003cy\\u003e"\n    ],\n    "b": {}\n}', text)
   end)
+
+  it("reads aggregated discovery (apidiscovery v2): preferred versions first, other versions' extra resources", function()
+    -- the shape /apis answers Kubernetes 1.26+ clients that ask for it (k8s.io/api/apidiscovery/v2)
+    local doc = [=[{"kind":"APIGroupDiscoveryList","apiVersion":"apidiscovery.k8s.io/v2","metadata":{},"items":[
+      {"metadata":{"name":"apps"},"versions":[{"version":"v1","freshness":"Current","resources":[
+        {"resource":"deployments","responseKind":{"group":"apps","version":"v1","kind":"Deployment"},
+         "scope":"Namespaced","singularResource":"deployment","verbs":["get","list"],"shortNames":["deploy"],"categories":["all"]}]}]},
+      {"metadata":{"name":"batch"},"versions":[
+        {"version":"v1","resources":[{"resource":"jobs","responseKind":{"kind":"Job"},"scope":"Namespaced","singularResource":"job"}]},
+        {"version":"v1beta1","resources":[
+          {"resource":"jobs","responseKind":{"kind":"Job"},"scope":"Namespaced","singularResource":"job"},
+          {"resource":"cronjobs","responseKind":{"kind":"CronJob"},"scope":"Namespaced","singularResource":"cronjob",
+           "shortNames":["cj"]}]}]},
+      {"metadata":{"name":"storage.k8s.io"},"versions":[{"version":"v1","resources":[
+        {"resource":"storageclasses","responseKind":{"kind":"StorageClass"},"scope":"Cluster","shortNames":["sc"]}]}]}]}]=]
+    local ok, text, plain = call([[local d = require("k8s.discovery")
+      local out = {}
+      local ok = d.from_aggregated(S.env({}).json.decode(...), out)
+      local t = {}
+      for _, r in ipairs(out) do
+        t[#t + 1] = table.concat({ r.gv, r.name, r.kind, tostring(r.namespaced), table.concat(r.shortNames, "+") }, " ")
+      end
+      return ok, table.concat(t, "\n"), d.from_aggregated({ kind = "APIGroupList", groups = {} }, out)]], doc)
+    assert.equal(table.concat({ "apps/v1 deployments Deployment true deploy", "batch/v1 jobs Job true ",
+      "batch/v1beta1 cronjobs CronJob true cj", "storage.k8s.io/v1 storageclasses StorageClass false sc" }, "\n"), text)
+    assert.equal(true, ok)
+    assert.equal(false, plain, "a plain APIGroupList is not taken for aggregated discovery")
+  end)
 end)

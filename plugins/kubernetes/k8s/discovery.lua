@@ -18,24 +18,102 @@ local function add(list, gv, group, version, r)
     version = version, gv = gv, categories = r.categories or {} }
 end
 
--- fetch everything live (sequential GETs over one keep-alive connection)
-function D:fetch()
-  local c = self.client
-  local out = {}
-  local core, err, kind = c:get_json("/api/v1")
-  if not core then return nil, err, kind end
-  for _, r in ipairs(core.resources or {}) do add(out, "v1", "", "v1", r) end
-  local apis, err2, kind2 = c:get_json("/apis")
-  if not apis then return nil, err2, kind2 end
-  for _, g in ipairs(apis.groups or {}) do
-    local pv = g.preferredVersion and g.preferredVersion.groupVersion or (g.versions[1] and g.versions[1].groupVersion)
-    if pv then
-      local rl = c:get_json("/apis/" .. pv)
-      if rl then
-        for _, r in ipairs(rl.resources or {}) do add(out, pv, g.name, pv:match("[^/]+$"), r) end
+-- Aggregated discovery (Kubernetes 1.26+): /api and /apis answer every
+-- group's resources in one document each when asked for it; older servers
+-- answer the plain lists and each group version is fetched on its own.
+M.AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+  .. "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+M.FETCH_PARALLEL = 8
+
+-- A group's resources as kubectl sees them: those of its preferred version,
+-- then those only another version serves (batch/v1beta1 cronjobs next to
+-- batch/v1 jobs), each from the first version listing it.
+-- versions: { {gv=, version=, resources={APIResource…}}… }, preferred first
+local function add_group(out, group, versions)
+  local seen = {}
+  for _, v in ipairs(versions) do
+    for _, r in ipairs(v.resources or {}) do
+      if type(r.name) == "string" and not seen[r.name] then
+        seen[r.name] = true
+        add(out, v.gv, group, v.version, r)
       end
     end
   end
+end
+
+-- resources of an APIGroupDiscoveryList into out; false when doc is not one
+function M.from_aggregated(doc, out)
+  if type(doc) ~= "table" or doc.kind ~= "APIGroupDiscoveryList" then return false end
+  for _, g in ipairs(doc.items or {}) do
+    local group = type(g.metadata) == "table" and g.metadata.name or ""
+    local versions = {}
+    for _, v in ipairs(type(g.versions) == "table" and g.versions or {}) do
+      if type(v) == "table" and v.version then
+        local rs = {}
+        for _, r in ipairs(v.resources or {}) do
+          if type(r.resource) == "string" then
+            rs[#rs + 1] = { name = r.resource, singularName = r.singularResource or "",
+              kind = type(r.responseKind) == "table" and r.responseKind.kind or "", namespaced = r.scope == "Namespaced",
+              shortNames = r.shortNames, verbs = r.verbs, categories = r.categories }
+          end
+        end
+        versions[#versions + 1] = { gv = group == "" and v.version or (group .. "/" .. v.version), version = v.version,
+          resources = rs }
+      end
+    end
+    add_group(out, group, versions)
+  end
+  return true
+end
+
+-- fetch everything live: two requests where discovery is aggregated, else
+-- /api/v1 and each group's preferred version (several in flight)
+function D:fetch()
+  local c, env = self.client, self.env
+  local out = {}
+  local core, err, kind = c:get_json("/api", M.AGGREGATED)
+  if not core then return nil, err, kind end
+  if not M.from_aggregated(core, out) then
+    core, err, kind = c:get_json("/api/v1")
+    if not core then return nil, err, kind end
+    for _, r in ipairs(core.resources or {}) do add(out, "v1", "", "v1", r) end
+  end
+  local apis, err2, kind2 = c:get_json("/apis", M.AGGREGATED)
+  if not apis then return nil, err2, kind2 end
+  if M.from_aggregated(apis, out) then return out end
+  -- every version of every group (the preferred one first), in the order
+  -- of /apis: the order kubectl resolves names in
+  local todo, groups = {}, {}
+  for _, g in ipairs(apis.groups or {}) do
+    local pv = g.preferredVersion and g.preferredVersion.groupVersion or (g.versions[1] and g.versions[1].groupVersion)
+    local vs = {}
+    if pv then vs[1] = pv end
+    for _, v in ipairs(g.versions or {}) do if v.groupVersion ~= pv then vs[#vs + 1] = v.groupVersion end end
+    local entry = { group = g.name, versions = {} }
+    groups[#groups + 1] = entry
+    for _, gv in ipairs(vs) do
+      local v = { gv = gv, version = gv:match("[^/]+$") }
+      entry.versions[#entry.versions + 1] = v
+      todo[#todo + 1] = v
+    end
+  end
+  local nexti = 1
+  local function worker()
+    while nexti <= #todo do
+      local i = nexti
+      nexti = i + 1
+      local rl = c:get_json("/apis/" .. todo[i].gv)
+      todo[i].resources = rl and rl.resources or {}
+    end
+  end
+  if env.go then
+    local tasks = {}
+    for w = 1, math.min(M.FETCH_PARALLEL, #todo) do tasks[w] = env.go(worker) end
+    for _, t in ipairs(tasks) do t.wait() end
+  else
+    worker()
+  end
+  for _, g in ipairs(groups) do add_group(out, g.group, g.versions) end
   return out
 end
 
