@@ -52,6 +52,9 @@ static struct {
     CURLUcode (*url_get)(CURLU *, CURLUPart, char **, unsigned int);
     void (*url_cleanup)(CURLU *);
     void (*free)(void *);
+    CURLcode (*easy_send)(CURL *, const void *, size_t, size_t *);
+    CURLcode (*easy_recv)(CURL *, void *, size_t, size_t *);
+    CURLMcode (*multi_cleanup)(CURLM *);
 } cu;
 
 static const struct { const char *name; void **slot; } cu_syms[] = {
@@ -76,6 +79,9 @@ static const struct { const char *name; void **slot; } cu_syms[] = {
     {"curl_url_get", (void **)&cu.url_get},
     {"curl_url_cleanup", (void **)&cu.url_cleanup},
     {"curl_free", (void **)&cu.free},
+    {"curl_easy_send", (void **)&cu.easy_send},
+    {"curl_easy_recv", (void **)&cu.easy_recv},
+    {"curl_multi_cleanup", (void **)&cu.multi_cleanup},
     {NULL, NULL}};
 
 /* ---- requests ---------------------------------------------------------- */
@@ -973,14 +979,446 @@ static int l_available(lua_State *L)
     return 2;
 }
 
+/* ---- raw connections: net.connect ---------------------------------------
+ * A TCP (+TLS, + proxy tunnel) byte stream that libcurl sets up with every
+ * option net.request honours (CA, client certificate, insecure,
+ * server_name, proxy), then hands over with CURLOPT_CONNECT_ONLY: bytes
+ * move with curl_easy_send/recv on CURLINFO_ACTIVESOCKET, polled on the
+ * core loop. vcli.websocket speaks HTTP/1.1 Upgrade and RFC 6455 over it.
+ * Each connection has a multi handle of its own: a connect-only connection
+ * stays in its multi's connection cache, where the housekeeping of other
+ * transfers (pruning idle connections after 118 s) must never find it. */
+#define CONN_META "vcli.net.conn"
+enum { C_CONNECTING, C_OPEN, C_CLOSED };
+#define CONN_FDS 4
+
+typedef struct nconn {
+    nreq r;                     /* easy handle, URL, TLS, error text: as a request */
+    CURLM *multi;
+    int state, fd, events;
+    int cfd[CONN_FDS];          /* sockets curl watches while connecting */
+    long timer_id, kick_id;
+    unsigned busy : 1, paused : 1, drained : 1;
+    int self_ref, on_open_ref, on_data_ref, on_close_ref, on_drain_ref;
+    nbuf out;                   /* bytes waiting to be sent */
+    char err[CURL_ERROR_SIZE + 128];  /* a failure found while Lua runs, delivered from the loop */
+} nconn;
+
+static void conn_unref(lua_State *L, nconn *c)
+{
+    vcli_unref(L, &c->on_open_ref);
+    vcli_unref(L, &c->on_data_ref);
+    vcli_unref(L, &c->on_close_ref);
+    vcli_unref(L, &c->on_drain_ref);
+    vcli_unref(L, &c->self_ref);
+}
+
+/* Drop everything curl and the loop hold for c; no Lua. */
+static void conn_release(nconn *c)
+{
+    c->state = C_CLOSED;
+    for (int i = 0; i < CONN_FDS; i++)
+        if (c->cfd[i] >= 0) { loop_fd(c->cfd[i], 0, NULL, NULL); c->cfd[i] = -1; }
+    if (c->fd >= 0) { loop_fd(c->fd, 0, NULL, NULL); c->fd = -1; }
+    c->events = 0;
+    if (c->timer_id) { loop_timer_cancel(c->timer_id); c->timer_id = 0; }
+    if (c->kick_id) { loop_timer_cancel(c->kick_id); c->kick_id = 0; }
+    if (c->r.easy) {
+        if (c->multi) cu.multi_remove_handle(c->multi, c->r.easy);  /* closes a connect-only connection */
+        cu.easy_cleanup(c->r.easy);
+        c->r.easy = NULL;
+    }
+    if (c->multi) { cu.multi_cleanup(c->multi); c->multi = NULL; }
+    if (c->r.hdrs) { cu.slist_free_all(c->r.hdrs); c->r.hdrs = NULL; }
+    if (c->r.connect_to) { cu.slist_free_all(c->r.connect_to); c->r.connect_to = NULL; }
+    buf_free(&c->out);
+}
+
+static void conn_io(int fd, int revents, void *ud);
+
+static void conn_watch(nconn *c)
+{
+    if (c->state != C_OPEN) return;
+    int ev = (c->paused ? 0 : LOOP_READ) | (pending(&c->out) ? LOOP_WRITE : 0);
+    if (ev != c->events) {
+        loop_fd(c->fd, ev, conn_io, c);
+        c->events = ev;
+    }
+}
+
+/* on_close(err) once, last; err nil at a clean end of the stream */
+static void conn_finish(lua_State *L, nconn *c, const char *err)
+{
+    if (c->state == C_CLOSED) return;
+    conn_release(c);
+    int fn = c->on_close_ref;
+    c->on_close_ref = LUA_NOREF;
+    if (fn != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, fn);
+        luaL_unref(L, LUA_REGISTRYINDEX, fn);
+        if (err) lua_pushstring(L, err); else lua_pushnil(L);
+        if (vm_pcall(L, 1, 0)) loop_report(L, "net.connect on_close");
+    }
+    conn_unref(L, c);
+}
+
+static void conn_fail_text(nconn *c, const char *what, CURLcode rc)
+{
+    snprintf(c->err, sizeof c->err, "%s %s: %s (%s)", c->r.method, c->r.shown_url ? c->r.shown_url : "?", what,
+             cu.easy_strerror(rc));
+}
+
+/* Send what waits; -1 on a failure (text in c->err). */
+static int conn_flush(nconn *c)
+{
+    while (pending(&c->out)) {
+        size_t sent = 0;
+        CURLcode rc = cu.easy_send(c->r.easy, c->out.p + c->out.off, pending(&c->out), &sent);
+        if (rc == CURLE_AGAIN) break;
+        if (rc != CURLE_OK) { conn_fail_text(c, "connection lost while sending", rc); return -1; }
+        if (!sent) break;
+        c->out.off += sent;
+    }
+    if (!pending(&c->out)) c->out.off = c->out.len = 0;
+    return 0;
+}
+
+/* Read until the socket (and TLS) has nothing more, handing each piece to on_data. */
+static void conn_read(lua_State *L, nconn *c)
+{
+    static char buf[CHUNK_MAX];
+    while (c->state == C_OPEN && !c->paused) {
+        size_t got = 0;
+        CURLcode rc = cu.easy_recv(c->r.easy, buf, sizeof buf, &got);
+        if (rc == CURLE_AGAIN) return;
+        if (rc != CURLE_OK) {
+            conn_fail_text(c, "connection lost", rc);
+            conn_finish(L, c, c->err);
+            return;
+        }
+        if (!got) { conn_finish(L, c, NULL); return; }    /* the peer closed the stream */
+        net.bytes_in += (double)got;
+        if (c->on_data_ref != LUA_NOREF) {
+            lua_rawgeti(L, LUA_REGISTRYINDEX, c->on_data_ref);
+            lua_pushlstring(L, buf, got);
+            if (vm_pcall(L, 1, 0)) {
+                loop_report(L, "net.connect on_data");
+                conn_finish(L, c, "cancelled: on_data failed");
+                return;
+            }
+        }
+    }
+}
+
+static void conn_drained(lua_State *L, nconn *c)
+{
+    if (c->state == C_OPEN && !pending(&c->out) && !c->drained && c->on_drain_ref != LUA_NOREF) {
+        c->drained = 1;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, c->on_drain_ref);
+        if (vm_pcall(L, 0, 0)) loop_report(L, "net.connect on_drain");
+    }
+}
+
+static void conn_io(int fd, int revents, void *ud)
+{
+    nconn *c = ud;
+    lua_State *L = loop_L();
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->self_ref);    /* anchors c while Lua runs */
+    c->busy = 1;
+    if ((revents & LOOP_WRITE) && c->state == C_OPEN) {
+        if (conn_flush(c) < 0) conn_finish(L, c, c->err);
+        else conn_drained(L, c);
+    }
+    if ((revents & LOOP_READ) && c->state == C_OPEN) conn_read(L, c);
+    c->busy = 0;
+    conn_watch(c);
+    lua_settop(L, top);
+}
+
+static void conn_kicked(void *ud)
+{
+    nconn *c = ud;
+    c->kick_id = 0;
+    conn_io(c->fd, c->err[0] ? 0 : LOOP_READ | LOOP_WRITE, c);
+    if (c->err[0] && c->state == C_OPEN) {
+        lua_State *L = loop_L();
+        int top = lua_gettop(L);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, c->self_ref);
+        conn_finish(L, c, c->err);
+        lua_settop(L, top);
+    }
+}
+
+static void conn_kick(nconn *c)
+{
+    if (!c->kick_id && c->state == C_OPEN) c->kick_id = loop_timer(0, conn_kicked, c);
+}
+
+/* ---- connecting: curl's multi on the loop --------------------------------- */
+static void conn_sock_ready(int fd, int revents, void *ud);
+
+static int conn_on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
+{
+    nconn *c = userp;
+    if (c->state != C_CONNECTING) return 0;
+    int slot = -1;
+    for (int i = 0; i < CONN_FDS; i++) if (c->cfd[i] == s) slot = i;
+    if (what == CURL_POLL_REMOVE) {
+        loop_fd(s, 0, NULL, NULL);
+        if (slot >= 0) c->cfd[slot] = -1;
+        return 0;
+    }
+    if (slot < 0) for (int i = 0; i < CONN_FDS && slot < 0; i++) if (c->cfd[i] < 0) slot = i;
+    if (slot >= 0) c->cfd[slot] = s;
+    loop_fd(s, ((what & CURL_POLL_IN) ? LOOP_READ : 0) | ((what & CURL_POLL_OUT) ? LOOP_WRITE : 0), conn_sock_ready, c);
+    return 0;
+}
+
+static void conn_timer_fired(void *ud);
+static int conn_on_timer(CURLM *m, long ms, void *userp)
+{
+    nconn *c = userp;
+    if (c->timer_id) loop_timer_cancel(c->timer_id);
+    c->timer_id = (ms < 0 || c->state != C_CONNECTING) ? 0 : loop_timer((double)ms, conn_timer_fired, c);
+    return 0;
+}
+
+static void conn_progress(nconn *c)
+{
+    CURLMsg *m;
+    int left;
+    while (c->state == C_CONNECTING && (m = cu.multi_info_read(c->multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        CURLcode rc = m->data.result;
+        lua_State *L = loop_L();
+        int top = lua_gettop(L);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, c->self_ref);
+        c->r.result = rc;
+        gather_info(&c->r);
+        curl_socket_t sock = CURL_SOCKET_BAD;
+        if (rc == CURLE_OK && (cu.easy_getinfo(c->r.easy, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK || sock == CURL_SOCKET_BAD)) {
+            rc = CURLE_COULDNT_CONNECT;
+            c->r.result = rc;
+        }
+        int fn = c->on_open_ref;
+        c->on_open_ref = LUA_NOREF;
+        if (rc == CURLE_OK) {
+            for (int i = 0; i < CONN_FDS; i++)
+                if (c->cfd[i] >= 0) { loop_fd(c->cfd[i], 0, NULL, NULL); c->cfd[i] = -1; }
+            if (c->timer_id) { loop_timer_cancel(c->timer_id); c->timer_id = 0; }
+            c->state = C_OPEN;
+            c->fd = (int)sock;
+            conn_watch(c);
+            if (pending(&c->out)) conn_kick(c);
+            if (fn != LUA_NOREF) {
+                lua_rawgeti(L, LUA_REGISTRYINDEX, fn);
+                lua_pushnil(L);
+                push_info(L, &c->r);
+                if (vm_pcall(L, 2, 0)) loop_report(L, "net.connect on_open");
+            }
+        } else {
+            conn_release(c);
+            if (fn != LUA_NOREF) {
+                lua_rawgeti(L, LUA_REGISTRYINDEX, fn);
+                push_error(L, &c->r);
+                if (vm_pcall(L, 1, 0)) loop_report(L, "net.connect on_open");
+            }
+            conn_unref(L, c);
+        }
+        if (fn != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, fn);
+        lua_settop(L, top);
+        return;
+    }
+}
+
+static void conn_sock_ready(int fd, int revents, void *ud)
+{
+    nconn *c = ud;
+    if (c->state != C_CONNECTING) return;
+    int running;
+    int flags = ((revents & LOOP_READ) ? CURL_CSELECT_IN : 0) | ((revents & LOOP_WRITE) ? CURL_CSELECT_OUT : 0);
+    cu.multi_socket_action(c->multi, fd, flags, &running);
+    conn_progress(c);
+}
+
+static void conn_timer_fired(void *ud)
+{
+    nconn *c = ud;
+    c->timer_id = 0;
+    if (c->state != C_CONNECTING) return;
+    int running;
+    cu.multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    conn_progress(c);
+}
+
+/* net.connect(opts) -> conn | nil, err (libcurl unavailable); bad opts raise.
+ * opts: url (http/https: where to connect; nothing is requested), method
+ * (for messages only), connect_timeout_ms, ca_*, cert_*, key_*, insecure,
+ * server_name, proxy (always a CONNECT tunnel); on_open(err, info),
+ * on_data(chunk), on_close(err), on_drain(). */
+static int l_connect(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    const char *url = opt_str(L, "url", NULL);
+    if (!url) return luaL_error(L, "net.connect: url is required");
+    if (!load_curl()) {
+        lua_pushnil(L);
+        lua_pushstring(L, cu.err);
+        return 2;
+    }
+    nconn *c = lua_newuserdata(L, sizeof *c);   /* index 2 */
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    for (int i = 0; i < CONN_FDS; i++) c->cfd[i] = -1;
+    c->r.self_ref = c->r.on_headers_ref = c->r.on_data_ref = c->r.on_done_ref = LUA_NOREF;
+    c->self_ref = c->on_open_ref = c->on_data_ref = c->on_close_ref = c->on_drain_ref = LUA_NOREF;
+    c->state = C_CLOSED;        /* until the setup below has succeeded */
+    luaL_getmetatable(L, CONN_META);
+    lua_setmetatable(L, -2);
+    const char *method = opt_str(L, "method", NULL);
+    snprintf(c->r.method, sizeof c->r.method, "%s", method && *method ? method : "GET");
+    c->r.easy = cu.easy_init();
+    c->multi = cu.multi_init();
+    if (!c->r.easy || !c->multi) return luaL_error(L, "net.connect: cannot create a curl handle");
+    CURL *e = c->r.easy;
+    setup_url(L, &c->r, url, opt_str(L, "server_name", NULL), 1);
+    setup_tls(L, &c->r);
+    long cto = (long)opt_num(L, "connect_timeout_ms", 0);
+    if (cto > 0) {
+        cu.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, cto);
+        c->r.timeout_ms = cto;
+    }
+    const char *s;
+    if ((s = opt_str(L, "proxy", NULL))) {
+        check(L, cu.easy_setopt(e, CURLOPT_PROXY, s), "proxy");
+        c->r.via_proxy = *s != 0;
+    }
+    cu.easy_setopt(e, CURLOPT_HTTPPROXYTUNNEL, 1L);
+    cu.easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+    cu.easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);   /* ALPN: no h2 for an Upgrade */
+    cu.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    cu.easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    cu.easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+    cu.easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
+    cu.easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    cu.easy_setopt(e, CURLOPT_USERAGENT, "vcli/" VCLI_VERSION);
+    cu.easy_setopt(e, CURLOPT_ERRORBUFFER, c->r.errbuf);
+    cu.multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, conn_on_socket);
+    cu.multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    cu.multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, conn_on_timer);
+    cu.multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    lua_getfield(L, 1, "on_open");
+    lua_getfield(L, 1, "on_data");
+    lua_getfield(L, 1, "on_close");
+    lua_getfield(L, 1, "on_drain");
+    for (int i = -4; i < 0; i++)
+        if (!lua_isnil(L, i) && !lua_isfunction(L, i)) return luaL_error(L, "net.connect: callbacks must be functions");
+    c->state = C_CONNECTING;
+    CURLMcode mc = cu.multi_add_handle(c->multi, e);
+    if (mc != CURLM_OK) {
+        conn_release(c);
+        return luaL_error(L, "net.connect: cannot start (curl multi error %d)", (int)mc);
+    }
+    if (!lua_isnil(L, -1)) c->on_drain_ref = vcli_ref(L, -1);
+    if (!lua_isnil(L, -2)) c->on_close_ref = vcli_ref(L, -2);
+    if (!lua_isnil(L, -3)) c->on_data_ref = vcli_ref(L, -3);
+    if (!lua_isnil(L, -4)) c->on_open_ref = vcli_ref(L, -4);
+    c->self_ref = vcli_ref(L, 2);
+    lua_settop(L, 2);
+    return 1;
+}
+
+static nconn *checkconn(lua_State *L) { return vcli_checkudata(L, 1, CONN_META); }
+
+/* conn:send(data) -> bytes still waiting to be sent | nil, err (closed).
+ * Never blocks: what the socket does not take now goes out from the loop. */
+static int c_send(lua_State *L)
+{
+    nconn *c = checkconn(L);
+    size_t n;
+    const char *s = luaL_checklstring(L, 2, &n);
+    if (c->state == C_CLOSED || c->err[0]) { lua_pushnil(L); lua_pushliteral(L, "the connection is closed"); return 2; }
+    if (buf_add(&c->out, s, n) < 0) return luaL_error(L, "net.connect: out of memory");
+    c->drained = 0;
+    if (c->state == C_OPEN && !c->busy) {
+        if (conn_flush(c) < 0) conn_kick(c);   /* the failure reaches on_close from the loop */
+        conn_watch(c);
+    }
+    lua_pushinteger(L, (lua_Integer)pending(&c->out));
+    return 1;
+}
+
+/* conn:buffered() -> bytes waiting to be sent */
+static int c_buffered(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)pending(&checkconn(L)->out));
+    return 1;
+}
+
+static int c_pause(lua_State *L)
+{
+    nconn *c = checkconn(L);
+    c->paused = 1;
+    conn_watch(c);
+    return 0;
+}
+
+static int c_resume(lua_State *L)
+{
+    nconn *c = checkconn(L);
+    if (!c->paused) return 0;
+    c->paused = 0;
+    conn_watch(c);
+    conn_kick(c);               /* TLS may hold bytes the socket no longer signals */
+    return 0;
+}
+
+/* conn:close() -> whether it was open. What waits to be sent gets one
+ * last non-blocking try; no callback follows. */
+static int c_close(lua_State *L)
+{
+    nconn *c = checkconn(L);
+    int live = c->state != C_CLOSED;
+    if (c->state == C_OPEN && !c->err[0]) conn_flush(c);
+    if (live) conn_release(c);
+    conn_unref(L, c);
+    lua_pushboolean(L, live);
+    return 1;
+}
+
+static int c_tostring(lua_State *L)
+{
+    nconn *c = checkconn(L);
+    static const char *const states[] = {"connecting", "open", "closed"};
+    lua_pushfstring(L, "net.conn %s (%s)", c->r.shown_url ? c->r.shown_url : "?", states[c->state]);
+    return 1;
+}
+
+static int c_gc(lua_State *L)
+{
+    nconn *c = checkconn(L);
+    if (c->state != C_CLOSED || c->r.easy || c->multi) conn_release(c);
+    free(c->r.shown_url);
+    free(c->r.eff_url);
+    c->r.shown_url = c->r.eff_url = NULL;
+    return 0;
+}
+
 int luaopen_vcli_net(lua_State *L)
 {
     static const luaL_Reg req_m[] = {
         {"cancel", m_cancel}, {"pause", m_pause}, {"resume", m_resume},
         {"__tostring", m_tostring}, {"__gc", m_gc}, {NULL, NULL}};
     vcli_newclass(L, REQ_META, req_m);
+    static const luaL_Reg conn_m[] = {
+        {"send", c_send}, {"buffered", c_buffered}, {"pause", c_pause}, {"resume", c_resume},
+        {"close", c_close}, {"__tostring", c_tostring}, {"__gc", c_gc}, {NULL, NULL}};
+    vcli_newclass(L, CONN_META, conn_m);
     static const luaL_Reg fns[] = {
-        {"request", l_request}, {"stats", l_stats}, {"available", l_available}, {NULL, NULL}};
+        {"request", l_request}, {"connect", l_connect}, {"stats", l_stats}, {"available", l_available}, {NULL, NULL}};
     lua_newtable(L);
     vcli_setfuncs(L, fns);
     return 1;

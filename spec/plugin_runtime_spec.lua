@@ -129,6 +129,39 @@ commands:
 ]]):format(dir)
 end
 
+
+-- rt3: WebSockets, local listeners (net: listen) and the terminal.
+local RT3_INIT = [[
+vcli.command({
+  name = "rt3", summary = "sockets and the terminal",
+  subcommands = {
+    { name = "rawspin", summary = "raw terminal, then spin past the CPU limit",
+      handler = function() vcli.terminal.open({ raw = true }); while true do end end },
+    { name = "stty", summary = "the terminal's mode now",
+      handler = function() vcli.exec({ "stty", "-a" }, { tty = true }) end },
+  },
+})
+return {}
+]]
+local RT3_MANIFEST = [[
+name: rt3
+version: 1.0.0
+capabilities:
+  - net: { hosts: [127.0.0.1], listen: [127.0.0.1] }
+  - terminal
+  - exec: { commands: [stty] }
+limits: { cpu_ms_per_call: 300 }
+commands:
+  - name: rt3
+    summary: sockets and the terminal
+    subcommands: [rawspin, stty]
+]]
+
+local function eval3(src)
+  assert(pm.start("rt3"))
+  return pm.invoke(pm.get("rt3"), "eval", src)
+end
+
 local function sandbox_realpath(p) return require("vcli.sandbox").realpath(p) end
 
 local function eval(src)
@@ -183,6 +216,9 @@ before_all(function()
   os.execute("mkdir -p " .. plugdir .. "/rt2 " .. dir .. "/w")
   spec.write(plugdir .. "/rt2/plugin.yaml", rt2_manifest())
   spec.write(plugdir .. "/rt2/init.lua", RT2_INIT)
+  os.execute("mkdir -p " .. plugdir .. "/rt3")
+  spec.write(plugdir .. "/rt3/plugin.yaml", RT3_MANIFEST)
+  spec.write(plugdir .. "/rt3/init.lua", RT3_INIT)
   spec.write(plugdir .. "/bare/plugin.yaml", "name: bare\nversion: 1.0.0\ncapabilities: [config]\n")
   spec.write(plugdir .. "/bare/init.lua", "return {}\n")
   pm.discover({ { dir = plugdir, kind = "spec" } }, { cache = false })
@@ -468,6 +504,94 @@ describe("the CPU limit", function()
     assert.matches("stopped: a call ran longer than its 300 ms CPU limit", fails2("vcli.sleep(1); while true do end"))
     assert.truthy(vm.now() - t0 < 300 + 100 + 50, "stopped after " .. (vm.now() - t0) .. " ms")
     assert.equal("running", pm.get("rt2").state)
+  end)
+end)
+
+describe("sockets: WebSockets and listeners (net), the terminal", function()
+  local function probe(port)
+    spec.write(dir .. "/probe3.py", [[
+import socket, sys
+try:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+except ConnectionRefusedError:
+    print("refused"); sys.exit(0)
+s.sendall(b"ping")
+out = b""
+while True:
+    d = s.recv(100)
+    if not d: break
+    out += d
+print("got %r" % out)
+]])
+    -- a process of its own: the loop (and the plugin's listener on it) keeps turning while it runs
+    local done
+    os.remove(dir .. "/probe3.out")
+    local cmd = ("python3 %s/probe3.py %d >%s/probe3.out 2>&1"):format(dir, port, dir)
+    assert(require("vcli.proc").spawn({ argv = { "/bin/sh", "-c", cmd }, on_exit = function() done = true end }))
+    spec.eventually(function() return done end, 15000, "the client")
+    local f = assert(io.open(dir .. "/probe3.out")) local out = f:read("*a") f:close() return out
+  end
+
+  it("listen needs net: listen in the manifest, and only the addresses it lists", function()
+    assert.matches("^plugin rt may not listen for connections %(capabilities: net: listen: true%)$",
+      fails("return vcli.net.listen({ port = 0 })"))
+    assert.matches("plugin rt3 may not listen on 0%.0%.0%.0 %(capabilities: net: listen: %[127%.0%.0%.1%]%)",
+      tostring(select(2, pcall(eval3, "return vcli.net.listen({ host = '0.0.0.0', port = 0 })"))))
+    local m, err = require("vcli.plugin.manifest").parse(
+      "name: x\nversion: 1.0.0\ncapabilities:\n  - net: { listen: [nowhere] }\n", "p.yaml")
+    assert.falsy(m)
+    assert.matches("p%.yaml:4: capabilities%.net%.listen%[1%]: 'nowhere' is not an IP address", err)
+  end)
+
+  it("a listener and the connections it accepted close when the call ends", function()
+    local task = async.spawn(function()
+      return eval3([[
+        local l = vcli.net.listen({ port = 0 })
+        local c = l:accept()
+        local data = c:read()
+        c:write(data:upper() .. " from " .. c.peer)
+        return data
+      ]])
+    end)
+    local port = spec.eventually(function()
+      for _, r in pairs(pm.get("rt3").streams or {}) do if r.kind == "listener" then return r.port end end
+    end, 5000, "the listener")
+    -- the call answers, returns, and its socket and listener are closed: the client reads to the end
+    assert.equal("got b'PING from 127.0.0.1'\n", probe(port))
+    local ok, res = task:wait(5000)
+    assert.truthy(ok, tostring(res))
+    assert.equal("ping", res)
+    assert.equal(0, pm.open_streams("rt3"))
+    assert.equal("refused\n", probe(port))
+  end)
+
+  it("WebSockets: the hosts allow-list applies; an HTTP server that does not upgrade is an answer, not an error", function()
+    assert.matches("plugin rt3 may not reach host 'example%.com'",
+      tostring(select(2, pcall(eval3, "return vcli.http.websocket({ url = 'https://example.com/' })"))))
+    local r = eval3(("local ws = vcli.http.websocket({ url = %q, protocols = { 'v4.channel.k8s.io' } })"
+      .. " return { status = ws.status, closed = ws.closed }"):format(base .. "/status/404"))
+    assert.same({ status = 404, closed = true }, r)
+    assert.equal(0, pm.open_streams("rt3"))
+  end)
+
+  it("the terminal: absent without the capability; raw mode needs a terminal", function()
+    assert.equal("nil", eval2("return type(vcli.terminal)"))
+    assert.matches("plugin rt3: a raw terminal needs one, and this shell has none",
+      tostring(select(2, pcall(eval3, "return vcli.terminal.open({ raw = true })"))))
+  end)
+
+  it("raw mode is undone when the call is stopped by its CPU limit", function()
+    local py = spec.root .. "/spec/support/pty_drive.py"
+    local home = dir .. "/ptyhome3"
+    os.execute("mkdir -p " .. home)
+    local out = sh(("cd %s && HOME=%s XDG_CONFIG_HOME=%s/c XDG_DATA_HOME=%s/d XDG_STATE_HOME=%s/s XDG_CACHE_HOME=%s/k"
+      .. " VCLI_PLUGIN_PATH=%s TERM=dumb python3 %s '%s' ./vcli -c 'rt3 rawspin; rt3 stty' 2>&1")
+      :format(spec.root, home, home, home, home, home, plugdir, py, cjson.encode({ { "expect", "extproc" } })))
+    assert.matches("^OK\n", out)
+    assert.matches("CPU limit", out)
+    assert.matches("%sicanon%s", out)       -- back in the normal mode: not -icanon, -echo, -opost
+    assert.matches("%secho%s", out)
+    assert.matches("%sopost%s", out)
   end)
 end)
 

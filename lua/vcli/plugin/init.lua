@@ -680,32 +680,49 @@ function H.net.request(p, opts)
   end)
 end
 
--- Streams: http.stream on the host; the plugin reads chunk by chunk (a
--- ticket per read). Each belongs to the call that opened it and closes
--- when that call ends or is cancelled, or when the plugin stops.
+-- Resources a call opens (HTTP streams, WebSockets, listeners, accepted
+-- sockets, the terminal): each gets an id, belongs to the call that opened
+-- it and closes when that call returns, fails or is cancelled (Ctrl-C), or
+-- when the plugin stops. Every one has a kind and a :close().
 S.next_stream = S.next_stream or 0
+local function adopt(p, call, obj, kind)
+  S.next_stream = S.next_stream + 1
+  local id = S.next_stream
+  obj.kind = kind
+  p.streams = p.streams or {}
+  p.streams[id] = obj
+  if call and not call.done and p.state == "running" then
+    call.streams = call.streams or {}
+    call.streams[id] = true
+  else
+    M._close_stream(p, id)
+  end
+  return id
+end
+local KIND_NAMES = { stream = "stream", websocket = "WebSocket", listener = "listener", socket = "connection",
+                     terminal = "terminal" }
+local function resource(p, id, kind)
+  local r = p.streams and p.streams[id]
+  if not r or r.kind ~= kind then
+    error(("plugin %s: %s %s is closed"):format(p.name, KIND_NAMES[kind] or kind, tostring(id)), 0)
+  end
+  return r
+end
+
+-- Streams: http.stream on the host; the plugin reads chunk by chunk (a
+-- ticket per read).
 function H.net.stream(p, opts)
   local o = net_opts(p, opts)
   local call = p.current_call
   return ticket(function()
     local s, err = require("vcli.http").stream(o)
     if not s then error(err, 0) end
-    S.next_stream = S.next_stream + 1
-    local id = S.next_stream
-    p.streams = p.streams or {}
-    p.streams[id] = s
-    if call and not call.done then
-      call.streams = call.streams or {}
-      call.streams[id] = true
-    else
-      s:close()
-    end
+    local id = adopt(p, call, s, "stream")
     return { id = id, status = s.status, headers = s.headers }
   end)
 end
 function H.net.read(p, id)
-  local s = p.streams and p.streams[id]
-  if not s then error(("plugin %s: stream %s is closed"):format(p.name, tostring(id)), 0) end
+  local s = resource(p, id, "stream")
   return ticket(function() return s:read() end)
 end
 function H.net.close(p, id) M._close_stream(p, id) return true end
@@ -714,12 +731,280 @@ function M._close_stream(p, id)
   if s then p.streams[id] = nil; s:close() end
   if p.current_call and p.current_call.streams then p.current_call.streams[id] = nil end
 end
--- Streams a plugin has open (specs).
-function M.open_streams(name)
+-- Resources (streams, WebSockets, listeners, connections, the terminal) a plugin has open (specs).
+function M.open_streams(name, kind)
   local p = S.plugins[name]
   local n = 0
-  for _ in pairs(p and p.streams or {}) do n = n + 1 end
+  for _, r in pairs(p and p.streams or {}) do if not kind or r.kind == kind then n = n + 1 end end
   return n
+end
+
+-- WebSockets (vcli.websocket): the same host and option checks as
+-- requests, plus the subprotocols offered. A refused handshake (not 101)
+-- is an answer, not an error: status, headers and body come back.
+function H.net.websocket(p, opts)
+  local o = net_opts(p, opts)
+  local protos = opts.protocols
+  if protos ~= nil then
+    if type(protos) ~= "table" then error("websocket: protocols must be a list of names", 0) end
+    o.protocols = {}
+    for i, v in ipairs(protos) do
+      if type(v) ~= "string" then error("websocket: protocols must be a list of names", 0) end
+      o.protocols[i] = v
+    end
+  end
+  if opts.handshake_timeout_ms ~= nil and type(opts.handshake_timeout_ms) ~= "number" then
+    error("websocket: handshake_timeout_ms must be a number", 0)
+  end
+  o.handshake_timeout_ms = opts.handshake_timeout_ms
+  local call = p.current_call
+  return ticket(function()
+    local ws, err = require("vcli.websocket").connect(o)
+    if not ws then error(err, 0) end
+    if ws.status ~= 101 then return { status = ws.status, headers = ws.headers, body = ws.body } end
+    local id = adopt(p, call, ws, "websocket")
+    return { id = id, status = ws.status, headers = ws.headers, protocol = ws.protocol }
+  end)
+end
+-- next message: { data =, text = bool } | nil at the end (close_code)
+function H.net.ws_recv(p, id)
+  local ws = resource(p, id, "websocket")
+  return ticket(function()
+    local data, kind = ws:recv()
+    if data == nil then return { closed = true, code = ws.close_code, reason = ws.close_reason } end
+    return { data = data, text = kind == "text" or nil }
+  end)
+end
+function H.net.ws_send(p, id, data, text)
+  local ws = resource(p, id, "websocket")
+  if type(data) ~= "string" then error("websocket: send takes a string", 0) end
+  return ticket(function() return ws:send(data, text and "text" or "binary") end)
+end
+
+-- Local TCP listeners (port-forward): only with net: listen: true (or a
+-- list of the addresses allowed). Accepted connections belong to the call
+-- that accepted them.
+local tcp_mod
+local function tcp() tcp_mod = tcp_mod or require("vcli.tcp") return tcp_mod end
+
+-- One loop watcher per descriptor (the loop keys them by fd): a reader and
+-- a writer may wait on the same socket at once.
+local function fd_update(o)
+  local mode = (o.rwait and "r" or "") .. (o.wwait and "w" or "")
+  if mode == "" or not o.fd then
+    if o.watch then o.watch:stop(); o.watch = nil end
+    return
+  end
+  if o.watch then o.watch:set(mode) return end
+  o.watch = loop.fd(o.fd, mode, function(r, w)
+    local rw, ww = o.rwait, o.wwait
+    if r and rw then o.rwait = nil end
+    if w and ww then o.wwait = nil end
+    fd_update(o)
+    if r and rw then rw() end
+    if w and ww then ww() end
+  end)
+end
+local function fd_wait(o, which)
+  async.await(function(resume)
+    o[which] = resume
+    fd_update(o)
+    return function()
+      if o[which] == resume then o[which] = nil; fd_update(o) end
+    end
+  end)
+end
+local function fd_close(o)
+  if not o.fd then return end
+  local fd = o.fd
+  o.fd = nil
+  local rw, ww = o.rwait, o.wwait
+  o.rwait, o.wwait = nil, nil
+  fd_update(o)
+  tcp().close(fd)
+  if rw then rw() end
+  if ww then ww() end
+end
+
+local function listen_allowed(p, host)
+  local grant = p.m.capabilities.net.listen
+  if grant == true then return true end
+  if type(grant) == "table" then
+    for _, a in ipairs(grant) do if a == host then return true end end
+  end
+  return false, grant
+end
+function H.net.listen(p, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("listen: an options table expected ({host =, port =})", 0) end
+  local host, port = opts.host or "127.0.0.1", opts.port or 0
+  if type(host) ~= "string" then error("listen: host must be an address", 0) end
+  if type(port) ~= "number" or port ~= math.floor(port) or port < 0 or port > 65535 then
+    error("listen: port must be a number from 0 to 65535", 0)
+  end
+  local ok, grant = listen_allowed(p, host)
+  if not ok then
+    if type(grant) == "table" then
+      error(("plugin %s may not listen on %s (capabilities: net: listen: [%s])"):format(p.name, host, table.concat(grant, ", ")), 0)
+    end
+    error(("plugin %s may not listen for connections (capabilities: net: listen: true)"):format(p.name), 0)
+  end
+  local fd, bhost, bport = tcp().listen(host, port)
+  if not fd then error(bhost, 0) end
+  local l = { fd = fd, host = bhost, port = bport }
+  l.close = fd_close
+  local id = adopt(p, p.current_call, l, "listener")
+  return { id = id, host = bhost, port = bport }
+end
+-- the next connection: { id, peer, port } | nil once the listener is closed
+function H.net.accept(p, id)
+  local l = resource(p, id, "listener")
+  local call = p.current_call
+  return ticket(function()
+    while l.fd do
+      local fd, peer, pport = tcp().accept(l.fd)
+      if fd then
+        local c = { fd = fd, peer = peer, port = pport }
+        c.close = fd_close
+        local cid = adopt(p, call, c, "socket")
+        return { id = cid, peer = peer, port = pport }
+      end
+      if peer ~= "again" then error("accept: " .. tostring(peer), 0) end
+      fd_wait(l, "rwait")
+    end
+    return nil
+  end)
+end
+-- bytes as they come (up to 64 KiB) | nil at the end (or once closed)
+function H.net.sock_read(p, id)
+  local c = resource(p, id, "socket")
+  return ticket(function()
+    while c.fd do
+      local parts, n = {}, 0
+      while c.fd and n < 65536 do
+        local data, err = loop.read(c.fd, 65536)
+        if data then
+          parts[#parts + 1] = data
+          n = n + #data
+        elseif err == "again" then
+          break
+        elseif err == "eof" or tostring(err):lower():find("reset") then
+          if n > 0 then c.eof = true break end
+          return nil
+        else
+          error("read: " .. tostring(err), 0)
+        end
+      end
+      if n > 0 then return table.concat(parts) end
+      if c.eof then return nil end
+      fd_wait(c, "rwait")
+    end
+    return nil
+  end)
+end
+-- the whole string, waiting while the socket is full
+function H.net.sock_write(p, id, data)
+  local c = resource(p, id, "socket")
+  if type(data) ~= "string" then error("socket: write takes a string", 0) end
+  return ticket(function()
+    local pos = 1
+    while pos <= #data do
+      if not c.fd then error(("plugin %s: connection %s is closed"):format(p.name, tostring(id)), 0) end
+      local n, err = tcp().write(c.fd, data, pos)
+      if n then pos = pos + n
+      elseif err == "again" then fd_wait(c, "wwait")
+      else error("write: " .. tostring(err), 0) end
+    end
+    return true
+  end)
+end
+
+-- terminal: the user's terminal and standard input. open{raw = true}
+-- puts the terminal in raw mode (it needs one) and reports resizes;
+-- open{} reads standard input as it is (a pipe, a file, the terminal in
+-- its normal mode). Always restored when closed: by the plugin, with its
+-- call (return, error, Ctrl-C, time limit) or when the plugin stops.
+H.terminal = {}
+function H.terminal.open(p, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("terminal.open: an options table expected", 0) end
+  local tty = require("vcli.tty")
+  local raw = opts.raw == true
+  if raw and not has_terminal() then
+    error(("plugin %s: a raw terminal needs one, and this shell has none (stdin/stdout are not a terminal)"):format(p.name), 0)
+  end
+  if S.terminal_open and S.terminal_open.fd then error(("plugin %s: the terminal is already open"):format(p.name), 0) end
+  io.stdout:flush()
+  local t = { fd = 0, q = {}, raw = raw }
+  local function push(ev)
+    t.q[#t.q + 1] = ev
+    local w = t.waiter
+    t.waiter = nil
+    if w then w() end
+  end
+  t.close = function(self)
+    if not self.fd then return end
+    self.fd = nil
+    if self.watch then self.watch:stop(); self.watch = nil end
+    if self.raw then tty.on_resize(nil); tty.raw(false) end
+    io.stdout:flush()
+    if S.terminal_open == self then S.terminal_open = nil end
+    local w = self.waiter
+    self.waiter = nil
+    if w then w() end
+  end
+  if raw then
+    local ok, err = tty.raw(true)
+    if not ok then error(("plugin %s: cannot put the terminal in raw mode: %s"):format(p.name, tostring(err)), 0) end
+    tty.on_resize(function(cols, rows) push({ resize = { cols, rows } }) end)
+  end
+  if opts.input ~= false then
+    t.watch = loop.fd(0, "r", function()
+      local data, err = loop.read(0, 65536)
+      if data then push({ data = data })
+      elseif err ~= "again" then
+        t.watch:stop()
+        t.watch = nil
+        push({ eof = true })
+      end
+    end)
+  end
+  S.terminal_open = t
+  local id = adopt(p, p.current_call, t, "terminal")
+  local cols, rows = tty.size()
+  return { id = id, raw = raw, width = cols, height = rows }
+end
+-- next event: { data = bytes } | { resize = {cols, rows} } | nil at the end of input (or once closed)
+function H.terminal.read(p, id)
+  local t = resource(p, id, "terminal")
+  return ticket(function()
+    while true do
+      local ev = table.remove(t.q, 1)
+      if ev then
+        if ev.eof then return nil end
+        return ev
+      end
+      if not t.fd then return nil end
+      async.await(function(resume)
+        t.waiter = resume
+        return function() if t.waiter == resume then t.waiter = nil end end
+      end)
+    end
+  end)
+end
+function H.terminal.close(p, id) M._close_stream(p, id) return true end
+-- write to stdout (1) or stderr (2) now, after what the plugin printed before
+function H.terminal.write(p, data, stream)
+  if type(data) ~= "string" then error("terminal.write takes a string", 0) end
+  flush(p)
+  local shell = require("vcli.shell")
+  if stream == 2 then shell.ewrite(data) else shell.write(data) end
+  io.stdout:flush()
+  return true
+end
+function H.terminal.size()
+  local cols, rows = require("vcli.tty").size()
+  return { width = cols, height = rows, terminal = has_terminal() }
 end
 
 -- env: the variables the manifest names, nothing else.

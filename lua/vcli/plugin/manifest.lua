@@ -7,7 +7,7 @@ local semver = require("vcli.plugin.semver")
 local M = {}
 
 M.BUILTIN_CAPS = { env = true, net = true, kube = true, prom = true, store = true, exec = true, ["fs.read"] = true,
-                   ["fs.write"] = true, tui = true, events = true, clipboard = true, config = true }
+                   ["fs.write"] = true, tui = true, events = true, clipboard = true, config = true, terminal = true }
 M.DEFAULT_LIMITS = { memory = 32 * 1024 * 1024, cpu_ms_per_call = 1000, start_ms = 2000, stop_ms = 1000 }
 
 local UNITS = { [""] = 1, b = 1, k = 1024, kb = 1000, kib = 1024, m = 1024 ^ 2, mb = 1000 ^ 2, mib = 1024 ^ 2,
@@ -127,6 +127,18 @@ function M.check(doc, lines, path)
         if type(v) ~= "string" or not v:match("^[%a_][%w_%-]*$") or v == "plugins" then
           fail(path, line, ("capabilities.config.read[%d]"):format(i),
             ("'%s' is not a core config section (e.g. prometheus, kubernetes; a plugin reads its own plugins.NAME)"):format(tostring(v)))
+        end
+      end
+    end
+    -- net: listen: true (any local address) or a list of addresses ([127.0.0.1, "::1"])
+    if name == "net" and opts.listen ~= nil and type(opts.listen) ~= "boolean" then
+      if not is_list(opts.listen) then
+        fail(path, line_of(opts, "listen"), "capabilities.net.listen", "must be true or a list of local addresses")
+      end
+      for i, v in ipairs(opts.listen) do
+        if type(v) ~= "string" or not (v == "localhost" or v:match("^[%d.]+$") or v:match("^[%x:]+$")) then
+          fail(path, line_of(opts, "listen"), ("capabilities.net.listen[%d]"):format(i),
+            ("'%s' is not an IP address (e.g. 127.0.0.1, ::1)"):format(tostring(v)))
         end
       end
     end

@@ -277,7 +277,7 @@ end
 vcli.prompt = { set = function(segments) host("core", "prompt", segments) end }
 
 local BUILTIN = { env = true, net = true, store = true, exec = true, ["fs.read"] = true, ["fs.write"] = true, tui = true,
-                  events = true, clipboard = true, config = true }
+                  events = true, clipboard = true, config = true, terminal = true }
 
 if granted.net then
   -- A body read from a host stream, chunk by chunk: each read waits on the
@@ -313,6 +313,85 @@ if granted.net then
       local r = await("net", "stream", opts)
       return setmetatable({ id = r.id, status = r.status, headers = r.headers }, Stream)
     end,
+  }
+  -- A WebSocket on the host: each recv/send waits on the host; it lives as
+  -- long as the call that opened it. Not 101: ws.status, ws.body, closed.
+  local WebSocket = {}
+  WebSocket.__index = WebSocket
+  function WebSocket:recv()
+    if self.closed then return nil end
+    local m = await("net", "ws_recv", self.id)
+    if m.closed then
+      self.closed, self.close_code, self.close_reason = true, m.code, m.reason
+      return nil
+    end
+    return m.data, m.text and "text" or "binary"
+  end
+  function WebSocket:send(data, kind)
+    if self.closed then error(("plugin %s: the WebSocket is closed"):format(NAME), 2) end
+    return await("net", "ws_send", self.id, data, kind == "text")
+  end
+  function WebSocket:close()
+    if self.closed or not self.id then self.closed = true return end
+    self.closed = true
+    host("net", "close", self.id)
+  end
+  vcli.http.websocket = function(opts)
+    local r = await("net", "websocket", opts)
+    return setmetatable({ id = r.id, status = r.status, headers = r.headers, body = r.body, protocol = r.protocol,
+                          closed = r.id == nil }, WebSocket)
+  end
+  -- Local TCP listeners (net: listen: true) and the connections they accept.
+  local Socket = {}
+  Socket.__index = Socket
+  function Socket:read()
+    if self.closed then return nil end
+    return await("net", "sock_read", self.id)
+  end
+  function Socket:write(data) return await("net", "sock_write", self.id, data) end
+  function Socket:close()
+    if self.closed then return end
+    self.closed = true
+    host("net", "close", self.id)
+  end
+  local Listener = {}
+  Listener.__index = Listener
+  function Listener:accept()
+    if self.closed then return nil end
+    local r = await("net", "accept", self.id)
+    if not r then return nil end
+    return setmetatable({ id = r.id, peer = r.peer, port = r.port }, Socket)
+  end
+  Listener.close = Socket.close
+  vcli.net = {
+    listen = function(opts)
+      local r = host("net", "listen", opts)
+      return setmetatable({ id = r.id, host = r.host, port = r.port }, Listener)
+    end,
+  }
+end
+if granted.terminal then
+  -- The user's terminal / standard input: open{raw = true} (exec -it) or
+  -- open{} (read stdin as it is); t:read() -> {data=} | {resize={cols, rows}}
+  -- | nil at the end; restored when closed, with the call, or at a stop.
+  local Terminal = {}
+  Terminal.__index = Terminal
+  function Terminal:read()
+    if self.closed then return nil end
+    return await("terminal", "read", self.id)
+  end
+  function Terminal:close()
+    if self.closed then return end
+    self.closed = true
+    host("terminal", "close", self.id)
+  end
+  vcli.terminal = {
+    open = function(opts)
+      local r = host("terminal", "open", opts or {})
+      return setmetatable({ id = r.id, raw = r.raw, width = r.width, height = r.height }, Terminal)
+    end,
+    write = function(data, stream) return host("terminal", "write", data, stream) end,
+    size = function() return host("terminal", "size") end,
   }
 end
 if granted.env then

@@ -186,4 +186,32 @@ function Client:stream(opts)
   return s
 end
 
+-- A WebSocket to the API server (exec, attach, port-forward) with the
+-- request's credentials, TLS and proxy. opts: path, protocols, open(o) (the
+-- host's websocket function: vcli.http.websocket). -> ws (open, 101) |
+-- nil, err (kubectl's words: "Error from server (NotFound): …"), kind, status
+function Client:websocket(opts)
+  local refreshed = false
+  while true do
+    local okb, o = pcall(self.base_opts, self, opts)
+    if not okb then return nil, self:redact(o), "auth" end
+    o.method, o.body, o.timeout_ms, o.low_speed = nil, nil, nil, nil
+    o.protocols = opts.protocols
+    local okw, ws = pcall(opts.open, o)
+    if not okw then
+      self.down_since = self.down_since or self.env.now()
+      return nil, self:redact(ws), "network"
+    end
+    self.down_since = nil
+    if ws.status == 101 then return ws end
+    if ws.status == 401 and self.conn.exec and not refreshed then
+      refreshed = true
+      opts = setmetatable({ refresh = true }, { __index = opts })
+    else
+      local msg, st = self:status_error({ status = ws.status, body = ws.body })
+      return nil, msg, "http", ws.status, st
+    end
+  end
+end
+
 return M

@@ -1,6 +1,6 @@
 -- k8s.verbs — every `k8s` verb but get: ctx, ns, describe, logs, events,
 -- delete, scale, rollout, label/annotate, cordon/uncordon, apply, edit,
--- exec/port-forward (through kubectl), and the kubectl bridge.
+-- exec/port-forward (native: k8s/remote.lua), and the kubectl bridge.
 local util = require("k8s.util")
 local discovery = require("k8s.discovery")
 local kubeconfig = require("k8s.kubeconfig")
@@ -132,136 +132,50 @@ local function patch(c, r, ns, name, body, ptype, sub, q)
 end
 
 -- ---------------------------------------------------------------- describe
-local function kv_block(out, title, t)
-  local keys = {}
-  for k in pairs(type(t) == "table" and t or {}) do keys[#keys + 1] = k end
-  table.sort(keys)
-  if #keys == 0 then out[#out + 1] = ("%-16s<none>"):format(title .. ":"); return end
-  for i, k in ipairs(keys) do
-    out[#out + 1] = ("%-16s%s=%s"):format(i == 1 and (title .. ":") or "", k, tostring(t[k]))
-  end
-end
-
-local function columns(rows, indent)
-  local w = {}
-  for _, r in ipairs(rows) do for i, cell in ipairs(r) do if #cell + 3 > (w[i] or 0) then w[i] = #cell + 3 end end end
-  local out = {}
-  for _, r in ipairs(rows) do
-    local parts = {}
-    for i, cell in ipairs(r) do parts[i] = i < #r and (cell .. (" "):rep(w[i] - #cell)) or cell end
-    out[#out + 1] = indent .. table.concat(parts)
-  end
-  return out
-end
-
-local function describe_text(sess, r, obj, events)
-  local env = sess.env
-  local out = {}
-  local md = obj.metadata or {}
-  local now = env.time()
-  out[#out + 1] = ("%-16s%s"):format("Name:", md.name)
-  if md.namespace then out[#out + 1] = ("%-16s%s"):format("Namespace:", md.namespace) end
-  out[#out + 1] = ("%-16s%s"):format("Kind:", (obj.kind or r.kind) .. (r.group ~= "" and (" (" .. r.gv .. ")") or ""))
-  kv_block(out, "Labels", md.labels)
-  local ann = {}
-  for k, v in pairs(type(md.annotations) == "table" and md.annotations or {}) do
-    if k ~= "kubectl.kubernetes.io/last-applied-configuration" then ann[k] = tostring(v):gsub("\n", " "):sub(1, 120) end
-  end
-  kv_block(out, "Annotations", ann)
-  out[#out + 1] = ("%-16s%s (%s ago)"):format("Created:", tostring(md.creationTimestamp),
-    util.human_duration(now - (util.parse_time(md.creationTimestamp) or now)))
-  for _, o in ipairs(md.ownerReferences or {}) do out[#out + 1] = ("%-16s%s/%s"):format("Controlled By:", o.kind, o.name) end
-  local spec, st = obj.spec or {}, obj.status or {}
-  if obj.kind == "Pod" then
-    out[#out + 1] = ("%-16s%s"):format("Node:", tostring(spec.nodeName or "<none>"))
-    out[#out + 1] = ("%-16s%s"):format("Status:", md.deletionTimestamp and "Terminating" or tostring(st.phase))
-    out[#out + 1] = ("%-16s%s"):format("IP:", tostring(st.podIP or "<none>"))
-  elseif spec.replicas ~= nil then
-    out[#out + 1] = ("%-16s%d desired | %d updated | %d total | %d available | %d unavailable"):format("Replicas:",
-      spec.replicas or 0, st.updatedReplicas or 0, st.replicas or 0, st.availableReplicas or 0, st.unavailableReplicas or 0)
-    if type(spec.selector) == "table" then kv_block(out, "Selector", spec.selector.matchLabels) end
-  elseif obj.kind == "Node" then
-    for _, a in ipairs(st.addresses or {}) do out[#out + 1] = ("%-16s%s"):format(a.type .. ":", a.address) end
-    out[#out + 1] = ("%-16s%s"):format("Unschedulable:", tostring(spec.unschedulable == true))
-  end
-  local cspec = spec.containers or (spec.template and spec.template.spec and spec.template.spec.containers)
-  if type(cspec) == "table" and #cspec > 0 then
-    out[#out + 1] = "Containers:"
-    local cst = {}
-    for _, s in ipairs(st.containerStatuses or {}) do cst[s.name] = s end
-    for _, ct in ipairs(cspec) do
-      out[#out + 1] = "  " .. ct.name .. ":"
-      out[#out + 1] = ("    %-14s%s"):format("Image:", tostring(ct.image))
-      local ports = {}
-      for _, p in ipairs(ct.ports or {}) do ports[#ports + 1] = tostring(p.containerPort) .. "/" .. tostring(p.protocol or "TCP") end
-      if #ports > 0 then out[#out + 1] = ("    %-14s%s"):format("Ports:", table.concat(ports, ", ")) end
-      local s = cst[ct.name]
-      if s then
-        local state, detail = next(s.state or {})
-        out[#out + 1] = ("    %-14s%s%s"):format("State:", tostring(state):gsub("^%l", string.upper),
-          type(detail) == "table" and detail.reason and (" (" .. detail.reason .. ")") or "")
-        if s.lastState and next(s.lastState) then
-          local ls, ld = next(s.lastState)
-          out[#out + 1] = ("    %-14s%s%s"):format("Last State:", tostring(ls):gsub("^%l", string.upper),
-            type(ld) == "table" and ld.reason and (" (" .. ld.reason .. ")") or "")
-        end
-        out[#out + 1] = ("    %-14s%s"):format("Ready:", tostring(s.ready))
-        out[#out + 1] = ("    %-14s%d"):format("Restarts:", s.restartCount or 0)
-      end
-    end
-  end
-  if type(st.conditions) == "table" and #st.conditions > 0 then
-    out[#out + 1] = "Conditions:"
-    local rows = { { "Type", "Status", "Reason" } }
-    for _, cd in ipairs(st.conditions) do rows[#rows + 1] = { tostring(cd.type), tostring(cd.status), tostring(cd.reason or "") } end
-    for _, l in ipairs(columns(rows, "  ")) do out[#out + 1] = l end
-  end
-  if events then
-    if #events == 0 then out[#out + 1] = "Events:          <none>"
-    else
-      out[#out + 1] = "Events:"
-      local rows = { { "Type", "Reason", "Age", "From", "Message" }, { "----", "------", "----", "----", "-------" } }
-      for _, e in ipairs(events) do
-        local ts = util.parse_time(e.lastTimestamp or e.eventTime or (e.metadata and e.metadata.creationTimestamp)) or now
-        rows[#rows + 1] = { tostring(e.type), tostring(e.reason), util.human_duration(now - ts),
-          tostring(e.source and e.source.component or e.reportingComponent or ""), (tostring(e.message or ""):gsub("\n", " ")) }
-      end
-      for _, l in ipairs(columns(rows, "  ")) do out[#out + 1] = l end
-    end
-  end
-  return table.concat(out, "\n") .. "\n"
-end
-
+-- kubectl describe's layout: k8s/describe.lua. Offline, the object comes from
+-- the cache (without events or the lines derived from other objects). As
+-- kubectl: `describe TYPE NAME` with no such object describes the objects
+-- whose names start with NAME; the objects found are shown, then the errors.
 function M.describe(sess, ctx)
-  local ts, c, conn = targets(sess, ctx, words_of(ctx))
+  local words = words_of(ctx)
+  local ts, c, conn = targets(sess, ctx, words)
   local env = sess.env
-  for i, t in ipairs(ts) do
+  local describe = require("k8s.describe")
+  local shown, errs = 0, {}
+  local function show(t, obj, offline, prefixed)
+    obj.apiVersion = obj.apiVersion or t.r.gv
+    obj.kind = obj.kind or t.r.kind
+    local text = describe.describe{ env = env, c = not offline and c or nil, obj = obj, events = not offline }
+    -- kubectl: "\n\n" between objects; after each object matched by prefix, "\n"
+    if shown > 0 and not prefixed then ctx.out("\n\n") end
+    ctx.out(prefixed and (text .. "\n") or text)
+    shown = shown + 1
+  end
+  for _, t in ipairs(ts) do
     local ns = ns_of(t.r, conn)
     local key = t.r.gv .. "/" .. t.r.name
-    local res, err, kind = c:request{ path = discovery.path(t.r, ns, t.name), accept = "application/json", timeout_ms = 30000 }
-    local body, note
+    local res, err, kind, code = c:request{ path = discovery.path(t.r, ns, t.name), accept = "application/json",
+      timeout_ms = 30000 }
     if res then
-      body = res.body
+      sess.cache:put_object(conn.context, ns, "describe:" .. key, t.name, res.body)
+      show(t, json_of(sess, res.body))
     elseif kind == "network" then
       local at, text = sess.cache:get_object(conn.context, ns, "describe:" .. key, t.name)
       if not at then error(err, 0) end
       ctx.err(require("k8s.get").offline_note(env, at, err))
-      body, note = text, true
+      show(t, json_of(sess, text), true)
+    elseif code == 404 and #ts == 1 and not words[1]:find("/") then
+      local l = c:get_json(discovery.path(t.r, ns))
+      local n = 0
+      for _, o in ipairs(l and l.items or {}) do
+        if tostring(o.metadata.name):sub(1, #t.name) == t.name then show(t, o, false, true); n = n + 1 end
+      end
+      if n == 0 then errs[#errs + 1] = err end
     else
-      error(err, 0)
+      errs[#errs + 1] = err
     end
-    local obj = json_of(sess, body)
-    local events
-    if not note then
-      sess.cache:put_object(conn.context, ns, "describe:" .. key, t.name, body)
-      local fs = "involvedObject.name=" .. t.name .. (obj.metadata.uid and (",involvedObject.uid=" .. obj.metadata.uid) or "")
-      local ev = c:get_json((ns and ("/api/v1/namespaces/" .. ns) or "/api/v1") .. "/events" .. util.query({ fieldSelector = fs }))
-      events = ev and ev.items or {}
-      table.sort(events, function(a, b) return tostring(a.lastTimestamp or "") < tostring(b.lastTimestamp or "") end)
-    end
-    if i > 1 then ctx.out("\n\n") end
-    ctx.out(describe_text(sess, t.r, obj, events))
   end
+  if #errs > 0 then error(table.concat(errs, "\n"), 0) end
   return 0
 end
 
@@ -610,30 +524,9 @@ function M.edit(sess, ctx)
 end
 
 -- ---------------------------------------------------------------- exec / port-forward
-function M.exec(sess, ctx)
-  local conn = sess:conn(ctx.flags)
-  -- the words after `--` (as kubectl: `exec POD CMD` without it is refused)
-  local cmd = ctx.flags["--"] or {}
-  if #cmd == 0 and ctx.args.command and #ctx.args.command > 0 then
-    error("k8s exec: exec POD COMMAND is not supported; use exec POD -- COMMAND", 0)
-  end
-  if #cmd == 0 then error("k8s exec: a command is needed after --, e.g. k8s exec POD -- sh", 0) end
-  local args = { "exec" }
-  if ctx.flags.stdin or ctx.interactive then args[#args + 1] = "-i" end
-  if ctx.flags.tty or (ctx.interactive and ctx.flags.tty ~= false) then args[#args + 1] = "-t" end
-  if ctx.flags.container then args[#args + 1] = "-c"; args[#args + 1] = ctx.flags.container end
-  args[#args + 1] = ctx.args.pod
-  args[#args + 1] = "--"
-  for _, a in ipairs(cmd) do args[#args + 1] = a end
-  local _ = conn
-  return delegate(sess, ctx, args, "exec")
-end
-
-function M.port_forward(sess, ctx)
-  local args = { "port-forward", ctx.args.target }
-  for _, p in ipairs(ctx.args.ports) do args[#args + 1] = p end
-  return delegate(sess, ctx, args, "port-forward")
-end
+-- native, over the API server's WebSocket protocols: k8s/remote.lua
+function M.exec(sess, ctx) return require("k8s.remote").exec(sess, ctx) end
+function M.port_forward(sess, ctx) return require("k8s.remote").port_forward(sess, ctx) end
 
 function M.specs(sess, a)
   local items = { name = "items", variadic = true, help = "TYPE NAME… or TYPE/NAME…",
@@ -683,12 +576,14 @@ function M.specs(sess, a)
       flags = { { name = "filename", short = "f", type = "list", help = "file or directory (repeatable)" },
                 { name = "dry-run", type = "bool" }, { name = "force-conflicts", type = "bool" } } },
     { name = "edit", summary = "Edit a resource in $EDITOR (conflicts detected)", args = { items }, handler = run(M.edit) },
-    { name = "exec", summary = "Run a command in a pod (through kubectl)", passthrough = true, handler = run(M.exec),
+    { name = "exec", summary = "Run a command in a pod (-it: an interactive shell)", passthrough = true, handler = run(M.exec),
       args = { pod_arg, { name = "command", variadic = true, optional = true, help = "command (after --)" } },
-      flags = { { name = "container", short = "c", type = "string" }, { name = "stdin", short = "i", type = "bool" },
-                { name = "tty", short = "t", type = "bool" } } },
-    { name = "port-forward", summary = "Forward local ports to a pod (through kubectl)", handler = run(M.port_forward),
-      args = { { name = "target" }, { name = "ports", variadic = true } } },
+      flags = { { name = "container", short = "c", type = "string", help = "container (default: the first)" },
+                { name = "stdin", short = "i", type = "bool", help = "pass stdin to the command" },
+                { name = "tty", short = "t", type = "bool", help = "with -i: a terminal (raw keys, resize)" } } },
+    { name = "port-forward", summary = "Forward local ports to a pod (POD, svc/NAME, deploy/NAME…)", handler = run(M.port_forward),
+      args = { { name = "target", complete = pod_arg.complete }, { name = "ports", variadic = true, help = "[LOCAL:]REMOTE…" } },
+      flags = { { name = "address", type = "string", help = "local addresses to listen on, comma-separated (127.0.0.1)" } } },
   }
 end
 
