@@ -55,7 +55,7 @@ describe("k8s verbs against the test cluster", function()
     assert.matches("^vhello vhello line 100\nvhello vhello line 101\n", out)
   end)
 
-  it("Tab after logs -c completes the containers of the pod on the line", function()
+  it("Tab after logs/exec -c completes the containers of the pod on the line", function()
     local f = dir .. "/vtwo.yaml"
     local h = assert(io.open(f, "w"))
     h:write("apiVersion: v1\nkind: Pod\nmetadata: {name: vtwo, namespace: team-b}\nspec:\n",
@@ -73,6 +73,7 @@ describe("k8s verbs against the test cluster", function()
     assert.same({ "app", "setup", "sidecar" }, words("k8s logs vtwo -n team-b -c "))
     assert.same({ "sidecar" }, words("k8s logs -n team-b --tail 5 pod/vtwo --container si"))
     assert.same({ "vhello" }, words("k8s logs vhello -c "))
+    assert.same({ "app", "setup", "sidecar" }, words("k8s exec -n team-b vtwo -c "))
     assert.same({}, words("k8s logs nosuchpod -c "))
     kubectl("delete pod vtwo -n team-b --wait=false")
   end)
