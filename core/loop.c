@@ -331,6 +331,16 @@ static int l_signal(lua_State *L)
     return 0;
 }
 
+/* loop.handler(name) -> the fn loop.signal set for it, or nil (so a
+ * handler can be swapped in for a while and the previous one put back) */
+static int l_handler(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp.sig_ref);
+    lua_getfield(L, -1, name);
+    return 1;
+}
+
 static int l_step(lua_State *L) { loop_step(luaL_optnumber(L, 1, -1)); return 0; }
 
 static int l_run(lua_State *L)
@@ -392,7 +402,7 @@ int luaopen_vcli_loop(lua_State *L)
     vcli_newclass(L, FD_META, fd_m);
     vcli_newclass(L, TIMER_META, timer_m);
     static const luaL_Reg fns[] = {
-        {"fd", l_fd}, {"timer", l_timer}, {"signal", l_signal}, {"step", l_step},
+        {"fd", l_fd}, {"timer", l_timer}, {"signal", l_signal}, {"handler", l_handler}, {"step", l_step},
         {"run", l_run}, {"stop", l_stop}, {"on_error", l_on_error},
         {"read", l_read}, {"nonblock", l_nonblock}, {NULL, NULL}};
     lua_newtable(L);

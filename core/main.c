@@ -173,7 +173,6 @@ int main(int argc, char **argv)
     preload(L, "vcli.sandbox", luaopen_vcli_sandbox);
     preload(L, "vcli.wsock", luaopen_vcli_wsock);
     preload(L, "vcli.tcp", luaopen_vcli_tcp);
-    preload(L, "vcli.tty", luaopen_vcli_tty);
     preload(L, "cjson", luaopen_cjson);
     preload(L, "cjson.safe", luaopen_cjson_safe);
 

@@ -73,35 +73,46 @@ static int cp_width(uint32_t cp)
 
 /* ---- raw mode ---------------------------------------------------------- */
 static struct termios saved;
-static int saved_ok, is_raw;
+static int saved_ok, raw_mode; /* 0 the original mode, 1 raw keys, 2 fully raw */
 
 static void term_restore(void)
 {
-    if (is_raw && saved_ok) tcsetattr(0, TCSADRAIN, &saved); /* never drop typeahead */
-    is_raw = 0;
+    if (raw_mode && saved_ok) tcsetattr(0, TCSADRAIN, &saved); /* never drop typeahead */
+    raw_mode = 0;
 }
 
-/* term.raw(on): raw keys for the editor/TUI; off restores the original mode
- * (so a running command gets Ctrl-C as SIGINT, as in any shell). */
+/* term.raw(on [, "full"]): raw keys for the editor/TUI; "full" also turns
+ * off output processing and the remaining input translations — a remote
+ * program's terminal (k8s exec -it, as kubectl's). Off restores the original
+ * mode (so a running command gets Ctrl-C as SIGINT, as in any shell), as
+ * does the process's exit. */
 static int l_raw(lua_State *L)
 {
     int on = lua_toboolean(L, 1);
+    int want = on ? (lua_isstring(L, 2) && !strcmp(lua_tostring(L, 2), "full") ? 2 : 1) : 0;
     if (!isatty(0)) { lua_pushboolean(L, 0); return 1; }
     if (!saved_ok) {
         if (tcgetattr(0, &saved) < 0) { lua_pushboolean(L, 0); return 1; }
         saved_ok = 1;
         atexit(term_restore);
     }
-    if (on && !is_raw) {
+    if (want && want != raw_mode) {
         struct termios t = saved;
         t.c_iflag &= ~(unsigned)(BRKINT | ICRNL | INPCK | ISTRIP | IXON);
         t.c_cflag |= CS8;
         t.c_lflag &= ~(unsigned)(ECHO | ICANON | IEXTEN | ISIG);
+        if (want == 2) {
+            t.c_iflag &= ~(unsigned)(IGNBRK | PARMRK | INLCR | IGNCR);
+            t.c_oflag &= ~(unsigned)OPOST;
+            t.c_lflag &= ~(unsigned)ECHONL;
+            t.c_cflag &= ~(unsigned)(CSIZE | PARENB);
+            t.c_cflag |= CS8;
+        }
         t.c_cc[VMIN] = 1;
         t.c_cc[VTIME] = 0;
         if (tcsetattr(0, TCSADRAIN, &t) < 0) { lua_pushboolean(L, 0); return 1; }
-        is_raw = 1;
-    } else if (!on) {
+        raw_mode = want;
+    } else if (!want) {
         term_restore();
     }
     lua_pushboolean(L, 1);

@@ -23,7 +23,6 @@ int luaopen_vcli_proc(lua_State *L);
 int luaopen_vcli_sandbox(lua_State *L);
 int luaopen_vcli_wsock(lua_State *L);
 int luaopen_vcli_tcp(lua_State *L);
-int luaopen_vcli_tty(lua_State *L);
 int luaopen_cjson(lua_State *L);
 int luaopen_cjson_safe(lua_State *L);
 

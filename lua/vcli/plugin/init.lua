@@ -928,7 +928,7 @@ H.terminal = {}
 function H.terminal.open(p, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("terminal.open: an options table expected", 0) end
-  local tty = require("vcli.tty")
+  local term = require("vcli.term")
   local raw = opts.raw == true
   if raw and not has_terminal() then
     error(("plugin %s: a raw terminal needs one, and this shell has none (stdin/stdout are not a terminal)"):format(p.name), 0)
@@ -946,7 +946,7 @@ function H.terminal.open(p, opts)
     if not self.fd then return end
     self.fd = nil
     if self.watch then self.watch:stop(); self.watch = nil end
-    if self.raw then tty.on_resize(nil); tty.raw(false) end
+    if self.raw then loop.signal("SIGWINCH", self.prev_winch); term.raw(false) end
     io.stdout:flush()
     if S.terminal_open == self then S.terminal_open = nil end
     local w = self.waiter
@@ -954,9 +954,15 @@ function H.terminal.open(p, opts)
     if w then w() end
   end
   if raw then
-    local ok, err = tty.raw(true)
-    if not ok then error(("plugin %s: cannot put the terminal in raw mode: %s"):format(p.name, tostring(err)), 0) end
-    tty.on_resize(function(cols, rows) push({ resize = { cols, rows } }) end)
+    if not term.raw(true, "full") then error(("plugin %s: cannot put the terminal in raw mode"):format(p.name), 0) end
+    -- resizes go to the remote side while the terminal is the plugin's (the
+    -- shell's own handler redraws nothing while a command runs; put back on close)
+    t.prev_winch = loop.handler("SIGWINCH")
+    loop.signal("SIGWINCH", function()
+      if t.prev_winch then t.prev_winch() end
+      local cols, rows = term.size()
+      push({ resize = { cols, rows } })
+    end)
   end
   if opts.input ~= false then
     t.watch = loop.fd(0, "r", function()
@@ -971,7 +977,7 @@ function H.terminal.open(p, opts)
   end
   S.terminal_open = t
   local id = adopt(p, p.current_call, t, "terminal")
-  local cols, rows = tty.size()
+  local cols, rows = term.size()
   return { id = id, raw = raw, width = cols, height = rows }
 end
 -- next event: { data = bytes } | { resize = {cols, rows} } | nil at the end of input (or once closed)
@@ -1003,7 +1009,7 @@ function H.terminal.write(p, data, stream)
   return true
 end
 function H.terminal.size()
-  local cols, rows = require("vcli.tty").size()
+  local cols, rows = require("vcli.term").size()
   return { width = cols, height = rows, terminal = has_terminal() }
 end
 
