@@ -273,6 +273,14 @@ local function print_annotations(w, title, ann)
   end
 end
 
+-- Name, (Namespace,) Labels, Annotations: how most describers begin
+local function print_head(w, md, namespaced)
+  w:p(0, "Name:\t", str(md.name), "\n")
+  if namespaced then w:p(0, "Namespace:\t", str(md.namespace), "\n") end
+  print_labels(w, "Labels", md.labels)
+  print_annotations(w, "Annotations", md.annotations)
+end
+
 local function print_tolerations(w, title, tols)
   w:p(0, title, ":\t")
   tols = { unpack(list(tols)) }
@@ -990,10 +998,7 @@ local function bool_ptr(v) if v == nil then return "<unset>" end return bool_tit
 K["batch/CronJob"] = function(D, w, cj)
   local md, spec, st = cj.metadata or {}, cj.spec or {}, cj.status or {}
   local events = search_events(D, cj)
-  w:p(0, "Name:\t", str(md.name), "\n")
-  w:p(0, "Namespace:\t", str(md.namespace), "\n")
-  print_labels(w, "Labels", md.labels)
-  print_annotations(w, "Annotations", md.annotations)
+  print_head(w, md, true)
   w:p(0, "Schedule:\t", str(spec.schedule), "\n")
   w:p(0, "Concurrency Policy:\t", str(spec.concurrencyPolicy), "\n")
   w:p(0, "Suspend:\t", bool_ptr(spec.suspend), "\n")
@@ -1071,10 +1076,7 @@ K["/Service"] = function(D, w, svc)
   local md, spec, st = svc.metadata or {}, svc.spec or {}, svc.status or {}
   local slices = endpoint_slices(D, md.namespace, md.name) or {}
   local events = search_events(D, svc)
-  w:p(0, "Name:\t", str(md.name), "\n")
-  w:p(0, "Namespace:\t", str(md.namespace), "\n")
-  print_labels(w, "Labels", md.labels)
-  print_annotations(w, "Annotations", md.annotations)
+  print_head(w, md, true)
   w:p(0, "Selector:\t", format_labels(spec.selector), "\n")
   w:p(0, "Type:\t", str(spec.type), "\n")
   if spec.ipFamilyPolicy ~= nil then w:p(0, "IP Family Policy:\t", str(spec.ipFamilyPolicy), "\n") end
@@ -1116,10 +1118,7 @@ end
 K["/Endpoints"] = function(D, w, ep)
   local md = ep.metadata or {}
   local events = search_events(D, ep)
-  w:p(0, "Name:\t", str(md.name), "\n")
-  w:p(0, "Namespace:\t", str(md.namespace), "\n")
-  print_labels(w, "Labels", md.labels)
-  print_annotations(w, "Annotations", md.annotations)
+  print_head(w, md, true)
   w:p(0, "Subsets:\n")
   for _, s in ipairs(list(ep.subsets)) do
     local function ips(l)
@@ -1337,9 +1336,7 @@ K["/Namespace"] = function(D, w, ns)
     lranges, err, s = items(D, "/api/v1/namespaces/" .. str(md.name) .. "/limitranges")
     if not lranges and not (is_tbl(s) and s.reason == "NotFound") then error(err, 0) end
   end
-  w:p(0, "Name:\t", str(md.name), "\n")
-  print_labels(w, "Labels", md.labels)
-  print_annotations(w, "Annotations", md.annotations)
+  print_head(w, md)
   w:p(0, "Status:\t", str(st.phase), "\n")
   if #list(st.conditions) > 0 then
     w:p(0, "Conditions:\n")
@@ -1409,10 +1406,7 @@ end
 K["/ConfigMap"] = function(D, w, cm)
   local md = cm.metadata or {}
   local events = search_events(D, cm)
-  w:p(0, "Name:\t", str(md.name), "\n")
-  w:p(0, "Namespace:\t", str(md.namespace), "\n")
-  print_labels(w, "Labels", md.labels)
-  print_annotations(w, "Annotations", md.annotations)
+  print_head(w, md, true)
   -- kubectl walks a Go map here (random order); vcli sorts the keys
   w:p(0, "\nData\n====\n")
   for _, k in ipairs(sorted_keys(cm.data)) do
@@ -1432,10 +1426,7 @@ end
 -- account token in full; vcli does not)
 K["/Secret"] = function(_, w, s)
   local md = s.metadata or {}
-  w:p(0, "Name:\t", str(md.name), "\n")
-  w:p(0, "Namespace:\t", str(md.namespace), "\n")
-  print_labels(w, "Labels", md.labels)
-  print_annotations(w, "Annotations", md.annotations)
+  print_head(w, md, true)
   w:p(0, "\nType:\t", str(s.type), "\n")
   w:p(0, "\nData\n====\n")
   for _, k in ipairs(sorted_keys(s.data)) do
@@ -1462,10 +1453,7 @@ K["/ServiceAccount"] = function(D, w, sa)
     for _, s in ipairs(list(sa.imagePullSecrets)) do if not existing[str(s.name)] then missing[str(s.name)] = true end end
   end
   local events = search_events(D, sa)
-  w:p(0, "Name:\t", str(md.name), "\n")
-  w:p(0, "Namespace:\t", str(md.namespace), "\n")
-  print_labels(w, "Labels", md.labels)
-  print_annotations(w, "Annotations", md.annotations)
+  print_head(w, md, true)
   local function names(l) local t = {} for _, s in ipairs(list(l)) do t[#t + 1] = str(s.name) end return t end
   local groups = { { "Image pull secrets:", names(sa.imagePullSecrets) }, { "Mountable secrets: ", names(sa.secrets) },
     { "Tokens:            ", tokens } }
@@ -1653,9 +1641,7 @@ K["extensions/Ingress"] = describe_ingress
 
 local function describe_binding(_, w, b)
   local md = b.metadata or {}
-  w:p(0, "Name:\t", str(md.name), "\n")
-  print_labels(w, "Labels", md.labels)
-  print_annotations(w, "Annotations", md.annotations)
+  print_head(w, md)
   w:p(0, "Role:\n")
   w:p(1, "Kind:\t", str(b.roleRef and b.roleRef.kind), "\n")
   w:p(1, "Name:\t", str(b.roleRef and b.roleRef.name), "\n")
@@ -1759,10 +1745,7 @@ local GENERIC_SKIP = { [".metadata.managedFields"] = true, [".metadata.name"] = 
 local function generic(D, w, obj)
   local md = obj.metadata or {}
   local events = search_events(D, obj)
-  w:p(0, "Name:\t", str(md.name), "\n")
-  w:p(0, "Namespace:\t", str(md.namespace), "\n")
-  print_labels(w, "Labels", md.labels)
-  print_annotations(w, "Annotations", md.annotations)
+  print_head(w, md, true)
   print_unstructured(w, 0, obj, "", GENERIC_SKIP, D.env and D.env.json and D.env.json.null)
   describe_events(D, w, events)
 end
