@@ -72,7 +72,8 @@ local function pick_pod(pods)
   return best
 end
 
--- TARGET (POD, pod/NAME, TYPE/NAME) -> pod object, the resolved object (a Service for svc/…)
+-- TARGET (POD, pod/NAME, TYPE/NAME) -> pod object, the resolved object (a
+-- Service for svc/…), how many pods the object's selector matched
 function M.resolve(sess, c, ns, target)
   local t, n = target:match("^([^/]+)/(.+)$")
   if not t or t == "pod" or t == "pods" or t == "po" then
@@ -93,7 +94,7 @@ function M.resolve(sess, c, ns, target)
   if not list then error(lerr, 0) end
   local pod = pick_pod(list.items or {})
   if not pod then error(("error: no pod found for %s/%s (selector %s)"):format(discovery.kind_prefix(r), n, sel), 0) end
-  return pod, obj
+  return pod, obj, #(list.items or {})
 end
 
 -- ---------------------------------------------------------------- exec

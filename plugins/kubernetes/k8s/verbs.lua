@@ -192,10 +192,10 @@ function M.logs(sess, ctx)
     for _, p in ipairs(list.items or {}) do pods[#pods + 1] = p end
     if #pods == 0 then ctx.err("No resources found in " .. ns .. " namespace.\n"); return 0 end
   else
-    if not target then error("k8s logs: which pod? (k8s logs POD or -l SELECTOR)", 0) end
-    local name = target:match("^pods?/(.+)$") or target:match("^po/(.+)$") or target
-    local pod, err = c:get_json("/api/v1/namespaces/" .. ns .. "/pods/" .. name)
-    if not pod then error(err, 0) end
+    if not target then error("k8s logs: which pod? (k8s logs POD, TYPE/NAME or -l SELECTOR)", 0) end
+    -- POD, pod/NAME, or deploy/NAME, svc/NAME…: one pod of the object's selector, as kubectl
+    local pod, _, n = require("k8s.remote").resolve(sess, c, ns, target)
+    if n and n > 1 then ctx.err(("Found %d pods, using pod/%s\n"):format(n, pod.metadata.name)) end
     pods[1] = pod
   end
   local function one(pod, prefix)
