@@ -862,16 +862,18 @@ local function conditions_type_status_reason(w, conds)
   for _, c in ipairs(conds) do w:p(1, str(c.type), " \t", str(c.status), "\t", str(c.reason), "\n") end
 end
 
-K["apps/ReplicaSet"] = function(D, w, rs)
-  local md, spec, st = rs.metadata or {}, rs.spec or {}, rs.status or {}
-  local counts, perr = pod_status_counts(D, md.namespace, spec.selector, md.uid)
-  local events = search_events(D, rs)
+-- ReplicaSets and ReplicationControllers print alike (sel: the selector as
+-- a LabelSelector, sel_text: as printed; controller: print "Controlled By")
+local function describe_replicas(D, w, obj, sel, sel_text, controller)
+  local md, spec, st = obj.metadata or {}, obj.spec or {}, obj.status or {}
+  local counts, perr = pod_status_counts(D, md.namespace, sel, md.uid)
+  local events = search_events(D, obj)
   w:p(0, "Name:\t", str(md.name), "\n")
   w:p(0, "Namespace:\t", str(md.namespace), "\n")
-  w:p(0, "Selector:\t", format_selector(spec.selector), "\n")
+  w:p(0, "Selector:\t", sel_text, "\n")
   print_labels(w, "Labels", md.labels)
   print_annotations(w, "Annotations", md.annotations)
-  print_controller(w, md)
+  if controller then print_controller(w, md) end
   w:p(0, "Replicas:\t", str(st.replicas or 0), " current / ", str(spec.replicas or 0), " desired\n")
   pods_status_line(w, "Pods Status", counts, perr)
   describe_pod_template(w, spec.template)
@@ -879,20 +881,14 @@ K["apps/ReplicaSet"] = function(D, w, rs)
   describe_events(D, w, events)
 end
 
+K["apps/ReplicaSet"] = function(D, w, rs)
+  local sel = (rs.spec or {}).selector
+  describe_replicas(D, w, rs, sel, format_selector(sel), true)
+end
+
 K["/ReplicationController"] = function(D, w, rc)
-  local md, spec, st = rc.metadata or {}, rc.spec or {}, rc.status or {}
-  local counts, perr = pod_status_counts(D, md.namespace, { matchLabels = spec.selector }, md.uid)
-  local events = search_events(D, rc)
-  w:p(0, "Name:\t", str(md.name), "\n")
-  w:p(0, "Namespace:\t", str(md.namespace), "\n")
-  w:p(0, "Selector:\t", format_labels(spec.selector), "\n")
-  print_labels(w, "Labels", md.labels)
-  print_annotations(w, "Annotations", md.annotations)
-  w:p(0, "Replicas:\t", str(st.replicas or 0), " current / ", str(spec.replicas or 0), " desired\n")
-  pods_status_line(w, "Pods Status", counts, perr)
-  describe_pod_template(w, spec.template)
-  conditions_type_status_reason(w, st.conditions)
-  describe_events(D, w, events)
+  local sel = (rc.spec or {}).selector
+  describe_replicas(D, w, rc, { matchLabels = sel }, format_labels(sel), false)
 end
 
 K["apps/StatefulSet"] = function(D, w, ps)
