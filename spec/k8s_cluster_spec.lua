@@ -200,6 +200,25 @@ contexts:
     assert.truthy(words("k8s get pods -n team-")["team-a"], "namespaces")
   end)
 
+  it("a discovery cache past its TTL answers at once and is refreshed after the command", function()
+    ok_run("k8s get ns default")
+    -- make the session's discovery stale and without cronjobs, as if cached before they existed
+    H.eval([[local s = require("k8s.plugin_env").session
+      local d = s:discovery((s:client({})))
+      local keep = {}
+      for _, r in ipairs(d.list) do if r.name ~= "cronjobs" then keep[#keep + 1] = r end end
+      d.list, d.stale = keep, true]])
+    local function has_cj()
+      return H.eval([[local s = require("k8s.plugin_env").session
+        local d = s:discovery((s:client({})))
+        for _, r in ipairs(d.list) do if r.name == "cronjobs" then return not d.stale end end
+        return false]])
+    end
+    assert.falsy(has_cj())
+    ok_run("k8s get ns default")
+    spec.eventually(has_cj, 10000, "discovery refreshed in the background")
+  end)
+
   it("answers from the cache while the cluster is unreachable, and comes back", function()
     local live = ok_run("k8s get pods -n team-b --context vcli-test-proxy")
     local live_yaml = ok_run("k8s get deploy -n web --context vcli-test-proxy -o yaml")

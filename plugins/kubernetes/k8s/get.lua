@@ -487,7 +487,9 @@ function M.run(sess, ctx)
       status = one(t, #names > 0 and names or nil, #types > 1) or status
     end
   end
-  pcall(disco.refresh_if_stale, disco)
+  -- a stale discovery cache is refreshed after the answer, off the command's time
+  local function refresh() pcall(disco.refresh_if_stale, disco) end
+  if sess.env.background then sess.env.background(refresh) else refresh() end
   return status
 end
 

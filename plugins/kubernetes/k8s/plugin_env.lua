@@ -134,6 +134,10 @@ function M.new()
   -- after each list chunk: keep the heap near the live data (memory flat in the list size)
   function env.gc_step() collectgarbage("collect") end
 
+  -- run fn once the current command has answered (a timer of the plugin's:
+  -- not a task of the call, so the command does not wait for it)
+  function env.background(fn) vcli.timer(0, fn) end
+
   -- run fn(...) alongside the rest of this call (a task of the call, cancelled
   -- with it); handle.wait() returns its results or raises its error
   function env.go(fn, ...)
