@@ -454,6 +454,9 @@ static int setup_job(lua_State *L)
     lua_pushcfunction(L, luaopen_vcli_yaml);
     lua_call(L, 0, 1);
     lua_setfield(L, -2, "yaml");
+    lua_pushcfunction(L, luaopen_vcli_jsonfmt);
+    lua_call(L, 0, 1);
+    lua_setfield(L, -2, "jsonfmt");
     lua_pushstring(L, j->sb->name);
     lua_setfield(L, -2, "name");
     dec d = { j->grants.b.p, j->grants.b.n, 0 };

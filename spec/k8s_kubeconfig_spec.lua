@@ -270,7 +270,7 @@ describe("k8s formatting", function()
 
   it("prints JSON as kubectl does (4 spaces, sorted keys, HTML-safe escapes)", function()
     local text = call([[local e = S.env({})
-      local enc = S.printer.json_encoder(e.cjson, e.json.null, e.json.array_mt)
+      local enc = S.printer.json_encoder(e.jsonfmt, e.json.array_mt)
       return enc({ b = {}, a = { 1, "x/<y>" } })]])
     assert.equal('{\n    "a": [\n        1,\n        "x/\\u003cy\\u003e"\n    ],\n    "b": {}\n}', text)
   end)

@@ -251,6 +251,7 @@ function vcli.now() return prims.now() end
 -- decode/decode_all/encode with file:line:col errors), in C, for every plugin.
 vcli.json = prims.json
 vcli.yaml = prims.yaml
+vcli.jsonfmt = prims.jsonfmt -- encode(v [, indent, array_mt]): Go's MarshalIndent layout (kubectl -o json)
 
 -- vcli.timer(ms, fn [, repeat]) -> id; vcli.cancel_timer(id)
 function vcli.timer(ms, fn, rep)

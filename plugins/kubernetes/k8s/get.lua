@@ -354,7 +354,7 @@ end
 local function object_get(sess, ctx, c, r, ns, flags, names)
   local env = sess.env
   local fmt = flags.output
-  local enc = printer.json_encoder(env.cjson, env.json.null, env.json.array_mt)
+  local enc = printer.json_encoder(env.jsonfmt, env.json.array_mt)
   local function emit_one(obj)
     if fmt == "json" then ctx.out(enc(obj) .. "\n") else ctx.out(env.yaml.encode(obj)) end
   end

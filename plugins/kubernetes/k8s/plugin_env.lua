@@ -38,7 +38,7 @@ end
 function M.new()
   local cjson, json = json_codec()
   local env = {
-    json = json, cjson = cjson, yaml = vcli.yaml,
+    json = json, cjson = cjson, yaml = vcli.yaml, jsonfmt = vcli.jsonfmt,
     now = vcli.now, time = os.time,
     sleep = function(ms) return vcli.sleep(ms) end,
   }
