@@ -34,6 +34,12 @@ function C:list_writer(ctx, ns, res, sel)
     w.n = w.n + 1
     self:put_raw(("%s#%04d"):format(base, w.n), s)
   end
+  -- stop keeping this list: its head goes, so no offline answer mixes the
+  -- chunks written now with older ones
+  function w.abandon(_)
+    w.text, w.chunk, w.done = function() end, function() end, function() end
+    if self.store then pcall(self.store.del, base) end
+  end
   function w.done(_)
     self:put_raw(base, json.encode({ at = self.env.time(), chunks = w.n }))
   end

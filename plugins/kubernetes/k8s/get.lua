@@ -156,6 +156,9 @@ end
 -- chunks when namespaces cannot be listed (RBAC) or are too many.
 M.FANOUT = 3           -- namespaces in flight
 M.CELLS_CHUNK_FACTOR = 8
+-- bytes of objects a whole-list -o json|yaml keeps for offline answers; a
+-- longer list is not kept (its table rows still are)
+M.OFFLINE_OBJECTS_MAX = 32 * 1024 * 1024
 M.FANOUT_MAX_NS = 200  -- more namespaces than this: one request each costs more than it saves
 local function list_by_namespace(sess, c, r, q, consume, prepare)
   local env = sess.env
@@ -414,9 +417,14 @@ local function object_get(sess, ctx, c, r, ns, flags, names)
     first = false
     if #buf > 0 then ctx.out(table.concat(buf)) end
   end
+  local kept = 0
   local ok, err, kind = chunks(sess, c, discovery.path(r, ns), q, "application/json", function(list)
     emit(list)
-    if not flags["show-managed-fields"] then writer:text(env.json.encode(list.items or {})) end
+    if not flags["show-managed-fields"] and kept <= M.OFFLINE_OBJECTS_MAX then
+      local text = env.json.encode(list.items or {})
+      kept = kept + #text
+      if kept > M.OFFLINE_OBJECTS_MAX then writer:abandon() else writer:text(text) end
+    end
   end, not flags["show-managed-fields"] and M.drop_managed_fields or nil)
   if not ok then
     local at, it = nil, nil
