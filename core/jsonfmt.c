@@ -5,9 +5,11 @@
  * its null (a NULL light userdata) is null, a table carrying array_mt (or a
  * non-empty sequence) is an array.
  *
- *   jsonfmt.encode(v [, indent [, array_mt]]) -> string | nil, err
+ *   jsonfmt.encode(v [, indent [, array_mt [, compact]]]) -> string | nil, err
  *     indent: the current indentation (nested output, e.g. an item of a list
- *     being streamed); array_mt: cjson's array metatable */
+ *     being streamed); array_mt: cjson's array metatable; compact: Go's
+ *     json.Marshal layout instead (no spaces or newlines; kubectl prints maps
+ *     and lists so in jsonpath output) */
 #include "vcli.h"
 #include <math.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@ typedef struct {
     lua_Alloc alloc;
     void *aud;
     int amt;          /* stack index of array_mt, or 0 */
+    int compact;      /* json.Marshal's layout: no spaces, no newlines */
     const char *err;
 } enc;
 
@@ -45,6 +48,7 @@ static void add(enc *e, const char *s, size_t n)
 
 static void put_indent(enc *e, const char *ind, size_t ilen, int depth)
 {
+    if (e->compact) return;
     add(e, ind, ilen);
     for (int i = 0; i < depth; i++) add(e, "    ", 4);
 }
@@ -148,13 +152,13 @@ static void put_table(lua_State *L, enc *e, int idx, const char *ind, size_t ile
     size_t n = lua_objlen(L, idx);
     if (is_array(L, e, idx, n)) {
         if (n == 0) { adds(e, "[]"); return; }
-        adds(e, "[\n");
+        adds(e, e->compact ? "[" : "[\n");
         for (size_t i = 1; i <= n && !e->err; i++) {
             put_indent(e, ind, ilen, depth + 1);
             lua_rawgeti(L, idx, (int)i);
             put_value(L, e, lua_gettop(L), ind, ilen, depth + 1);
             lua_pop(L, 1);
-            adds(e, i < n ? ",\n" : "\n");
+            adds(e, i < n ? (e->compact ? "," : ",\n") : (e->compact ? "" : "\n"));
         }
         put_indent(e, ind, ilen, depth);
         add(e, "]", 1);
@@ -188,11 +192,11 @@ static void put_table(lua_State *L, enc *e, int idx, const char *ind, size_t ile
     if (!keys) { lua_pop(L, 1); e->err = "out of memory"; return; }
     if (nk == 0) { free(keys); lua_pop(L, 1); adds(e, "{}"); return; }
     qsort(keys, nk, sizeof *keys, cmp_keys);
-    adds(e, "{\n");
+    adds(e, e->compact ? "{" : "{\n");
     for (size_t i = 0; i < nk && !e->err; i++) {
         put_indent(e, ind, ilen, depth + 1);
         put_string(e, keys[i].s, keys[i].n);
-        adds(e, ": ");
+        adds(e, e->compact ? ":" : ": ");
         lua_pushlstring(L, keys[i].s, keys[i].n);
         lua_rawget(L, idx);
         if (lua_isnil(L, -1)) { /* a number key: look it up as a number */
@@ -204,7 +208,7 @@ static void put_table(lua_State *L, enc *e, int idx, const char *ind, size_t ile
         }
         put_value(L, e, lua_gettop(L), ind, ilen, depth + 1);
         lua_pop(L, 1);
-        adds(e, i + 1 < nk ? ",\n" : "\n");
+        adds(e, i + 1 < nk ? (e->compact ? "," : ",\n") : (e->compact ? "" : "\n"));
     }
     free(keys);
     lua_pop(L, 1);
@@ -235,7 +239,8 @@ static int l_encode(lua_State *L)
     enc e = {0};
     e.alloc = lua_getallocf(L, &e.aud);
     e.amt = lua_istable(L, 3) ? 3 : 0;
-    lua_settop(L, 3);
+    e.compact = lua_toboolean(L, 4);
+    lua_settop(L, 4);
     put_value(L, &e, 1, ind, ilen, 0);
     if (e.err) lua_pushnil(L);
     else lua_pushlstring(L, e.p, e.n);

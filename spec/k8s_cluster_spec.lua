@@ -102,6 +102,43 @@ describe("k8s against the test cluster", function()
     assert.matches("\nkind: List\nmetadata:\n  resourceVersion: \"\"\n$", y)
   end)
 
+  it("-o jsonpath=… and -o custom-columns=… print what kubectl prints", function()
+    for _, args in ipairs({
+      "get ns -o jsonpath={.items[*].metadata.name}",
+      [[get pods -n web -o jsonpath={range .items[*]}{.metadata.name}{"\t"}{.spec.containers[0].image}{"\n"}{end}]],
+      [[get ns -o jsonpath={range .items[?(@.status.phase=="Active")]}{.metadata.name}{","}{end}]],
+      "get ns -o jsonpath={.items[0].metadata.name} {.items[-1:].metadata.name} {.nope} {.items[*].spec}",
+      [[get nodes -o jsonpath={.items[*].status.addresses[?(@.type=="InternalIP")].address}]],
+      "get deploy api -n checkout -o jsonpath={.spec.template.spec.containers[0].resources}{.metadata.labels}",
+      "get deploy api web -n checkout -o jsonpath={.items[*].metadata.name}",
+      "get ns -o custom-columns=name:.metadata.name,Phase:{.status.phase},X:.spec.finalizers[*],NONE:.nope",
+      "get pods -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,IMAGES:.spec.containers[*].image",
+      "get svc -A --no-headers -o custom-columns=NAME:.metadata.name,PORTS:.spec.ports[*].port",
+      "get ns --sort-by=.metadata.name -o json",
+    }) do
+      -- one word for the shell, one argument for kubectl
+      local verb, rest = args:match("^(.-) %-o (.*)$")
+      local o = rest:match("^(%S+=.*)$") and rest or nil
+      local pre = o and verb or args
+      local mine_line = o and ("k8s %s -o '%s'"):format(pre, o:gsub("'", "'\\''")) or ("k8s " .. args)
+      local theirs_args = o and ("%s -o '%s'"):format(pre, o:gsub("'", "'\\''")) or args
+      -- (kubectl itself, not through H.kubectl's filter, which would end the text with a newline)
+      agrees(function() return (H.run(mine_line)) end,
+             function() return (spec.sh(("KUBECONFIG='%s' kubectl %s 2>/dev/null"):format(KC, theirs_args))) end, args)
+    end
+    -- bad templates and formats: one line naming what is wrong
+    local _, err, st = H.run("k8s get ns -o 'jsonpath={.items['")
+    assert.equal(1, st)
+    assert.matches("^vcli: error parsing jsonpath {%.items%[: unclosed action at character 1\n$", err)
+    _, err, st = H.run("k8s get ns -o foo")
+    assert.equal(1, st)
+    assert.matches('unable to match a printer suitable for the output format "foo"', err)
+    -- kubectl's own formats go through the bridge
+    local out = spec.sh(("cd %s && KUBECONFIG=%s ./vcli k8s get ns default -o 'go-template={{.metadata.name}}'")
+      :format(spec.root, KC))
+    assert.equal("default", out)
+  end)
+
   it("--sort-by orders rows by a JSONPath", function()
     local mine = ok_run("k8s get pods -n team-a --sort-by=.metadata.name --no-headers")
     local names = {}

@@ -6,7 +6,6 @@ local kubeconfig = require("k8s.kubeconfig")
 
 local M = {}
 
-local OUTPUTS = { "wide", "json", "yaml", "name" }
 
 -- the flags every k8s subcommand takes (kubectl's globals)
 local function global_flags(sess)
@@ -136,7 +135,8 @@ function M.specs(sess)
       name = "get", summary = "List or show resources (kubectl's columns)",
       usage = "k8s get TYPE[,TYPE…] [NAME…] [-o wide|json|yaml|name] [-l SEL] [--field-selector SEL] [-A] [--sort-by PATH] [-w]",
       flags = {
-        { name = "output", short = "o", type = "enum", values = OUTPUTS, help = "output format" },
+        { name = "output", short = "o", type = "string", metavar = "FORMAT", complete = function() return get.OUTPUTS end,
+          help = "wide|json|yaml|name|jsonpath=TEMPLATE|custom-columns=SPEC" },
         { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "label selector (app=web,tier!=db)" },
         { name = "field-selector", type = "string", metavar = "SELECTOR", help = "field selector (status.phase=Running)" },
         { name = "sort-by", type = "string", metavar = "JSONPATH", help = "sort rows, e.g. .metadata.creationTimestamp" },

@@ -5,6 +5,7 @@ local util = require("k8s.util")
 local printer = require("k8s.printer")
 local discovery = require("k8s.discovery")
 local watch = require("k8s.watch")
+local jsonpath = require("k8s.jsonpath")
 
 local M = {}
 M.TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
@@ -156,6 +157,8 @@ end
 -- chunks when namespaces cannot be listed (RBAC) or are too many.
 M.FANOUT = 3           -- namespaces in flight
 M.CELLS_CHUNK_FACTOR = 8
+-- the -o formats that need whole objects (the others print the server's Table)
+M.OBJECT_OUTPUTS = { json = true, yaml = true, jsonpath = true, ["custom-columns"] = true }
 -- bytes of objects a whole-list -o json|yaml keeps for offline answers; a
 -- longer list is not kept (its table rows still are)
 M.OFFLINE_OBJECTS_MAX = 32 * 1024 * 1024
@@ -243,6 +246,29 @@ local function list_by_namespace(sess, c, r, q, consume, prepare)
   return true
 end
 
+-- kubectl's --sort-by: items ordered by the value a JSONPath finds in each
+-- (obj_of(item): the object; missing values first, numbers as numbers),
+-- equal values in the order listed
+function M.sorted_by(items, path, null, obj_of)
+  local keyed = {}
+  for i, it in ipairs(items) do
+    local v = jsonpath.eval(path, obj_of and obj_of(it) or it, null)[1]
+    if v == null then v = nil end
+    keyed[i] = { it = it, v = v, i = i }
+  end
+  table.sort(keyed, function(a, b)
+    local x, y = a.v, b.v
+    if x == nil or y == nil then if x == y then return a.i < b.i end return x == nil end
+    if type(x) == "number" and type(y) == "number" then if x ~= y then return x < y end return a.i < b.i end
+    local tx, ty = type(x) == "table" and "" or tostring(x), type(y) == "table" and "" or tostring(y)
+    if tx ~= ty then return tx < ty end
+    return a.i < b.i
+  end)
+  local out = {}
+  for i, k in ipairs(keyed) do out[i] = k.it end
+  return out
+end
+
 local function table_get(sess, ctx, c, r, ns, flags, names, multi)
   local env = sess.env
   local null = env.json.null
@@ -308,23 +334,7 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
   end
   writer:done()
   if sort_rows then
-    local path = flags["sort-by"]
-    local keyed = {}
-    for i, row in ipairs(sort_rows) do
-      local v = printer.jsonpath_get(row.object, path)
-      if v == null then v = nil end
-      keyed[i] = { row = row, v = v, i = i }
-    end
-    table.sort(keyed, function(a, b)
-      local x, y = a.v, b.v
-      if x == nil or y == nil then if x == y then return a.i < b.i end return x == nil end
-      if type(x) == "number" and type(y) == "number" then if x ~= y then return x < y end return a.i < b.i end
-      local tx, ty = type(x) == "table" and "" or tostring(x), type(y) == "table" and "" or tostring(y)
-      if tx ~= ty then return tx < ty end
-      return a.i < b.i
-    end)
-    local rows = {}
-    for i, k in ipairs(keyed) do rows[i] = k.row end
+    local rows = M.sorted_by(sort_rows, flags["sort-by"], null, function(row) return row.object end)
     if out_name then
       local ncol = name_col({ columnDefinitions = sort_rows.cols })
       for _, row in ipairs(rows) do ctx.out(discovery.kind_prefix(r) .. "/" .. row_name(row, ncol, null) .. "\n") end
@@ -353,73 +363,167 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
   return 0
 end
 
--- -o json / -o yaml: items streamed out chunk by chunk, never the whole list
+-- How whole objects are written, by -o:
+--   json, yaml        a list streams out item by item inside kubectl's List
+--                     framing (never the whole list in memory); one object alone
+--   jsonpath=T        the template over the List (kept whole: a template may
+--                     address any item) or over the one object; no newline added
+--   custom-columns=S  HEADER:PATH,… one row per object, aligned as get's tables
+-- w:items(list) for each chunk of a list, w:list_end(); w:objects(objs, as_list)
+-- for named ones (as_list: several were asked for, so a List even of one, as kubectl).
+local function object_writer(env, ctx, r, flags)
+  local fmt, arg = M.output_format(flags.output)
+  local null = env.json.null
+  local w = { n = 0 }
+  local function fill(item)
+    if not flags["show-managed-fields"] and type(item.metadata) == "table" then item.metadata.managedFields = nil end
+    item.apiVersion = item.apiVersion or r.gv
+    item.kind = item.kind or r.kind
+  end
+  local function list_of(items) return { apiVersion = "v1", kind = "List", items = items, metadata = { resourceVersion = "" } } end
+  if fmt == "json" or fmt == "yaml" then
+    local enc = printer.json_encoder(env.jsonfmt, env.json.array_mt)
+    local function one(obj) return fmt == "json" and (enc(obj) .. "\n") or env.yaml.encode(obj) end
+    function w.items(_, items)
+      local buf = {}
+      if w.n == 0 and not w.started then
+        buf[1] = fmt == "json" and '{\n    "apiVersion": "v1",\n    "items": [' or "apiVersion: v1\nitems:"
+      end
+      w.started = true
+      for _, item in ipairs(items) do
+        fill(item)
+        if fmt == "json" then
+          buf[#buf + 1] = (w.n == 0 and "\n        " or ",\n        ") .. enc(item, "        ")
+        else
+          local y = env.yaml.encode(item)
+          buf[#buf + 1] = "\n- " .. y:gsub("\n(.)", "\n  %1"):gsub("\n$", "")
+        end
+        w.n = w.n + 1
+      end
+      if #buf > 0 then ctx.out(table.concat(buf)) end
+    end
+    function w.list_end()
+      if not w.started then w:items({}) end
+      if fmt == "json" then
+        ctx.out((w.n == 0 and "]" or "\n    ]") .. ',\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n')
+      else
+        ctx.out((w.n == 0 and " []" or "") .. '\nkind: List\nmetadata:\n  resourceVersion: ""\n')
+      end
+    end
+    function w.objects(_, objs, as_list)
+      if as_list then ctx.out(one(list_of(objs))) else ctx.out(one(objs[1])) end
+    end
+    function w.cut() if w.started then ctx.out("\n") end end
+  elseif fmt == "jsonpath" then
+    local tpl = jsonpath.parse(arg)
+    local function compact(v) return (env.jsonfmt.encode(v, "", env.json.array_mt, true)) end
+    local kept = {}
+    function w.items(_, items) for _, item in ipairs(items) do fill(item); kept[#kept + 1] = item end end
+    function w.list_end() ctx.out(jsonpath.execute(tpl, list_of(kept), null, compact)) end
+    function w.objects(_, objs, as_list)
+      ctx.out(jsonpath.execute(tpl, as_list and list_of(objs) or objs[1], null, compact))
+    end
+    function w.cut() end
+  else -- custom-columns
+    local cols = M.custom_columns(arg)
+    local defs = {}
+    for i, col in ipairs(cols) do defs[i] = { name = col.header, priority = 0 } end
+    local tp = printer.table_printer({ out = ctx.out, null = null, keep_case = true, no_headers = flags["no-headers"],
+      buffer = not ctx.interactive })
+    local function compact(v) return (env.jsonfmt.encode(v, "", env.json.array_mt, true)) end
+    function w.items(_, items)
+      local rows = {}
+      for i, item in ipairs(items) do
+        local cells = {}
+        for k, col in ipairs(cols) do
+          local vals = jsonpath.eval(col.path, item, null)
+          local parts = {}
+          for n, v in ipairs(vals) do parts[n] = jsonpath.text(v, null, compact) end
+          cells[k] = #parts > 0 and table.concat(parts, ",") or "<none>"
+        end
+        rows[i] = { cells = cells }
+      end
+      w.n = w.n + #rows
+      tp:feed({ columnDefinitions = defs, rows = rows })
+    end
+    function w.list_end() tp:flush() end
+    function w.objects(_, objs) w:items(objs); tp:flush() end
+    function w.cut() tp:flush() end
+  end
+  return w
+end
+
+-- -o VALUE -> "json"|"yaml"|"jsonpath"|"custom-columns"|…, its argument
+function M.output_format(o)
+  local f, arg = (o or ""):match("^([%w-]+)=(.*)$")
+  return f or o, arg
+end
+
+-- custom-columns=NAME:PATH,… (PATH as kubectl relaxes it: {.a.b}, .a.b or a.b)
+function M.custom_columns(spec)
+  local cols = {}
+  for part in (spec .. ","):gmatch("([^,]*),") do
+    local h, path = part:match("^([^:]*):(.*)$")
+    if not h or h == "" or path == "" then
+      error(("error: custom-columns format %s: each column is HEADER:JSONPATH"):format(spec), 0)
+    end
+    path = path:gsub("^{", ""):gsub("}$", "")
+    if not path:match("^[%.%[$@]") then path = "." .. path end
+    cols[#cols + 1] = { header = h, path = path }
+    jsonpath.eval(path, {}, nil) -- parse errors now, not on the first row
+  end
+  if #cols == 0 then error("error: custom-columns format specified but no custom columns given", 0) end
+  return cols
+end
+
+-- whole objects (-o json|yaml|jsonpath|custom-columns): a list streamed out
+-- chunk by chunk; named objects one request each; both answered from the
+-- cache when the cluster is unreachable
 local function object_get(sess, ctx, c, r, ns, flags, names)
   local env = sess.env
-  local fmt = flags.output
-  local enc = printer.json_encoder(env.jsonfmt, env.json.array_mt)
-  local function emit_one(obj)
-    if fmt == "json" then ctx.out(enc(obj) .. "\n") else ctx.out(env.yaml.encode(obj)) end
+  local w = object_writer(env, ctx, r, flags)
+  if flags["sort-by"] then
+    -- the whole list, sorted, then written
+    local inner, all = w, {}
+    w = { items = function(_, items) for _, it in ipairs(items) do all[#all + 1] = it end end, cut = inner.cut,
+          objects = function(_, objs, as_list) inner:objects(M.sorted_by(objs, flags["sort-by"], env.json.null), as_list) end,
+          list_end = function() inner:items(M.sorted_by(all, flags["sort-by"], env.json.null)); inner.list_end() end }
   end
+  local res_key = r.gv .. "/" .. r.name
   if names then
-    local objs = {}
+    local objs, failed = {}, nil
     for _, name in ipairs(names) do
       local p = discovery.path(r, ns, name)
       local res, err, kind = c:request{ path = p, accept = "application/json", timeout_ms = 60000 }
-      if not res then
-        if kind == "network" then
-          local at, text = sess.cache:get_object(c.conn.context, ns, r.gv .. "/" .. r.name, name)
-          if at then ctx.err(M.offline_note(env, at, err)); ctx.out(text); goto next end
-        end
-        error(err, 0)
-      end
-      do
-        local obj = env.json.decode(res.body)
+      local obj
+      if not res and kind == "http" and #names > 1 then
+        -- as kubectl: the objects found are printed, the errors after them
+        failed = failed and (failed .. "\n" .. err) or err
+      elseif res then
+        obj = env.json.decode(res.body)
         if not flags["show-managed-fields"] and type(obj.metadata) == "table" then obj.metadata.managedFields = nil end
-        local text = fmt == "json" and (enc(obj) .. "\n") or env.yaml.encode(obj)
-        sess.cache:put_object(c.conn.context, ns, r.gv .. "/" .. r.name, name, text)
-        objs[#objs + 1] = obj
-        if #names == 1 then ctx.out(text) end
+        sess.cache:put_object(c.conn.context, ns, res_key, name, env.json.encode(obj))
+      else
+        local at, text
+        if kind == "network" then at, text = sess.cache:get_object(c.conn.context, ns, res_key, name) end
+        obj = at and env.json.decode(text)
+        if not obj then error(err, 0) end
+        ctx.err(M.offline_note(env, at, err))
       end
-      ::next::
+      objs[#objs + 1] = obj
     end
-    if #names > 1 then
-      local list = { apiVersion = "v1", kind = "List", items = objs, metadata = { resourceVersion = "" } }
-      emit_one(list)
-    end
+    if #objs > 0 then w:objects(objs, #names > 1) end
+    if failed then error(failed, 0) end
     return 0
   end
-  local first, n = true, 0
   local q = { labelSelector = flags.selector, fieldSelector = flags["field-selector"],
               limit = sess:chunk_size(c.conn, flags) }
-  local kind_name = r.kind
-  local res_key = r.gv .. "/" .. r.name
   -- the items (managedFields dropped) kept chunk by chunk for offline answers
   local writer = sess.cache:list_writer(c.conn.context, ns, res_key, "objects|" .. selector_key(flags))
-  local function emit(list)
-    local buf = {}
-    if first then
-      buf[1] = fmt == "json" and '{\n    "apiVersion": "v1",\n    "items": [' or "apiVersion: v1\nitems:"
-    end
-    local items = list.items or {}
-    for _, item in ipairs(items) do
-      if not flags["show-managed-fields"] and type(item.metadata) == "table" then item.metadata.managedFields = nil end
-      item.apiVersion = item.apiVersion or r.gv
-      item.kind = item.kind or kind_name
-      if fmt == "json" then
-        buf[#buf + 1] = (n == 0 and "\n        " or ",\n        ") .. enc(item, "        ")
-      else
-        local y = env.yaml.encode(item)
-        buf[#buf + 1] = "\n- " .. y:gsub("\n(.)", "\n  %1"):gsub("\n$", "")
-      end
-      n = n + 1
-    end
-    first = false
-    if #buf > 0 then ctx.out(table.concat(buf)) end
-  end
-  local kept = 0
+  local kept, first = 0, true
   local ok, err, kind = chunks(sess, c, discovery.path(r, ns), q, "application/json", function(list)
-    emit(list)
+    first = false
+    w:items(list.items or {})
     if not flags["show-managed-fields"] and kept <= M.OFFLINE_OBJECTS_MAX then
       local text = env.json.encode(list.items or {})
       kept = kept + #text
@@ -432,29 +536,50 @@ local function object_get(sess, ctx, c, r, ns, flags, names)
       at, it = sess.cache:list_reader(c.conn.context, ns, res_key, "objects|" .. selector_key(flags), true)
     end
     if not at then
-      if first then error(err, 0) end
-      ctx.out("\n")
+      w.cut()
       error(err, 0)
     end
     ctx.err(M.offline_note(env, at, err))
     for text in it do
       local items = env.json.decode(text)
-      if type(items) == "table" then emit({ items = items }) end
+      if type(items) == "table" then w:items(items) end
     end
   else
     writer:done()
   end
-  if fmt == "json" then
-    ctx.out((n == 0 and "]" or "\n    ]") .. ',\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n')
-  else
-    ctx.out((n == 0 and " []" or "") .. '\nkind: List\nmetadata:\n  resourceVersion: ""\n')
-  end
+  w.list_end()
   return 0
 end
 
 -- run(sess, ctx): ctx.args.type, ctx.args.names, ctx.flags
+-- kubectl's -o values; go-template and friends are kubectl's own (the bridge runs them)
+M.OUTPUTS = { "wide", "json", "yaml", "name", "jsonpath=", "custom-columns=" }
+local KUBECTL_OUTPUTS = { ["go-template"] = true, ["go-template-file"] = true, template = true, templatefile = true,
+  ["jsonpath-file"] = true, ["jsonpath-as-json"] = true, ["custom-columns-file"] = true }
+local function check_output(o)
+  if o == nil then return end
+  local f, arg = M.output_format(o)
+  if f == "wide" or f == "json" or f == "yaml" or f == "name" then if not arg then return end
+  elseif (f == "jsonpath" or f == "custom-columns") and arg and arg ~= "" then
+    if f == "jsonpath" then jsonpath.parse(arg) else M.custom_columns(arg) end
+    return
+  elseif KUBECTL_OUTPUTS[f] then return "kubectl" end
+  error(("error: unable to match a printer suitable for the output format %q, allowed formats are: "
+    .. "custom-columns,json,jsonpath,name,wide,yaml (go-template, template, jsonpath-file… through kubectl)"):format(o), 0)
+end
+
 function M.run(sess, ctx)
   local flags = ctx.flags
+  if check_output(flags.output) == "kubectl" then
+    -- kubectl's own formats: the whole command through the bridge, same context and namespace
+    local args = { "get", ctx.args.type }
+    for _, n in ipairs(ctx.args.names or {}) do args[#args + 1] = n end
+    for _, k in ipairs({ "output", "selector", "field-selector", "sort-by", "chunk-size" }) do
+      if flags[k] ~= nil then args[#args + 1] = "--" .. k .. "=" .. tostring(flags[k]) end
+    end
+    if flags["all-namespaces"] then args[#args + 1] = "--all-namespaces" end
+    return require("k8s.verbs").delegate(sess, ctx, args, "get")
+  end
   local c, conn = sess:client(flags)
   local disco = sess:discovery(c)
   local types, names = {}, {}
@@ -479,7 +604,7 @@ function M.run(sess, ctx)
     local r, err = disco:resolve(t)
     if not r then error(err, 0) end
     local rns = r.namespaced and ns or nil
-    if flags.output == "json" or flags.output == "yaml" then
+    if M.OBJECT_OUTPUTS[M.output_format(flags.output)] then
       return object_get(sess, ctx, c, r, rns, flags, nm)
     end
     return table_get(sess, ctx, c, r, rns, flags, nm, multi)
@@ -491,7 +616,7 @@ function M.run(sess, ctx)
     end
   else
     for i, t in ipairs(types) do
-      if i > 1 and flags.output ~= "name" and flags.output ~= "json" and flags.output ~= "yaml" then ctx.out("\n") end
+      if i > 1 and flags.output ~= "name" and not M.OBJECT_OUTPUTS[M.output_format(flags.output)] then ctx.out("\n") end
       status = one(t, #names > 0 and names or nil, #types > 1) or status
     end
   end

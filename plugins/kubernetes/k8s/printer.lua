@@ -22,7 +22,8 @@ M.cell_text = cell_text
 local TP = {}
 TP.__index = TP
 
--- opts: { out = fn(s), wide, no_headers, namespace = bool (NAMESPACE column), null, name_prefix }
+-- opts: { out = fn(s), wide, no_headers, namespace = bool (NAMESPACE column), null, name_prefix,
+--         keep_case (headers as given: custom-columns) }
 function M.table_printer(opts)
   return setmetatable({ opts = opts, widths = nil, cols = nil, rows_printed = 0 }, TP)
 end
@@ -36,7 +37,7 @@ function TP:rows_of(tbl)
     for i, cd in ipairs(tbl.columnDefinitions or {}) do
       if (cd.priority or 0) == 0 or o.wide then
         cols[#cols + 1] = i
-        headers[#headers + 1] = cd.name:upper()
+        headers[#headers + 1] = o.keep_case and cd.name or cd.name:upper()
       end
     end
     self.cols, self.headers = cols, headers
@@ -144,21 +145,6 @@ function M.json_encoder(jsonfmt, array_mt)
   return function(v, indent)
     return assert(encode(v, indent or "", array_mt))
   end
-end
-
--- ------------------------------------------------------------ --sort-by
--- kubectl's --sort-by JSONPath subset: ".a.b", "{.a.b}", ".a[0].b", ".a['x.y']"
-function M.jsonpath_get(obj, path)
-  path = path:gsub("^{", ""):gsub("}$", "")
-  local v = obj
-  for part in path:gmatch("[^%.%[%]]+") do
-    if v == nil or type(v) ~= "table" then return nil end
-    local q = part:match("^'(.*)'$") or part:match('^"(.*)"$')
-    if q then v = v[q]
-    elseif tonumber(part) then v = v[tonumber(part) + 1]
-    else v = v[part] end
-  end
-  return v
 end
 
 function M.age(ts, now)
