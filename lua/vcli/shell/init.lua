@@ -127,6 +127,39 @@ function M.run_sh(cmdline)
   end)
 end
 
+-- `CMD | SHELL…`: CMD's output into /bin/sh -c "SHELL…" (grep, less, jq,
+-- wc…), which writes to the terminal. CMD sees no terminal (its output is
+-- laid out as for a pipe). When the reader leaves early (head), the rest of
+-- CMD's output is dropped quietly. The status is the shell command's, as in sh.
+function M.run_piped(words, shcmd)
+  if #words == 0 then M.ewrite("vcli: a command is needed before |\n") return 2 end
+  if shcmd == "" then M.ewrite("vcli: a shell command is needed after |\n") return 2 end
+  local proc = require("vcli.proc")
+  io.stdout:flush()
+  local done, code, wake = false, nil, nil
+  local p, err = proc.spawn({ argv = { "/bin/sh", "-c", shcmd }, stdin = "pipe",
+    on_exit = function(c) done, code = true, c; if wake then wake() end end })
+  if not p then M.ewrite("vcli: " .. tostring(err) .. "\n") return 127 end
+  local so, sc, si = S.out, S.color_override, S.interactive
+  local broken = false
+  S.out = function(s)
+    if broken then return end
+    if not term.write(s, p.stdin) then broken = true end
+  end
+  S.color_override, S.interactive = false, false
+  local ok, status = pcall(M.run_words, words)
+  S.out, S.color_override, S.interactive = so, sc, si
+  proc.close(p.stdin)
+  if not done then
+    async.await(function(resume)
+      wake = resume
+      return function() proc.kill(p.pid) end
+    end)
+  end
+  if not ok then error(status, 0) end
+  return code or status
+end
+
 -- Execute a line of input: several commands separated by ';' or newlines.
 function M.execute(line)
   if #line > M.MAX_LINE then
@@ -146,7 +179,8 @@ function M.execute(line)
   end
   local status = 0
   for _, cmd in ipairs(cmds) do
-    status = M.run_words(cmd.words)
+    if cmd.pipe then status = M.run_piped(cmd.words, cmd.pipe)
+    else status = M.run_words(cmd.words) end
     io.stdout:flush()
     if status == 130 then break end
   end

@@ -5,7 +5,8 @@
 local M = {}
 
 -- M.split(line) -> commands, incomplete
---   commands: array of { words = {...}, text = "source of this command" }
+--   commands: array of { words = {...}, text = "source of this command",
+--   pipe = "the /bin/sh command after an unquoted |" or nil }
 function M.split(line)
   local cmds, words = {}, {}
   local cur, in_word = {}, false
@@ -17,13 +18,27 @@ function M.split(line)
       cur, in_word = {}, false
     end
   end
-  local function end_cmd(pos)
+  local function end_cmd(pos, pipe)
     end_word()
-    if #words > 0 then
-      table.insert(cmds, { words = words, text = line:sub(cmd_start, pos - 1):match("^%s*(.-)%s*$") })
+    if #words > 0 or pipe then
+      table.insert(cmds, { words = words, text = line:sub(cmd_start, pos - 1):match("^%s*(.-)%s*$"), pipe = pipe })
     end
     words = {}
     cmd_start = pos + 1
+  end
+  -- the end of the command that starts at j: the next ';' or newline outside quotes
+  local function cmd_end(j)
+    local q = nil
+    while j <= n do
+      local c = line:sub(j, j)
+      if q then
+        if c == q then q = nil elseif c == "\\" and q == '"' then j = j + 1 end
+      elseif c == "'" or c == '"' then q = c
+      elseif c == "\\" then j = j + 1
+      elseif c == ";" or c == "\n" then return j, nil end
+      j = j + 1
+    end
+    return n + 1, q and (q == "'" and "quote" or "dquote")
   end
   while i <= n do
     local c = line:sub(i, i)
@@ -58,6 +73,18 @@ function M.split(line)
       i = i + 1
     elseif c == ";" or c == "\n" then
       end_cmd(i)
+    elseif c == "|" then
+      -- the rest of this command is /bin/sh's (its own pipes, quotes, redirections)
+      local j, open = cmd_end(i + 1)
+      if open then return cmds, open end
+      local pipe = line:sub(i + 1, j - 1):match("^%s*(.-)%s*$")
+      local text_end = i
+      end_word()
+      local w = words
+      words = {}
+      table.insert(cmds, { words = w, text = line:sub(cmd_start, text_end - 1):match("^%s*(.-)%s*$"), pipe = pipe })
+      cmd_start = j + 1
+      i = j
     elseif c:match("%s") then
       end_word()
     elseif c == "#" and not in_word then

@@ -81,7 +81,8 @@ function M.complete_names(sess, prefix, ctx)
 end
 
 -- the containers of the pod named on the line (logs/exec -c): the first
--- word after the verb that is not a flag or a flag's value; POD or pod/POD
+-- word after the verb that is not a flag or a flag's value; POD, pod/POD,
+-- or TYPE/NAME (the pod of its selector logs/exec would use)
 local VALUE_FLAGS = { ["-n"] = true, ["--namespace"] = true, ["-c"] = true, ["--container"] = true, ["--context"] = true,
   ["--tail"] = true, ["--since"] = true, ["--since-time"] = true, ["-l"] = true, ["--selector"] = true,
   ["--kubeconfig"] = true, ["--as"] = true, ["--as-group"] = true }
@@ -96,14 +97,16 @@ function M.complete_containers(sess, prefix, ctx)
       if w == "-n" or w == "--namespace" then ns = words[i + 1] end
       i = i + 1
     elseif w:match("^%-%-namespace=") then ns = w:match("=(.*)")
-    elseif w:sub(1, 1) ~= "-" and not pod then pod = w:match("^pods?/(.+)$") or w:match("^po/(.+)$") or w end
+    elseif w:sub(1, 1) ~= "-" and not pod then pod = w end
     i = i + 1
   end
   if not pod then return {} end
   local ok, c = pcall(sess.client, sess, {})
   if not ok then return {} end
   ns = ns or c.conn.namespace
-  local obj = c:get_json(("/api/v1/namespaces/%s/pods/%s"):format(ns, pod))
+  -- POD, pod/NAME, or deploy/NAME, svc/NAME…: the pod logs/exec would pick
+  local rok, obj = pcall(require("k8s.remote").resolve, sess, c, ns, pod)
+  if not rok then obj = nil end
   local out = {}
   local spec = type(obj) == "table" and obj.spec or {}
   for _, group in ipairs({ { spec.containers, "container" }, { spec.initContainers, "init container" },
