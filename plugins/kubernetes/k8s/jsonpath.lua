@@ -35,6 +35,15 @@ local function quoted(src, s, i)
   perr(src, i, "unterminated string")
 end
 
+-- the index of the first ch at or after s[j] outside quotes (#s + 1 if none)
+local function find_close(src, s, j, ch)
+  while j <= #s and s:sub(j, j) ~= ch do
+    local cc = s:sub(j, j)
+    if cc == "'" or cc == '"' then j = select(2, quoted(src, s, j)) else j = j + 1 end
+  end
+  return j
+end
+
 -- one path expression: steps of { op = "root"|"cur"|"field"|"recurse"|"wild"|"index"|"slice"|"union"|"filter", … }
 local parse_path
 local function parse_filter(src, s, i)
@@ -94,11 +103,7 @@ function parse_path(src, s)
         steps[#steps + 1] = st
         i = j
       else
-        local close = i + 1
-        while close <= #s and s:sub(close, close) ~= "]" do
-          local cc = s:sub(close, close)
-          if cc == "'" or cc == '"' then close = select(2, quoted(src, s, close)) else close = close + 1 end
-        end
+        local close = find_close(src, s, i + 1, "]")
         if close > #s then perr(src, i, "unterminated [") end
         local inner = s:sub(i + 1, close - 1):match("^%s*(.-)%s*$")
         if inner == "*" then steps[#steps + 1] = { op = "wild" }
@@ -146,11 +151,7 @@ function M.parse(src)
     if not open then cur[#cur + 1] = { text = src:sub(i) } break end
     if open > i then cur[#cur + 1] = { text = src:sub(i, open - 1) } end
     -- the matching "}" (quotes may hold braces)
-    local j = open + 1
-    while j <= #src and src:sub(j, j) ~= "}" do
-      local cc = src:sub(j, j)
-      if cc == "'" or cc == '"' then j = select(2, quoted(src, src, j)) else j = j + 1 end
-    end
+    local j = find_close(src, src, open + 1, "}")
     if j > #src then perr(src, open, "unclosed action") end
     local inner = src:sub(open + 1, j - 1):match("^%s*(.-)%s*$")
     if inner == "end" then
