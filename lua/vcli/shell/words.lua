@@ -4,6 +4,23 @@
 -- open quote or a trailing backslash), so the editor asks for more.
 local M = {}
 
+-- Walk s from i, skipping quoted text and backslash escapes; fn(c, j) sees
+-- each character outside them and stops the walk by returning true.
+-- -> where it stopped (#s + 1 at the end), the quote left open (' or ") or nil
+local function walk(s, i, fn)
+  local q = nil
+  while i <= #s do
+    local c = s:sub(i, i)
+    if q then
+      if c == q then q = nil elseif c == "\\" and q == '"' then i = i + 1 end
+    elseif c == "'" or c == '"' then q = c
+    elseif c == "\\" then i = i + 1
+    elseif fn(c, i) then return i, nil end
+    i = i + 1
+  end
+  return #s + 1, q
+end
+
 -- M.split(line) -> commands, incomplete
 --   commands: array of { words = {...}, text = "source of this command",
 --   pipe = "the /bin/sh command after an unquoted |" or nil }
@@ -28,17 +45,8 @@ function M.split(line)
   end
   -- the end of the command that starts at j: the next ';' or newline outside quotes
   local function cmd_end(j)
-    local q = nil
-    while j <= n do
-      local c = line:sub(j, j)
-      if q then
-        if c == q then q = nil elseif c == "\\" and q == '"' then j = j + 1 end
-      elseif c == "'" or c == '"' then q = c
-      elseif c == "\\" then j = j + 1
-      elseif c == ";" or c == "\n" then return j, nil end
-      j = j + 1
-    end
-    return n + 1, q and (q == "'" and "quote" or "dquote")
+    local at, q = walk(line, j, function(c) return c == ";" or c == "\n" end)
+    return at, q and (q == "'" and "quote" or "dquote")
   end
   while i <= n do
     local c = line:sub(i, i)
@@ -119,16 +127,7 @@ function M.before_cursor(line, pos)
   local text = line:sub(1, pos)
   -- start of the current command
   local last_sep = 0
-  local i, n, q = 1, #text, nil
-  while i <= n do
-    local c = text:sub(i, i)
-    if q then
-      if c == q then q = nil elseif c == "\\" and q == '"' then i = i + 1 end
-    elseif c == "'" or c == '"' then q = c
-    elseif c == "\\" then i = i + 1
-    elseif c == ";" or c == "\n" then last_sep = i end
-    i = i + 1
-  end
+  walk(text, 1, function(c, i) if c == ";" or c == "\n" then last_sep = i end end)
   local cmd = text:sub(last_sep + 1)
   -- find where the last word starts (respecting quotes)
   local start, j, quote = nil, 1, nil
