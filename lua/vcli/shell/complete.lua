@@ -71,8 +71,10 @@ function M.complete(line, pos)
     local items, last = lua_candidates(head)
     return M.filter(items, last, pos - #last)
   end
-  local before, partial, offset, quote = words_mod.before_cursor(line, pos)
+  local before, partial, offset, quote, piped = words_mod.before_cursor(line, pos)
   local start = offset - 1
+  -- after "|" the words are /bin/sh's: nothing of vcli's to offer
+  if piped then return { items = {}, start = start, partial = partial } end
   local items
   if #before == 0 then
     items = {}

@@ -122,12 +122,15 @@ function M.words(text)
 end
 
 -- M.before_cursor(line, pos) -> words before the word at the cursor, the
--- partial word being typed (unquoted), and the byte offset where it starts.
+-- partial word being typed (unquoted), the byte offset where it starts, an
+-- open quote, and whether the cursor is past a | (in the shell's part).
 function M.before_cursor(line, pos)
   local text = line:sub(1, pos)
   -- start of the current command
-  local last_sep = 0
-  walk(text, 1, function(c, i) if c == ";" or c == "\n" then last_sep = i end end)
+  local last_sep, pipe_at = 0, nil
+  walk(text, 1, function(c, i)
+    if c == ";" or c == "\n" then last_sep, pipe_at = i, nil elseif c == "|" then pipe_at = pipe_at or i end
+  end)
   local cmd = text:sub(last_sep + 1)
   -- find where the last word starts (respecting quotes)
   local start, j, quote = nil, 1, nil
@@ -158,7 +161,7 @@ function M.before_cursor(line, pos)
     partial = w and w[1] or partial_src
   end
   local offset = last_sep + (in_word and start or (#cmd + 1))
-  return before, partial, offset, quote
+  return before, partial, offset, quote, pipe_at ~= nil
 end
 
 -- Quote a word for the shell when it needs it.
