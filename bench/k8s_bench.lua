@@ -31,11 +31,50 @@ end
 
 local json_rss = {} -- peak MiB of `-o json`, per run in order
 
+-- After seeding, the controller-manager reconciles for a while (minutes at
+-- 50 000 pods) and the API server collects garbage: figures taken then are
+-- noise. Wait (at most 3 min) until the cluster's processes use under a
+-- fifth of a core for 3 s running, and say how long that took.
+local function settle()
+  local pids = {}
+  local f = io.open(E.VCLI_KUBE_DIR .. "/pids")
+  for line in (f and f:read("*a") or ""):gmatch("[^\n]+") do
+    local name, pid = line:match("^(%S+) (%d+)$")
+    if name == "etcd" or name == "apiserver" or name == "controller-manager" then pids[#pids + 1] = pid end
+  end
+  if f then f:close() end
+  local function ticks()
+    local t = 0
+    for _, pid in ipairs(pids) do
+      local st = io.open("/proc/" .. pid .. "/stat")
+      local s = st and st:read("*a") or ""
+      if st then st:close() end
+      local rest = s:match("%) (.*)$") or ""
+      local fields = {}
+      for w in rest:gmatch("%S+") do fields[#fields + 1] = w end
+      t = t + (tonumber(fields[12]) or 0) + (tonumber(fields[13]) or 0) -- utime, stime (fields 14, 15)
+    end
+    return t
+  end
+  local quiet, waited, last = 0, 0, ticks()
+  while quiet < 3 and waited < 180 do
+    os.execute("sleep 1")
+    waited = waited + 1
+    local now = ticks()
+    if now - last < 20 then quiet = quiet + 1 else quiet = 0 end -- < 0.2 s of CPU in 1 s (100 ticks/s)
+    last = now
+  end
+  io.write(quiet >= 3 and ("  (cluster settled after %d s)\n"):format(waited)
+    or "  (cluster still busy after 180 s: the figures below are noisier)\n")
+  io.flush()
+end
+
 local function run(n)
   io.write(("  (seeding to %d pods…)\n"):format(n)); io.flush()
   sh(KUBE .. " seed --pods " .. n .. " >/dev/null 2>&1")
   local have = count_pods()
   io.write(("  cluster has %d pods\n"):format(have)); io.flush()
+  settle()
   local env = ("env KUBECONFIG=%s HOME=/tmp/vcli-bench-home XDG_DATA_HOME=/tmp/vcli-bench-home/data "):format(KC)
   os.execute("mkdir -p /tmp/vcli-bench-home")
   local curl = ("curl -s " .. UA .. " -o /dev/null --cacert %s -H 'Authorization: Bearer %s' -H 'Accept: %s' '%s/api/v1/pods'")
