@@ -291,6 +291,29 @@ contexts:
     assert.same(names(live), names(again))
   end)
 
+  it("get -w with -o jsonpath|yaml prints each object as it changes", function()
+    kubectl("-n team-b delete pod wj --ignore-not-found")
+    kubectl("-n team-b run wj --image=nginx:1.25 --labels=vcli-wj=yes")
+    local dir = spec.tmpdir()
+    local function watch_to(file, o)
+      -- the command in a script of its own: no quoting through two shells
+      spec.write(file .. ".sh", ("cd %s && exec env KUBECONFIG=%s ./vcli k8s get pods -n team-b -l vcli-wj=yes -w "
+        .. "--watch-timeout 20s -o %s > %s 2>&1\n"):format(spec.root, KC, o, file))
+      spec.sh("sh " .. file .. ".sh &")
+    end
+    watch_to(dir .. "/jp", [['jsonpath={.metadata.name} {.metadata.labels.step}{"\n"}']])
+    watch_to(dir .. "/yaml", "yaml")
+    -- the list's object first, then each change, one object at a time
+    spec.eventually(function() return (spec.read(dir .. "/jp") or ""):match("^wj \n") end, 15000, "the listed pod")
+    spec.eventually(function() return (spec.read(dir .. "/yaml") or ""):match("name: wj\n") end, 15000, "the listed pod as YAML")
+    kubectl("-n team-b label pod wj step=two")
+    spec.eventually(function() return (spec.read(dir .. "/jp") or ""):match("\nwj two\n") end, 15000, "the change")
+    spec.eventually(function() return (spec.read(dir .. "/yaml") or ""):match("\n%-%-%-\n.*step: two\n") end, 15000,
+      "the change as a second YAML document")
+    kubectl("-n team-b delete pod wj --wait=false")
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
   it("get -w prints changes live and resumes after the proxy drops the stream, without duplicates", function()
     kubectl("-n team-b delete pod w1 w2 --ignore-not-found")
     local shell = require("vcli.shell")

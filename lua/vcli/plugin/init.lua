@@ -333,11 +333,14 @@ local function await_any(ids)
 end
 
 -- --------------------------------------------------------------- invoking
+-- What the plugin printed, out to the shell; also to the reader of a pipe
+-- or file now (a `get -w` or `logs -f` into grep or a file shows each event
+-- as it comes, as kubectl does), since a call flushes when it waits.
 local function flush(p)
   if not p.sb or p.sb:closed() then return end
   local o, e = p.sb:output()
   local shell = require("vcli.shell")
-  if o ~= "" then shell.write(o) end
+  if o ~= "" then shell.write(o); io.stdout:flush() end
   if e ~= "" then shell.ewrite(e) end
 end
 

@@ -283,6 +283,17 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
   local writer = sess.cache:list_writer(c.conn.context, ns, r.gv .. "/" .. r.name, sel)
   local total, list_rv = 0, nil
   local sort_rows = flags["sort-by"] and {}
+  -- rows as printed: the table, or kind/name lines for -o name
+  local function show(tbl)
+    if out_name then
+      local buf = {}
+      local ncol = name_col(tbl)
+      for i, row in ipairs(tbl.rows or {}) do buf[i] = discovery.kind_prefix(r) .. "/" .. row_name(row, ncol, null) end
+      if #buf > 0 then ctx.out(table.concat(buf, "\n") .. "\n") end
+    else
+      tp:feed(tbl)
+    end
+  end
   local function consume(tbl)
     if tbl.kind ~= "Table" then error("the server did not answer a Table for " .. r.name, 0) end
     list_rv = list_rv or (tbl.metadata and tbl.metadata.resourceVersion)
@@ -292,13 +303,8 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
       tp:rows_of(tbl)
       for _, row in ipairs(tbl.rows or {}) do sort_rows[#sort_rows + 1] = row end
       sort_rows.cols = sort_rows.cols or tbl.columnDefinitions
-    elseif out_name then
-      local buf = {}
-      local ncol = name_col(tbl)
-      for i, row in ipairs(tbl.rows or {}) do buf[i] = discovery.kind_prefix(r) .. "/" .. row_name(row, ncol, null) end
-      if #buf > 0 then ctx.out(table.concat(buf, "\n") .. "\n") end
     else
-      tp:feed(tbl)
+      show(tbl)
     end
   end
   -- Rows carry no object unless a feature needs it: --sort-by reads any
@@ -355,10 +361,10 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
       relist = function()
         local tbl = c:get_json(path .. util.query({ labelSelector = wq.labelSelector, fieldSelector = wq.fieldSelector }), M.TABLE_ACCEPT)
         if not tbl then return nil end
-        tp:feed(tbl)
+        show(tbl)
         return tbl.metadata and tbl.metadata.resourceVersion
       end,
-      on_event = function(_, obj) if obj.kind == "Table" then tp:feed(obj) end end })
+      on_event = function(_, obj) if obj.kind == "Table" then show(obj) end end })
   end
   return 0
 end
@@ -370,7 +376,8 @@ end
 --                     address any item) or over the one object; no newline added
 --   custom-columns=S  HEADER:PATH,… one row per object, aligned as get's tables
 -- w:items(list) for each chunk of a list, w:list_end(); w:objects(objs, as_list)
--- for named ones (as_list: several were asked for, so a List even of one, as kubectl).
+-- for named ones (as_list: several were asked for, so a List even of one, as kubectl);
+-- w:one(obj) for each object of a -w (the list's items, then every change).
 local function object_writer(env, ctx, r, flags)
   local fmt, arg = M.output_format(flags.output)
   local null = env.json.null
@@ -414,6 +421,13 @@ local function object_writer(env, ctx, r, flags)
       if as_list then ctx.out(one(list_of(objs))) else ctx.out(one(objs[1])) end
     end
     function w.cut() if w.started then ctx.out("\n") end end
+    -- -w: each object alone, as it comes (YAML documents separated by ---)
+    function w.one(_, obj)
+      fill(obj)
+      if fmt == "yaml" and w.n > 0 then ctx.out("---\n") end
+      w.n = w.n + 1
+      ctx.out(one(obj))
+    end
   elseif fmt == "jsonpath" then
     local tpl = jsonpath.parse(arg)
     local function compact(v) return (env.jsonfmt.encode(v, "", env.json.array_mt, true)) end
@@ -424,6 +438,7 @@ local function object_writer(env, ctx, r, flags)
       ctx.out(jsonpath.execute(tpl, as_list and list_of(objs) or objs[1], null, compact))
     end
     function w.cut() end
+    function w.one(_, obj) fill(obj); ctx.out(jsonpath.execute(tpl, obj, null, compact)) end
   else -- custom-columns
     local cols = M.custom_columns(arg)
     local defs = {}
@@ -449,6 +464,7 @@ local function object_writer(env, ctx, r, flags)
     function w.list_end() tp:flush() end
     function w.objects(_, objs) w:items(objs); tp:flush() end
     function w.cut() tp:flush() end
+    function w.one(_, obj) tp:flush(); w:items({ obj }) end
   end
   return w
 end
@@ -476,12 +492,46 @@ function M.custom_columns(spec)
   return cols
 end
 
+-- -w with whole objects: the list's objects one by one, then each change's
+-- object, as kubectl prints them (the watch resumes after dropped streams)
+local function object_watch(sess, ctx, c, r, ns, flags, names, w)
+  local env = sess.env
+  local path = discovery.path(r, ns, nil)
+  local q = { labelSelector = flags.selector, fieldSelector = flags["field-selector"] }
+  if names and #names == 1 then q.fieldSelector = "metadata.name=" .. names[1] end
+  local function list_all()
+    local rv
+    local lq = { limit = sess:chunk_size(c.conn, flags) }
+    for k, v in pairs(q) do lq[k] = v end
+    local ok, err = chunks(sess, c, path, lq, "application/json", function(list)
+      rv = rv or (list.metadata and list.metadata.resourceVersion)
+      for _, item in ipairs(list.items or {}) do w:one(item) end
+    end, not flags["show-managed-fields"] and M.drop_managed_fields or nil)
+    if not ok then error(err, 0) end
+    return rv
+  end
+  local rv = list_all()
+  watch.run(env, c, { path = path, query = q, accept = "application/json", rv = rv,
+    deadline = flags["watch-timeout"] and (env.now() + flags["watch-timeout"] * 1000),
+    on_state = function(msg) ctx.err(msg .. "\n") end,
+    relist = list_all,
+    on_event = function(_, obj)
+      if type(obj) == "table" and obj.kind ~= "Status" then
+        if not flags["show-managed-fields"] and type(obj.metadata) == "table" then obj.metadata.managedFields = nil end
+        w:one(obj)
+      end
+    end })
+  w.cut()
+  return 0
+end
+
 -- whole objects (-o json|yaml|jsonpath|custom-columns): a list streamed out
 -- chunk by chunk; named objects one request each; both answered from the
 -- cache when the cluster is unreachable
 local function object_get(sess, ctx, c, r, ns, flags, names)
   local env = sess.env
   local w = object_writer(env, ctx, r, flags)
+  if flags.watch then return object_watch(sess, ctx, c, r, ns, flags, names, w) end
   if flags["sort-by"] then
     -- the whole list, sorted, then written
     local inner, all = w, {}
