@@ -315,7 +315,7 @@ static int sb_host(lua_State *L)
     return n;
 }
 
-/* __out(text [, 2]) */
+/* __out(text [, 2]) -> bytes now waiting for the host to take them */
 static int sb_out(lua_State *L)
 {
     sandbox *sb = sb_of(L);
@@ -324,7 +324,8 @@ static int sb_out(lua_State *L)
     sbuf *b = luaL_optinteger(L, 2, 1) == 2 ? &sb->err : &sb->out;
     if (b->n + n > SB_MAXOUT) return luaL_error(L, "plugin %s: more than 16 MiB of output in one call", sb->name);
     if (buf_add(b, s, n)) return luaL_error(L, "plugin %s: out of memory for output", sb->name);
-    return 0;
+    lua_pushinteger(L, (lua_Integer)b->n);
+    return 1;
 }
 
 /* Load text (never bytecode) as a chunk. */

@@ -100,6 +100,9 @@ describe("k8s against the test cluster", function()
     local y = ok_run("k8s get deploy -n payments -o yaml")
     assert.matches("^apiVersion: v1\nitems:\n%- apiVersion: apps/v1\n  kind: Deployment\n", y)
     assert.matches("\nkind: List\nmetadata:\n  resourceVersion: \"\"\n$", y)
+    -- a whole list in one request (megabytes of output in one stretch of the plugin) comes out whole
+    agrees(function() return (ok_run("k8s get pods -A -o json --chunk-size 0")) end,
+           function() return kubectl("get pods -A -o json") end, "get pods -A -o json --chunk-size 0")
   end)
 
   it("-o jsonpath=… and -o custom-columns=… print what kubectl prints", function()

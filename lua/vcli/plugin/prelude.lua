@@ -35,6 +35,14 @@ local function await(cap, op, ...)
   error(res[2], 0)
 end
 
+-- Output is kept until the call next waits on the host, which writes it
+-- out. Past 1 MiB a call hands it over at once (one long stretch of output —
+-- a whole list in one request — streams out and its memory stays bounded).
+local FLUSH_AT = 1048576
+local function emit(s, stream)
+  if out(s, stream) > FLUSH_AT and co_running() then await("core", "sleep", 0) end
+end
+
 -- A stop (time limit) cannot be swallowed by pcall, xpcall or a coroutine.
 local function recheck(ok, ...)
   if not ok and expired() then error((...), 0) end
@@ -136,7 +144,7 @@ end
 env.print = function(...)
   local parts = {}
   for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
-  out(table.concat(parts, "\t") .. "\n")
+  emit(table.concat(parts, "\t") .. "\n")
 end
 env.string.dump = refuse("string.dump")
 env._G = env
@@ -465,9 +473,9 @@ for cap in pairs(granted) do
 end
 
 -- ----------------------------------------------------------------- dispatch
-local function ctx_out(s) out(tostring(s)) end
-local function ctx_err(s) out(tostring(s), 2) end
-local function ctx_warn(s) out("warning: " .. tostring(s) .. "\n", 2) end
+local function ctx_out(s) emit(tostring(s)) end
+local function ctx_err(s) emit(tostring(s), 2) end
+local function ctx_warn(s) emit("warning: " .. tostring(s) .. "\n", 2) end
 local function ctx_of(data)
   data.out, data.print, data.err, data.warn = ctx_out, env.print, ctx_err, ctx_warn
   return data

@@ -397,15 +397,21 @@ local function object_writer(env, ctx, r, flags)
         buf[1] = fmt == "json" and '{\n    "apiVersion": "v1",\n    "items": [' or "apiVersion: v1\nitems:"
       end
       w.started = true
+      local size = 0
       for _, item in ipairs(items) do
         fill(item)
+        local text
         if fmt == "json" then
-          buf[#buf + 1] = (w.n == 0 and "\n        " or ",\n        ") .. enc(item, "        ")
+          text = (w.n == 0 and "\n        " or ",\n        ") .. enc(item, "        ")
         else
           local y = env.yaml.encode(item)
-          buf[#buf + 1] = "\n- " .. y:gsub("\n(.)", "\n  %1"):gsub("\n$", "")
+          text = "\n- " .. y:gsub("\n(.)", "\n  %1"):gsub("\n$", "")
         end
+        buf[#buf + 1] = text
+        size = size + #text
         w.n = w.n + 1
+        -- out in pieces: a chunk may be a whole list (--chunk-size 0)
+        if size >= 262144 then ctx.out(table.concat(buf)); buf, size = {}, 0 end
       end
       if #buf > 0 then ctx.out(table.concat(buf)) end
     end

@@ -117,9 +117,9 @@ function TP:print_rows(rows)
   end
   local buf = {}
   local n = fmt_rows(rows, self.widths, buf, 0)
-  if n > 0 then
-    buf[n + 1] = ""
-    o.out(table.concat(buf, "\n"))
+  -- out in pieces of 2 000 lines: a list's rows may be held whole (buffer)
+  for i = 1, n, 2000 do
+    o.out(table.concat(buf, "\n", i, math.min(i + 1999, n)) .. "\n")
   end
   self.rows_printed = self.rows_printed + #rows
 end
