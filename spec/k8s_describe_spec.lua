@@ -2,7 +2,9 @@
 -- /usr/bin/kubectl describe of the same objects: pods, deployments,
 -- replicasets, statefulsets, daemonsets, jobs, cronjobs, services, nodes,
 -- namespaces, configmaps, secrets, serviceaccounts, persistentvolumeclaims,
--- ingresses, and kubectl's generic layout for other kinds and CRD objects.
+-- ingresses, roles, clusterroles, persistentvolumes, storageclasses,
+-- horizontalpodautoscalers, poddisruptionbudgets, networkpolicies, and
+-- kubectl's generic layout for other kinds and CRD objects.
 -- VCLI_K8S_SPEC_REUSE=1 uses an already running cluster and leaves it running.
 local H = dofile("spec/support/k8s/helper.lua")
 
@@ -224,6 +226,199 @@ spec:
 status: {phase: Ready}
 ]]
 
+-- kinds kubectl has its own describer for, beyond the seeded ones (the
+-- cluster-scoped ones named vdesc-…; applied and deleted by their own block)
+local KINDS = [[
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: vdesc-role, namespace: team-a, labels: {app: vdesc}}
+rules:
+- {apiGroups: [""], resources: [pods, pods/log], verbs: [get, list, watch]}
+- {apiGroups: [apps], resources: [deployments], verbs: [get]}
+- {apiGroups: [apps], resources: [deployments], verbs: [list, get]}
+- {apiGroups: [""], resources: [configmaps], resourceNames: [vdesc-config, other], verbs: [get, update]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: vdesc-clusterrole, annotations: {note: hello}}
+rules:
+- {apiGroups: ["", extensions], resources: [nodes, "*"], verbs: ["*"]}
+- {nonResourceURLs: [/healthz, "/metrics/*"], verbs: [get]}
+- {apiGroups: [storage.k8s.io], resources: [storageclasses], verbs: [get, list]}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: vdesc-sc, labels: {app: vdesc}}
+provisioner: kubernetes.io/no-provisioner
+parameters: {type: fast, zone: z1}
+reclaimPolicy: Retain
+volumeBindingMode: WaitForFirstConsumer
+allowVolumeExpansion: true
+mountOptions: [debug, noatime]
+allowedTopologies:
+- matchLabelExpressions:
+  - {key: topology.kubernetes.io/zone, values: [z1, z2]}
+  - {key: disk, values: [ssd]}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: vdesc-pv-host, labels: {app: vdesc}}
+spec:
+  capacity: {storage: 2Gi}
+  accessModes: [ReadWriteOnce, ReadOnlyMany]
+  storageClassName: vdesc-sc
+  hostPath: {path: /tmp/vdesc}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: vdesc-pv-local}
+spec:
+  capacity: {storage: 500Mi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Delete
+  storageClassName: vdesc-sc
+  volumeMode: Filesystem
+  claimRef: {namespace: team-a, name: vdesc-none}
+  local: {path: /mnt/disks/vol1}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions:
+        - {key: kubernetes.io/hostname, operator: In, values: [vcli-node-1, vcli-node-2]}
+        - {key: disk, operator: Exists}
+      - matchExpressions:
+        - {key: zone, operator: NotIn, values: [z9]}
+---
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {name: vdesc-hpa, namespace: team-a}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: vdesc-dep}
+  minReplicas: 2
+  maxReplicas: 5
+  targetCPUUtilizationPercentage: 70
+---
+apiVersion: autoscaling/v2beta2
+kind: HorizontalPodAutoscaler
+metadata: {name: vdesc-hpa2, namespace: team-a, labels: {app: vdesc}}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}
+  maxReplicas: 10
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 60}}
+  - type: Resource
+    resource: {name: memory, target: {type: AverageValue, averageValue: 200Mi}}
+  - type: Pods
+    pods: {metric: {name: requests_per_second}, target: {type: AverageValue, averageValue: "1k"}}
+  - type: Object
+    object:
+      metric: {name: hits}
+      describedObject: {apiVersion: networking.k8s.io/v1, kind: Ingress, name: vdesc-web}
+      target: {type: Value, value: "10"}
+  - type: External
+    external:
+      metric: {name: queue_len}
+      target: {type: AverageValue, averageValue: "30"}
+  behavior:
+    scaleDown:
+      stabilizationWindowSeconds: 300
+      policies: [{type: Percent, value: 10, periodSeconds: 60}, {type: Pods, value: 2, periodSeconds: 30}]
+    scaleUp:
+      selectPolicy: Min
+      policies: [{type: Pods, value: 4, periodSeconds: 15}]
+---
+apiVersion: policy/v1beta1
+kind: PodDisruptionBudget
+metadata: {name: vdesc-pdb, namespace: team-a}
+spec:
+  minAvailable: 1
+  selector: {matchLabels: {app: vdesc}}
+---
+apiVersion: policy/v1beta1
+kind: PodDisruptionBudget
+metadata: {name: vdesc-pdb-max, namespace: team-a, labels: {app: vdesc}}
+spec:
+  maxUnavailable: 50%
+  selector:
+    matchExpressions: [{key: app, operator: In, values: [vdesc-dep, vdesc]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: vdesc-np, namespace: team-a, labels: {app: vdesc}}
+spec:
+  podSelector: {matchLabels: {app: vdesc}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from:
+    - podSelector: {matchLabels: {role: frontend}}
+      namespaceSelector: {matchLabels: {team: a}}
+    - ipBlock: {cidr: 10.0.0.0/16, except: [10.0.1.0/24, 10.0.2.0/24]}
+    - namespaceSelector: {}
+    ports: [{port: 8080}, {protocol: UDP, port: dns}]
+  - {}
+  egress:
+  - to: [{podSelector: {matchExpressions: [{key: tier, operator: Exists}]}}]
+    ports: [{port: 5432, protocol: TCP}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: vdesc-np-deny, namespace: team-a}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+]]
+
+-- the v2 HPA layout (describeHorizontalPodAutoscalerV2): kubectl v1.32 asks
+-- for autoscaling/v2, which the v1.20 test server lacks, and falls back to v1
+-- for every HPA; vcli does the same, so the v2 layout is checked offline on
+-- the server's autoscaling/v2beta2 object (same fields) with this status,
+-- against kubectl's format written out from its source (the policies' tab
+-- stops and "Deployment pods:" share one tabwriter column block)
+local HPA_V2_STATUS = [[{"currentReplicas": 2, "desiredReplicas": 3,
+  "currentMetrics": [
+    {"type": "Resource", "resource": {"name": "memory", "current": {"averageValue": "150Mi"}}},
+    {"type": "Pods", "pods": {"metric": {"name": "requests_per_second"}, "current": {"averageValue": "800"}}},
+    {"type": "Object", "object": {"metric": {"name": "hits"}, "current": {"value": "12"}}}],
+  "conditions": [
+    {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale",
+     "message": "the HPA controller was able to get the target's current scale"},
+    {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric", "message": "no metrics"}]}]]
+local HPA_V2 = [[
+Name:                                                  vdesc-hpa2
+Namespace:                                             team-a
+Labels:                                                app=vdesc
+Annotations:                                           <none>
+CreationTimestamp:                                     <time>
+Reference:                                             Deployment/api
+Metrics:                                               ( current / target )
+  resource memory on pods:                             150Mi / 200Mi
+  "requests_per_second" on pods:                       800 / 1k
+  "hits" on Ingress/vdesc-web (target value):          12 / 10
+  "queue_len" (target average value):                  <unknown> / 30
+  resource cpu on pods  (as a percentage of request):  <unknown> / 60%
+Min replicas:                                          1
+Max replicas:                                          10
+Behavior:
+  Scale Up:
+    Stabilization Window: 0 seconds
+    Select Policy: Min
+    Policies:
+      - Type: Pods  Value: 4  Period: 15 seconds
+  Scale Down:
+    Stabilization Window: 300 seconds
+    Select Policy: Max
+    Policies:
+      - Type: Percent  Value: 10  Period: 60 seconds
+      - Type: Pods     Value: 2   Period: 30 seconds
+Deployment pods:       2 current / 3 desired
+Conditions:
+  Type           Status  Reason                   Message
+  ----           ------  ------                   -------
+  AbleToScale    True    SucceededGetScale        the HPA controller was able to get the target's current scale
+  ScalingActive  False   FailedGetResourceMetric  no metrics
+]]
+
 local function first_pod(ns, status)
   for line in kubectl("get pods -n " .. ns .. " --no-headers"):gmatch("[^\n]+") do
     local name, st = line:match("^(%S+)%s+%S+%s+(%S+)")
@@ -413,6 +608,66 @@ Events:              <none>
     same("wdg/gear -n " .. NS)
     same("crd widgets.vdesc.example.com")
     same("rolebinding vdesc-rb -n " .. NS)
+  end)
+
+  describe("roles, persistent volumes, storage classes, HPAs, PDBs, network policies", function()
+    before_all(function()
+      spec.write(dir .. "/kinds.yaml", KINDS)
+      kubectl("delete -f " .. dir .. "/kinds.yaml --ignore-not-found")
+      assert.matches("vdesc%-np%-deny created", kubectl("apply -f " .. dir .. "/kinds.yaml"))
+    end)
+    after_all(function()
+      kubectl("delete -f " .. dir .. "/kinds.yaml --ignore-not-found --wait=false")
+    end)
+
+    it("roles and cluster roles: rules broken down, merged and sorted as kubectl does", function()
+      local out = same("role vdesc-role -n " .. NS)
+      assert.matches("\n  pods/log          %[%]                 %[%]              %[get list watch%]\n", out)
+      assert.matches("\n  configmaps        %[%]                 %[other%]         %[get update%]\n", out)
+      out = same("clusterrole vdesc-clusterrole")
+      assert.matches("\n                                 %[/healthz%]         %[%]              %[get%]\n", out)
+      same("clusterrole admin")
+      same("role extension-apiserver-authentication-reader -n kube-system")
+    end)
+
+    it("persistent volumes (host path, local with node affinity) and storage classes", function()
+      local out = same("pv vdesc-pv-host")
+      assert.matches("\nNode Affinity:   <none>\n", out)
+      assert.matches("\n    HostPathType:  \n", out)
+      out = same("pv vdesc-pv-local")
+      assert.matches("\n    Term 0:        kubernetes.io/hostname in %[vcli%-node%-1, vcli%-node%-2%]\n"
+        .. "                   disk exists\n", out)
+      out = same("storageclass vdesc-sc")
+      assert.matches("\nMountOptions:\n  debug\n  noatime\n", out)
+      assert.matches("\n  Term 0:           topology%.kubernetes%.io/zone in %[z1, z2%]\n", out)
+    end)
+
+    it("HPAs: kubectl's v1 layout on this server (no autoscaling/v2), the v2 layout from kubectl's source", function()
+      local out = same("hpa vdesc-hpa -n " .. NS)
+      assert.matches("\nTarget CPU utilization:   70%%\nCurrent CPU utilization:  <unknown>%%\n", out)
+      -- a v2beta2 HPA: kubectl (and vcli) describe its autoscaling/v1 form
+      same("hpa vdesc-hpa2 -n " .. NS)
+      local raw = kubectl("get --raw /apis/autoscaling/v2beta2/namespaces/" .. NS .. "/horizontalpodautoscalers/vdesc-hpa2")
+      local text = H.eval(([[local e = require("k8s.plugin_env").new()
+        local obj = e.json.decode(%q)
+        obj.status = e.json.decode(%q)
+        return require("k8s.describe").describe{ env = e, obj = obj, events = false }]]):format(raw, HPA_V2_STATUS))
+      text = text:gsub("\n(CreationTimestamp:%s+)%a%a%a, %d%d %a%a%a %d%d%d%d [%d:]+ [%+%-]%d%d%d%d\n", "\n%1<time>\n")
+      assert.equal(HPA_V2, text)
+    end)
+
+    it("pod disruption budgets (policy/v1beta1 here) and network policies", function()
+      local out = same("pdb vdesc-pdb -n " .. NS)
+      assert.matches("\nMin available:  1\nSelector:       app=vdesc\nStatus:\n    Allowed disruptions:  0\n", out)
+      out = same("pdb vdesc-pdb-max -n " .. NS)
+      assert.matches("\nMax unavailable:  50%%\nSelector:         app in %(vdesc,vdesc%-dep%)\n", out)
+      out = same("netpol vdesc-np -n " .. NS)
+      assert.matches("\nCreated on:   %d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d [%+%-]%d%d%d%d %S+\n", out)
+      assert.matches("\n    From:\n      IPBlock:\n        CIDR: 10%.0%.0%.0/16\n        Except: 10%.0%.1%.0/24, 10%.0%.2%.0/24\n", out)
+      out = same("networkpolicy vdesc-np-deny -n " .. NS)
+      assert.matches("\n  Allowing ingress traffic:\n    <none> %(Selected pods are isolated for ingress connectivity%)\n"
+        .. "  Not affecting egress traffic\n", out)
+    end)
   end)
 
   it("several objects, TYPE/NAME, and errors as kubectl words them", function()

@@ -130,18 +130,31 @@ end
 local DAYS = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" }
 local MONTHS = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" }
 
+-- a time in the local zone: its fields (os.date's "*t") and the zone's offset as Go's -0700
+local function local_time(t)
+  local off = os.time(os.date("*t", t)) - os.time(os.date("!*t", t))
+  local a = math.abs(off)
+  return os.date("!*t", t + off), ("%s%02d%02d"):format(off < 0 and "-" or "+", math.floor(a / 3600), math.floor(a % 3600 / 60))
+end
+
 -- Go's time.RFC1123Z in local time; a missing time is Go's zero time
 local function rfc1123z(ts)
   local t = util.parse_time(ts)
   if not t then return "Mon, 01 Jan 0001 00:00:00 +0000" end
-  local off = os.time(os.date("*t", t)) - os.time(os.date("!*t", t))
-  local d = os.date("!*t", t + off)
-  local sign = off < 0 and "-" or "+"
-  local a = math.abs(off)
-  return ("%s, %02d %s %04d %02d:%02d:%02d %s%02d%02d"):format(DAYS[d.wday], d.day, MONTHS[d.month], d.year,
-    d.hour, d.min, d.sec, sign, math.floor(a / 3600), math.floor(a % 3600 / 60))
+  local d, zone = local_time(t)
+  return ("%s, %02d %s %04d %02d:%02d:%02d %s"):format(DAYS[d.wday], d.day, MONTHS[d.month], d.year,
+    d.hour, d.min, d.sec, zone)
 end
 M.rfc1123z = rfc1123z
+
+-- Go's time.Time.String() in local time ("2006-01-02 15:04:05 -0700 MST"), as %s prints a metav1.Time
+local function go_time(ts)
+  local t = util.parse_time(ts)
+  if not t then return "0001-01-01 00:00:00 +0000 UTC" end
+  local d, zone = local_time(t)
+  return ("%04d-%02d-%02d %02d:%02d:%02d %s %s"):format(d.year, d.month, d.day, d.hour, d.min, d.sec, zone,
+    os.date("%Z", t))
+end
 
 local function since(D, ts)
   local t = util.parse_time(ts)
@@ -556,10 +569,23 @@ end
 
 local function ptr_bool(v) if v == nil then return "<nil>" end return tostring(v == true) end
 
+-- printCSIPersistentVolumeAttributesMultiline
+local function print_volume_attributes(w, attrs)
+  w:p(2, "VolumeAttributes:\t")
+  local keys = sorted_keys(attrs)
+  if #keys == 0 then w:p(0, "<none>\n") end
+  for i, k in ipairs(keys) do
+    if i > 1 then w:p(2, ""); w:p(2, "\t") end
+    local line = k .. "=" .. str(attrs[k])
+    if #line > MAX_ANN then line = line:sub(1, MAX_ANN) .. "..." end
+    w:p(2, line, "\n")
+  end
+end
+
 local function describe_volume_source(w, v)
   if is_tbl(v.hostPath) then
     fields(w, "HostPath (bare host directory volume)",
-      { { "Path", v.hostPath.path }, { "HostPathType", str(v.hostPath.type) ~= "" and v.hostPath.type or "<none>" } })
+      { { "Path", v.hostPath.path }, { "HostPathType", v.hostPath.type == nil and "<none>" or v.hostPath.type } })
   elseif is_tbl(v.emptyDir) then
     local sl = v.emptyDir.sizeLimit
     fields(w, "EmptyDir (a temporary directory that shares a pod's lifetime)",
@@ -600,16 +626,7 @@ local function describe_volume_source(w, v)
   elseif is_tbl(v.csi) then
     fields(w, "CSI (a Container Storage Interface (CSI) volume source)",
       { { "Driver", v.csi.driver }, { "FSType", v.csi.fsType }, { "ReadOnly", tostring(v.csi.readOnly == true) } })
-    local attrs = v.csi.volumeAttributes
-    w:p(2, "VolumeAttributes:\t")
-    local keys = sorted_keys(attrs)
-    if #keys == 0 then w:p(0, "<none>\n") end
-    for i, k in ipairs(keys) do
-      if i > 1 then w:p(2, ""); w:p(2, "\t") end
-      local line = k .. "=" .. str(attrs[k])
-      if #line > MAX_ANN then line = line:sub(1, MAX_ANN) .. "..." end
-      w:p(2, line, "\n")
-    end
+    print_volume_attributes(w, v.csi.volumeAttributes)
   elseif is_tbl(v.image) then
     fields(w, "Image (a container image or OCI artifact)", { { "Reference", v.image.reference }, { "PullPolicy", v.image.pullPolicy } })
   else
@@ -1466,6 +1483,11 @@ K["/ServiceAccount"] = function(D, w, sa)
   describe_events(D, w, events)
 end
 
+-- storageutil.GetPersistentVolume(Claim)Class: the beta annotation first
+local function storage_class_of(md, spec)
+  return str(list(md.annotations)["volume.beta.kubernetes.io/storage-class"] or spec.storageClassName)
+end
+
 local function access_modes(modes)
   local has = {}
   for _, m in ipairs(list(modes)) do has[m] = true end
@@ -1501,8 +1523,7 @@ K["/PersistentVolumeClaim"] = function(D, w, pvc)
   local events = search_events(D, pvc)
   w:p(0, "Name:\t", str(md.name), "\n")
   w:p(0, "Namespace:\t", str(md.namespace), "\n")
-  local class = list(md.annotations)["volume.beta.kubernetes.io/storage-class"] or spec.storageClassName
-  w:p(0, "StorageClass:\t", str(class), "\n")
+  w:p(0, "StorageClass:\t", storage_class_of(md, spec), "\n")
   if md.deletionTimestamp then w:p(0, "Status:\tTerminating (lasts ", since(D, md.deletionTimestamp), ")\n")
   else w:p(0, "Status:\t", str(st.phase), "\n") end
   w:p(0, "Volume:\t", str(spec.volumeName), "\n")
@@ -1658,6 +1679,374 @@ K["scheduling.k8s.io/PriorityClass"] = function(D, w, pc)
   w:p(0, "Description:\t", str(pc.description), "\n")
   w:p(0, "Annotations:\t", format_labels(pc.metadata.annotations), "\n")
   describe_events(D, w, events)
+end
+
+-- ------------------------------------------------------------ rbac roles
+-- k8s.io/kubectl/pkg/util/rbac: every rule broken down to one group,
+-- resource, verb (and resource name), the simple ones merged again by
+-- resource (their verbs in order of appearance), all sorted stably by
+-- PolicyRule.String()
+local function compact_rules(rules)
+  local out, merged, simple = {}, {}, {}
+  for _, rule in ipairs(list(rules)) do
+    local names = list(rule.resourceNames)
+    for _, g in ipairs(list(rule.apiGroups)) do
+      for _, r in ipairs(list(rule.resources)) do
+        for _, v in ipairs(list(rule.verbs)) do
+          for _, n in ipairs(#names > 0 and names or { false }) do
+            local key = table.concat({ str(g), str(r), n and ("=" .. str(n)) or "" }, "\0")
+            local s = simple[key]
+            if not s then
+              s = { apiGroups = { g }, resources = { r }, resourceNames = { n or nil }, verbs = {}, seen = {} }
+              simple[key] = s
+              merged[#merged + 1] = s
+            end
+            if not s.seen[v] then s.seen[v] = true; s.verbs[#s.verbs + 1] = v end
+          end
+        end
+      end
+    end
+    for _, u in ipairs(list(rule.nonResourceURLs)) do
+      for _, v in ipairs(list(rule.verbs)) do out[#out + 1] = { nonResourceURLs = { u }, verbs = { v } } end
+    end
+  end
+  for _, s in ipairs(merged) do out[#out + 1] = s end
+  local function key(r)
+    return ("&PolicyRule{Verbs:%s,APIGroups:%s,Resources:%s,ResourceNames:%s,NonResourceURLs:%s,}"):format(str(list(r.verbs)),
+      str(list(r.apiGroups)), str(list(r.resources)), str(list(r.resourceNames)), str(list(r.nonResourceURLs)))
+  end
+  for _, r in ipairs(out) do r.key = key(r) end
+  return stable_sort(out, function(a, b) return a.key < b.key end)
+end
+
+-- CombineResourceGroup: "resource.group/subresource"
+local function resource_group(resources, groups)
+  if #resources == 0 then return "" end
+  local res, sub = str(resources[1]):match("^([^/]*)(/?.*)$")
+  if groups[1] ~= nil and str(groups[1]) ~= "" then res = res .. "." .. str(groups[1]) end
+  return res .. sub
+end
+
+local function describe_role(_, w, role)
+  print_head(w, role.metadata or {})
+  w:p(0, "PolicyRule:\n")
+  w:p(1, "Resources\tNon-Resource URLs\tResource Names\tVerbs\n")
+  w:p(1, "---------\t-----------------\t--------------\t-----\n")
+  for _, r in ipairs(compact_rules(role.rules)) do
+    w:p(1, resource_group(list(r.resources), list(r.apiGroups)), "\t", str(list(r.nonResourceURLs)), "\t",
+      str(list(r.resourceNames)), "\t", str(r.verbs), "\n")
+  end
+end
+K["rbac.authorization.k8s.io/Role"] = describe_role
+K["rbac.authorization.k8s.io/ClusterRole"] = describe_role
+
+-- ------------------------------------------------------------ storage
+-- a node or topology selector term: "Term N:" and its requirements, one a line
+local function print_term(w, level, title, reqs)
+  w:p(level, title, ":\t")
+  if #reqs == 0 then w:p(0, "<none>\n"); return end
+  for i, r in ipairs(reqs) do
+    if i > 1 then w:p(level, "\t") end
+    local values = list(r.values)
+    w:p(0, str(r.key), " ", r.operator and str(r.operator):lower() or "in",
+      #values > 0 and (" [" .. table.concat(values, ", ") .. "]") or "", "\n")
+  end
+end
+
+K["/PersistentVolume"] = function(D, w, pv)
+  local md, spec, st = pv.metadata or {}, pv.spec or {}, pv.status or {}
+  local events = search_events(D, pv)
+  print_head(w, md)
+  w:p(0, "Finalizers:\t", str(list(md.finalizers)), "\n")
+  w:p(0, "StorageClass:\t", storage_class_of(md, spec), "\n")
+  if md.deletionTimestamp then w:p(0, "Status:\tTerminating (lasts ", since(D, md.deletionTimestamp), ")\n")
+  else w:p(0, "Status:\t", str(st.phase), "\n") end
+  local claim = is_tbl(spec.claimRef) and (str(spec.claimRef.namespace) .. "/" .. str(spec.claimRef.name)) or ""
+  w:p(0, "Claim:\t", claim, "\n")
+  w:p(0, "Reclaim Policy:\t", str(spec.persistentVolumeReclaimPolicy), "\n")
+  w:p(0, "Access Modes:\t", access_modes(spec.accessModes), "\n")
+  if spec.volumeMode ~= nil then w:p(0, "VolumeMode:\t", str(spec.volumeMode), "\n") end
+  w:p(0, "Capacity:\t", str(list(spec.capacity).storage or "0"), "\n")
+  w:p(0, "Node Affinity:\t")
+  local req = is_tbl(spec.nodeAffinity) and spec.nodeAffinity.required
+  if not is_tbl(req) then w:p(0, "<none>\n")
+  else
+    w:p(0, "\n")
+    w:p(1, "Required Terms:\t")
+    local terms = list(req.nodeSelectorTerms)
+    w:p(0, #terms == 0 and "<none>\n" or "\n")
+    for i, term in ipairs(terms) do print_term(w, 2, "Term " .. (i - 1), list(term.matchExpressions)) end
+  end
+  w:p(0, "Message:\t", str(st.message), "\n")
+  w:p(0, "Source:\n")
+  local src = spec["local"]
+  if is_tbl(src) then
+    w:p(2, "Type:\tLocalVolume (a persistent volume backed by local storage on a node)\n    Path:\t", str(src.path), "\n")
+  elseif is_tbl(spec.csi) then
+    fields(w, "CSI (a Container Storage Interface (CSI) volume source)", { { "Driver", spec.csi.driver },
+      { "FSType", spec.csi.fsType }, { "VolumeHandle", spec.csi.volumeHandle }, { "ReadOnly", tostring(spec.csi.readOnly == true) } })
+    print_volume_attributes(w, spec.csi.volumeAttributes)
+  else
+    describe_volume_source(w, spec)
+  end
+  describe_events(D, w, events)
+end
+
+K["storage.k8s.io/StorageClass"] = function(D, w, sc)
+  local md = sc.metadata or {}
+  local events = search_events(D, sc)
+  local ann = list(md.annotations)
+  w:p(0, "Name:\t", str(md.name), "\n")
+  local default = ann["storageclass.kubernetes.io/is-default-class"] == "true"
+    or ann["storageclass.beta.kubernetes.io/is-default-class"] == "true"
+  w:p(0, "IsDefaultClass:\t", default and "Yes" or "No", "\n")
+  w:p(0, "Annotations:\t", format_labels(md.annotations), "\n")
+  w:p(0, "Provisioner:\t", str(sc.provisioner), "\n")
+  w:p(0, "Parameters:\t", format_labels(sc.parameters), "\n")
+  w:p(0, "AllowVolumeExpansion:\t", bool_ptr(sc.allowVolumeExpansion), "\n")
+  if #list(sc.mountOptions) == 0 then w:p(0, "MountOptions:\t<none>\n")
+  else
+    w:p(0, "MountOptions:\n")
+    for _, o in ipairs(sc.mountOptions) do w:p(1, str(o), "\n") end
+  end
+  if sc.reclaimPolicy ~= nil then w:p(0, "ReclaimPolicy:\t", str(sc.reclaimPolicy), "\n") end
+  if sc.volumeBindingMode ~= nil then w:p(0, "VolumeBindingMode:\t", str(sc.volumeBindingMode), "\n") end
+  if sc.allowedTopologies ~= nil then
+    local terms = list(sc.allowedTopologies)
+    w:p(0, "AllowedTopologies:\t", #terms == 0 and "<none>" or "", "\n")
+    for i, term in ipairs(terms) do print_term(w, 1, "Term " .. (i - 1), list(term.matchLabelExpressions)) end
+  end
+  describe_events(D, w, events)
+end
+
+-- ------------------------------------------------------------ autoscaling
+-- a *resource.Quantity as %s prints it
+local function qty(v) if v == nil then return "<nil>" end return str(v) end
+local function go_quote(s) return '"' .. str(s):gsub('[\\"]', "\\%0"):gsub("\n", "\\n"):gsub("\t", "\\t") .. '"' end
+
+local function hpa_head(w, hpa)
+  local md, ref = hpa.metadata or {}, (hpa.spec or {}).scaleTargetRef or {}
+  w:p(0, "Name:\t", str(md.name), "\n")
+  w:p(0, "Namespace:\t", str(md.namespace), "\n")
+  print_labels(w, "Labels", md.labels)
+  print_annotations(w, "Annotations", md.annotations)
+  w:p(0, "CreationTimestamp:\t", rfc1123z(md.creationTimestamp), "\n")
+  w:p(0, "Reference:\t", str(ref.kind), "/", str(ref.name), "\n")
+end
+
+local function hpa_replicas(w, hpa)
+  local spec = hpa.spec or {}
+  w:p(0, "Min replicas:\t", spec.minReplicas ~= nil and str(spec.minReplicas) or "<unset>", "\n")
+  w:p(0, "Max replicas:\t", str(spec.maxReplicas or 0), "\n")
+end
+
+local function hpa_pods(w, hpa)
+  local spec, st = hpa.spec or {}, hpa.status or {}
+  w:p(0, str((spec.scaleTargetRef or {}).kind), " pods:\t")
+  w:p(0, str(st.currentReplicas or 0), " current / ", str(st.desiredReplicas or 0), " desired\n")
+end
+
+-- describeHorizontalPodAutoscalerV1
+local function describe_hpa_v1(w, hpa)
+  local spec, st = hpa.spec or {}, hpa.status or {}
+  hpa_head(w, hpa)
+  if spec.targetCPUUtilizationPercentage ~= nil then
+    w:p(0, "Target CPU utilization:\t", str(spec.targetCPUUtilizationPercentage), "%\n")
+    local cur = st.currentCPUUtilizationPercentage
+    w:p(0, "Current CPU utilization:\t", cur ~= nil and str(cur) or "<unknown>", "%\n")
+  end
+  hpa_replicas(w, hpa)
+  hpa_pods(w, hpa)
+end
+
+local function hpa_behavior(w, direction, rules)
+  if not is_tbl(rules) then return end
+  w:p(1, direction, ":\n")
+  if rules.stabilizationWindowSeconds ~= nil then
+    w:p(2, "Stabilization Window: ", str(rules.stabilizationWindowSeconds), " seconds\n")
+  end
+  if #list(rules.policies) > 0 then
+    w:p(2, "Select Policy: ", rules.selectPolicy ~= nil and str(rules.selectPolicy) or "Max", "\n")
+    w:p(2, "Policies:\n")
+    for _, p in ipairs(rules.policies) do
+      w:p(3, "- Type: ", str(p.type), "\tValue: ", str(p.value or 0), "\tPeriod: ", str(p.periodSeconds or 0), " seconds\n")
+    end
+  end
+end
+
+-- describeHorizontalPodAutoscalerV2 (autoscaling/v2 and v2beta2 have the same fields)
+local function describe_hpa_v2(w, hpa)
+  local spec, st = hpa.spec or {}, hpa.status or {}
+  hpa_head(w, hpa)
+  w:p(0, "Metrics:\t( current / target )\n")
+  local currents = list(st.currentMetrics)
+  for i, m in ipairs(list(spec.metrics)) do
+    local t = str(m.type)
+    local cur = currents[i] or {}
+    local function current(src, field)
+      local c = is_tbl(cur[src]) and cur[src].current
+      return is_tbl(c) and qty(c[field]) or "<unknown>"
+    end
+    if t == "External" then
+      local ext = m.external or {}
+      local target = ext.target or {}
+      if target.averageValue ~= nil then
+        w:p(1, go_quote((ext.metric or {}).name), " (target average value):\t", current("external", "averageValue"), " / ",
+          qty(target.averageValue), "\n")
+      else
+        w:p(1, go_quote((ext.metric or {}).name), " (target value):\t", current("external", "value"), " / ", qty(target.value), "\n")
+      end
+    elseif t == "Pods" then
+      local pods = m.pods or {}
+      w:p(1, go_quote((pods.metric or {}).name), " on pods:\t", current("pods", "averageValue"), " / ",
+        qty((pods.target or {}).averageValue), "\n")
+    elseif t == "Object" then
+      local obj = m.object or {}
+      local target, desc = obj.target or {}, obj.describedObject or {}
+      w:p(1, go_quote((obj.metric or {}).name), " on ", str(desc.kind), "/", str(desc.name), " ")
+      if target.type == "AverageValue" then
+        w:p(0, "(target average value):\t", current("object", "averageValue"), " / ", qty(target.averageValue), "\n")
+      else
+        w:p(0, "(target value):\t", current("object", "value"), " / ", qty(target.value), "\n")
+      end
+    elseif t == "Resource" or t == "ContainerResource" then
+      local src = t == "Resource" and "resource" or "containerResource"
+      local res = m[src] or {}
+      local target = res.target or {}
+      if t == "Resource" then w:p(1, "resource ", str(res.name), " on pods")
+      else w:p(1, "resource ", str(res.name), " of container \"", str(res.container), "\" on pods") end
+      if target.averageValue ~= nil then
+        w:p(0, ":\t", current(src, "averageValue"), " / ", qty(target.averageValue), "\n")
+      else
+        local c = is_tbl(cur[src]) and cur[src].current
+        local cur_text = "<unknown>"
+        if is_tbl(c) and c.averageUtilization ~= nil then
+          cur_text = ("%s%% (%s)"):format(str(c.averageUtilization), qty(c.averageValue))
+        end
+        local target_text = target.averageUtilization ~= nil and (str(target.averageUtilization) .. "%") or "<auto>"
+        w:p(1, "(as a percentage of request):\t", cur_text, " / ", target_text, "\n")
+      end
+    else
+      w:p(1, "<unknown metric type ", go_quote(t), ">\n")
+    end
+  end
+  hpa_replicas(w, hpa)
+  if is_tbl(spec.behavior) then
+    w:p(0, "Behavior:\n")
+    hpa_behavior(w, "Scale Up", spec.behavior.scaleUp)
+    hpa_behavior(w, "Scale Down", spec.behavior.scaleDown)
+  end
+  hpa_pods(w, hpa)
+  if #list(st.conditions) > 0 then
+    w:p(0, "Conditions:\n")
+    w:p(1, "Type\tStatus\tReason\tMessage\n")
+    w:p(1, "----\t------\t------\t-------\n")
+    for _, c in ipairs(st.conditions) do
+      w:p(1, str(c.type), "\t", str(c.status), "\t", str(c.reason), "\t", str(c.message), "\n")
+    end
+  end
+end
+
+-- as kubectl: the autoscaling/v2 object when the server has it, else the
+-- autoscaling/v1 one (whatever version was asked for); offline, the
+-- object's own version decides
+K["autoscaling/HorizontalPodAutoscaler"] = function(D, w, hpa)
+  local md = hpa.metadata or {}
+  local version = str(hpa.apiVersion):match("/(.*)$") or ""
+  local v2 = version == "v2" or version == "v2beta2"
+  if D.c and version ~= "v2" then
+    local path = "/namespaces/" .. str(md.namespace) .. "/horizontalpodautoscalers/" .. str(md.name)
+    local obj = get(D, "/apis/autoscaling/v2" .. path)
+    if obj then hpa, v2 = obj, true
+    else
+      v2 = false
+      if version ~= "v1" then hpa = get(D, "/apis/autoscaling/v1" .. path) or hpa end
+    end
+  end
+  local events = search_events(D, hpa)
+  if v2 then describe_hpa_v2(w, hpa) else describe_hpa_v1(w, hpa) end
+  describe_events(D, w, events)
+end
+
+-- ------------------------------------------------------------ policy
+-- policy/v1 and v1beta1 print alike
+K["policy/PodDisruptionBudget"] = function(D, w, pdb)
+  local md, spec, st = pdb.metadata or {}, pdb.spec or {}, pdb.status or {}
+  local events = search_events(D, pdb)
+  w:p(0, "Name:\t", str(md.name), "\n")
+  w:p(0, "Namespace:\t", str(md.namespace), "\n")
+  if spec.minAvailable ~= nil then w:p(0, "Min available:\t", str(spec.minAvailable), "\n")
+  elseif spec.maxUnavailable ~= nil then w:p(0, "Max unavailable:\t", str(spec.maxUnavailable), "\n") end
+  w:p(0, "Selector:\t", is_tbl(spec.selector) and format_selector(spec.selector) or "<unset>", "\n")
+  w:p(0, "Status:\n")
+  w:p(2, "Allowed disruptions:\t", str(st.disruptionsAllowed or 0), "\n")
+  w:p(2, "Current:\t", str(st.currentHealthy or 0), "\n")
+  w:p(2, "Desired:\t", str(st.desiredHealthy or 0), "\n")
+  w:p(2, "Total:\t", str(st.expectedPods or 0), "\n")
+  describe_events(D, w, events)
+end
+
+-- ------------------------------------------------------------ networking
+-- printNetworkPolicySpecIngressFrom / EgressTo (peers: "from"/"to")
+local function network_policy_rules(w, rules, dir, peers, word, unrestricted)
+  local ind = "    "
+  rules = list(rules)
+  if #rules == 0 then w:p(0, ind, "<none> (Selected pods are isolated for ", dir, " connectivity)\n"); return end
+  for i, r in ipairs(rules) do
+    if #list(r.ports) == 0 then w:p(0, ind, "To Port: <any> (traffic allowed to all ports)\n") end
+    for _, p in ipairs(list(r.ports)) do
+      local port, proto = p.port == nil and "<nil>" or str(p.port), p.protocol ~= nil and str(p.protocol) or "TCP"
+      if p.endPort == nil then w:p(0, ind, "To Port: ", port, "/", proto, "\n")
+      else w:p(0, ind, "To Port Range: ", port, "-", str(p.endPort), "/", proto, "\n") end
+    end
+    if #list(r[peers]) == 0 then w:p(0, ind, word, ": <any> (traffic not restricted by ", unrestricted, ")\n") end
+    for _, peer in ipairs(list(r[peers])) do
+      w:p(0, ind, word, ":\n")
+      if is_tbl(peer.namespaceSelector) then
+        w:p(1, ind, "NamespaceSelector: ", format_selector(peer.namespaceSelector), "\n")
+      end
+      if is_tbl(peer.podSelector) then w:p(1, ind, "PodSelector: ", format_selector(peer.podSelector), "\n") end
+      if not is_tbl(peer.namespaceSelector) and not is_tbl(peer.podSelector) and is_tbl(peer.ipBlock) then
+        w:p(1, ind, "IPBlock:\n")
+        w:p(2, ind, "CIDR: ", str(peer.ipBlock.cidr), "\n")
+        w:p(2, ind, "Except: ", table.concat(list(peer.ipBlock.except), ", "), "\n")
+      end
+    end
+    if i ~= #rules then w:p(0, ind, "----------\n") end
+  end
+end
+
+K["networking.k8s.io/NetworkPolicy"] = function(_, w, np)
+  local md, spec = np.metadata or {}, np.spec or {}
+  w:p(0, "Name:\t", str(md.name), "\n")
+  w:p(0, "Namespace:\t", str(md.namespace), "\n")
+  w:p(0, "Created on:\t", go_time(md.creationTimestamp), "\n")
+  print_labels(w, "Labels", md.labels)
+  print_annotations(w, "Annotations", md.annotations)
+  w:p(0, "Spec:\n")
+  w:p(1, "PodSelector: ")
+  local ps = spec.podSelector or {}
+  if not nonempty(ps.matchLabels) and #list(ps.matchExpressions) == 0 then
+    w:p(2, "<none> (Allowing the specific traffic to all pods in this namespace)\n")
+  else
+    w:p(2, format_selector(ps), "\n")
+  end
+  local types = {}
+  for _, t in ipairs(list(spec.policyTypes)) do types[t] = true end
+  if types.Ingress then
+    w:p(1, "Allowing ingress traffic:\n")
+    network_policy_rules(w, spec.ingress, "ingress", "from", "From", "source")
+  else
+    w:p(1, "Not affecting ingress traffic\n")
+  end
+  if types.Egress then
+    w:p(1, "Allowing egress traffic:\n")
+    network_policy_rules(w, spec.egress, "egress", "to", "To", "destination")
+  else
+    w:p(1, "Not affecting egress traffic\n")
+  end
+  local pts = list(spec.policyTypes)
+  w:p(1, "Policy Types: ", #pts > 0 and table.concat(pts, ", ") or "<none>", "\n")
 end
 
 -- ------------------------------------------------------------ generic
