@@ -684,6 +684,12 @@ Events:              <none>
     assert.equal(1, st)
     assert.equal(ok_run("k8s describe sa vdesc-sa -n " .. NS), out)
     assert.matches('serviceaccounts "nope" not found', err)
+    -- TYPE alone, or with -l: every object of it
+    same("sa -n " .. NS)
+    same("deploy -n web -l app=api")
+    _, err, st = H.run("k8s describe pods -n " .. NS .. " -l vcli-none=x")
+    assert.equal(0, st)
+    assert.equal("No resources found in " .. NS .. " namespace.\n", err)
   end)
 
   it("offline: the cached object in the same layout, without events, with the offline note", function()

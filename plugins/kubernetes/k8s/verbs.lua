@@ -151,6 +151,18 @@ function M.describe(sess, ctx)
     ctx.out(prefixed and (text .. "\n") or text)
     shown = shown + 1
   end
+  if #ts == 0 and ts.r then
+    -- TYPE alone (or with -l): every object of the type, as kubectl
+    local ns = (not ctx.flags["all-namespaces"]) and ns_of(ts.r, conn) or nil
+    local l, lerr = c:get_json(discovery.path(ts.r, ns) .. util.query({ labelSelector = ctx.flags.selector }))
+    if not l then error(lerr, 0) end
+    if #(l.items or {}) == 0 then
+      ctx.err(ns and ("No resources found in " .. ns .. " namespace.\n") or "No resources found\n")
+      return 0
+    end
+    for _, o in ipairs(l.items) do show({ r = ts.r }, o) end
+    return 0
+  end
   for _, t in ipairs(ts) do
     local ns = ns_of(t.r, conn)
     local key = t.r.gv .. "/" .. t.r.name
@@ -539,7 +551,8 @@ function M.specs(sess, a)
   end }
   local yes = { name = "yes", short = "y", type = "bool", help = "do not ask for confirmation" }
   return {
-    { name = "describe", summary = "Show a resource in detail, with its recent events", args = { items }, handler = run(M.describe) },
+    { name = "describe", summary = "Show a resource in detail, with its recent events", args = { items }, handler = run(M.describe),
+      flags = { { name = "selector", short = "l", type = "string", help = "every object matching a label selector" } } },
     { name = "logs", summary = "Print a pod's logs (-f to follow)", args = { pod_arg }, handler = run(M.logs),
       flags = { { name = "follow", short = "f", type = "bool", help = "keep printing new lines" },
                 { name = "tail", type = "int", help = "last N lines" },
