@@ -85,7 +85,9 @@ describe("k8s against the test cluster", function()
                             "get pods -A -l app=api", "get nodes", "get ns default", "get deploy/api -n checkout",
                             "get pods -n team-a --field-selector=status.phase=Running -o name",
                             -- cronjobs: served by batch/v1beta1 only, next to batch/v1 (the preferred version) on this server
-                            "get cronjobs -A", "get cj -n data-pipeline -o name" }) do
+                            "get cronjobs -A", "get cj -n data-pipeline -o name",
+                            -- a category: its resources' tables, blank lines only between those with rows
+                            "get all -n web", "get all -n data-pipeline", "get svc,deploy -n checkout -o name" }) do
       local drop_age = not args:find("-o name")
       agrees(function() return H.cells(ok_run("k8s " .. args), drop_age) end,
              function() return H.cells(kubectl(args), drop_age) end, args)
@@ -161,6 +163,10 @@ describe("k8s against the test cluster", function()
   end)
 
   it("says 'No resources found' on stderr like kubectl", function()
+    -- several types, none with objects: once
+    local out0, err0 = ok_run("k8s get deploy,svc -n kube-public")
+    assert.equal("", out0)
+    assert.equal("No resources found in kube-public namespace.\n", err0)
     local out, err = ok_run("k8s get pods -n kube-public")
     assert.equal("", out)
     assert.equal("No resources found in kube-public namespace.\n", err)
@@ -242,6 +248,7 @@ contexts:
     local w = words("k8s get po")
     assert.truthy(w.pods and w.po and w.podtemplates, "types")
     assert.truthy(words("k8s get dep").deployments)
+    assert.truthy(words("k8s get al").all, "categories")
     ok_run("k8s get deploy -n checkout")
     assert.truthy(words("k8s get deploy -n checkout ap").api, "names from the cache")
     assert.truthy(words("k8s ctx vcli-test-l")["vcli-test-limited"])

@@ -179,7 +179,19 @@ function D:resolve(word)
   return r
 end
 
--- names for completion: plurals, singulars and short names
+-- the resources of a category ("all": pods, services, deployments…), in
+-- discovery's order, as kubectl expands `get all`; {} when none
+function D:category(word)
+  local out = {}
+  for _, r in ipairs(self:resources() or {}) do
+    for _, cat in ipairs(r.categories or {}) do
+      if cat == word then out[#out + 1] = r; break end
+    end
+  end
+  return out
+end
+
+-- names for completion: plurals, short names and categories (all)
 function D:type_names()
   local list = self:resources() or {}
   local out, seen = {}, {}
@@ -187,6 +199,7 @@ function D:type_names()
   for _, r in ipairs(list) do
     put(r.name)
     for _, s in ipairs(r.shortNames) do put(s) end
+    for _, cat in ipairs(r.categories or {}) do put(cat) end
   end
   table.sort(out)
   return out

@@ -349,7 +349,7 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
     end
   end
   tp:flush()
-  if total == 0 and not names and not flags.watch then no_resources(ctx, r.namespaced and ns or nil) end
+  if total == 0 and not names and not flags.watch and not multi then no_resources(ctx, r.namespaced and ns or nil) end
   if flags.watch then
     local deadline = flags["watch-timeout"] and (env.now() + flags["watch-timeout"] * 1000)
     local path = discovery.path(r, ns, nil)
@@ -651,29 +651,48 @@ function M.run(sess, ctx)
       slash_items[#slash_items + 1] = { t, n }
     end
   else
-    for t in tword:gmatch("[^,]+") do types[#types + 1] = t end
+    -- a category ("all") stands for its resources, as kubectl expands it
+    for t in tword:gmatch("[^,]+") do
+      local cat = disco:category(t:lower())
+      if #cat > 0 then for _, r in ipairs(cat) do types[#types + 1] = r end
+      else types[#types + 1] = t end
+    end
     names = ctx.args.names or {}
   end
   local ns = (not flags["all-namespaces"]) and conn.namespace or nil
   local status = 0
-  local function one(t, nm, multi)
-    local r, err = disco:resolve(t)
+  local multi = #slash_items > 1 or #types > 1
+  -- several tables: a blank line between those that print something; kubectl
+  -- says "No resources found" once, when none did
+  local printed = false
+  local function one(t, nm)
+    local r, err = t, nil
+    if type(t) == "string" then r, err = disco:resolve(t) end
     if not r then error(err, 0) end
     local rns = r.namespaced and ns or nil
     if M.OBJECT_OUTPUTS[M.output_format(flags.output)] then
       return object_get(sess, ctx, c, r, rns, flags, nm)
     end
-    return table_get(sess, ctx, c, r, rns, flags, nm, multi)
+    local sub = ctx
+    if multi then
+      local started = false
+      sub = setmetatable({ out = function(s)
+        if not started then
+          started = true
+          if printed and flags.output ~= "name" then ctx.out("\n") end
+          printed = true
+        end
+        ctx.out(s)
+      end }, { __index = ctx })
+    end
+    return table_get(sess, sub, c, r, rns, flags, nm, multi)
   end
   if #slash_items > 0 then
-    for i, it in ipairs(slash_items) do
-      if i > 1 and flags.output ~= "name" then ctx.out("") end
-      status = one(it[1], { it[2] }, #slash_items > 1) or status
-    end
+    for _, it in ipairs(slash_items) do status = one(it[1], { it[2] }) or status end
   else
-    for i, t in ipairs(types) do
-      if i > 1 and flags.output ~= "name" and not M.OBJECT_OUTPUTS[M.output_format(flags.output)] then ctx.out("\n") end
-      status = one(t, #names > 0 and names or nil, #types > 1) or status
+    for _, t in ipairs(types) do status = one(t, #names > 0 and names or nil) or status end
+    if multi and not printed and #names == 0 and not flags.watch and not M.OBJECT_OUTPUTS[M.output_format(flags.output)] then
+      no_resources(ctx, ns)
     end
   end
   -- a stale discovery cache is refreshed after the answer, off the command's time
