@@ -229,11 +229,18 @@ data: {a: "1"}
     assert.equal('configmap "vro" deleted\n', out)
   end)
 
-  it("exec and unknown verbs go through kubectl with the session's context and namespace", function()
-    local out = spec.sh(("cd %s && KUBECONFIG=%s ./vcli k8s exec vhello -- echo hi"):format(spec.root, KC))
-    assert.matches("hi\n", out)
-    out = spec.sh(("cd %s && KUBECONFIG=%s ./vcli -c 'k8s ns kube-system; k8s api-resources --namespaced=false'"):format(spec.root, KC))
-    assert.matches("nodes%s+no%s+v1%s+false%s+Node", out)
+  it("api-resources from discovery prints what kubectl prints", function()
+    for _, args in ipairs({ "api-resources", "api-resources -o wide", "api-resources -o name",
+                            "api-resources --namespaced=false --api-group=apps", "api-resources --api-group= --no-headers",
+                            "api-resources --namespaced=true --verbs=list,watch --sort-by=kind" }) do
+      assert.equal(spec.sh(("KUBECONFIG='%s' kubectl %s 2>/dev/null"):format(KC, args)), (ok_run("k8s " .. args)), args)
+    end
+  end)
+
+  it("unknown verbs go through kubectl with the session's context and namespace", function()
+    local out = spec.sh(("cd %s && KUBECONFIG=%s ./vcli -c 'k8s ns kube-system; "
+      .. "k8s create configmap vbridge --from-literal=a=b --dry-run=client -o jsonpath={.metadata.namespace}'"):format(spec.root, KC))
+    assert.matches("kube%-system$", out)
     out = spec.sh(("cd %s && KUBECONFIG=%s ./vcli -c 'k8s --readonly; k8s create configmap x -n team-a'"):format(spec.root, KC))
     assert.matches("refused: read%-only mode", out)
   end)

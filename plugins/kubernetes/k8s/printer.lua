@@ -136,6 +136,15 @@ end
 
 function TP:feed(tbl) self:print_rows(self:rows_of(tbl)) end
 
+-- the header alone, when no row came (a list that still shows its columns)
+function TP:header()
+  if self.widths or self.opts.no_headers or not self.headers then return end
+  local w = {}
+  for i, h in ipairs(self.headers) do w[i] = math.max(#h + 3, 6) end
+  self.widths = w
+  self.opts.out(fmt_line(self.headers, w) .. "\n")
+end
+
 -- ------------------------------------------------------------ -o json
 -- Go's encoding/json MarshalIndent(v, "", "    ") with sorted keys, as
 -- kubectl prints: vcli.jsonfmt, in C (the plugin runs without the JIT).

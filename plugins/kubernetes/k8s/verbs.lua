@@ -3,6 +3,7 @@
 -- exec/port-forward (native: k8s/remote.lua), and the kubectl bridge.
 local util = require("k8s.util")
 local discovery = require("k8s.discovery")
+local printer = require("k8s.printer")
 local kubeconfig = require("k8s.kubeconfig")
 
 local M = {}
@@ -428,6 +429,68 @@ end
 M.label = meta_patch("labels", "labeled")
 M.annotate = meta_patch("annotations", "annotated")
 
+-- ---------------------------------------------------------------- api-resources
+-- kubectl api-resources from the session's discovery: groups in order of
+-- name (the core group first), resources by name within each; -o wide|name,
+-- --namespaced, --api-group, --verbs, --sort-by name|kind, --no-headers.
+function M.api_resources(sess, ctx)
+  local f = ctx.flags
+  local c = sess:client(f)
+  local list, err = sess:discovery(c):resources()
+  if not list then error(err, 0) end
+  local want_verbs = {}
+  for v in (f.verbs or ""):gmatch("[^,%s]+") do want_verbs[#want_verbs + 1] = v end
+  local rows, at = {}, {}
+  for i, r in ipairs(list) do
+    at[r] = i
+    local keep = (f["api-group"] == nil or r.group == f["api-group"])
+      and (f.namespaced == nil or r.namespaced == f.namespaced)
+    if keep then
+      local has = {}
+      for _, v in ipairs(r.verbs or {}) do has[v] = true end
+      for _, v in ipairs(want_verbs) do if not has[v] then keep = false end end
+    end
+    if keep then rows[#rows + 1] = r end
+  end
+  local by = f["sort-by"]
+  if by and by ~= "name" and by ~= "kind" then
+    error(('error: --sort-by accepts only name or kind, got "%s"'):format(by), 0)
+  end
+  -- (--sort-by keeps the server's order between equal keys, as kubectl's stable sort)
+  table.sort(rows, function(a, b)
+    if by == "kind" then
+      if a.kind ~= b.kind then return a.kind < b.kind end
+      return at[a] < at[b]
+    elseif by == "name" then
+      if a.name ~= b.name then return a.name < b.name end
+      return at[a] < at[b]
+    end
+    if a.group ~= b.group then return a.group < b.group end
+    return a.name < b.name
+  end)
+  if f.output == "name" then
+    local out = {}
+    for i, r in ipairs(rows) do out[i] = r.name .. (r.group ~= "" and ("." .. r.group) or "") end
+    if #out > 0 then ctx.out(table.concat(out, "\n") .. "\n") end
+    return 0
+  end
+  local wide = f.output == "wide"
+  local heads = { "NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND" }
+  if wide then heads[6], heads[7] = "VERBS", "CATEGORIES" end
+  local defs = {}
+  for i, h in ipairs(heads) do defs[i] = { name = h, priority = 0 } end
+  local trows = {}
+  for i, r in ipairs(rows) do
+    local cells = { r.name, table.concat(r.shortNames or {}, ","), r.gv, tostring(r.namespaced), r.kind }
+    if wide then cells[6], cells[7] = table.concat(r.verbs or {}, ","), table.concat(r.categories or {}, ",") end
+    trows[i] = { cells = cells }
+  end
+  local tp = printer.table_printer({ out = ctx.out, keep_case = true, no_headers = f["no-headers"] })
+  tp:feed({ columnDefinitions = defs, rows = trows })
+  if #trows == 0 and not f["no-headers"] then tp:header() end
+  return 0
+end
+
 -- ---------------------------------------------------------------- cordon
 local function cordon(flag, past)
   return function(sess, ctx)
@@ -584,6 +647,13 @@ function M.specs(sess, a)
     { name = "annotate", summary = "Set or remove annotations: KEY=VALUE, KEY-", args = { items }, handler = run(M.annotate),
       flags = { { name = "overwrite", type = "bool", help = "replace existing values" } } },
     { name = "cordon", summary = "Mark nodes unschedulable", args = { { name = "nodes", variadic = true } }, handler = run(M.cordon) },
+    { name = "api-resources", summary = "The resource types the server serves (from discovery)", handler = run(M.api_resources),
+      flags = { { name = "output", short = "o", type = "enum", values = { "wide", "name" } },
+                { name = "namespaced", type = "bool", help = "only namespaced (true) or cluster-wide (false) ones" },
+                { name = "api-group", type = "string", help = "only this group (\"\" for the core group)" },
+                { name = "verbs", type = "string", help = "only those supporting all these verbs (list,get)" },
+                { name = "sort-by", type = "string", help = "name or kind" },
+                { name = "no-headers", type = "bool" } } },
     { name = "uncordon", summary = "Mark nodes schedulable", args = { { name = "nodes", variadic = true } }, handler = run(M.uncordon) },
     { name = "apply", summary = "Server-side apply manifests: -f FILE|DIR", handler = run(M.apply),
       flags = { { name = "filename", short = "f", type = "list", help = "file or directory (repeatable)" },
