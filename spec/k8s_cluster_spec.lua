@@ -227,9 +227,21 @@ contexts:
   it("ctx and ns switch the session's context and namespace", function()
     assert.matches("%* vcli%-test\n", ok_run("k8s ctx"))
     ok_run("k8s ctx vcli-test-limited")
+    -- the limited user may not list namespaces: just the current one
     assert.equal("team-a\n", ok_run("k8s ns"))
     ok_run("k8s ctx vcli-test")
     ok_run("k8s ns payments")
+    -- as kubens: the list with the current one starred, "-" for the previous one, unknown ones refused
+    local list = ok_run("k8s ns")
+    assert.matches("\n%* payments\n", list)
+    assert.matches("\n  team%-a\n", list)
+    ok_run("k8s ns web")
+    ok_run("k8s ns -")
+    assert.matches("\n%* payments\n", ok_run("k8s ns"))
+    local _, nerr, nst = H.run("k8s ns nosuch")
+    assert.equal(1, nst)
+    assert.matches('namespace "nosuch" not found in context vcli%-test', nerr)
+    assert.matches("\n%* payments\n", ok_run("k8s ns"))
     agrees(function() return H.cells(ok_run("k8s get deploy --no-headers"), true) end,
            function() return H.cells(kubectl("get deploy -n payments --no-headers"), true) end, "deploy in payments")
     ok_run("k8s ns default")

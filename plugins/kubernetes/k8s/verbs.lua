@@ -28,10 +28,43 @@ function M.ctx(sess, ctx)
   return 0
 end
 
+-- the namespaces the server lists (live), or nil when it will not say (RBAC, offline)
+local function live_namespaces(sess, flags)
+  local ok, c = pcall(sess.client, sess, flags)
+  if not ok then return nil end
+  local list = c:get_json("/api/v1/namespaces")
+  if not list then return nil end
+  local names = {}
+  for _, it in ipairs(list.items or {}) do names[#names + 1] = it.metadata.name end
+  table.sort(names)
+  return names
+end
+
+-- as kubens: no name lists the namespaces with the current one starred (just
+-- the current one when they cannot be listed); "-" is the previous one; a
+-- namespace the server does not have is refused when it can tell
 function M.ns(sess, ctx)
-  local conn = sess:conn({ context = ctx.flags.context })
+  local flags = { context = ctx.flags.context }
+  local conn = sess:conn(flags)
   local name = ctx.args.name
-  if not name then ctx.out(conn.namespace .. "\n"); return 0 end
+  if not name then
+    local names = live_namespaces(sess, flags)
+    if not names then ctx.out(conn.namespace .. "\n") return 0 end
+    for _, n in ipairs(names) do ctx.out((n == conn.namespace and "* " or "  ") .. n .. "\n") end
+    return 0
+  end
+  sess.prev_namespaces = sess.prev_namespaces or {}
+  if name == "-" then
+    name = sess.prev_namespaces[conn.context]
+    if not name then error("k8s ns -: no previous namespace for context " .. conn.context, 0) end
+  end
+  local names = live_namespaces(sess, flags)
+  if names then
+    local found = false
+    for _, n in ipairs(names) do if n == name then found = true end end
+    if not found then error(('k8s ns: namespace "%s" not found in context %s'):format(name, conn.context), 0) end
+  end
+  sess.prev_namespaces[conn.context] = conn.namespace
   sess.namespaces[conn.context] = name
   ctx.out(("Namespace for context \"%s\" is now \"%s\".\n"):format(conn.context, name))
   return 0
