@@ -14,6 +14,16 @@ local function ok_run(line)
   return out, err
 end
 
+-- vcli's answer and kubectl's for the same arguments, until they agree (the cluster moves)
+local function agrees_with_kubectl(args)
+  local mine, theirs
+  local ok = pcall(spec.eventually, function()
+    mine, theirs = H.run("k8s " .. args), kubectl(args)
+    return mine == theirs
+  end, 30000, args)
+  if not ok then assert.equal(theirs, mine, args) end
+end
+
 describe("k8s verbs against the test cluster", function()
   before_all(function()
     if reuse and (select(2, spec.sh(H.KUBE .. " status"))) == 0 then E = H.cluster_env()
@@ -135,6 +145,13 @@ data: {a: "1"}
     ok_run("k8s rollout status deploy vweb -n team-a --timeout 60s")
     assert.equal("deployment.apps/vweb rolled back\n", ok_run("k8s rollout undo deploy vweb -n team-a"))
     spec.eventually(function() return not kubectl("-n team-a get deploy vweb -o yaml"):find("restartedAt") end, 30000, "undo")
+    -- history (as kubectl prints it), pause and resume
+    agrees_with_kubectl("rollout history deploy/vweb -n team-a")
+    assert.equal("deployment.apps/vweb paused\n", ok_run("k8s rollout pause deploy vweb -n team-a"))
+    assert.matches("^true", kubectl("-n team-a get deploy vweb -o jsonpath={.spec.paused}"))
+    local _, perr = H.run("k8s rollout pause deploy vweb -n team-a")
+    assert.matches('deployments%.apps "vweb" is already paused', perr)
+    assert.equal("deployment.apps/vweb resumed\n", ok_run("k8s rollout resume deploy vweb -n team-a"))
     -- bad manifest: file:line:col
     spec.write(dir .. "/bad.yaml", "kind: Deployment\nmetadata: {name: [}\n")
     local _, err, st = H.run("k8s apply -f " .. dir .. "/bad.yaml")

@@ -351,8 +351,31 @@ end
 -- ---------------------------------------------------------------- rollout
 local function rfc3339(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", t) end
 
+-- a deployment's revisions: its replica sets by revision, newest first
+local function revisions(c, ns, d)
+  local rsl = c:get_json("/apis/apps/v1/namespaces/" .. ns .. "/replicasets")
+  local revs = {}
+  for _, rs in ipairs(rsl and rsl.items or {}) do
+    for _, o in ipairs(rs.metadata.ownerReferences or {}) do
+      if o.uid == d.metadata.uid then
+        local rev = tonumber((rs.metadata.annotations or {})["deployment.kubernetes.io/revision"] or "")
+        if rev then revs[#revs + 1] = { rev = rev, rs = rs } end
+      end
+    end
+  end
+  table.sort(revs, function(a, b) return a.rev > b.rev end)
+  return revs
+end
+
 function M.rollout(sess, ctx)
   local action = ctx.args.action
+  if action == "history" and ctx.flags.revision then
+    -- one revision's pod template: kubectl's own layout, through the bridge
+    local args = { "rollout", "history" }
+    for _, w in ipairs(ctx.args.items or {}) do args[#args + 1] = w end
+    args[#args + 1] = "--revision=" .. ctx.flags.revision
+    return delegate(sess, ctx, args, "rollout history --revision")
+  end
   local ts, c, conn = targets(sess, ctx, ctx.args.items or {})
   local env = sess.env
   for _, t in ipairs(ts) do
@@ -394,17 +417,7 @@ function M.rollout(sess, ctx)
       guard(sess, conn, "rollout undo")
       local d, err = c:get_json(discovery.path(t.r, ns, t.name))
       if not d then error(err, 0) end
-      local rsl = c:get_json("/apis/apps/v1/namespaces/" .. ns .. "/replicasets")
-      local revs = {}
-      for _, rs in ipairs(rsl and rsl.items or {}) do
-        for _, o in ipairs(rs.metadata.ownerReferences or {}) do
-          if o.uid == d.metadata.uid then
-            local rev = tonumber((rs.metadata.annotations or {})["deployment.kubernetes.io/revision"] or "")
-            if rev then revs[#revs + 1] = { rev = rev, rs = rs } end
-          end
-        end
-      end
-      table.sort(revs, function(a, b) return a.rev > b.rev end)
+      local revs = revisions(c, ns, d)
       local want = ctx.flags["to-revision"]
       local pick
       for i, rv in ipairs(revs) do
@@ -418,8 +431,34 @@ function M.rollout(sess, ctx)
       local body = env.json.encode({ { op = "replace", path = "/spec/template", value = tmpl } })
       patch(c, t.r, ns, t.name, body, "application/json-patch+json")
       ctx.out(qualified(t) .. " rolled back\n")
+    elseif action == "history" then
+      local d, err = c:get_json(discovery.path(t.r, ns, t.name))
+      if not d then error(err, 0) end
+      local revs = revisions(c, ns, d)
+      -- kubectl's: "KIND/NAME ", then REVISION and CHANGE-CAUSE (oldest first), a blank line
+      local rows = { { "REVISION", "CHANGE-CAUSE" } }
+      for i = #revs, 1, -1 do
+        local cause = (revs[i].rs.metadata.annotations or {})["kubernetes.io/change-cause"]
+        rows[#rows + 1] = { tostring(revs[i].rev), cause and cause ~= "" and cause or "<none>" }
+      end
+      local w1 = 0
+      for _, r in ipairs(rows) do if #r[1] > w1 then w1 = #r[1] end end
+      local out = { qualified(t) .. " " }
+      for _, r in ipairs(rows) do out[#out + 1] = r[1] .. (" "):rep(w1 + 2 - #r[1]) .. r[2] end
+      ctx.out(table.concat(out, "\n") .. "\n\n")
+    elseif action == "pause" or action == "resume" then
+      guard(sess, conn, "rollout " .. action)
+      local d, err = c:get_json(discovery.path(t.r, ns, t.name))
+      if not d then error(err, 0) end
+      local paused = (d.spec or {}).paused == true
+      if paused == (action == "pause") then
+        error(('error: %s "%s" is %s'):format(t.r.name .. (t.r.group ~= "" and ("." .. t.r.group) or ""), t.name,
+          paused and "already paused" or "not paused"), 0)
+      end
+      patch(c, t.r, ns, t.name, env.json.encode({ spec = { paused = action == "pause" } }))
+      ctx.out(qualified(t) .. (action == "pause" and " paused\n" or " resumed\n"))
     else
-      error("k8s rollout: restart, status or undo", 0)
+      error("k8s rollout: restart, status, undo, history, pause or resume", 0)
     end
   end
   return 0
@@ -671,10 +710,11 @@ function M.specs(sess, a)
                 { name = "selector", short = "l", type = "string" }, { name = "grace-period", type = "int" } } },
     { name = "scale", summary = "Set the replica count", args = { items }, handler = run(M.scale),
       flags = { { name = "replicas", type = "int", min = 0, help = "new replica count" } } },
-    { name = "rollout", summary = "rollout restart|status|undo TYPE NAME", handler = run(M.rollout),
-      args = { { name = "action", complete = function() return { "restart", "status", "undo" } end },
+    { name = "rollout", summary = "rollout restart|status|undo|history|pause|resume TYPE NAME", handler = run(M.rollout),
+      args = { { name = "action", complete = function() return { "restart", "status", "undo", "history", "pause", "resume" } end },
                { name = "items", variadic = true, complete = items.complete } },
-      flags = { { name = "to-revision", type = "int" }, { name = "timeout", type = "duration" } } },
+      flags = { { name = "to-revision", type = "int" }, { name = "timeout", type = "duration" },
+                { name = "revision", type = "int", help = "history: one revision's pod template" } } },
     { name = "label", summary = "Set or remove labels: KEY=VALUE, KEY-", args = { items }, handler = run(M.label),
       flags = { { name = "overwrite", type = "bool", help = "replace existing values" } } },
     { name = "annotate", summary = "Set or remove annotations: KEY=VALUE, KEY-", args = { items }, handler = run(M.annotate),
