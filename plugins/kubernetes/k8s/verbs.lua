@@ -305,7 +305,12 @@ function M.delete(sess, ctx)
   local f = ctx.flags
   local words = words_of(ctx)
   local ts, c, conn
-  if f.selector and words[1] and not words[1]:find("/") and not words[2] then
+  if f.filename and #f.filename > 0 then
+    -- the objects the manifests name (each in its own namespace)
+    c, conn = sess:client(f)
+    ts = M.manifest_objects(sess, c, conn, f.filename, "delete")
+  elseif (f.selector or f.all) and words[1] and not words[1]:find("/") and not words[2] then
+    -- -l SELECTOR or --all: every (matching) object of the type
     ts, c, conn = targets(sess, ctx, { words[1] })
     local r = ts.r
     local list, err = c:get_json(discovery.path(r, ns_of(r, conn)) .. util.query({ labelSelector = f.selector }))
@@ -315,7 +320,7 @@ function M.delete(sess, ctx)
   else
     ts, c, conn = targets(sess, ctx, words)
   end
-  if #ts == 0 then error("k8s delete: which names? (TYPE NAME… or -l SELECTOR)", 0) end
+  if #ts == 0 then error("k8s delete: which names? (TYPE NAME…, TYPE --all, -l SELECTOR or -f FILE)", 0) end
   local dry = f["dry-run"]
   if not dry then guard(sess, conn, "delete") end
   if ctx.interactive and not f.yes and not dry then
@@ -327,7 +332,7 @@ function M.delete(sess, ctx)
   end
   for _, t in ipairs(ts) do
     local q = { dryRun = dry and "All" or nil, gracePeriodSeconds = f["grace-period"] and tostring(f["grace-period"]) or nil }
-    local res, err = c:request{ method = "DELETE", path = discovery.path(t.r, ns_of(t.r, conn), t.name) .. util.query(q),
+    local res, err = c:request{ method = "DELETE", path = discovery.path(t.r, t.ns or ns_of(t.r, conn), t.name) .. util.query(q),
       accept = "application/json", timeout_ms = 30000 }
     if not res then error(err, 0) end
     ctx.out(('%s "%s" deleted%s\n'):format(discovery.kind_prefix(t.r), t.name, dry and " (server dry run)" or ""))
@@ -597,18 +602,19 @@ local function manifest_files(env, path)
   return out
 end
 
-function M.apply(sess, ctx)
+-- The objects of manifest files/dirs (-f, repeatable): { r=, name=, ns=, doc= }
+-- each, all checked before any is used (a YAML error is file:line:col; a
+-- document without apiVersion/kind/name or of a kind the server lacks is
+-- named by file and number).
+local function manifest_objects(sess, c, conn, files, verb)
   local env = sess.env
-  local c, conn = sess:client(ctx.flags)
   local d = sess:discovery(c)
-  local dry = ctx.flags["dry-run"]
-  if not dry then guard(sess, conn, "apply") end
-  local files = ctx.flags.filename or {}
-  if #files == 0 then error("k8s apply: -f FILE|DIR is required", 0) end
+  if #files == 0 then error(("k8s %s: -f FILE|DIR is required"):format(verb), 0) end
+  local out = {}
   for _, fpath in ipairs(files) do
     for _, file in ipairs(manifest_files(env, fpath)) do
       local text, rerr = env.read_file(file)
-      if not text then error(("k8s apply: %s: %s"):format(file, rerr or "cannot read"), 0) end
+      if not text then error(("k8s %s: %s: %s"):format(verb, file, rerr or "cannot read"), 0) end
       local docs, yerr = env.yaml.decode_all(text, file)
       if not docs then error(yerr, 0) end
       for i, doc in ipairs(docs) do
@@ -623,17 +629,31 @@ function M.apply(sess, ctx)
             if cand.kind == kind and cand.group == group then r = cand; break end
           end
           if not r then error(("%s: document %d: the server doesn't serve %s %s"):format(file, i, av, kind), 0) end
-          local name = doc.metadata and doc.metadata.name
+          local name = type(doc.metadata) == "table" and doc.metadata.name
           if not name then error(("%s: document %d: metadata.name is required"):format(file, i), 0) end
-          local ns = r.namespaced and (doc.metadata.namespace or conn.namespace) or nil
-          local q = { fieldManager = "vcli", force = ctx.flags["force-conflicts"] and "true" or nil, dryRun = dry and "All" or nil }
-          local res, err = c:request{ method = "PATCH", path = discovery.path(r, ns, name) .. util.query(q),
-            body = env.json.encode(doc), content_type = "application/apply-patch+yaml", accept = "application/json", timeout_ms = 30000 }
-          if not res then error(err, 0) end
-          ctx.out(("%s/%s serverside-applied%s\n"):format(discovery.kind_prefix(r), name, dry and " (server dry run)" or ""))
+          out[#out + 1] = { r = r, name = name, doc = doc,
+                            ns = r.namespaced and (doc.metadata.namespace or conn.namespace) or nil }
         end
       end
     end
+  end
+  return out
+end
+
+M.manifest_objects = manifest_objects
+
+function M.apply(sess, ctx)
+  local env = sess.env
+  local c, conn = sess:client(ctx.flags)
+  local dry = ctx.flags["dry-run"]
+  if not dry then guard(sess, conn, "apply") end
+  for _, o in ipairs(manifest_objects(sess, c, conn, ctx.flags.filename or {}, "apply")) do
+    local q = { fieldManager = "vcli", force = ctx.flags["force-conflicts"] and "true" or nil, dryRun = dry and "All" or nil }
+    local res, err = c:request{ method = "PATCH", path = discovery.path(o.r, o.ns, o.name) .. util.query(q),
+      body = env.json.encode(o.doc), content_type = "application/apply-patch+yaml", accept = "application/json",
+      timeout_ms = 30000 }
+    if not res then error(err, 0) end
+    ctx.out(("%s/%s serverside-applied%s\n"):format(discovery.kind_prefix(o.r), o.name, dry and " (server dry run)" or ""))
   end
   return 0
 end
@@ -678,6 +698,9 @@ function M.port_forward(sess, ctx) return require("k8s.remote").port_forward(ses
 function M.specs(sess, a)
   local items = { name = "items", variadic = true, help = "TYPE NAME… or TYPE/NAME…",
                   complete = function(p, cctx) return a.names_arg.complete(p, cctx) end }
+  local optional_items = {} -- delete: -f FILE or TYPE --all name no items
+  for k2, v in pairs(items) do optional_items[k2] = v end
+  optional_items.optional = true
   local function run(fn) return function(ctx) return fn(sess, ctx) end end
   local pod_arg = { name = "pod", optional = true, complete = function(p, cctx)
     local w = { unpack(cctx and cctx.words or {}) }
@@ -705,9 +728,12 @@ function M.specs(sess, a)
                 { name = "watch", short = "w", type = "bool" }, { name = "watch-timeout", type = "duration" },
                 { name = "no-headers", type = "bool" }, { name = "sort-by", type = "string" } },
       handler = run(M.events) },
-    { name = "delete", summary = "Delete resources (asks first in the shell; --dry-run)", args = { items }, handler = run(M.delete),
+    { name = "delete", summary = "Delete resources (asks first in the shell; --dry-run)", handler = run(M.delete),
+      args = { optional_items },
       flags = { yes, { name = "dry-run", type = "bool", help = "ask the server, change nothing" },
-                { name = "selector", short = "l", type = "string" }, { name = "grace-period", type = "int" } } },
+                { name = "selector", short = "l", type = "string" }, { name = "grace-period", type = "int" },
+                { name = "all", type = "bool", help = "every object of the type in the namespace" },
+                { name = "filename", short = "f", type = "list", help = "the objects a manifest file or directory names" } } },
     { name = "scale", summary = "Set the replica count", args = { items }, handler = run(M.scale),
       flags = { { name = "replicas", type = "int", min = 0, help = "new replica count" } } },
     { name = "rollout", summary = "rollout restart|status|undo|history|pause|resume TYPE NAME", handler = run(M.rollout),
