@@ -87,8 +87,11 @@ describe("k8s against the test cluster", function()
                             -- cronjobs: served by batch/v1beta1 only, next to batch/v1 (the preferred version) on this server
                             "get cronjobs -A", "get cj -n data-pipeline -o name",
                             -- a category: its resources' tables, blank lines only between those with rows
-                            "get all -n web", "get all -n data-pipeline", "get svc,deploy -n checkout -o name" }) do
-      local drop_age = not args:find("-o name")
+                            "get all -n web", "get all -n data-pipeline", "get svc,deploy -n checkout -o name",
+                            -- label columns come last (ages are compared too: the spec retries until they agree)
+                            "get deploy -A -L app,app.kubernetes.io/part-of,nope", "get deploy -n web --show-labels",
+                            "get pods -n team-a -L app -o wide" }) do
+      local drop_age = not args:find("-o name") and not args:find("-L") and not args:find("--show-labels")
       agrees(function() return H.cells(ok_run("k8s " .. args), drop_age) end,
              function() return H.cells(kubectl(args), drop_age) end, args)
     end

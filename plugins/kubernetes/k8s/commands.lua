@@ -146,6 +146,8 @@ function M.specs(sess)
         { name = "watch", short = "w", type = "bool", help = "keep printing changes" },
         { name = "watch-timeout", type = "duration", help = "stop watching after this long" },
         { name = "no-headers", type = "bool", help = "no header line" },
+        { name = "show-labels", type = "bool", help = "a LABELS column" },
+        { name = "label-columns", short = "L", type = "list", metavar = "KEY", help = "a column for this label (repeatable; KEY1,KEY2)" },
         { name = "show-managed-fields", type = "bool", help = "keep metadata.managedFields in -o json|yaml" },
         { name = "chunk-size", type = "int", min = 0, metavar = "N",
           help = "objects per list request (default: the cluster's resources.pageSize, 500; 0: one request)" },

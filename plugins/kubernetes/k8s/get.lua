@@ -283,8 +283,40 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
   local writer = sess.cache:list_writer(c.conn.context, ns, r.gv .. "/" .. r.name, sel)
   local total, list_rv = 0, nil
   local sort_rows = flags["sort-by"] and {}
+  -- -L KEY (a column per label: the key's last segment, upper case) and
+  -- --show-labels (LABELS: k=v,… by key, or <none>), after the other columns
+  local label_keys = {}
+  for _, l in ipairs(flags["label-columns"] or {}) do
+    for k in l:gmatch("[^,]+") do label_keys[#label_keys + 1] = k end
+  end
+  local need_labels = #label_keys > 0 or flags["show-labels"]
+  local function decorate(tbl)
+    if not need_labels or tbl.decorated then return end
+    tbl.decorated = true
+    local cds = tbl.columnDefinitions or {}
+    if #cds > 0 then
+      for _, k in ipairs(label_keys) do cds[#cds + 1] = { name = k:match("([^/]*)$"), priority = 0 } end
+      if flags["show-labels"] then cds[#cds + 1] = { name = "Labels", priority = 0 } end
+      tbl.columnDefinitions = cds
+    end
+    for _, row in ipairs(tbl.rows or {}) do
+      local md = type(row.object) == "table" and row.object.metadata or {}
+      local labels = type(md.labels) == "table" and md.labels or {}
+      local cells = row.cells or {}
+      for _, k in ipairs(label_keys) do cells[#cells + 1] = labels[k] or "" end
+      if flags["show-labels"] then
+        local keys = {}
+        for k in pairs(labels) do keys[#keys + 1] = k end
+        table.sort(keys)
+        for i, k in ipairs(keys) do keys[i] = k .. "=" .. tostring(labels[k]) end
+        cells[#cells + 1] = #keys > 0 and table.concat(keys, ",") or "<none>"
+      end
+      row.cells = cells
+    end
+  end
   -- rows as printed: the table, or kind/name lines for -o name
   local function show(tbl)
+    decorate(tbl)
     if out_name then
       local buf = {}
       local ncol = name_col(tbl)
@@ -296,6 +328,7 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
   end
   local function consume(tbl)
     if tbl.kind ~= "Table" then error("the server did not answer a Table for " .. r.name, 0) end
+    decorate(tbl)
     list_rv = list_rv or (tbl.metadata and tbl.metadata.resourceVersion)
     total = total + #(tbl.rows or {})
     writer:chunk(min_cols(tbl), min_rows(tbl, null))
@@ -313,7 +346,7 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
   -- cells are all (None): a fraction of the bytes and of the memory.
   local need_ns = flags["all-namespaces"] and r.namespaced
   local q = { labelSelector = flags.selector, fieldSelector = flags["field-selector"],
-              includeObject = sort_rows and "Object" or need_ns and "Metadata" or "None" }
+              includeObject = sort_rows and "Object" or (need_ns or need_labels) and "Metadata" or "None" }
   local prepare = (q.includeObject == "Metadata") and M.drop_managed_fields or nil
   if names then
     for _, name in ipairs(names) do
@@ -328,7 +361,7 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
   else
     q.limit = sess:chunk_size(c.conn, flags)
     local ok, err, kind, first
-    if q.includeObject == "Metadata" and not ns and not flags.watch then
+    if q.includeObject == "Metadata" and not ns and not flags.watch and not need_labels then
       ok, err, kind, first = list_by_namespace(sess, c, r, q, consume, prepare)
     else
       ok, err, kind, first = chunks(sess, c, discovery.path(r, ns), q, M.TABLE_ACCEPT, consume, prepare)
