@@ -20,6 +20,7 @@ function M.run(env, client, o)
     local s, err, kind, code = client:stream{ path = o.path .. util.query(q), accept = o.accept or "application/json",
       low_speed = o.low_speed, timeout_ms = left and math.floor(left) or nil }
     if not s then
+      if err == "interrupted" then error(err, 0) end
       if code == 410 or (kind == "http" and err and err:find("Expired")) then
         rv = o.relist()
       elseif kind == "http" and code ~= 429 and (code or 0) < 500 then
@@ -60,6 +61,8 @@ function M.run(env, client, o)
         end
       end)
       if not ok and perr and tostring(perr):find("^watch error") then error(perr, 0) end
+      -- the command was stopped (Ctrl-C, its time is up): that ends the watch, quietly
+      if not ok and tostring(perr) == "interrupted" then error(perr, 0) end
       if o.deadline and env.now() >= o.deadline - 50 then break end
       if gone then
         if o.on_state then o.on_state("resourceVersion too old (410 Gone): re-listing") end
