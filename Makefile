@@ -22,13 +22,17 @@ DEB_BUILD  := gcc make pkg-config libc6-dev libluajit-5.1-dev lua-cjson-dev liby
 DEB_TEST   := tmux python3 curl openssl prometheus lua-check hyperfine
 DEB_KUBE   := golang-go etcd-server rsync dpkg-dev golang-github-modern-go-reflect2-dev
 DEB_ALL    := $(DEB_BUILD) $(DEB_TEST) $(DEB_KUBE)
+# Installed only when the command is missing (a machine may have it from elsewhere):
+# npm fetches the reference kubectl v1.32 the specs compare with (spec/support/kube build).
+DEB_CMDS   := npm:npm
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps run test check bench clean install lint kube-build
 all: $(BIN)
 
 deps:
-	@missing=$$(for p in $(DEB_ALL); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(DEB_ALL); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done; \
+	  for cp in $(DEB_CMDS); do command -v $${cp%%:*} >/dev/null 2>&1 || echo $${cp#*:}; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing" $$missing; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
@@ -68,8 +72,11 @@ run: deps $(BIN)
 
 # Every test: C unit tests, Lua specs inside the real binary, end-to-end specs in tmux,
 # and the specs that start a real kube-apiserver and Prometheus. Ends with "N passed, N failed".
+# The reference kubectl (spec/support/kube kubectl) goes first on PATH, for the specs and for
+# what vcli hands to kubectl.
+WITH_KUBECTL = PATH="$$(spec/support/kube kubectl --dir):$$PATH"
 test: deps $(BIN) $(BUILD)/test_core kube-build
-	./vcli -l spec/runner.lua --c-tests $(BUILD)/test_core $(SPECS)
+	$(WITH_KUBECTL) ./vcli -l spec/runner.lua --c-tests $(BUILD)/test_core $(SPECS)
 
 # The real kube-apiserver the specs start: built once per machine from Debian's
 # kubernetes source package, cached under $${XDG_CACHE_HOME:-~/.cache}/vcli-test.
@@ -84,7 +91,7 @@ check: deps kube-build
 	$(MAKE) clean
 	$(MAKE) vcli $(BUILD)/test_core CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ./vcli -l spec/runner.lua --c-tests $(BUILD)/test_core $(SPECS)
+	  $(WITH_KUBECTL) ./vcli -l spec/runner.lua --c-tests $(BUILD)/test_core $(SPECS)
 	$(MAKE) lint
 	$(MAKE) clean
 

@@ -1,11 +1,11 @@
 -- The test cluster (spec/support/kube): a real kube-apiserver on loopback,
 -- kube-controller-manager, the node agent (fake kubelet) and the fault proxy.
--- Needs `spec/support/kube build` (cached; ~6 min the first time) and kubectl.
+-- Needs `spec/support/kube build` (cached; ~8 min the first time), which also gives the
+-- kubectl these checks use (spec/support/tools.lua).
 local vm = require("vcli.vm")
+local H = dofile("spec/support/k8s/helper.lua")
 
 local KUBE = "spec/support/kube"
--- `kube build` builds a kubectl into its cache when the machine has none
-local BIN = (os.getenv("XDG_CACHE_HOME") or ((os.getenv("HOME") or "/tmp") .. "/.cache")) .. "/vcli-test/bin"
 local env = {}          -- the cluster's env file, parsed
 local start_stdout      -- what `kube start` printed on stdout
 
@@ -16,7 +16,7 @@ local function sh(cmd)
 end
 
 local function kubectl(args)
-  return spec.sh("PATH=\"$PATH:" .. BIN .. "\" KUBECONFIG='" .. env.KUBECONFIG .. "' kubectl " .. args)
+  return spec.sh("KUBECONFIG='" .. env.KUBECONFIG .. "' " .. H.tools.kubectl_cmd() .. " " .. args)
 end
 
 local function ok_kubectl(args)
@@ -36,11 +36,13 @@ local function elapsed_ms(fn)
 end
 
 describe("test cluster", function()
-  local has_kubectl = (select(2, spec.sh("command -v kubectl || test -x '" .. BIN .. "/kubectl'"))) == 0
+  local has_kubectl = H.tools.kubectl() ~= nil
 
   before_all(function()
     sh(KUBE .. " build")
-    local out, rc = spec.sh(KUBE .. " start 2>/dev/null")
+    local other = H.clear_ours() -- a cluster an earlier file of this run left behind
+    if other then error("another test cluster is running:\n" .. other.status, 0) end
+    local out, rc = spec.sh(KUBE .. " start --owner " .. H.my_pid() .. " 2>/dev/null")
     start_stdout = out
     assert.equal(0, rc, "kube start failed; run it by hand to see why:\n" .. out)
     env = read_env()
@@ -61,7 +63,7 @@ describe("test cluster", function()
   end)
 
   if not has_kubectl then
-    pending("kubectl works against the cluster", "kubectl is not installed")
+    pending("kubectl works against the cluster", "no kubectl: " .. tostring(select(2, H.tools.kubectl())))
   else
     it("serves the API to the admin, client-certificate and limited users", function()
       assert.matches("default%s+Active", ok_kubectl("get namespaces"))
@@ -93,7 +95,7 @@ describe("test cluster", function()
       assert.equal("hello hello line 99\nhello hello line 100\n", ok_kubectl("logs hello --tail=2"))
       assert.matches("^%d%d%d%d%-%d%d%-%d%dT[%d:.]+Z hello hello line 100\n$", ok_kubectl("logs hello --tail=1 --timestamps"))
       -- follow appends new lines (one per second) until the client goes away
-      local out = spec.sh("PATH=\"$PATH:" .. BIN .. "\" KUBECONFIG='" .. env.KUBECONFIG .. "' timeout 3 kubectl logs hello --tail=1 -f")
+      local out = spec.sh("KUBECONFIG='" .. env.KUBECONFIG .. "' timeout 3 " .. H.tools.kubectl_cmd() .. " logs hello --tail=1 -f")
       assert.matches("hello hello line 100\nhello hello line 101\n", out)
       -- exec runs the command for real and passes the exit status through
       -- stdout only: client-go may log a harmless "Unknown stream id" line on stderr
@@ -102,7 +104,7 @@ describe("test cluster", function()
       assert.matches("oops", out)
       local _, rc = kubectl("exec hello -- sh -c 'exit 3'")
       assert.equal(3, rc)
-      local cmd = "echo piped | PATH=\"$PATH:" .. BIN .. "\" KUBECONFIG='" .. env.KUBECONFIG .. "' kubectl exec -i hello -- cat"
+      local cmd = "echo piped | KUBECONFIG='" .. env.KUBECONFIG .. "' " .. H.tools.kubectl_cmd() .. " exec -i hello -- cat"
       assert.equal("piped\n", (spec.sh(cmd)))
     end)
 

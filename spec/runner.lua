@@ -114,14 +114,26 @@ end
 spec.root = os.getenv("PWD")
 spec.vcli = spec.root .. "/" .. (os.getenv("VCLI_BIN") or "vcli")
 -- Poll fn() until it returns a true value or timeout_ms passes; returns its value.
+-- fn may return, as its second value, what it saw (a string): a timeout says the last one.
 function spec.eventually(fn, timeout_ms, what)
-  local deadline = vm.now() + (timeout_ms or 5000)
+  local t0 = vm.now()
+  local deadline = t0 + (timeout_ms or 5000)
   while true do
-    local v = fn()
+    local v, seen = fn()
     if v then return v end
-    if vm.now() > deadline then error("timed out waiting for " .. (what or "condition"), 2) end
+    if vm.now() > deadline then
+      error(("timed out waiting for %s after %.0f s%s"):format(what or "condition", (vm.now() - t0) / 1000,
+        seen and ("; last seen: " .. tostring(seen)) or ""), 2)
+    end
     if async.current() then async.sleep(20) else require("vcli.loop").step(20) end
   end
+end
+-- Skip the running test (or, from a before_all, its group) and say why: for what this
+-- machine cannot do (a client too old for a comparison), never to hide a failure.
+local SKIP = "spec.skip: "
+function spec.skip(reason) error(SKIP .. reason, 0) end
+local function skip_reason(err)
+  return type(err) == "string" and err:sub(1, #SKIP) == SKIP and (err:sub(#SKIP + 1):match("^[^\n]*")) or nil
 end
 function spec.tmpdir()
   local p = io.popen("mktemp -d /tmp/vcli-spec.XXXXXX")
@@ -218,13 +230,29 @@ local function count_tests(group)
   return n
 end
 
+local function run_after_all(group)
+  for _, h in ipairs(group.after_all) do
+    local ok, err = run_in_task(h)
+    if not ok then record_fail(full_name(group) .. " (after_all)", err) end
+  end
+end
+
+-- A group's after_all hooks run whatever happened before them: a failed or timed-out
+-- before_all, test or hook (so a file always stops what it started).
 local function run_group(group)
   for _, h in ipairs(group.before_all) do
     local ok, err = run_in_task(h)
     if not ok then
       local n = count_tests(group)
-      record_fail(full_name(group) .. " (before_all, " .. n .. " tests not run)", err)
-      failed = failed + n - 1
+      local why = skip_reason(err)
+      if why then
+        skipped = skipped + n
+        io.write(color("33", "SKIP"), "  ", full_name(group), " (", n, " tests) — ", why, "\n")
+      else
+        record_fail(full_name(group) .. " (before_all, " .. n .. " tests not run)", err)
+        failed = failed + n - 1
+      end
+      run_after_all(group)
       return
     end
   end
@@ -250,9 +278,13 @@ local function run_group(group)
           local aok, aerr = run_in_task(afters[k])
           if ok and not aok then ok, err = false, aerr end
         end
+        local why = not ok and skip_reason(err)
         if ok then
           passed = passed + 1
           io.write(color("32", "ok"), "    ", name, color("2", (" (%.0f ms)"):format(vm.now() - t0)), "\n")
+        elseif why then
+          skipped = skipped + 1
+          io.write(color("33", "SKIP"), "  ", name, " — ", why, "\n")
         else
           record_fail(name, err)
         end
@@ -263,10 +295,7 @@ local function run_group(group)
     end
     ::next_child::
   end
-  for _, h in ipairs(group.after_all) do
-    local ok, err = run_in_task(h)
-    if not ok then record_fail(full_name(group) .. " (after_all)", err) end
-  end
+  run_after_all(group)
 end
 
 if c_tests then
@@ -276,6 +305,10 @@ if c_tests then
   if not p then record_fail("C unit tests (" .. c_tests .. ")", "no summary line; exit " .. tostring(rc))
   else passed, failed = passed + tonumber(p), failed + tonumber(f) end
 end
+
+-- the run's header: which outside tools the comparisons use
+local tok, tools = pcall(dofile, "spec/support/tools.lua")
+if tok then io.write("# ", tools.header(), "\n") end
 
 for _, path in ipairs(expanded) do
   io.write(color("1", "# " .. path), "\n")

@@ -8,6 +8,7 @@ require("vcli")
 require("vcli.shell.builtins")
 local shell = require("vcli.shell")
 local pm = require("vcli.plugin")
+local async = require("vcli.async")
 
 H.KUBE = "spec/support/kube"
 H.store_dir = nil
@@ -46,21 +47,56 @@ end
 -- the env file of the running cluster
 H.cluster_env = dofile("spec/support/kube_env.lua")
 
--- Start the test cluster unless one runs; waits (up to 5 min) when another user's is running.
-function H.start_cluster()
-  local _, rc = spec.sh(H.KUBE .. " status")
-  if rc == 0 then
-    -- someone else's (or a leftover of ours): wait for it to go away
-    local t0 = os.time()
-    while rc == 0 and os.time() - t0 < 300 do
-      os.execute("sleep 5")
-      _, rc = spec.sh(H.KUBE .. " status")
-    end
-    if rc == 0 then error("another test cluster has been running for 5 minutes; not stopping it", 0) end
+H.tools = dofile("spec/support/tools.lua")
+
+-- This runner's PID (the parent of the shell popen starts): the owner of the clusters it starts.
+local function my_pid()
+  spec._pid = spec._pid or spec.sh("echo $PPID"):match("%d+")
+  return spec._pid
+end
+
+-- The running cluster's state dir and owner ("PID what", nil when none is recorded).
+local function running_cluster()
+  local out, rc = spec.sh(H.KUBE .. " status")
+  if rc ~= 0 and not out:match("state dir:") then return nil end
+  local owner = out:match("owner: pid (%d+)")
+  local owner_alive = out:match("owner: pid %d+ %(no longer running%)") == nil
+  return { dir = out:match("state dir: (%S+)"), owner = owner, owner_alive = owner and owner_alive,
+           status = out, healthy = rc == 0 }
+end
+
+-- Start a fresh test cluster for this spec file. A cluster this run started (a file that
+-- ended without stopping it) or one whose owner is gone is stopped first; only another live
+-- run's cluster is waited for (up to 5 min), and the wait says whose it is.
+function H.clear_ours()
+  local cur = running_cluster()
+  if cur and (cur.owner == my_pid() or not cur.owner_alive) then
+    spec.sh(H.KUBE .. " stop")
+    cur = running_cluster()
   end
-  spec.sh(H.KUBE .. " build")
-  local out
-  out, rc = spec.sh(H.KUBE .. " start 2>/dev/null")
+  return cur
+end
+
+H.my_pid = my_pid
+
+function H.start_cluster()
+  local cur = H.clear_ours()
+  if cur then
+    local t0 = os.time()
+    while cur and os.time() - t0 < 300 do
+      async.sleep(2000)
+      cur = running_cluster()
+      if cur and not cur.owner_alive then spec.sh(H.KUBE .. " stop"); cur = running_cluster() end
+    end
+    if cur then
+      error(("another test cluster (%s; state dir %s) has been running for 5 minutes; not stopping it"):format(
+        cur.owner and ("owner pid " .. cur.owner .. ", " .. (cur.status:match("owner: pid %d+ %((.-)%)\n") or "?"))
+          or "no owner recorded", cur.dir or "?"), 0)
+    end
+  end
+  local out, rc = spec.sh(H.KUBE .. " build")
+  if rc ~= 0 then error("kube build failed:\n" .. out, 0) end
+  out, rc = spec.sh(H.KUBE .. " start --owner " .. my_pid() .. " 2>&1 >/dev/null")
   if rc ~= 0 then error("kube start failed:\n" .. out, 0) end
   H.started = true
   return H.cluster_env()
@@ -70,8 +106,30 @@ function H.stop_cluster()
   if H.started then spec.sh(H.KUBE .. " stop"); H.started = false end
 end
 
+-- kubectl (the one spec/support/tools.lua found) against KUBECONFIG; output with the
+-- version-skew warning lines dropped, and its exit status.
 function H.kubectl(kubeconfig, args)
-  return spec.sh("KUBECONFIG='" .. kubeconfig .. "' kubectl " .. args .. " 2>&1 | grep -v 'version difference\\|WARNING: version'")
+  local out, rc = spec.sh("KUBECONFIG='" .. kubeconfig .. "' " .. H.tools.kubectl_cmd() .. " " .. args)
+  out = out:gsub("[^\n]*version difference[^\n]*\n?", ""):gsub("WARNING: version[^\n]*\n?", "")
+  return out, rc
+end
+
+-- Wait until every pod (at least `min`, default 1) has been started by the node agent (it
+-- has a startTime: Running, CrashLoopBackOff, ImagePullBackOff, Completed…), as the
+-- controllers and the agent report them; a timeout says how far it got, or what failed.
+function H.wait_pods_started(kubeconfig, min, timeout_ms)
+  return spec.eventually(function()
+    local out, rc = H.kubectl(kubeconfig, "get pods -A --no-headers -o custom-columns=P:.status.phase,S:.status.startTime")
+    if rc ~= 0 then return false, "kubectl: " .. out:gsub("%s+$", "") end
+    local total, started, running = 0, 0, 0
+    for phase, start in out:gmatch("(%S+)%s+(%S+)") do
+      total = total + 1
+      if start ~= "<none>" then started = started + 1 end
+      if phase == "Running" then running = running + 1 end
+    end
+    return total >= (min or 1) and started == total,
+      ("%d/%d pods started by the node agent (%d Running)"):format(started, total, running)
+  end, timeout_ms or 240000, "every pod started")
 end
 
 -- rows of a table output as lists of cells (whitespace split), without the AGE column
