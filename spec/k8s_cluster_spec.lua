@@ -26,7 +26,7 @@ describe("k8s against the test cluster", function()
     local out = spec.sh(H.KUBE .. " seed --pods 300")
     assert.matches("created %d+ pods", out)
     H.register({ kubeconfig = KC })
-    spec.eventually(function() return kubectl("get pods -A --no-headers"):match("Running") end, 60000, "pods running")
+    H.wait_pods_started(KC, 300)
   end)
   after_all(function()
     spec.sh(H.KUBE .. " proxy pass")
@@ -132,7 +132,7 @@ describe("k8s against the test cluster", function()
       local theirs_args = o and ("%s -o '%s'"):format(pre, o:gsub("'", "'\\''")) or args
       -- (kubectl itself, not through H.kubectl's filter, which would end the text with a newline)
       agrees(function() return (H.run(mine_line)) end,
-             function() return (spec.sh(("KUBECONFIG='%s' kubectl %s 2>/dev/null"):format(KC, theirs_args))) end, args)
+             function() return (spec.sh(("KUBECONFIG='%s' %s %s 2>/dev/null"):format(KC, H.tools.kubectl_cmd(), theirs_args))) end, args)
     end
     -- bad templates and formats: one line naming what is wrong
     local _, err, st = H.run("k8s get ns -o 'jsonpath={.items['")

@@ -30,7 +30,7 @@ local function vcli(line, stdin)
     nobin, KC, q(line)))
 end
 local function kubectl(args, stdin)
-  local o, e, rc = run3(("%s env KUBECONFIG=%s kubectl %s"):format(stdin and (stdin .. " |") or "", KC, args))
+  local o, e, rc = run3(("%s env KUBECONFIG=%s %s %s"):format(stdin and (stdin .. " |") or "", KC, H.tools.kubectl_cmd(), args))
   return o, (e:gsub("[^\n]*WARNING[^\n]*\n", "")), rc
 end
 local function shown(err) return (err:gsub("^vcli: ", ""):gsub("\nvcli: ", "\n")) end

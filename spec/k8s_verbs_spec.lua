@@ -279,7 +279,7 @@ data: {a: "1"}
     for _, args in ipairs({ "api-resources", "api-resources -o wide", "api-resources -o name",
                             "api-resources --namespaced=false --api-group=apps", "api-resources --api-group= --no-headers",
                             "api-resources --namespaced=true --verbs=list,watch --sort-by=kind" }) do
-      assert.equal(spec.sh(("KUBECONFIG='%s' kubectl %s 2>/dev/null"):format(KC, args)), (ok_run("k8s " .. args)), args)
+      assert.equal(spec.sh(("KUBECONFIG='%s' %s %s 2>/dev/null"):format(KC, H.tools.kubectl_cmd(), args)), (ok_run("k8s " .. args)), args)
     end
   end)
 
