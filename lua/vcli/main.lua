@@ -22,7 +22,8 @@ Options:
   -V, --version    print the version and exit
   -h, --help       print this help and exit
 
-Inside the shell, `help` lists the commands and `help CMD` explains one.
+`vcli help` lists the commands; `vcli help CMD [SUB]`, `vcli CMD --help`
+and `vcli CMD -h` explain one (`vcli k8s get --help`).
 ]==]
 
 return function(argv, datadir)

@@ -147,8 +147,9 @@ function M.discover(search, opts)
 end
 
 -- Lazy stubs: the command exists before the plugin runs; its first use
--- starts it. Subcommands the manifest names are stubs too (help and
--- completion of their names work before the start).
+-- starts it. Subcommands the manifest names are stubs too (completion of
+-- their names works before the start; help starts the plugin, whose own
+-- specs give the flags, arguments and examples: one source of truth).
 local function restart_words(p, path, ctx)
   local ok, err = M.start(p.name)
   if not ok then error(err, 0) end
@@ -208,6 +209,8 @@ function M._stubs(p)
       commands.define({
         name = c.name, summary = c.summary, lazy_plugin = p.name, extra_args = true, passthrough_unknown = true,
         passthrough = true, subcommands = subs,
+        -- help (and flag completion) start the plugin for its real specs
+        realize = function() return M.start(p.name) end,
         args = { { name = "args", variadic = true, optional = true, complete = stub_complete(p, { c.name }) } },
         handler = function(ctx) return restart_words(p, { c.name }, ctx) end,
       }, "plugin:" .. p.name)

@@ -29,6 +29,14 @@ commands.define({
     if #words == 0 then ctx.print(commands.overview()) return end
     words = shell.expand_alias(words)
     local spec, i = commands.resolve(words)
+    -- a plugin's stub knows only its manifest: the plugin starts, so that
+    -- the help is the one its own specs give (aliases may be new then)
+    local real, why = false, nil
+    if spec then real, why = commands.realize(spec) end
+    if real then
+      words = shell.expand_alias(ctx.args.command)
+      spec, i = commands.resolve(words)
+    end
     if not spec then
       local near = require("vcli.text").nearest(words[1], commands.names(true))
       error(("help: no command '%s'%s"):format(words[1], near and (" (did you mean '" .. near .. "'?)") or ""), 0)
@@ -37,6 +45,10 @@ commands.define({
       error(("help: '%s' has no subcommand '%s'"):format(commands.path_of(spec), words[i]), 0)
     end
     ctx.print(commands.help(spec))
+    if why then
+      ctx.err("vcli: " .. shell.one_line(why) .. " (this help shows only what its manifest says)\n")
+      return 1
+    end
   end,
 }, "core")
 
@@ -72,7 +84,7 @@ commands.define({
   flags = { { name = "clear", type = "bool", help = "forget every entry" } },
   args = { { name = "count", optional = true, help = "show the last COUNT entries (default 20)" } },
   handler = function(ctx)
-    local h = S.history or require("vcli.shell.history").open(require("vcli.shell.history").default_path())
+    local h = S.history or require("vcli.shell.history").from_config()
     if ctx.flags.clear then h:clear(); ctx.print("history cleared") return end
     local n = tonumber(ctx.args.count or "20")
     if not n then error("history: COUNT must be a number", 0) end

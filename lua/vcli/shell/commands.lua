@@ -198,7 +198,22 @@ function M.resolve(words)
   return spec, i
 end
 
--- M.parse(words) -> spec, flags, args, rest | raises a one-line error
+-- What parse returns in place of the flags when the words ask for help:
+-- -h or --help (unless the command has a flag of that name), or a command
+-- with subcommands given nothing at all (as `kubectl` alone).
+M.HELP = S.HELP or setmetatable({}, { __tostring = function() return "help" end })
+S.HELP = M.HELP
+
+-- Is w a request for help here? A command's own -h/--help flag wins; a
+-- command that hands unknown words to its handler (a kubectl bridge, alias,
+-- a plugin's stub) passes --help on once it has been given an argument.
+local function asks_help(spec, w, positional)
+  if w ~= "--help" and w ~= "-h" then return false end
+  if find_flag(spec, w == "--help" and "help" or nil, w == "-h" and "h" or nil) then return false end
+  return not (spec.passthrough_unknown and #positional > 0)
+end
+
+-- M.parse(words) -> spec, flags, args, rest | spec, M.HELP | raises a one-line error
 function M.parse(words)
   local spec, i = M.resolve(words)
   if not spec then
@@ -207,6 +222,7 @@ function M.parse(words)
     if near then msg = msg .. (" (did you mean '%s'?)"):format(near) end
     error(msg .. "; 'help' lists the commands", 0)
   end
+  if spec.subcommands and i > #words and not spec.default_subcommand then return spec, M.HELP end
   local flags, positional = {}, {}
   for _, f in ipairs(all_flags(spec)) do
     if f.default ~= nil then flags[f.name] = f.default
@@ -217,6 +233,8 @@ function M.parse(words)
     local w = words[i]
     if only_args or w == "-" or w:sub(1, 1) ~= "-" or tonumber(w) then
       table.insert(positional, w)
+    elseif asks_help(spec, w, positional) then
+      return spec, M.HELP
     elseif w == "--" then
       only_args = true
       if spec.passthrough then
@@ -357,42 +375,66 @@ local function flag_label(f)
   return s
 end
 
+local function flag_rows(flags)
+  local rows = {}
+  for _, f in ipairs(flags) do
+    if not f.hidden then
+      local h = f.help or ""
+      if f.default ~= nil and f.type ~= "bool" then h = h .. (" (default %s)"):format(tostring(f.default)) end
+      table.insert(rows, { flag_label(f), h })
+    end
+  end
+  return rows
+end
+
+-- The help flag's row, unless the command has its own -h or --help.
+local function help_row(spec)
+  if find_flag(spec, "help") then return nil end
+  return { find_flag(spec, nil, "h") and "    --help" or "-h, --help", "show this help" }
+end
+
+-- Flags a subcommand inherits from the commands above it (and the shell's).
+local function inherited_flags(spec)
+  local out, seen = {}, {}
+  for _, f in ipairs(spec.flags) do seen[f.name] = true end
+  for _, f in ipairs(all_flags(spec)) do
+    if not seen[f.name] then seen[f.name] = true; table.insert(out, f) end
+  end
+  return out
+end
+
+-- spec -> the text `help CMD` and `CMD --help` print: title, usage,
+-- description, subcommands, arguments, flags, inherited flags, examples.
 function M.help(spec)
   local out = {}
   local function add(s) table.insert(out, s) end
+  local function section(title, rows)
+    if #rows == 0 then return end
+    add("")
+    add(title)
+    add(text.columns(rows, { indent = "  " }))
+  end
   add(("%s — %s"):format(path_of(spec), spec.summary or ""))
   add("")
   add("Usage: " .. M.usage(spec))
   if spec.description then add(""); add(spec.description) end
   if spec.subcommands then
-    add("")
-    add("Subcommands:")
     local rows = {}
     for _, sub in ipairs(spec.subcommands) do
       if not sub.hidden then table.insert(rows, { sub.name, sub.summary or "" }) end
     end
-    add(text.columns(rows, { indent = "  " }))
+    section("Subcommands:", rows)
   end
-  if #spec.args > 0 then
-    add("")
-    add("Arguments:")
-    local rows = {}
-    for _, a in ipairs(spec.args) do
-      table.insert(rows, { a.name:upper() .. (a.variadic and "..." or ""), (a.help or "") .. (a.optional and " (optional)" or "") })
-    end
-    add(text.columns(rows, { indent = "  " }))
+  local rows = {}
+  for _, a in ipairs(spec.args) do
+    table.insert(rows, { a.name:upper() .. (a.variadic and "..." or ""), (a.help or "") .. (a.optional and " (optional)" or "") })
   end
-  if #spec.flags > 0 then
-    add("")
-    add("Flags:")
-    local rows = {}
-    for _, f in ipairs(spec.flags) do
-      local h = f.help or ""
-      if f.default ~= nil and f.type ~= "bool" then h = h .. (" (default %s)"):format(tostring(f.default)) end
-      table.insert(rows, { flag_label(f), h })
-    end
-    add(text.columns(rows, { indent = "  " }))
-  end
+  section("Arguments:", rows)
+  rows = flag_rows(spec.flags)
+  table.insert(rows, help_row(spec))
+  section("Flags:", rows)
+  local top = spec.parent and path_of(spec):match("^(%S+)")
+  section(top and ("Flags of every %s command:"):format(top) or "Flags of every command:", flag_rows(inherited_flags(spec)))
   if spec.examples and #spec.examples > 0 then
     add("")
     add("Examples:")
@@ -405,7 +447,26 @@ function M.help(spec)
       end
     end
   end
+  if spec.subcommands then
+    add("")
+    add(("'help %s SUBCOMMAND' or '%s SUBCOMMAND --help' shows a subcommand's flags, arguments and examples.")
+      :format(path_of(spec), path_of(spec)))
+  end
   return table.concat(out, "\n")
+end
+
+-- The command a help request is about, once it is real: a plugin's lazy
+-- stub starts its plugin (spec.realize) so that its help shows the flags,
+-- arguments and examples the plugin defines. Returns true when the command
+-- was a stub and is now real (resolve the words again), or false and the
+-- reason it could not be made real.
+function M.realize(spec)
+  local root = spec
+  while root.parent do root = root.parent end
+  if not root.realize then return false end
+  local ok, err = root.realize()
+  if not ok then return false, err end
+  return S.commands[root.name] ~= root
 end
 
 function M.overview()
@@ -423,7 +484,7 @@ function M.overview()
   return s .. "\n\nSpecial input:\n" .. text.columns({
     { "= EXPR", "evaluate a Lua expression and print the result" },
     { "!CMD", "run CMD in /bin/sh" },
-  }, { indent = "  " }) .. "\n\n'help COMMAND' shows a command's flags, arguments and examples."
+  }, { indent = "  " }) .. "\n\n'help COMMAND' or 'COMMAND --help' shows a command's flags, arguments and examples."
 end
 
 return M

@@ -24,10 +24,12 @@ local function call_completer(fn, partial, ctx)
 end
 
 local function flag_candidates(spec)
-  local out = {}
+  local out, help = {}, true
   for _, f in ipairs(commands.all_flags(spec)) do
+    if f.name == "help" then help = false end
     table.insert(out, { word = "--" .. f.name .. (f.type ~= "bool" and "=" or ""), desc = f.help, flag = f })
   end
+  if help then table.insert(out, { word = "--help", desc = "show this help" }) end
   return out
 end
 
@@ -110,6 +112,11 @@ function M.complete(line, pos)
     return res
   end
   if partial:sub(1, 1) == "-" then
+    -- a plugin's stub has no flags yet: its plugin starts for its real spec
+    if commands.realize(spec) then
+      spec = commands.resolve(require("vcli.shell").expand_alias(before))
+      if not spec then return { items = {}, start = start, partial = partial } end
+    end
     return M.filter(flag_candidates(spec), partial, start, quote)
   end
   items = {}

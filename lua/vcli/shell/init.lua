@@ -74,13 +74,25 @@ M.expand_alias = expand_alias
 
 -- Run one command given as words. Returns the exit status; errors become one
 -- line on stderr prefixed with "vcli: " (status 1, or 2 for usage errors).
-function M.run_words(words)
+function M.run_words(words, realized)
   if #words == 0 then return 0 end
   words = expand_alias(words)
   local ok, spec, flags, args, positional = pcall(commands.parse, words)
   if not ok then
     M.ewrite("vcli: " .. M.one_line(spec) .. "\n")
     return 2
+  end
+  if flags == commands.HELP then
+    -- a plugin's stub knows only its manifest: start the plugin, ask again
+    local real, why = false, nil
+    if not realized then real, why = commands.realize(spec) end
+    if real then return M.run_words(words, true) end
+    M.write(commands.help(spec) .. "\n")
+    if why then
+      M.ewrite("vcli: " .. M.one_line(why) .. " (this help shows only what its manifest says)\n")
+      return 1
+    end
+    return 0
   end
   local ctx = new_ctx(spec, flags, args, positional)
   local res = table.pack(async.interruptible(spec.handler, ctx))

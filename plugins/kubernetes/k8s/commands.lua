@@ -154,16 +154,30 @@ function M.specs(sess)
       },
       args = { type_arg, names_arg },
       handler = function(ctx) return get.run(sess, ctx) end,
+      examples = {
+        { "k8s get pods", "the pods of the current namespace" },
+        { "k8s get pods -A -o wide", "every namespace's pods, with node and IP" },
+        { "k8s get deploy,svc -l app=web", "several types, by label" },
+        { "k8s get pod web-7d4b9-x2x5q -o yaml", "one object as YAML" },
+        { "k8s get pods -o jsonpath='{.items[*].metadata.name}'", "kubectl's jsonpath templates" },
+        { "k8s get pods -w", "then each change as it happens" },
+        { "k8s get all -n web", "the common types of a namespace" },
+      },
     },
     {
       name = "ctx", summary = "Show or switch the kubeconfig context for this session",
-      args = { { name = "name", optional = true, complete = function() return M.contexts(sess) end } },
+      args = { { name = "name", optional = true, help = "a context of the kubeconfig; '-' the previous one",
+                 complete = function() return M.contexts(sess) end } },
       handler = function(ctx) return verbs.ctx(sess, ctx) end,
+      examples = { { "k8s ctx", "the contexts, the current one starred" }, { "k8s ctx prod", "switch (this session only)" } },
     },
     {
       name = "ns", summary = "Show or switch the namespace for this session",
-      args = { { name = "name", optional = true, complete = function() return M.namespaces(sess) end } },
+      args = { { name = "name", optional = true, help = "a namespace; '-' the previous one",
+                 complete = function() return M.namespaces(sess) end } },
       handler = function(ctx) return verbs.ns(sess, ctx) end,
+      examples = { { "k8s ns", "the namespaces, the current one starred" }, { "k8s ns web", "switch (this session only)" },
+                   { "k8s ns -", "back to the previous one" } },
     },
   }
   local containers = function(p, cctx) return M.complete_containers(sess, p, cctx) end
@@ -178,9 +192,12 @@ function M.specs(sess)
       description = "Reads kubeconfig as kubectl does. Verbs vcli does not know are passed to kubectl"
         .. " (with the same context and namespace).",
       flags = gflags, subcommands = subs, extra_args = true, passthrough_unknown = true,
-      args = { { name = "verb", optional = true }, { name = "rest", variadic = true, optional = true } },
+      args = { { name = "verb", optional = true, help = "one of the subcommands, or any other kubectl verb" },
+               { name = "rest", variadic = true, optional = true, help = "the verb's arguments and flags" } },
       handler = function(ctx) return verbs.bridge(sess, ctx) end,
-      examples = { "k8s get pods -A", "k8s ctx vcli-test", "k8s ns team-a", "k8s get deploy -o wide", "k8s logs web-1 -f" },
+      examples = { { "k8s get pods -A", "every namespace's pods" }, { "k8s ctx vcli-test", "switch the context" },
+                   { "k8s ns team-a", "switch the namespace" }, { "k8s logs web-1 -f", "follow a pod's logs" },
+                   { "k8s top pods", "a verb vcli does not know: kubectl runs it" } },
     },
   }
 end

@@ -84,15 +84,25 @@ local function kubectl_argv(sess, flags, args)
 end
 M.kubectl_argv = kubectl_argv
 
-local function delegate(sess, ctx, args, what)
+-- bare: kubectl with the words alone (its help needs no kubeconfig)
+local function delegate(sess, ctx, args, what, bare)
   local env = sess.env
   if not env.which or not env.which("kubectl") then
     error(("k8s %s needs kubectl on PATH (vcli delegates %s to it); install kubectl"):format(what, what), 0)
   end
-  local code = env.run_tty(kubectl_argv(sess, ctx.flags, args))
+  local code = env.run_tty(bare and { "kubectl", unpack(args) } or kubectl_argv(sess, ctx.flags, args))
   return code or 1
 end
 M.delegate = delegate
+
+-- -h or --help among a verb's words (before --)
+local function asks_help(words)
+  for _, w in ipairs(words) do
+    if w == "--" then return false end
+    if w == "--help" or w == "-h" then return true end
+  end
+  return false
+end
 
 local MUTATING = { create = true, replace = true, patch = true, set = true, expose = true, run = true, autoscale = true,
   taint = true, drain = true, ["certificate"] = true, cp = true }
@@ -110,6 +120,8 @@ function M.bridge(sess, ctx)
   end
   local rest = { verb }
   for _, a in ipairs(ctx.args.rest or {}) do rest[#rest + 1] = a end
+  -- `k8s top --help`: kubectl's help for the verb, with or without a kubeconfig
+  if asks_help(rest) then return delegate(sess, ctx, rest, verb, true) end
   local conn = sess:conn(ctx.flags)
   if MUTATING[verb] and sess:is_readonly(conn) then
     error(("k8s %s: refused: read-only mode (context %s)"):format(verb, conn.context), 0)
@@ -702,71 +714,117 @@ function M.specs(sess, a)
   for k2, v in pairs(items) do optional_items[k2] = v end
   optional_items.optional = true
   local function run(fn) return function(ctx) return fn(sess, ctx) end end
-  local pod_arg = { name = "pod", optional = true, complete = function(p, cctx)
+  local pod_arg = { name = "pod", optional = true, help = "POD, pod/NAME, or TYPE/NAME (a pod of a deploy, svc…)" }
+  pod_arg.complete = function(p, cctx)
     local w = { unpack(cctx and cctx.words or {}) }
     table.insert(w, 3, "pods")
     return a.names_arg.complete(p, { words = w })
-  end }
+  end
   local yes = { name = "yes", short = "y", type = "bool", help = "do not ask for confirmation" }
   return {
     { name = "describe", summary = "Show a resource in detail, with its recent events", args = { items }, handler = run(M.describe),
-      flags = { { name = "selector", short = "l", type = "string", help = "every object matching a label selector" } } },
+      flags = { { name = "selector", short = "l", type = "string", metavar = "SELECTOR",
+                  help = "every object matching a label selector" } },
+      examples = { { "k8s describe pod web-7d4b9-x2x5q", "one pod, with its events" },
+                   { "k8s describe deploy/api -n web", "TYPE/NAME, in another namespace" },
+                   { "k8s describe nodes", "every object of a type" },
+                   { "k8s describe pods -l app=web", "those matching a label selector" } } },
     { name = "logs", summary = "Print a pod's logs (-f to follow)", args = { pod_arg }, handler = run(M.logs),
+      examples = { { "k8s logs web-7d4b9-x2x5q", "the pod's (first or default) container" },
+                   { "k8s logs deploy/api -f --tail 20", "a pod of the deployment: the last 20 lines, then follow" },
+                   { "k8s logs -l app=web --prefix", "every matching pod, lines prefixed with pod and container" },
+                   { "k8s logs web-7d4b9-x2x5q -c sidecar -p", "the previous run of one container" } },
       flags = { { name = "follow", short = "f", type = "bool", help = "keep printing new lines" },
-                { name = "tail", type = "int", help = "last N lines" },
-                { name = "container", short = "c", type = "string", complete = a.containers },
+                { name = "tail", type = "int", metavar = "N", help = "last N lines" },
+                { name = "container", short = "c", type = "string", metavar = "NAME", help = "this container (default: the first)",
+                  complete = a.containers },
                 { name = "previous", short = "p", type = "bool", help = "the previous container's logs" },
                 { name = "since", type = "duration", help = "only newer than (5s, 2m, 3h)" },
-                { name = "since-time", type = "string", help = "only after this RFC 3339 time" },
+                { name = "since-time", type = "string", metavar = "TIME", help = "only after this RFC 3339 time" },
                 { name = "timestamps", type = "bool", help = "prefix each line with its time" },
-                { name = "selector", short = "l", type = "string", help = "every pod matching a label selector" },
+                { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "every pod matching a label selector" },
                 { name = "prefix", type = "bool", help = "prefix lines with pod and container" },
                 { name = "all-containers", type = "bool", help = "every container of the pod" } } },
-    { name = "events", summary = "List events, oldest first", args = { { name = "names", variadic = true, optional = true } },
+    { name = "events", summary = "List events, oldest first",
+      args = { { name = "names", variadic = true, optional = true, help = "events by name" } },
       flags = { { name = "output", short = "o", type = "enum", values = { "wide", "json", "yaml", "name" } },
-                { name = "selector", short = "l", type = "string" }, { name = "field-selector", type = "string" },
-                { name = "watch", short = "w", type = "bool" }, { name = "watch-timeout", type = "duration" },
-                { name = "no-headers", type = "bool" }, { name = "sort-by", type = "string" } },
+                { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "label selector" },
+                { name = "field-selector", type = "string", metavar = "SELECTOR", help = "field selector (involvedObject.name=web-1)" },
+                { name = "watch", short = "w", type = "bool", help = "keep printing new events" },
+                { name = "watch-timeout", type = "duration", help = "stop watching after this long" },
+                { name = "no-headers", type = "bool", help = "no header line" },
+                { name = "sort-by", type = "string", metavar = "JSONPATH", help = "sort rows (default .lastTimestamp)" } },
+      examples = { { "k8s events -A", "every namespace's events" },
+                   { "k8s events --field-selector type=Warning -w", "warnings, as they come" } },
       handler = run(M.events) },
     { name = "delete", summary = "Delete resources (asks first in the shell; --dry-run)", handler = run(M.delete),
       args = { optional_items },
       flags = { yes, { name = "dry-run", type = "bool", help = "ask the server, change nothing" },
-                { name = "selector", short = "l", type = "string" }, { name = "grace-period", type = "int" },
+                { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "every object of the type matching it" },
+                { name = "grace-period", type = "int", metavar = "SECONDS", help = "seconds a pod has to stop (0: at once)" },
                 { name = "all", type = "bool", help = "every object of the type in the namespace" },
-                { name = "filename", short = "f", type = "list", help = "the objects a manifest file or directory names" } } },
+                { name = "filename", short = "f", type = "list", metavar = "FILE",
+                  help = "the objects a manifest file or directory names" } },
+      examples = { { "k8s delete pod web-7d4b9-x2x5q", "asks first in the shell (-y does not)" },
+                   { "k8s delete deploy/api svc/api -y", "several, as TYPE/NAME" },
+                   { "k8s delete pods -l app=web --dry-run", "what would go, changing nothing" },
+                   { "k8s delete -f app.yaml", "what a manifest names" } } },
     { name = "scale", summary = "Set the replica count", args = { items }, handler = run(M.scale),
-      flags = { { name = "replicas", type = "int", min = 0, help = "new replica count" } } },
+      flags = { { name = "replicas", type = "int", min = 0, metavar = "N", help = "new replica count" } },
+      examples = { { "k8s scale deploy/api --replicas 3" }, { "k8s scale statefulset db --replicas 0" } } },
     { name = "rollout", summary = "rollout restart|status|undo|history|pause|resume TYPE NAME", handler = run(M.rollout),
-      args = { { name = "action", complete = function() return { "restart", "status", "undo", "history", "pause", "resume" } end },
-               { name = "items", variadic = true, complete = items.complete } },
-      flags = { { name = "to-revision", type = "int" }, { name = "timeout", type = "duration" },
-                { name = "revision", type = "int", help = "history: one revision's pod template" } } },
+      args = { { name = "action", help = "restart, status, undo, history, pause or resume",
+                 complete = function() return { "restart", "status", "undo", "history", "pause", "resume" } end },
+               { name = "items", variadic = true, help = items.help, complete = items.complete } },
+      flags = { { name = "to-revision", type = "int", metavar = "N", help = "undo: go back to this revision (default: the previous)" },
+                { name = "timeout", type = "duration", help = "status: give up after this long" },
+                { name = "revision", type = "int", metavar = "N", help = "history: one revision's pod template" } },
+      examples = { { "k8s rollout restart deploy/api", "new pods, one batch at a time" },
+                   { "k8s rollout status deploy/api --timeout 2m", "wait until the rollout is done" },
+                   { "k8s rollout undo deploy/api --to-revision 3" }, { "k8s rollout history deploy/api" } } },
     { name = "label", summary = "Set or remove labels: KEY=VALUE, KEY-", args = { items }, handler = run(M.label),
-      flags = { { name = "overwrite", type = "bool", help = "replace existing values" } } },
+      flags = { { name = "overwrite", type = "bool", help = "replace existing values" } },
+      examples = { { "k8s label pod web-1 tier=front", "add a label" }, { "k8s label deploy/api tier-", "remove one" } } },
     { name = "annotate", summary = "Set or remove annotations: KEY=VALUE, KEY-", args = { items }, handler = run(M.annotate),
-      flags = { { name = "overwrite", type = "bool", help = "replace existing values" } } },
-    { name = "cordon", summary = "Mark nodes unschedulable", args = { { name = "nodes", variadic = true } }, handler = run(M.cordon) },
+      flags = { { name = "overwrite", type = "bool", help = "replace existing values" } },
+      examples = { { "k8s annotate deploy/api owner=team-a --overwrite" } } },
+    { name = "cordon", summary = "Mark nodes unschedulable", args = { { name = "nodes", variadic = true, help = "node names" } },
+      handler = run(M.cordon), examples = { { "k8s cordon node-1", "no new pods are scheduled there" } } },
     { name = "api-resources", summary = "The resource types the server serves (from discovery)", handler = run(M.api_resources),
       flags = { { name = "output", short = "o", type = "enum", values = { "wide", "name" } },
                 { name = "namespaced", type = "bool", help = "only namespaced (true) or cluster-wide (false) ones" },
-                { name = "api-group", type = "string", help = "only this group (\"\" for the core group)" },
-                { name = "verbs", type = "string", help = "only those supporting all these verbs (list,get)" },
-                { name = "sort-by", type = "string", help = "name or kind" },
-                { name = "no-headers", type = "bool" } } },
-    { name = "uncordon", summary = "Mark nodes schedulable", args = { { name = "nodes", variadic = true } }, handler = run(M.uncordon) },
+                { name = "api-group", type = "string", metavar = "GROUP", help = "only this group (\"\" for the core group)" },
+                { name = "verbs", type = "string", metavar = "VERBS", help = "only those supporting all these verbs (list,get)" },
+                { name = "sort-by", type = "string", metavar = "name|kind", help = "sort rows by name or kind" },
+                { name = "no-headers", type = "bool", help = "no header line" } },
+      examples = { { "k8s api-resources --namespaced=false", "the cluster-wide types" },
+                   { "k8s api-resources --api-group apps -o wide" } } },
+    { name = "uncordon", summary = "Mark nodes schedulable", args = { { name = "nodes", variadic = true, help = "node names" } },
+      handler = run(M.uncordon), examples = { { "k8s uncordon node-1" } } },
     { name = "apply", summary = "Server-side apply manifests: -f FILE|DIR", handler = run(M.apply),
-      flags = { { name = "filename", short = "f", type = "list", help = "file or directory (repeatable)" },
-                { name = "dry-run", type = "bool" }, { name = "force-conflicts", type = "bool" } } },
-    { name = "edit", summary = "Edit a resource in $EDITOR (conflicts detected)", args = { items }, handler = run(M.edit) },
+      flags = { { name = "filename", short = "f", type = "list", metavar = "FILE", help = "file or directory (repeatable)" },
+                { name = "dry-run", type = "bool", help = "ask the server, change nothing" },
+                { name = "force-conflicts", type = "bool", help = "take over fields another manager owns" } },
+      examples = { { "k8s apply -f app.yaml" },
+                   { "k8s apply -f manifests/ --dry-run", "every .yaml/.json of a directory, checked first" } } },
+    { name = "edit", summary = "Edit a resource in $EDITOR (conflicts detected)", args = { items }, handler = run(M.edit),
+      examples = { { "k8s edit deploy/api", "in $KUBE_EDITOR or $EDITOR (default vi); what you save is sent back" } } },
     { name = "exec", summary = "Run a command in a pod (-it: an interactive shell)", passthrough = true, handler = run(M.exec),
       args = { pod_arg, { name = "command", variadic = true, optional = true, help = "command (after --)" } },
       flags = { { name = "container", short = "c", type = "string", help = "container (default: the first)",
                   complete = a.containers },
                 { name = "stdin", short = "i", type = "bool", help = "pass stdin to the command" },
-                { name = "tty", short = "t", type = "bool", help = "with -i: a terminal (raw keys, resize)" } } },
+                { name = "tty", short = "t", type = "bool", help = "with -i: a terminal (raw keys, resize)" } },
+      examples = { { "k8s exec web-7d4b9-x2x5q -- uname -a", "the command's output and exit status" },
+                   { "k8s exec -it deploy/api -- sh", "an interactive shell in a pod of the deployment" },
+                   { "k8s exec web-7d4b9-x2x5q -c sidecar -- env" } } },
     { name = "port-forward", summary = "Forward local ports to a pod (POD, svc/NAME, deploy/NAME…)", handler = run(M.port_forward),
-      args = { { name = "target", complete = pod_arg.complete }, { name = "ports", variadic = true, help = "[LOCAL:]REMOTE…" } },
-      flags = { { name = "address", type = "string", help = "local addresses to listen on, comma-separated (127.0.0.1)" } } },
+      args = { { name = "target", help = "POD, pod/NAME, svc/NAME, deploy/NAME…", complete = pod_arg.complete },
+               { name = "ports", variadic = true, help = "[LOCAL:]REMOTE…" } },
+      flags = { { name = "address", type = "string", metavar = "ADDRESSES",
+                  help = "local addresses to listen on, comma-separated (127.0.0.1)" } },
+      examples = { { "k8s port-forward svc/api 8080:80", "localhost:8080 to the service's port 80" },
+                   { "k8s port-forward web-7d4b9-x2x5q 9090", "the same port on both sides" } } },
   }
 end
 
