@@ -138,8 +138,24 @@ static void on_sigpipe(int fd, int revents, void *ud)
     }
 }
 
+/* SIGINT and SIGQUIT ignored when vcli started (a shell's background job) stay ignored,
+ * as a shell's own traps do: Ctrl-C meant for the foreground must not stop them. */
+static int ignored_at_start(int sig)
+{
+    static int known[2], ignored[2];
+    int k = sig == SIGINT ? 0 : sig == SIGQUIT ? 1 : -1;
+    if (k < 0) return 0;
+    if (!known[k]) {
+        struct sigaction old;
+        known[k] = 1;
+        ignored[k] = sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
+    }
+    return ignored[k];
+}
+
 static void install(int sig)
 {
+    if (ignored_at_start(sig)) return;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -326,7 +342,7 @@ static int l_signal(lua_State *L)
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp.sig_ref);
     lua_pushvalue(L, 2);
     lua_setfield(L, -2, name);
-    if (lua_isnoneornil(L, 2) && sig != SIGCHLD) signal(sig, SIG_DFL);
+    if (lua_isnoneornil(L, 2) && sig != SIGCHLD) { if (!ignored_at_start(sig)) signal(sig, SIG_DFL); }
     else install(sig);
     return 0;
 }

@@ -34,8 +34,10 @@ static int stdio_mode(lua_State *L, int opts, const char *key)
     return r;
 }
 
-/* proc.spawn{argv={...}, env={K=V,...}|nil, cwd=, stdin=, stdout=, stderr=,
- *            on_exit=fn(code, signal, pid)} -> {pid=, stdin=fd, stdout=fd, stderr=fd} | nil, err */
+/* proc.spawn{argv={...}, env={K=V,...}|nil, cwd=, stdin=, stdout=, stderr=, group=bool,
+ *            on_exit=fn(code, signal, pid)} -> {pid=, stdin=fd, stdout=fd, stderr=fd} | nil, err
+ * group: the child leads a process group of its own, so proc.kill(pid, sig, true) stops
+ * what it started too (a script's children); only for a child that does not use the terminal. */
 static int l_spawn(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -71,6 +73,9 @@ static int l_spawn(lua_State *L)
     lua_getfield(L, 1, "cwd");
     const char *cwd = lua_tostring(L, -1);
     lua_pop(L, 1);
+    lua_getfield(L, 1, "group");
+    int group = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     int modes[3] = { stdio_mode(L, 1, "stdin"), stdio_mode(L, 1, "stdout"), stdio_mode(L, 1, "stderr") };
     int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
     int errp[2];
@@ -82,12 +87,14 @@ static int l_spawn(lua_State *L)
     if (!fail) {
         pid = fork();
         if (pid < 0) fail = "fork";
+        else if (pid > 0 && group) setpgid(pid, pid); /* both sides: no race with kill */
     }
     if (pid == 0) {
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         for (int s = 1; s < 32; s++) if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
+        if (group) setpgid(0, 0);
         for (int i = 0; i < 3; i++) {
             if (modes[i] == 2) dup2(i == 0 ? pipes[i][0] : pipes[i][1], i);
             else if (modes[i] == 1) { int nfd = open("/dev/null", O_RDWR); dup2(nfd, i); close(nfd); }
@@ -151,8 +158,9 @@ static int l_kill(lua_State *L)
 {
     int pid = (int)luaL_checkinteger(L, 1);
     int sig = (int)luaL_optinteger(L, 2, SIGTERM);
+    int group = lua_toboolean(L, 3);
     if (pid <= 0) return luaL_error(L, "proc.kill: bad pid %d", pid);
-    lua_pushboolean(L, kill(pid, sig) == 0);
+    lua_pushboolean(L, kill(group ? -pid : pid, sig) == 0);
     return 1;
 }
 

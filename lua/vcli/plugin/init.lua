@@ -413,8 +413,13 @@ function M.invoke(p, kind, ...)
   record_latency(p, vm.now() - t0)
   if res[1] == "error" then
     p.errors = p.errors + 1
-    if breaker then breaker:failure() end
     local msg = res[2]
+    -- The breaker counts faults (a limit hit, a Lua error at a line of the plugin), not a
+    -- command's own answer (error(msg, 0): "not found", "refused: read-only"): five typos
+    -- in a row must not shut the plugin off.
+    if breaker then
+      if res[3] ~= "error" or msg:match("^[^\n]-:%d+: ") then breaker:failure() else breaker:success() end
+    end
     msg = msg:match("^(.-)\nstack traceback:") or msg
     if msg == "stack overflow" or msg:match("stack overflow$") then
       msg = ("plugin %s: stack overflow (runaway recursion?)"):format(p.name)
@@ -1084,6 +1089,16 @@ function H.exec.run(p, argv, opts)
       else error(("exec: env: %s: a string (or false to unset) expected"):format(k), 0) end
     end
   end
+  -- stdin = "inherit": the program reads vcli's standard input (it needs the terminal
+  -- capability, the plugin's grant to the user's terminal and standard input)
+  local stdin = "null"
+  if opts.stdin ~= nil then
+    if opts.stdin ~= "inherit" and opts.stdin ~= "null" then error('exec: stdin must be "inherit" or "null"', 0) end
+    if opts.stdin == "inherit" and not p.m.capabilities.terminal then
+      error(("plugin %s may not give a program standard input (capabilities: terminal)"):format(p.name), 0)
+    end
+    stdin = opts.stdin
+  end
   if opts.tty then
     if not has_terminal() then
       error(("plugin %s: exec with tty needs a terminal, and this shell has none (stdin/stdout are not a terminal)")
@@ -1113,7 +1128,7 @@ function H.exec.run(p, argv, opts)
         pending = pending - 1
         if pending == 0 then resume({ code = code, stdout = table.concat(out), stderr = table.concat(err) }) end
       end
-      local pr, perr = proc.spawn({ argv = argv, stdin = "null", stdout = "pipe", stderr = "pipe", env = envp,
+      local pr, perr = proc.spawn({ argv = argv, stdin = stdin, stdout = "pipe", stderr = "pipe", env = envp, group = true,
         cwd = cwd, on_exit = function(c) code = c; done() end })
       if not pr then resume(nil, perr) return end
       for fd, acc in pairs({ [pr.stdout] = out, [pr.stderr] = err }) do
@@ -1127,7 +1142,7 @@ function H.exec.run(p, argv, opts)
           end
         end)
       end
-      return function() proc.kill(pr.pid) end
+      return function() proc.kill(pr.pid, 15, true) end
     end)
   end)
 end
@@ -1176,6 +1191,26 @@ H["fs.write"] = {
     f:write(tostring(data))
     f:close()
     return true
+  end,
+  -- A private file for what others must never read (an edited Secret): NAME in a new
+  -- 0700 directory under $TMPDIR (or /tmp), itself 0600; returns its path. The directory
+  -- goes with the call that made it (return, error, Ctrl-C, time limit) or earlier by
+  -- remove(path). The temporary directory must be inside the fs.write grant.
+  private = function(p, name, data)
+    if type(name) ~= "string" or not name:match("^[%w._-]+$") or name:match("^%.") then
+      error("fs.write.private: a plain file name expected (letters, digits, . _ -)", 0)
+    end
+    local tmp = env("TMPDIR")
+    if not tmp or tmp == "" then tmp = "/tmp" end
+    local fs = require("vcli.fs")
+    check_path(p, "fs.write", tmp .. "/" .. name, true)
+    local dir, err = fs.mkdtemp(tmp .. "/vcli-" .. p.name .. ".")
+    if not dir then error("fs.write.private: " .. err, 0) end
+    local path = dir .. "/" .. name
+    local ok, werr = fs.write_new(path, tostring(data or ""))
+    if not ok then fs.rmtree_private(dir); error("fs.write.private: " .. werr, 0) end
+    adopt(p, p.current_call, { close = function() fs.rmtree_private(dir) end }, "private file")
+    return path
   end,
   -- the name itself (a symlink, not its target), inside the grant: true, or false when absent
   remove = function(p, path)

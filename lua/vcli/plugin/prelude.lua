@@ -7,6 +7,7 @@
 -- events, timers and service requests.
 local prims = ...
 local host, out, load_text, readmod, expired = prims.host, prims.out, prims.load, prims.readmod, prims.expired
+local traceback = prims.traceback
 local orig = prims.originals
 local NAME = prims.name
 local setfenv, raw_collect = orig.setfenv, orig.collectgarbage
@@ -432,6 +433,7 @@ if granted["fs.read"] or granted["fs.write"] then
   if granted["fs.write"] then
     vcli.fs.write = function(path, data) return host("fs.write", "write", path, data) end
     vcli.fs.remove = function(path) return host("fs.write", "remove", path) end
+    vcli.fs.private = function(name, data) return host("fs.write", "private", name, data) end
   end
 end
 if granted.events then
@@ -577,6 +579,11 @@ local function step(call, t, args)
   local res = pack(co_resume(t.co, unpack(args, 1, args.n)))
   if not res[1] then
     if expired() then error(res[2], 0) end      -- the CPU limit stops the whole call
+    -- where it failed: shown by the host with global.debug, never seen by plugin code
+    if type(res[2]) == "string" and traceback then
+      local ok, tb = raw_pcall(traceback, t.co, "")
+      t.tb = ok and tb or nil
+    end
     finish(t, { false, res[2], n = 2 })
   elseif co_status(t.co) == "dead" then
     res[1] = true
@@ -628,7 +635,7 @@ local function run_call(f, ...)
   for tk in pairs(call.waiting) do host("core", "cancel", tk) end
   for t in pairs(call.tasks) do t.cancelled = true end
   if main.ok then return unpack(main.res, 2, main.res.n) end
-  error(main.res[2], 0)
+  error(type(main.res[2]) == "string" and main.tb and (main.res[2] .. main.tb) or main.res[2], 0)
 end
 
 -- vcli.spawn(fn, ...) -> task: run fn(...) alongside the rest of this call;

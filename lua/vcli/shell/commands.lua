@@ -182,20 +182,58 @@ function M.parse_duration(s)
   return total
 end
 
--- Resolve words to the deepest (sub)command; returns spec, index of first
--- word after the command path.
+-- How many words a flag of spec takes at words[i] (1 or 2), or nil when it is none of its.
+local function flag_width(spec, w, nextw)
+  if w == "-" or w == "--" or w:sub(1, 1) ~= "-" then return nil end
+  local long, value = w:match("^%-%-([^=]+)=(.*)$")
+  long = long or w:match("^%-%-(.+)$")
+  if long then
+    local f = find_flag(spec, long)
+    if not f and long:sub(1, 3) == "no-" then
+      f = find_flag(spec, long:sub(4))
+      return f and f.type == "bool" and 1 or nil
+    end
+    if not f then return nil end
+    return (f.type == "bool" or value) and 1 or (nextw and 2 or nil)
+  end
+  local shorts = w:sub(2)
+  for k = 1, #shorts do
+    local f = find_flag(spec, nil, shorts:sub(k, k))
+    if not f then return nil end
+    if f.type ~= "bool" then return k < #shorts and 1 or (nextw and 2 or nil) end
+  end
+  return 1
+end
+
+-- Resolve words to the deepest (sub)command; returns spec, the index of the first word
+-- after the command path, and — when flags of a command came before its subcommand
+-- (`k8s -n prod get pods`, as kubectl takes them) — the words with those flags moved
+-- after the subcommand, to which that index refers.
 function M.resolve(words)
   local spec = S.commands[words[1]]
   if not spec then return nil, 1 end
   local i = 2
+  local moved
   while spec.subcommands do
-    local w = words[i]
-    if not w or w:sub(1, 1) == "-" then break end
-    local sub = spec.sub_by_name[w]
+    local j = i
+    while words[j] do
+      local n = flag_width(spec, words[j], words[j + 1])
+      if not n then break end
+      j = j + n
+    end
+    local sub = words[j] and spec.sub_by_name[words[j]]
     if not sub then break end
+    if j > i then
+      moved = {}
+      for k = 1, i - 1 do moved[#moved + 1] = words[k] end
+      moved[#moved + 1] = words[j]
+      for k = i, j - 1 do moved[#moved + 1] = words[k] end
+      for k = j + 1, #words do moved[#moved + 1] = words[k] end
+      words = moved
+    end
     spec, i = sub, i + 1
   end
-  return spec, i
+  return spec, i, moved
 end
 
 -- What parse returns in place of the flags when the words ask for help:
@@ -215,7 +253,8 @@ end
 
 -- M.parse(words) -> spec, flags, args, rest | spec, M.HELP | raises a one-line error
 function M.parse(words)
-  local spec, i = M.resolve(words)
+  local spec, i, moved = M.resolve(words)
+  words = moved or words
   if not spec then
     local msg = ("unknown command '%s'"):format(words[1])
     local near = text.nearest(words[1], M.names(true))

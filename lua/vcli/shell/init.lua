@@ -100,7 +100,7 @@ function M.run_words(words, realized)
     local msg = M.one_line(res[2])
     if os.getenv("VCLI_DEBUG") then M.ewrite(tostring(res[2]) .. "\n") end
     M.ewrite("vcli: " .. msg .. "\n")
-    return msg == "interrupted" and 130 or 1
+    return msg == "interrupted" and 130 or msg == "terminated" and 143 or 1
   end
   local status = res[2]
   if type(status) ~= "number" then status = status == false and 1 or 0 end
@@ -194,7 +194,7 @@ function M.execute(line)
     if cmd.pipe then status = M.run_piped(cmd.words, cmd.pipe)
     else status = M.run_words(cmd.words) end
     io.stdout:flush()
-    if status == 130 then break end
+    if status == 130 or status == 143 then break end -- Ctrl-C, SIGTERM: the rest does not run
   end
   return status
 end

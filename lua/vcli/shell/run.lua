@@ -6,8 +6,23 @@ local S = require("vcli.state")("vcli.shell")
 
 local M = {}
 
+-- Ctrl-C (SIGINT) or SIGTERM while a command runs without the REPL cancels it, so that
+-- what it holds is released (a plugin call's temporary files, connections, children),
+-- then vcli exits 130 (143) as a shell's command would.
 local function in_task(fn, ...)
-  local ok, status = async.spawn(fn, ...):wait()
+  local loop = require("vcli.loop")
+  local task = async.spawn(fn, ...)
+  local stopped
+  local prev = { SIGINT = loop.handler("SIGINT"), SIGTERM = loop.handler("SIGTERM") }
+  loop.signal("SIGINT", function() stopped = stopped or 130; task:cancel("interrupted") end)
+  loop.signal("SIGTERM", function() stopped = stopped or 143; task:cancel("terminated") end)
+  local ok, status = task:wait()
+  for name, fn0 in pairs(prev) do loop.signal(name, fn0) end
+  if stopped then
+    if not ok then io.stderr:write("vcli: ", stopped == 130 and "interrupted" or "terminated", "\n") end
+    S.exit_requested = true
+    return stopped
+  end
   if not ok then
     io.stderr:write("vcli: " .. shell.one_line(status) .. "\n")
     return 1

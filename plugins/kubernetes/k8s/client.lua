@@ -105,6 +105,7 @@ function Client:base_opts(opts)
   if conn.impersonate then
     h[#h + 1] = "Impersonate-User: " .. conn.impersonate.user
     for _, g in ipairs(conn.impersonate.groups) do h[#h + 1] = "Impersonate-Group: " .. g end
+    if conn.impersonate.uid then h[#h + 1] = "Impersonate-Uid: " .. conn.impersonate.uid end
   end
   for _, extra in ipairs(opts.headers or {}) do h[#h + 1] = extra end
   o.headers = h

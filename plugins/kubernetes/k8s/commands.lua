@@ -18,7 +18,8 @@ local function global_flags(sess)
     { name = "kubeconfig", type = "string", metavar = "FILE", help = "read only this kubeconfig file" },
     { name = "readonly", type = "bool", help = "refuse changes for this session (k8s --readonly)" },
     { name = "as", type = "string", metavar = "USER", help = "impersonate USER" },
-    { name = "as-group", type = "list", metavar = "GROUP", help = "impersonate GROUP (repeatable)" },
+    { name = "as-group", type = "list", metavar = "GROUP", help = "impersonate GROUP (repeatable; needs --as)" },
+    { name = "as-uid", type = "string", metavar = "UID", help = "impersonate this UID (needs --as)" },
   }
 end
 

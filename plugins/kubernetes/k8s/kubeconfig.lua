@@ -242,10 +242,19 @@ function M.resolve(env, kc, ctxname, overrides)
                                 ["certificate-authority-data"] = conn.ca_pem and util.base64_encode(conn.ca_pem) or nil } }
     end
     if type(u.as) == "string" and u.as ~= "" then
-      conn.impersonate = { user = u.as, groups = type(u["as-groups"]) == "table" and u["as-groups"] or {} }
+      conn.impersonate = { user = u.as, groups = type(u["as-groups"]) == "table" and u["as-groups"] or {},
+                           uid = type(u["as-uid"]) == "string" and u["as-uid"] ~= "" and u["as-uid"] or nil }
     end
   end
-  if overrides.as then conn.impersonate = { user = overrides.as, groups = overrides.as_groups or {} } end
+  -- --as, --as-group, --as-uid: the identity every request of the command is made as; groups
+  -- or a uid without a user is refused (as kubectl), never dropped
+  local groups = overrides.as_groups and #overrides.as_groups > 0 and overrides.as_groups or nil
+  if overrides.as and overrides.as ~= "" then
+    conn.impersonate = { user = overrides.as, groups = groups or {}, uid = overrides.as_uid }
+  elseif groups or overrides.as_uid then
+    error(("--as-group/--as-uid given without --as: requesting %s without impersonating a user"):format(
+      groups and ("groups " .. table.concat(groups, ",")) or ("uid " .. overrides.as_uid)), 0)
+  end
   return conn
 end
 

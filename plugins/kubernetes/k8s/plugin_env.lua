@@ -106,10 +106,13 @@ function M.new()
   -- with the user's terminal when the shell has one (Ctrl-C is the
   -- program's own); without one, it runs with stdin closed and its output
   -- is copied to the command's output when it ends.
+  -- o.stdin: without a terminal, the program reads vcli's standard input (a pipe:
+  -- `cat x.yaml | vcli k8s create -f -`) instead of none.
   function env.run_tty(argv, o)
     local ctx = M.ctx
     local opts = exec_opts(o)
     opts.tty = ctx and ctx.terminal or nil
+    if o and o.stdin and not opts.tty then opts.stdin = "inherit" end
     local r, err = try(vcli.exec, argv, opts)
     if not r then error(err, 0) end
     if ctx and not opts.tty then
@@ -130,6 +133,11 @@ function M.new()
     return ("%s/vcli-k8s-%d-%d-%d"):format(dir, os.time(), math.floor(vcli.now() * 1000) % 1000000, seq)
   end
   function env.remove(path) return try(vcli.fs.remove, path) end
+  -- NAME, 0600, in a new 0700 directory that goes when the command ends (whatever ends it)
+  function env.private_file(name, data)
+    if not (vcli.fs and vcli.fs.private) then error("k8s: no fs.write grant for a private temporary file", 0) end
+    return vcli.fs.private(name, data)
+  end
 
   -- after each list chunk: keep the heap near the live data (memory flat in the list size)
   function env.gc_step() collectgarbage("collect") end

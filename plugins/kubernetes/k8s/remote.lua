@@ -127,6 +127,8 @@ function M.exec(sess, ctx)
   if not ctx.args.pod then error("k8s exec: which pod? (k8s exec POD -- COMMAND)", 0) end
   local json = sess.env.json
   local c, conn = sess:client(f)
+  -- read-only refuses exec (as k9s refuses its shell): it changes what runs in the container
+  if sess:is_readonly(conn) then error(("k8s exec: refused: read-only mode (context %s)"):format(conn.context), 0) end
   local ns = conn.namespace
   local pod = M.resolve(sess, c, ns, ctx.args.pod)
   local phase = pod.status and pod.status.phase

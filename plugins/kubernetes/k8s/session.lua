@@ -40,15 +40,25 @@ function S:conn(flags)
   flags = flags or {}
   local kc = self:kc(flags)
   local ctx = flags.context or self.context
-  local conn = kubeconfig.resolve(self.env, kc, ctx, { as = flags.as, as_groups = flags["as-group"] })
-  local ns = flags.namespace or self.namespaces[conn.context]
+  local conn = kubeconfig.resolve(self.env, kc, ctx, { as = flags.as, as_groups = flags["as-group"],
+                                                       as_uid = flags["as-uid"] })
+  local ns = flags.namespace or self.namespaces[conn.context] or self:policy(conn).namespace
   if ns then conn.namespace = ns end
   return conn
 end
 
+  -- --readonly on this command line (before or after the verb): this command only
+  conn.readonly_flag = flags.readonly == true
 function S:client(flags)
   local conn = self:conn(flags)
-  local key = conn.context .. "|" .. (flags and flags.as or "")
+  local key = conn.context .. "|" .. identity_key(conn)
+-- the identity a client speaks as: one client per context and identity
+local function identity_key(conn)
+  local im = conn.impersonate
+  if not im then return "" end
+  return im.user .. "\0" .. table.concat(im.groups or {}, "\0") .. "\0" .. (im.uid or "")
+end
+
   local c = self.clients[key]
   if not c then
     c = client_mod.new(self.env, conn)
@@ -73,7 +83,7 @@ function S:policy(conn)
 end
 
 function S:is_readonly(conn)
-  return self.readonly or self.readonly_contexts[conn.context] == true or self:policy(conn).readonly == true
+  return self.readonly or conn.readonly_flag or self.readonly_contexts[conn.context] == true or self:policy(conn).readonly == true
 end
 
 -- objects per list request: --chunk-size, else the cluster's resources.pageSize, else 500 (kubectl's);

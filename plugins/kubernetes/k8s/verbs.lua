@@ -71,16 +71,37 @@ function M.ns(sess, ctx)
 end
 
 -- ---------------------------------------------------------------- kubectl
+-- kubectl as this session would speak: the same kubeconfig files, context and identity;
+-- -n only when the command line says so. A namespace switched with `k8s ns` is the
+-- context's default (as kubens leaves it), not a forced --namespace that would contradict
+-- a manifest's own: it goes in a one-context kubeconfig read before the others (the first
+-- file to set a context wins, kubectl's merge rule), a private file removed with the call.
+-- Returns argv and the environment ({ {K, V} }).
 local function kubectl_argv(sess, flags, args)
   local conn = sess:conn(flags)
-  local argv = { "kubectl" }
-  local kcpath = flags.kubeconfig or sess.kubeconfig
-  if kcpath then argv[#argv + 1] = "--kubeconfig=" .. kcpath end
+  local kc = sess:kc(flags)
+  local argv, vars = { "kubectl" }, {}
+  local files = table.concat(kc.files or {}, ":")
+  local switched = not flags.namespace and sess.namespaces[conn.context]
+  if switched then
+    local overlay = sess.env.private_file("kubeconfig-namespace.yaml", sess.env.json.encode({
+      apiVersion = "v1", kind = "Config",
+      contexts = { { name = conn.context, context = { cluster = conn.cluster_name, user = conn.user_name,
+                                                      namespace = switched } } } }))
+    files = overlay .. (files ~= "" and (":" .. files) or "")
+  end
+  if files ~= "" then vars[#vars + 1] = { "KUBECONFIG", files } end
   argv[#argv + 1] = "--context=" .. conn.context
   if flags["all-namespaces"] then argv[#argv + 1] = "--all-namespaces"
-  else argv[#argv + 1] = "--namespace=" .. conn.namespace end
+  elseif flags.namespace then argv[#argv + 1] = "--namespace=" .. flags.namespace end
+  local im = flags.as and conn.impersonate
+  if im then
+    argv[#argv + 1] = "--as=" .. im.user
+    for _, g in ipairs(im.groups or {}) do argv[#argv + 1] = "--as-group=" .. g end
+    if im.uid then argv[#argv + 1] = "--as-uid=" .. im.uid end
+  end
   for _, a in ipairs(args) do argv[#argv + 1] = a end
-  return argv
+  return argv, vars
 end
 M.kubectl_argv = kubectl_argv
 
@@ -90,8 +111,9 @@ local function delegate(sess, ctx, args, what, bare)
   if not env.which or not env.which("kubectl") then
     error(("k8s %s needs kubectl on PATH (vcli delegates %s to it); install kubectl"):format(what, what), 0)
   end
-  local code = env.run_tty(bare and { "kubectl", unpack(args) } or kubectl_argv(sess, ctx.flags, args))
-  return code or 1
+  if bare then return env.run_tty({ "kubectl", unpack(args) }, { stdin = true }) or 1 end
+  local argv, vars = kubectl_argv(sess, ctx.flags, args)
+  return env.run_tty(argv, { env = vars, stdin = true }) or 1
 end
 M.delegate = delegate
 
@@ -104,8 +126,28 @@ local function asks_help(words)
   return false
 end
 
-local MUTATING = { create = true, replace = true, patch = true, set = true, expose = true, run = true, autoscale = true,
-  taint = true, drain = true, ["certificate"] = true, cp = true }
+-- What kubectl may do in read-only mode: verbs that only read (an unknown verb, a plugin's,
+-- is refused: read-only is never dropped because vcli cannot tell). As k9s: no exec, attach,
+-- cp or debug either (they change what runs in a container).
+local READ_ONLY_VERBS = { get = true, describe = true, logs = true, explain = true, ["api-resources"] = true,
+  ["api-versions"] = true, ["cluster-info"] = true, version = true, top = true, diff = true, events = true,
+  wait = true, kustomize = true, completion = true, options = true, help = true, ["port-forward"] = true,
+  proxy = true }
+local READ_ONLY_SUB = { auth = { ["can-i"] = true, whoami = true },
+  config = { view = true, ["get-contexts"] = true, ["current-context"] = true, ["get-clusters"] = true,
+             ["get-users"] = true },
+  rollout = { status = true, history = true }, plugin = { list = true } }
+local function bridged_read_only(words)
+  local verb = words[1]
+  if READ_ONLY_VERBS[verb] then return true end
+  local subs = READ_ONLY_SUB[verb]
+  if not subs then return false end
+  for i = 2, #words do
+    if words[i]:sub(1, 1) ~= "-" then return subs[words[i]] == true end
+  end
+  return false
+end
+M.bridged_read_only = bridged_read_only
 
 function M.bridge(sess, ctx)
   local verb = ctx.args.verb
@@ -123,7 +165,14 @@ function M.bridge(sess, ctx)
   -- `k8s top --help`: kubectl's help for the verb, with or without a kubeconfig
   if asks_help(rest) then return delegate(sess, ctx, rest, verb, true) end
   local conn = sess:conn(ctx.flags)
-  if MUTATING[verb] and sess:is_readonly(conn) then
+  -- --readonly among the verb's own words (kubectl would reject it as an unknown flag)
+  for i = #rest, 2, -1 do
+    if rest[i] == "--readonly" or rest[i] == "--readonly=true" then
+      conn.readonly_flag = true
+      table.remove(rest, i)
+    end
+  end
+  if sess:is_readonly(conn) and not bridged_read_only(rest) then
     error(("k8s %s: refused: read-only mode (context %s)"):format(verb, conn.context), 0)
   end
   return delegate(sess, ctx, rest, verb)
@@ -682,10 +731,11 @@ function M.edit(sess, ctx)
     if not obj then error(err, 0) end
     if obj.metadata then obj.metadata.managedFields = nil end
     local original = env.yaml.encode(obj)
-    local tmp = env.tmpname() .. ".yaml"
-    env.write_file(tmp, "# Edit the object below; an empty file or no change cancels the edit.\n" .. original)
+    -- 0600 in a 0700 directory, removed however this ends (editor crash, Ctrl-C, error)
+    local tmp = env.private_file(("%s-%s.yaml"):format(t.r.name, t.name):gsub("[^%w._-]", "_"),
+      "# Edit the object below; an empty file or no change cancels the edit.\n" .. original)
     local editor = env.getenv("KUBE_EDITOR") or env.getenv("EDITOR") or "vi"
-    local code = env.run_tty({ "/bin/sh", "-c", editor .. ' "$1"', "sh", tmp })
+    local ok, code = pcall(env.run_tty, { "/bin/sh", "-c", editor .. ' "$1"', "sh", tmp })
     local edited = env.read_file(tmp) or ""
     env.remove(tmp)
     if code ~= 0 then error(("k8s edit: the editor exited with status %s; nothing changed"):format(tostring(code)), 0) end
@@ -694,6 +744,7 @@ function M.edit(sess, ctx)
     local newobj, yerr = env.yaml.decode(body, tmp)
     if newobj == nil then error(yerr, 0) end
     -- resourceVersion stays the one read: a change made meanwhile is a 409 Conflict, not overwritten
+    if not ok then error(code, 0) end
     local res, perr = c:request{ method = "PUT", path = path, body = env.json.encode(newobj),
       content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
     if not res then error(perr, 0) end
