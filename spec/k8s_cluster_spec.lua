@@ -367,11 +367,12 @@ contexts:
         return shell.execute("k8s get pods -n team-b --context vcli-test-proxy -w --watch-timeout 12s -l vcli-watch=yes")
       end)
     end)
-    async.sleep(1500)
+    -- the watch is open (its stream, a state of the plugin) before anything changes
+    local pm = require("vcli.plugin")
+    spec.eventually(function() return pm.open_streams("kubernetes", "stream") > 0 end, 30000, "the watch stream")
     kubectl("-n team-b run w1 --image=nginx:1.25 --labels=vcli-watch=yes")
-    async.sleep(1500)
     spec.sh(H.KUBE .. " proxy drop")
-    async.sleep(300)
+    -- dropped: the watch comes back through the proxy (a new stream) and goes on
     kubectl("-n team-b run w2 --image=nginx:1.25 --labels=vcli-watch=yes")
     local ok, status, o, e = task:wait(20000)
     local out = o or ""

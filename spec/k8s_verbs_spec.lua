@@ -64,10 +64,12 @@ describe("k8s verbs against the test cluster", function()
     _, err, st = H.run("k8s logs deploy/nope -n checkout")
     assert.equal(1, st)
     assert.matches('Error from server %(NotFound%): deployments%.apps "nope" not found\n$', err)
+    -- -f: the next lines as the container writes them (one a second), until Ctrl-C
     local t = async.spawn(function()
       return require("vcli.shell").capture(function() return require("vcli.shell").execute("k8s logs vhello -f --tail 1") end)
     end)
-    async.sleep(2500)
+    spec.eventually(function() return kubectl("logs vhello --tail 1"):match("line 10[2-9]") end, 30000,
+      "the container's line 102 (so -f has had 101)")
     t:cancel()
     local ok, _, out = t:wait(2000)
     assert.truthy(ok)
