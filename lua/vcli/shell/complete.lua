@@ -41,25 +41,42 @@ local function find_flag(spec, w)
   end
 end
 
+-- A field of t, or of the tables its __index chain leads to.
+local function field(t, k)
+  local seen = {}
+  while type(t) == "table" and not seen[t] do
+    seen[t] = true
+    local v = rawget(t, k)
+    if v ~= nil then return v end
+    local mt = getmetatable(t)
+    t = mt and mt.__index
+  end
+end
+
+-- Names and fields for `= …`, from the environment the Lua runs in (its
+-- variables, `vcli`, the globals).
 local function lua_candidates(src)
   local chain = src:match("([%a_][%w_%.:]*)$") or ""
   local base, sep, last = chain:match("^(.*)([%.:])([%w_]*)$")
-  local tbl = _G
+  local tbl = require("vcli.shell").lua_env()
   if base then
     for part in base:gmatch("[^%.:]+") do
       if type(tbl) ~= "table" then return {}, "" end
-      tbl = rawget(tbl, part) or (getmetatable(tbl) and type(getmetatable(tbl).__index) == "table" and getmetatable(tbl).__index[part])
+      tbl = field(tbl, part)
     end
   else
     last = chain
   end
-  local out = {}
-  if type(tbl) == "table" then
+  local out, seen = {}, {}
+  while type(tbl) == "table" and not seen[tbl] do
+    seen[tbl] = true
     for k, v in pairs(tbl) do
       if type(k) == "string" and k:match("^[%a_][%w_]*$") and (sep ~= ":" or type(v) == "function") then
         table.insert(out, { word = k, desc = type(v) })
       end
     end
+    local mt = getmetatable(tbl)
+    tbl = mt and mt.__index
   end
   return out, last
 end
@@ -69,7 +86,9 @@ end
 function M.complete(line, pos)
   pos = pos or #line
   local head = line:sub(1, pos)
-  if head:match("^%s*=") then
+  local cmds = words_mod.split(head, true)
+  local last_cmd = cmds[#cmds]
+  if last_cmd and last_cmd.lua and last_cmd.stop > #head then
     local items, last = lua_candidates(head)
     return M.filter(items, last, pos - #last)
   end

@@ -107,8 +107,14 @@ function M.run_words(words, realized)
   return status
 end
 
--- Lua for `= expr`: expressions print their values; statements run.
+-- Lua for `= expr`: expressions print their values; statements run. Its
+-- variables persist; it sees the globals and, as rc files and scripts do, `vcli`.
 S.lua_env = S.lua_env or setmetatable({}, { __index = _G })
+function M.lua_env()
+  local mt = getmetatable(S.lua_env)
+  if mt.__index == _G then mt.__index = setmetatable({ vcli = require("vcli") }, { __index = _G }) end
+  return S.lua_env
+end
 function M.eval_lua(src)
   local chunk, err = loadstring("return " .. src, "=expr")
   if not chunk then chunk, err = loadstring(src, "=expr") end
@@ -116,7 +122,7 @@ function M.eval_lua(src)
     M.ewrite("vcli: lua: " .. err:gsub("^expr:", "line ") .. "\n")
     return 1
   end
-  setfenv(chunk, S.lua_env)
+  setfenv(chunk, M.lua_env())
   jit.off(chunk, true)
   local res = table.pack(async.interruptible(chunk))
   if not res[1] then
@@ -172,18 +178,14 @@ function M.run_piped(words, shcmd)
   return code or status
 end
 
--- Execute a line of input: several commands separated by ';' or newlines.
+-- Execute a line of input: several commands separated by ';' or newlines;
+-- any of them may be `= EXPR` or `!CMD` (words.split says how far they go).
 function M.execute(line)
   if #line > M.MAX_LINE then
     M.ewrite(("vcli: input line too long: %d bytes (the limit is %d)\n"):format(#line, M.MAX_LINE))
     return 2
   end
-  local trimmed = line:match("^%s*(.-)%s*$")
-  if trimmed == "" then return 0 end
-  local first = trimmed:sub(1, 1)
-  if first == "=" then return M.eval_lua(trimmed:sub(2)) end
-  if first == "!" then return M.run_sh(trimmed:sub(2)) end
-  local cmds, incomplete = words_mod.split(line)
+  local cmds, incomplete = words_mod.split(line, true)
   if incomplete then
     local what = { quote = "a ' quote", dquote = 'a " quote', backslash = "a trailing backslash" }
     M.ewrite(("vcli: incomplete input: %s is not closed\n"):format(what[incomplete] or incomplete))
@@ -191,7 +193,9 @@ function M.execute(line)
   end
   local status = 0
   for _, cmd in ipairs(cmds) do
-    if cmd.pipe then status = M.run_piped(cmd.words, cmd.pipe)
+    if cmd.lua then status = M.eval_lua(cmd.lua)
+    elseif cmd.sh then status = M.run_sh(cmd.sh)
+    elseif cmd.pipe then status = M.run_piped(cmd.words, cmd.pipe)
     else status = M.run_words(cmd.words) end
     io.stdout:flush()
     if status == 130 or status == 143 then break end -- Ctrl-C, SIGTERM: the rest does not run
@@ -200,18 +204,10 @@ function M.execute(line)
 end
 
 function M.incomplete(line)
-  local t = line:match("^%s*(.-)%s*$")
-  if t:sub(1, 1) == "=" then
-    local src = t:sub(2)
-    local _, err1 = loadstring("return " .. src)
-    if not err1 then return false end
-    local _, err2 = loadstring(src)
-    if not err2 then return false end
-    return (err1:find("<eof>") or err2:find("<eof>")) ~= nil
-  end
-  if t:sub(1, 1) == "!" then return false end
-  local _, inc = words_mod.split(line)
-  return inc ~= nil
+  local cmds, inc = words_mod.split(line, true)
+  if inc then return true end
+  local last = cmds[#cmds]
+  return (last and last.lua and words_mod.lua_incomplete(last.lua)) or false
 end
 
 M.main = function(opts, rest) return require("vcli.shell.run").main(opts, rest) end

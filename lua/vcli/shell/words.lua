@@ -21,10 +21,37 @@ local function walk(s, i, fn)
   return #s + 1, q
 end
 
--- M.split(line) -> commands, incomplete
+-- Is src the start of a Lua chunk rather than a whole one (or a mistake)?
+-- Cut at a ';' (semi), an unfinished string may go on past it, as in
+-- `= print("a;b")`; cut at a newline or the end it may not.
+function M.lua_incomplete(src, semi)
+  local f1, e1 = loadstring("return " .. src)
+  if f1 then return false end
+  local f2, e2 = loadstring(src)
+  if f2 then return false end
+  local function more(e) return e:find("<eof>", 1, true) or (semi and e:find("unfinished string", 1, true)) end
+  return (more(e1) or more(e2)) and true or false
+end
+
+-- Where the Lua of an `= EXPR` command that starts at `from` ends: the first
+-- ';' or newline that ends a complete chunk (else the end of the line).
+local function lua_end(line, from)
+  local j = from
+  while true do
+    local k = line:find("[;\n]", j)
+    if not k then return #line + 1 end
+    if not M.lua_incomplete(line:sub(from, k - 1), line:sub(k, k) == ";") then return k end
+    j = k + 1
+  end
+end
+
+-- M.split(line [, special]) -> commands, incomplete
 --   commands: array of { words = {...}, text = "source of this command",
 --   pipe = "the /bin/sh command after an unquoted |" or nil }
-function M.split(line)
+--   With special, a command that starts with `=` is { lua = "EXPR", words = {} }
+--   (its Lua runs to the ';' or newline that ends a complete chunk) and one
+--   that starts with `!` is { sh = "CMD", words = {} } (to the end of the line).
+function M.split(line, special)
   local cmds, words = {}, {}
   local cur, in_word = {}, false
   local cmd_start = 1
@@ -79,6 +106,13 @@ function M.split(line)
       local d = line:sub(i + 1, i + 1)
       if d ~= "\n" then table.insert(cur, d); in_word = true end
       i = i + 1
+    elseif special and (c == "=" or c == "!") and #words == 0 and not in_word then
+      local j = c == "=" and lua_end(line, i + 1) or n + 1
+      local src = line:sub(i + 1, j - 1)
+      table.insert(cmds, { words = {}, text = line:sub(i, j - 1):match("^%s*(.-)%s*$"),
+        lua = c == "=" and src or nil, sh = c == "!" and src or nil, stop = j })
+      cmd_start = j + 1
+      i = j
     elseif c == ";" or c == "\n" then
       end_cmd(i)
     elseif c == "|" then
