@@ -57,18 +57,7 @@ run: deps $(BIN)
 	@if [ -n "$$KUBECONFIG" ] || [ -f "$$HOME/.kube/config" ] || [ -n "$(NODEMO)" ]; then \
 	  exec ./vcli $(ARGS); \
 	fi; \
-	echo "make run: no kubeconfig found; starting the demo cluster (a real kube-apiserver on 127.0.0.1)."; \
-	echo "make run: the first time, building it from Debian's kubernetes sources takes about 6 minutes."; \
-	spec/support/kube build || exit 1; \
-	if spec/support/kube status >/dev/null 2>&1; then \
-	  echo "make run: a demo cluster is already running; using it."; \
-	  export $$(spec/support/kube env | grep '^KUBECONFIG=' | head -1); \
-	  exec ./vcli $(ARGS); \
-	fi; \
-	eval "$$(spec/support/kube start)" || exit 1; \
-	trap 'spec/support/kube stop >/dev/null 2>&1' EXIT; \
-	spec/support/kube seed --pods 300 >/dev/null || echo "make run: seeding failed; the cluster is empty"; \
-	./vcli $(ARGS)
+	exec spec/support/demo ./vcli $(ARGS)
 
 # Every test: C unit tests, Lua specs inside the real binary, end-to-end specs in tmux,
 # and the specs that start a real kube-apiserver and Prometheus. Ends with "N passed, N failed".
