@@ -154,11 +154,10 @@ describe("k8s identity and read-only", function()
     out = edit("cm vsec-keep", "crash")
     assert.matches("the editor exited with status", out)
     assert.truthy(gone())
-    -- Ctrl-C while the editor runs (started from python: a shell's background job ignores SIGINT)
+    -- Ctrl-C while the editor runs
     os.remove(dir .. "/path")
-    local pid = spec.sh(("cd %s && KUBECONFIG=%s EDITOR=%s VSEC_MODE=hang python3 -c 'import subprocess, sys;"
-      .. " print(subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid)'"
-      .. " ./vcli k8s edit cm vsec-keep -n team-a"):format(spec.root, KC, ed)):match("%d+")
+    local pid = H.spawn(("cd %s && exec env KUBECONFIG=%s EDITOR=%s VSEC_MODE=hang ./vcli k8s edit cm vsec-keep -n team-a"
+      .. " >/dev/null 2>&1"):format(spec.root, KC, ed))
     spec.eventually(function() return spec.read(dir .. "/path") end, 30000, "the editor to start")
     spec.sh("kill -INT " .. pid)
     spec.eventually(function() return (select(2, spec.sh("kill -0 " .. pid))) ~= 0 end, 15000, "vcli to end on Ctrl-C")

@@ -65,15 +65,15 @@ describe("k8s verbs against the test cluster", function()
     assert.equal(1, st)
     assert.matches('Error from server %(NotFound%): deployments%.apps "nope" not found\n$', err)
     -- -f: the next lines as the container writes them (one a second), until Ctrl-C
-    local t = async.spawn(function()
-      return require("vcli.shell").capture(function() return require("vcli.shell").execute("k8s logs vhello -f --tail 1") end)
-    end)
-    spec.eventually(function() return kubectl("logs vhello --tail 1"):match("line 10[2-9]") end, 30000,
-      "the container's line 102 (so -f has had 101)")
-    t:cancel()
-    local ok, _, out = t:wait(2000)
-    assert.truthy(ok)
-    assert.matches("^vhello vhello line 100\nvhello vhello line 101\n", out)
+    local f = dir .. "/logs-f"
+    local pid = H.spawn(("cd %s && exec env KUBECONFIG=%s ./vcli k8s logs vhello -f --tail 1 > %s 2>&1"):format(
+      spec.root, KC, f))
+    local ok = pcall(spec.eventually, function() return (spec.read(f) or ""):match("line 101\n") end, 30000,
+      "the followed line 101")
+    spec.sh("kill -INT " .. pid)
+    spec.eventually(function() return (select(2, spec.sh("kill -0 " .. pid))) ~= 0 end, 10000, "logs -f to end on Ctrl-C")
+    assert.truthy(ok, spec.read(f))
+    assert.matches("^vhello vhello line 100\nvhello vhello line 101\n", spec.read(f))
   end)
 
   it("Tab after logs/exec -c completes the containers of the pod on the line", function()
@@ -287,7 +287,7 @@ data: {a: "1"}
 
   it("unknown verbs go through kubectl with the session's context and namespace", function()
     local out = spec.sh(("cd %s && KUBECONFIG=%s ./vcli -c 'k8s ns kube-system; "
-      .. "k8s create configmap vbridge --from-literal=a=b --dry-run=client -o jsonpath={.metadata.namespace}'"):format(spec.root, KC))
+      .. "k8s create configmap vbridge --from-literal=a=b --dry-run=server -o jsonpath={.metadata.namespace}'"):format(spec.root, KC))
     assert.matches("kube%-system$", out)
     out = spec.sh(("cd %s && KUBECONFIG=%s ./vcli -c 'k8s --readonly; k8s create configmap x -n team-a'"):format(spec.root, KC))
     assert.matches("refused: read%-only mode", out)

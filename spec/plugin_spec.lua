@@ -2,7 +2,6 @@
 -- sandbox, limits, bus, resilience, reload, scaffolding.
 local pm = require("vcli.plugin")
 local shell = require("vcli.shell")
-local vm = require("vcli.vm")
 local resilience = require("vcli.plugin.resilience")
 local FIX = spec.root .. "/spec/support/plugins"
 

@@ -106,6 +106,14 @@ function H.stop_cluster()
   if H.started then spec.sh(H.KUBE .. " stop"); H.started = false end
 end
 
+-- Start a shell command in the background, detached, with SIGINT at its default (a
+-- shell's own `&` job ignores it, so Ctrl-C could not be tried); returns its PID.
+function H.spawn(cmd)
+  local pid = spec.sh("python3 -c 'import subprocess, sys; print(subprocess.Popen([\"/bin/sh\", \"-c\", sys.argv[1]],"
+    .. " stdin=subprocess.DEVNULL, start_new_session=True).pid)' '" .. cmd:gsub("'", "'\\''") .. "'"):match("%d+")
+  return assert(pid, "could not start: " .. cmd)
+end
+
 -- kubectl (the one spec/support/tools.lua found) against KUBECONFIG; output with the
 -- version-skew warning lines dropped, and its exit status.
 function H.kubectl(kubeconfig, args)
