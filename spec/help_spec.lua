@@ -204,4 +204,32 @@ describe("help in the shell", function()
     commands.remove_owner("plugin:broken")
     os.execute("rm -rf '" .. root .. "'")
   end)
+
+  it("a mistyped k8s verb gets kubectl's 'did you mean', and usage errors exit 1 as kubectl's do", function()
+    local home = spec.tmpdir()
+    local function vcli(args)
+      local errf = home .. "/stderr"
+      local out, code = spec.sh(("cd %s && env -u KUBECONFIG HOME=%s %s %s 2>%s"):format(spec.root, home, spec.vcli,
+        args, errf))
+      return out, code, spec.read(errf) or ""
+    end
+    local _, out, code, err
+    out, code, err = vcli("k8s gte pods")
+    assert.equal("", out)
+    assert.equal(1, code)
+    assert.equal('vcli: k8s: unknown command "gte" (did you mean get?)\n', err)
+    _, code, err = vcli("k8s descrbe pod x")
+    assert.equal(1, code)
+    assert.matches('did you mean describe%?', err)
+    _, code, err = vcli("k8s frobnicate")
+    assert.equal(1, code)
+    assert.matches("unknown command \"frobnicate\"; 'k8s' lists the verbs", err)
+    _, code, err = vcli("k8s get pods --bogus")
+    assert.equal(1, code)
+    assert.equal("vcli: k8s get: unknown flag '--bogus'\n", err)
+    -- the shell's own usage errors stay 2
+    _, code = vcli("echo --bogus")
+    assert.equal(2, code)
+    os.execute("rm -rf '" .. home .. "'")
+  end)
 end)

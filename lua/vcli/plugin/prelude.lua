@@ -99,7 +99,8 @@ end
 
 -- ------------------------------------------------------------------ modules
 local loaded = {}
-local builtin = { ["vcli.resilience"] = true, ["vcli.semver"] = true, ["vcli.lines"] = true, ["vcli.base64"] = true }
+local builtin = { ["vcli.resilience"] = true, ["vcli.semver"] = true, ["vcli.lines"] = true, ["vcli.base64"] = true,
+                  ["vcli.text"] = true }
 local function require_(name)
   if type(name) ~= "string" then error("require: module name expected", 2) end
   local m = loaded[name]

@@ -193,6 +193,7 @@ function M.specs(sess)
       description = "Reads kubeconfig as kubectl does. Verbs vcli does not know are passed to kubectl"
         .. " (with the same context and namespace).",
       flags = gflags, subcommands = subs, extra_args = true, passthrough_unknown = true,
+      usage_status = 1, -- a usage error exits 1, as kubectl's do
       args = { { name = "verb", optional = true, help = "one of the subcommands, or any other kubectl verb" },
                { name = "rest", variadic = true, optional = true, help = "the verb's arguments and flags" } },
       handler = function(ctx) return verbs.bridge(sess, ctx) end,

@@ -149,6 +149,32 @@ local function bridged_read_only(words)
 end
 M.bridged_read_only = bridged_read_only
 
+-- kubectl's own verbs (v1.32): anything else is a typo, unless a kubectl plugin
+-- (kubectl-VERB on PATH) has that name
+local KUBECTL_VERBS = {}
+for v in ([[create expose run set explain get edit delete rollout scale autoscale certificate cluster-info top
+  cordon uncordon drain taint describe logs attach exec port-forward proxy cp auth debug events diff apply patch
+  replace wait kustomize label annotate completion alpha api-resources api-versions config plugin version options
+  help]]):gmatch("%S+") do KUBECTL_VERBS[v] = true end
+
+-- "k8s gte": kubectl's answer (its 'Did you mean this?'), on one line, from vcli's verbs and kubectl's
+local function unknown_verb(sess, ctx, verb)
+  if KUBECTL_VERBS[verb] or (sess.env.which and sess.env.which("kubectl-" .. verb)) then return end
+  local names = {}
+  for v in pairs(KUBECTL_VERBS) do names[#names + 1] = v end
+  for _, s in ipairs(ctx.spec.subcommands or {}) do names[#names + 1] = s.name end
+  table.sort(names)
+  local text, near, seen = require("vcli.text"), {}, {}
+  for _, n in ipairs(names) do
+    if not seen[n] and (text.distance(verb, n) <= 2 or (#verb >= 2 and n:sub(1, #verb) == verb)) then
+      near[#near + 1] = n
+      seen[n] = true
+    end
+  end
+  error(('k8s: unknown command "%s"%s'):format(verb,
+    #near > 0 and (" (did you mean " .. table.concat(near, ", ") .. "?)") or "; 'k8s' lists the verbs"), 0)
+end
+
 function M.bridge(sess, ctx)
   local verb = ctx.args.verb
   if not verb then
@@ -162,6 +188,7 @@ function M.bridge(sess, ctx)
   end
   local rest = { verb }
   for _, a in ipairs(ctx.args.rest or {}) do rest[#rest + 1] = a end
+  unknown_verb(sess, ctx, verb)
   -- `k8s top --help`: kubectl's help for the verb, with or without a kubeconfig
   if asks_help(rest) then return delegate(sess, ctx, rest, verb, true) end
   local conn = sess:conn(ctx.flags)
