@@ -20,7 +20,7 @@ end
 local d = tmpdir()
 os.execute(("mkdir -p %s/cfg/vcli/clusters %s/state %s/proj"):format(d, d, d))
 local env = { HOME = d, XDG_CONFIG_HOME = d .. "/cfg", XDG_STATE_HOME = d .. "/state",
-              VCLI_UI_THEME = "dark", VCLI_PROMETHEUS_URL = "http://prom:9090", VCLI_GLOBAL_MAX_CONCURRENCY = "16" }
+              VCLI_UI_THEME = "dark", VCLI_PROMETHEUS_URL = "http://prom:9090", VCLI_KUBERNETES_BURST = "16" }
 
 local fleet = { "# shared by the platform team", "ui:", "  refreshRate: 5s", "  keybindings:",
                 "    ctrl-d: delete", "    ctrl-y: yaml", "security:", "  allowedPlugins: [kubernetes, prometheus]",
@@ -29,11 +29,8 @@ for i = 1, 50 do
   local n = ("cluster-%02d"):format(i)
   for _, l in ipairs({
     "- name: " .. n, "  context: arn:aws:eks:eu-west-1:123456789012:cluster/" .. n,
-    "  namespace: default", "  alias: c" .. i, "  authProvider: aws",
-    "  tls:", "    caFile: /etc/vcli/ca/" .. n .. ".pem", "    insecureSkipVerify: false",
-    "  metadata:", "    team: team-" .. (i % 7), "    region: eu-west-" .. (i % 3 + 1), "    tier: " .. (i % 2 == 0 and "prod" or "dev"),
-    "  healthCheck:", "    enabled: true", "    interval: 30s", "    timeout: 5s",
-    "  resources:", "    pageSize: 500", "    watch: [pods, deployments, events]",
+    "  namespace: team-" .. (i % 7), "  readOnly: " .. (i % 2 == 0 and "true" or "false"),
+    "  resources:", "    pageSize: " .. (i % 3 + 1) * 250,
   }) do fleet[#fleet + 1] = l end
 end
 write(d .. "/fleet.yaml", table.concat(fleet, "\n") .. "\n")

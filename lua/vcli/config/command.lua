@@ -25,6 +25,14 @@ local function sorted_keys(t, node)
   return keys
 end
 
+-- Keys the schema does not know are masked too when their name says
+-- secret (a file written for an older vcli: clusters.prod.token).
+local function secret_name(k)
+  if type(k) ~= "string" then return false end
+  local l = k:lower()
+  return l:find("token") or l:find("password") or l:find("secret") or l:find("apikey") or l:find("keyfile") or false
+end
+
 -- A copy of v with sensitive values replaced by ****.
 local function masked(v, node)
   if node and node.sensitive and v ~= nil and v ~= "" then
@@ -34,7 +42,10 @@ local function masked(v, node)
   local out = setmetatable({}, getmetatable(v))
   local list = validate.is_list(v)
   for k, x in pairs(v) do
-    local child = node and (list and (node.items or merge.ANY) or (merge.child_of(node, k))) or nil
+    local child, known
+    if node and list then child, known = node.items or merge.ANY, true
+    elseif node then child, known = merge.child_of(node, k) end
+    if node and not known and secret_name(k) then child = { sensitive = true, type = "any" } end
     out[k] = masked(x, child)
   end
   return out
@@ -280,6 +291,24 @@ local function complete_key(prefix)
   return out
 end
 
+-- Problems in file and line order (merging visits keys in no set order).
+local function by_place(list)
+  local function place(s)
+    local file, line = s:match("^(.-):(%d+):")
+    return file or s, tonumber(line) or 0
+  end
+  local out = {}
+  for i, s in ipairs(list) do out[i] = s end
+  table.sort(out, function(a, b)
+    local fa, la = place(a)
+    local fb, lb = place(b)
+    if fa ~= fb then return fa < fb end
+    if la ~= lb then return la < lb end
+    return a < b
+  end)
+  return out
+end
+
 local function print_problems(ctx, errors, warnings, notices)
   for _, e in ipairs(errors) do ctx.print("error: " .. e) end
   for _, w in ipairs(warnings) do ctx.print("warning: " .. w) end
@@ -334,7 +363,9 @@ M.spec = commands.define({
         local cfg = config()
         local v = need(ctx.args.key)
         if not ctx.flags.reveal then
-          v = masked(v, cfg.sensitive(ctx.args.key) and { sensitive = true } or cfg.node(ctx.args.key))
+          local key = ctx.args.key
+          local secret = cfg.sensitive(key) or (not cfg.node(key) and secret_name(key:match("[^.]+$")))
+          v = masked(v, secret and { sensitive = true } or cfg.node(key))
         end
         if type(v) == "table" then ctx.out(yaml.encode(v)) else ctx.print(scalar(v)) end
       end,
@@ -376,6 +407,8 @@ M.spec = commands.define({
         write_file(path, new)
         if was_trusted then trust.trust(path, new) end
         ctx.print(("%s = %s (%s: %s)"):format(key, inline(masked(v, node)), ctx.flags.layer, path))
+        local pkey, what = cfg.pending(key)
+        if pkey then ctx.print(("note: %s is accepted but not used yet (%s: not implemented)"):format(pkey, what)) end
         if ctx.flags.layer == "workspace" and not was_trusted then
           ctx.print("note: " .. path .. " is not trusted yet; run 'config trust' to use it")
         end
@@ -412,14 +445,16 @@ M.spec = commands.define({
       summary = "Check every layer against the schema",
       handler = function(ctx)
         local cfg = config()
+        -- this report is where load's problems are said, once
+        cfg.forget_unsaid()
         local c = cfg._build()
-        local notes = {}
+        local notes = cfg.pending_notes(c)
         for _, l in ipairs(c.layers) do
           if l.name == "workspace" and l.present and l.status ~= "trusted" then
             notes[#notes + 1] = l.file .. " is not trusted (ignored); run 'config trust' to use it"
           end
         end
-        print_problems(ctx, c.errors, c.warnings, notes)
+        print_problems(ctx, by_place(c.errors), by_place(c.warnings), notes)
         if #c.errors > 0 then return 1 end
         local n = 0
         for _, l in ipairs(c.layers) do if l.present and l.data then n = n + 1 end end

@@ -228,10 +228,66 @@ local function notices(c)
 end
 
 local function print_problems(c, suffix)
-  S.printed = S.printed or {}
   for _, e in ipairs(c.errors) do say("vcli: config: " .. e .. (suffix or "")) end
   for _, w in ipairs(c.warnings) do say("vcli: config: warning: " .. w) end
 end
+
+-- Keys accepted before the code that uses them exists: { path, what } for
+-- each such key a layer other than the defaults sets (schema `pending`).
+local function pending_keys(node, path, out)
+  out = out or {}
+  if node.pending then out[#out + 1] = { path = path, what = node.pending } return out end
+  if node.type == "map" and node.keys then
+    for _, k in ipairs(node.order or {}) do pending_keys(node.keys[k], merge.join(path, k), out) end
+  end
+  return out
+end
+
+local function set_in(data, path)
+  local t = data
+  for comp in path:gmatch("[^.]+") do
+    if type(t) ~= "table" then return false end
+    local v = t[comp]
+    if v == nil then v = t[comp .. "!"] end
+    t = v
+  end
+  return t ~= nil
+end
+
+-- The pending key a dotted path falls under: its path and what will use it.
+function M.pending(path)
+  local node, sofar = root(), ""
+  for comp in (path or ""):gmatch("[^.]+") do
+    if node.type == "list" then node = node.items or merge.ANY else node = merge.child_of(node, comp) end
+    sofar = merge.join(sofar, comp)
+    if node.pending then return sofar, node.pending end
+  end
+end
+
+-- "KEY is accepted but not used yet (WHAT: not implemented)" for what c's layers set.
+function M.pending_notes(c)
+  local out = {}
+  for _, k in ipairs(pending_keys(root(), "")) do
+    for _, l in ipairs(c.layers) do
+      if l.data and l.name ~= "default" and l.name ~= "plugin" and set_in(l.data, k.path) then
+        out[#out + 1] = ("%s is accepted but not used yet (%s: not implemented)"):format(k.path, k.what)
+        break
+      end
+    end
+  end
+  return out
+end
+
+-- Problems found by config.load are said when configuration is first read,
+-- so a command that reports them itself (`config validate`) says them once.
+local function say_unsaid()
+  local u = S.unsaid
+  if not u then return end
+  S.unsaid = nil
+  print_problems(u)
+  for _, n in ipairs(u.notices) do say("vcli: config: " .. n) end
+end
+function M.forget_unsaid() S.unsaid = nil end
 
 local function ensure()
   if not S.current or S.dirty then
@@ -241,6 +297,9 @@ local function ensure()
     S.current = c
     if old and not S.quiet then
       local seen = {}
+      -- what load found and has not said yet is said once, by say_unsaid
+      for _, e in ipairs(S.unsaid and S.unsaid.errors or {}) do seen[e] = true end
+      for _, w in ipairs(S.unsaid and S.unsaid.warnings or {}) do seen[w] = true end
       for _, e in ipairs(old.errors) do seen[e] = true end
       for _, w in ipairs(old.warnings) do seen[w] = true end
       local fresh = { errors = {}, warnings = {}, layers = {} }
@@ -266,10 +325,11 @@ function M.load(opts)
   S.dirty = false
   S.current = build()
   local c = S.current
+  S.unsaid = nil
   if not opts.quiet then
-    print_problems(c)
-    -- said when a value is first read, so `config trust` itself is not told
-    S.notices = notices(c)
+    -- said when a value is first read, so `config trust` and `config
+    -- validate` themselves are not told what they are about to say
+    S.unsaid = { errors = c.errors, warnings = c.warnings, notices = notices(c) }
   end
   if not opts.no_command then
     require("vcli.config.command")
@@ -288,10 +348,18 @@ end
 -- The tables returned are the live configuration: read them, do not change them.
 function M.get(path)
   local c = ensure()
-  if S.notices then
-    for _, n in ipairs(S.notices) do say("vcli: config: " .. n) end
-    S.notices = nil
-  end
+  say_unsaid()
+  if path == nil or path == "" then return c.merged end
+  local t, k = lookup(c.merged, path)
+  if not t then return nil end
+  return t[k]
+end
+
+-- config.value(path): as get, for vcli's own bookkeeping (the log level,
+-- colours, plugin limits): it does not say start-up problems, so a command
+-- that reports them itself is the one that does.
+function M.value(path)
+  local c = ensure()
   if path == nil or path == "" then return c.merged end
   local t, k = lookup(c.merged, path)
   if not t then return nil end
@@ -499,13 +567,27 @@ function M.watch()
       local ok = M.reload()
       if ok and not S.quiet then M.on_reloaded() end
       S.signature = signature()
+      M.fleet_timer()
     end
   end, M.POLL_MS)
   M.refresh_fleet()
+  M.fleet_timer()
+end
+
+-- A URL fleet.source is fetched again every fleet.refreshInterval.
+function M.fleet_timer()
+  local src, secs = M.get("fleet.source"), M.seconds("fleet.refreshInterval")
+  local key = tostring(src) .. "\0" .. tostring(secs)
+  if S.fleet_every and S.fleet_every.key == key then return end
+  if S.fleet_every then S.fleet_every.timer:stop(); S.fleet_every = nil end
+  if type(src) ~= "string" or not layers_mod.is_url(src) or not secs or secs <= 0 then return end
+  local ms = math.max(1000, math.floor(secs * 1000))
+  S.fleet_every = { key = key, timer = require("vcli.loop").timer(ms, function() M.refresh_fleet() end, ms) }
 end
 
 function M.unwatch()
   if S.timer then S.timer:stop(); S.timer = nil end
+  if S.fleet_every then S.fleet_every.timer:stop(); S.fleet_every = nil end
 end
 
 function M.on_reloaded()
@@ -518,22 +600,20 @@ function M.on_reloaded()
 end
 
 -- Fetch a URL fleet.source into its cache (in a task); reloads when it changed.
-function M.refresh_fleet(force)
+function M.refresh_fleet()
   local src = M.get("fleet.source")
   if type(src) ~= "string" or not layers_mod.is_url(src) then return false end
   local cache = layers_mod.fleet_cache(src)
   local async = require("vcli.async")
   return async.spawn(function()
-    local f = io.open(cache)
-    if f and not force then f:close() end
     local headers = {}
     local tok = M.get("fleet.token")
     if type(tok) == "string" and tok ~= "" then headers.Authorization = "Bearer " .. tok end
     local res, err = require("vcli.http").get(src, { headers = headers })
     if not res then say("vcli: config: fleet: " .. tostring(err)) return false end
     if res.status ~= 200 then say(("vcli: config: fleet: %s: HTTP %s"):format(src, tostring(res.status))) return false end
-    local _, derr = layers_mod.decode(res.body or "", src)
-    if derr then say("vcli: config: fleet: " .. derr .. " (kept the cached copy)") return false end
+    local data, derr = layers_mod.decode(res.body or "", src)
+    if not data then say("vcli: config: fleet: " .. derr .. " (kept the cached copy)") return false end
     if layers_mod.read(cache) == res.body then return true end
     os.execute("mkdir -p '" .. layers_mod.cache_dir():gsub("'", "'\\''") .. "'")
     local out = io.open(cache, "w")

@@ -17,6 +17,8 @@
 --             the order written here
 --   each      map: the node for keys not in `keys` (free-form maps)
 --   items     list: the node of each element
+--   pending   accepted but not used yet: what will use it, once an open issue
+--             builds it (`config validate` and `config set` say so)
 local M = {}
 
 local function node(t, default, doc, o)
@@ -64,7 +66,12 @@ M.section = section
 M.node = node
 
 local STRING = str(nil, "a string")
-local ANY = node("any", nil, "any value", { merge = "deep" })
+
+-- Keys vcli accepts before the code that reads them exists (each an open issue).
+local TUI = "full-screen TUI"
+local QUEUE = "offline write queue"
+local LIMITS = "offline cache limits"
+local function later(what, n) n.pending = what return n end
 
 local tls = section("TLS settings for the connection.", {
   { "caFile", str("", "PEM file of the certificate authority to trust (empty: the system's).") },
@@ -77,26 +84,11 @@ local tls = section("TLS settings for the connection.", {
 local cluster = section("One cluster vcli knows, merged across layers by its name.", {
   { "name", str(nil, "the cluster's name in vcli (unique; entries with the same name merge).", { required = true }) },
   { "context", str("", "kubeconfig context to use (empty: the same as name).") },
-  { "kubeconfig", str("", "kubeconfig file for this cluster (empty: KUBECONFIG, then ~/.kube/config).") },
-  { "namespace", str("", "default namespace (empty: the context's).") },
-  { "alias", str("", "a short name to type instead of name.") },
-  { "authProvider", str("", "authentication provider (empty: as the kubeconfig says).") },
-  { "token", str("", "bearer token (overrides the kubeconfig's credentials).", { sensitive = true }) },
-  { "tls", tls },
-  { "metadata", map(STRING, "free labels (team, region, tier) used by fleet groups and filters.") },
-  { "healthCheck", section("Health probing of the API server for the fleet view.", {
-    { "enabled", bool(true, "probe /readyz periodically.") },
-    { "interval", dur("30s", "time between probes.") },
-    { "timeout", dur("5s", "a probe slower than this counts as down.") },
-  }) },
-  { "overrides", map(ANY, "free-form settings for commands run against this cluster across a fleet "
-    .. "(per-context settings of vcli itself go in clusters/<context>.yaml).") },
-  { "plugins", list(STRING, {}, "plugins to enable only for this cluster.") },
+  { "namespace", str("", "namespace of this cluster's commands when -n and `k8s ns` do not say "
+    .. "(empty: kubernetes.namespace, then the context's).") },
   { "readOnly", bool(false, "refuse mutating commands (delete, scale, apply, edit…) against this cluster.") },
   { "resources", section("Limits on what vcli reads from this cluster.", {
     { "pageSize", int(500, "objects per list request (chunked lists).", { min = 1, max = 10000 }) },
-    { "maxObjects", int(50000, "objects kept per watched resource type.", { min = 1 }) },
-    { "watch", list(STRING, {}, "resource types to keep watched in the background.", { merge = "append" }) },
   }) },
 })
 
@@ -110,79 +102,62 @@ M.root = section("The vcli configuration.", {
   { "global", section("Process-wide settings.", {
     { "defaultCluster", str("", "cluster (kube context) to start with (empty: the kubeconfig's current-context); "
       .. "also picks the cluster layer.") },
-    { "logLevel", enum({ "debug", "info", "warn", "error" }, "info", "least severe log message written.") },
-    { "logFormat", enum({ "text", "json" }, "text", "format of the log file.") },
-    { "cacheDir", str("", "cache directory (empty: $XDG_CACHE_HOME/vcli).") },
-    { "configDir", str("", "configuration directory (empty: $XDG_CONFIG_HOME/vcli).") },
-    { "pluginDir", str("", "user plugin directory (empty: $XDG_DATA_HOME/vcli/plugins).") },
+    { "logLevel", enum({ "debug", "info", "warn", "error" }, "info",
+      "least severe message written to the log file ($XDG_STATE_HOME/vcli/vcli.log).") },
+    { "logFormat", enum({ "text", "json" }, "text", "format of the log file: one line per message, "
+      .. "or one JSON object per line.") },
     { "pluginRegistry", str("", "plugin registry for `plugin search/install`: a directory or an http(s) URL "
       .. "of its index.json (empty: $VCLI_PLUGIN_REGISTRY).") },
-    { "dataDir", str("", "state directory: history, store, logs (empty: $XDG_STATE_HOME/vcli).") },
-    { "updateInterval", dur("30s", "how often background views refresh what they do not watch.") },
-    { "maxConcurrency", int(8, "requests in flight at once per cluster.", { min = 1, max = 256 }) },
-    { "debug", bool(false, "print Lua tracebacks with errors.") },
-    { "profiling", bool(false, "record timings of commands and renders in the log.") },
+    { "updateInterval", later(TUI, dur("30s", "how often background views refresh what they do not watch.")) },
+    { "debug", bool(false, "print Lua tracebacks with errors (a plugin's too).") },
+    { "profiling", bool(false, "log how long each command took (level info, whatever global.logLevel says).") },
   }) },
   { "clusters", list(cluster, {}, "clusters vcli knows; merged across layers by name.", { merge = "named" }) },
   { "fleet", section("The team's shared configuration (layer \"fleet\", priority 50) and fleet groups.", {
     { "source", str("", "file path or http(s) URL of the fleet configuration (empty: none).") },
-    { "refreshInterval", dur("1h", "how often a URL source is fetched again (the last copy is cached).") },
+    { "refreshInterval", dur("1h", "how often the interactive shell fetches a URL source again "
+      .. "(every run reads the cached copy).") },
     { "token", str("", "bearer token sent when fetching a URL source.", { sensitive = true }) },
-    { "groups", map(list(STRING, {}, "cluster names"), "named groups of clusters for --group and the hub view.") },
   }) },
   { "plugins", map(section("A plugin's settings (its schema is registered by the plugin).", {
-      { "enabled", bool(true, "load this plugin.") },
+      { "enabled", bool(true, "false: the plugin is not started (its commands say so).") },
     }, { open = true }), "settings of each plugin, under its name.") },
-  { "ui", section("The full-screen interface.", {
-    { "theme", enum({ "auto", "dark", "light", "mono" }, "auto", "colour theme (auto: from the terminal's background).") },
-    { "refreshRate", dur("2s", "how often panels without a watch are redrawn.") },
-    { "keybindings", map(STRING, "TUI key -> action, e.g. \"ctrl-d\": delete.") },
-    { "layouts", list(layout, {}, "panel layouts, merged by name.", { merge = "named" }) },
-    { "defaultView", str("pods", "view shown when the TUI starts.") },
-    { "showNamespaces", bool(true, "show the namespace column in resource lists.") },
-    { "showMetrics", bool(true, "show CPU/memory columns when metrics are available.") },
-    { "showLogs", bool(false, "open the log pane with the resource list.") },
-    { "colorScheme", map(STRING, "colour overrides: element -> colour (#rrggbb or a name).") },
-    { "fontSize", int(0, "font size hint for terminals that honour it (0: leave alone).", { min = 0, max = 72 }) },
-    { "showHelp", bool(true, "show the key hint line.") },
-    { "autoRefresh", bool(true, "refresh views in the background.") },
+  { "ui", section("Colours of the shell, and the full-screen interface.", {
+    { "theme", enum({ "auto", "dark", "light", "mono" }, "auto", "colours of the shell's prompt, search and menu, "
+      .. "and whether commands colour their output: mono none; dark and light a palette for that background; "
+      .. "auto the palette $COLORFGBG names, else the terminal's own colours.") },
+    { "colorScheme", map(STRING, "colour overrides of the shell's elements (prompt, search, menu, "
+      .. "menuSelected, menuDescription, info, continuation): a colour name (red, bright-blue…), "
+      .. "a 256-colour index or #rrggbb.") },
+    { "refreshRate", later(TUI, dur("2s", "how often panels without a watch are redrawn.")) },
+    { "keybindings", later(TUI, map(STRING, "TUI key -> action, e.g. \"ctrl-d\": delete.")) },
+    { "layouts", later(TUI, list(layout, {}, "panel layouts, merged by name.", { merge = "named" })) },
+    { "defaultView", later(TUI, str("pods", "view shown when the TUI starts.")) },
+    { "showNamespaces", later(TUI, bool(true, "show the namespace column in resource lists.")) },
+    { "showMetrics", later(TUI, bool(true, "show CPU/memory columns when metrics are available.")) },
+    { "showLogs", later(TUI, bool(false, "open the log pane with the resource list.")) },
+    { "showHelp", later(TUI, bool(true, "show the key hint line.")) },
+    { "autoRefresh", later(TUI, bool(true, "refresh views in the background.")) },
   }) },
   { "security", section("Plugin sandbox limits and safety switches.", {
-    { "isolation", enum({ "none", "light", "strict" }, "strict", "plugin isolation level.") },
-    { "maxMemoryMB", int(64, "memory limit of one plugin.", { min = 1, max = 65536 }) },
-    { "maxCpuPercent", num(50, "CPU budget of one plugin.", { min = 1, max = 100 }) },
-    { "maxFileHandles", int(64, "open files per plugin.", { min = 0 }) },
-    { "diskQuotaMB", int(16, "store quota of one plugin.", { min = 0 }) },
-    { "networkAccess", list(STRING, {}, "hosts every plugin may reach (host or *.domain).", { merge = "append" }) },
-    { "allowedPlugins", list(STRING, {}, "plugins allowed to load (empty: all installed).", { merge = "append" }) },
-    { "confirmDestructive", bool(true, "ask before delete, drain, scale to zero.") },
-    { "readOnly", bool(false, "refuse every mutating command.") },
-  }) },
-  { "telemetry", section("What vcli reports about itself (off unless enabled).", {
-    { "enabled", bool(false, "send traces and metrics.") },
-    { "exporter", enum({ "none", "otlp", "stdout" }, "none", "where telemetry goes.") },
-    { "endpoint", str("", "OTLP endpoint URL.") },
-    { "apiKey", str("", "API key sent to the endpoint.", { sensitive = true }) },
-    { "sampleRate", num(0.1, "fraction of commands traced.", { min = 0, max = 1 }) },
-    { "serviceName", str("vcli", "service name in the traces.") },
-  }) },
-  { "migration", section("Importing other tools' configuration (kubectl, k9s).", {
-    { "enabled", bool(true, "offer imports on first run.") },
-    { "sourceTools", list(STRING, { "kubectl", "k9s" }, "tools to import from.") },
-    { "configPaths", map(STRING, "tool -> its configuration path, when not the usual one.") },
-    { "createBackups", bool(true, "back up files before changing them.") },
-    { "backupDir", str("", "where backups go (empty: $XDG_STATE_HOME/vcli/backups).") },
-    { "dryRun", bool(false, "show what an import would do without doing it.") },
+    { "maxMemoryMB", int(1024, "most memory one plugin may use, in MiB: a manifest's limits.memory above it "
+      .. "is lowered to it (applies when the plugin starts).", { min = 1, max = 65536 }) },
+    { "diskQuotaMB", int(1024, "most store space one plugin may use, in MiB: a manifest's store quota above it "
+      .. "is lowered to it (applies when the plugin starts).", { min = 1 }) },
+    { "allowedPlugins", list(STRING, {}, "plugins allowed to start (empty: every installed one).", { merge = "append" }) },
+    { "confirmDestructive", bool(true, "k8s delete asks first in the shell (false: as if -y were given).") },
+    { "readOnly", bool(false, "refuse every mutating command (every k8s context is read-only).") },
   }) },
   { "offline", section("Working while a cluster is unreachable.", {
-    { "enabled", bool(true, "serve the last known state and queue writes when offline.") },
-    { "cacheSize", int(268435456, "bytes of cache (LMDB) at most.", { min = 0 }) },
-    { "cacheTTL", dur("24h", "cached objects older than this are dropped.") },
-    { "queueSize", int(1000, "queued writes at most.", { min = 0 }) },
-    { "syncInterval", dur("30s", "how often an unreachable cluster is retried.") },
-    { "conflictStrategy", enum({ "ask", "server-wins", "client-wins", "merge" }, "ask",
-      "what to do when a queued write meets a changed object.") },
-    { "autoSync", bool(true, "replay the queue as soon as the cluster is back.") },
+    { "enabled", bool(true, "answer k8s reads from the last known state when the cluster is unreachable "
+      .. "(false: fail instead).") },
+    { "cacheSize", later(LIMITS, int(268435456, "bytes of cache (LMDB) at most.", { min = 0 })) },
+    { "cacheTTL", later(LIMITS, dur("24h", "cached objects older than this are dropped.")) },
+    { "queueSize", later(QUEUE, int(1000, "queued writes at most.", { min = 0 })) },
+    { "syncInterval", later(QUEUE, dur("30s", "how often an unreachable cluster is retried.")) },
+    { "conflictStrategy", later(QUEUE, enum({ "ask", "server-wins", "client-wins", "merge" }, "ask",
+      "what to do when a queued write meets a changed object.")) },
+    { "autoSync", later(QUEUE, bool(true, "replay the queue as soon as the cluster is back.")) },
   }) },
   { "prometheus", section("The Prometheus server.", {
     { "url", str("http://localhost:9090", "base URL of the Prometheus HTTP API.") },
@@ -198,21 +173,21 @@ M.root = section("The vcli configuration.", {
   { "kubernetes", section("Talking to the Kubernetes API.", {
     { "kubeconfig", str("", "kubeconfig path (empty: KUBECONFIG, then ~/.kube/config).") },
     { "context", str("", "kube context (empty: current-context).") },
-    { "namespace", str("", "namespace (empty: the context's).") },
-    { "requestTimeout", dur("30s", "timeout of one API request.") },
-    { "qps", num(50, "requests per second at most.", { min = 1 }) },
-    { "burst", int(100, "burst above qps.", { min = 1 }) },
+    { "namespace", str("", "namespace of commands when -n, `k8s ns` and the cluster's entry do not say "
+      .. "(empty: the context's).") },
+    { "requestTimeout", dur("", "timeout of one API request, watches and streams aside "
+      .. "(empty: 30 s, 60–120 s for lists).") },
+    { "qps", num(50, "API requests per second per context, at most (after a burst).", { min = 0.1 }) },
+    { "burst", int(100, "requests sent at once before qps applies.", { min = 1 }) },
   }) },
   { "history", section("The shell's command history.", {
     { "file", str("", "history file (empty: $XDG_STATE_HOME/vcli/history).") },
     { "size", int(10000, "entries kept.", { min = 0, max = 1000000 }) },
-    { "dedupe", bool(true, "drop an entry equal to the previous one.") },
+    { "dedupe", bool(true, "keep only the latest of equal entries.") },
     { "ignoreSpace", bool(true, "do not record lines starting with a space.") },
   }) },
-  { "editor", section("The shell's line editor.", {
-    { "mode", enum({ "emacs", "vi" }, "emacs", "key set of the line editor.") },
-    { "command", str("", "editor for `config edit` and friends (empty: $VISUAL, $EDITOR, vi).") },
-    { "keys", map(STRING, "line-editor key -> action or command, e.g. \"C-t\": \"k8s get pods\".") },
+  { "editor", section("Editing files from the shell.", {
+    { "command", str("", "editor for `config edit` (empty: $VISUAL, $EDITOR, vi).") },
   }) },
 })
 

@@ -23,6 +23,13 @@ S.config = S.config or {}
 S.clipboard = S.clipboard or {}
 
 local function vcli_mod() return require("vcli") end
+-- A configuration value (nil when the configuration cannot say).
+local function setting(key)
+  local ok, config = pcall(require, "vcli.config")
+  if not ok then return nil end
+  local gok, v = pcall(config.value, key)
+  if gok then return v end
+end
 local function env(k) local v = os.getenv(k) return v ~= "" and v or nil end
 local function home() return env("HOME") or "/" end
 function M.data_home() return env("XDG_DATA_HOME") or (home() .. "/.local/share") end
@@ -139,11 +146,33 @@ function M.discover(search, opts)
   S.plugins = found
   S.failed = failed
   if cache then cache:save() end
+  M._register_schemas()
   for name, p in pairs(S.plugins) do
     if S.disabled[name] and p.state ~= "failed" then p.state = "disabled" end
     if p.state == "discovered" then M._stubs(p) end
   end
   return S.plugins
+end
+
+-- A manifest's config_schema becomes the plugin's section plugins.<name> in
+-- the configuration (checked against it; VCLI_PLUGINS_<NAME>_<KEY> names its
+-- keys), its config: table the plugin defaults layer.
+S.schemas = S.schemas or {}
+function M._register_schemas()
+  local ok, cfg = pcall(require, "vcli.config")
+  if not ok then return end
+  for name in pairs(S.schemas) do
+    local p = S.plugins[name]
+    if not (p and p.m and p.m.config_schema) then cfg.unregister_schema(name); S.schemas[name] = nil end
+  end
+  for name, p in pairs(S.plugins) do
+    local m = p.m
+    if m and m.config_schema and (S.schemas[name] ~= m.config_schema) then
+      local rok, err = pcall(cfg.register_schema, name, m.config_schema, m.config)
+      if rok then S.schemas[name] = m.config_schema
+      else io.stderr:write(("vcli: plugin %s: config_schema: %s\n"):format(name, tostring(err))) end
+    end
+  end
 end
 
 -- Lazy stubs: the command exists before the plugin runs; its first use
@@ -420,6 +449,7 @@ function M.invoke(p, kind, ...)
     if breaker then
       if res[3] ~= "error" or msg:match("^[^\n]-:%d+: ") then breaker:failure() else breaker:success() end
     end
+    local tb = msg:match("\nstack traceback:.*$")
     msg = msg:match("^(.-)\nstack traceback:") or msg
     if msg == "stack overflow" or msg:match("stack overflow$") then
       msg = ("plugin %s: stack overflow (runaway recursion?)"):format(p.name)
@@ -427,7 +457,12 @@ function M.invoke(p, kind, ...)
       -- (a command's own error is its message: its chunk names the plugin)
       msg = ("plugin %s: %s"):format(p.name, msg)
     end
-    if res[3] == "memory" then M._fail(p, msg) end
+    if res[3] == "memory" then
+      if p.mem_cap then msg = ("%s (security.maxMemoryMB is %d)"):format(msg, p.mem_cap) end
+      M._fail(p, msg)
+    end
+    -- global.debug: the plugin's own traceback goes with the message
+    if tb and setting("global.debug") == true then msg = msg .. tb end
     error(msg, 0)
   end
   if breaker then breaker:success() end
@@ -454,13 +489,14 @@ local function owner(p) return "plugin:" .. p.name end
 H.core = {}
 function H.core.version() return vcli_mod().version end
 function H.core.log(p, msg)
+  require("vcli.log").info(msg, { plugin = p.name })
   p.log = p.log or {}
   table.insert(p.log, msg)
   if #p.log > 200 then table.remove(p.log, 1) end
 end
 function H.core.source(_, name)
   local file = ({ ["vcli.resilience"] = "plugin/resilience", ["vcli.semver"] = "plugin/semver",
-                  ["vcli.lines"] = "lines", ["vcli.base64"] = "base64", ["vcli.text"] = "text" })[name]
+                  ["vcli.lines"] = "lines", ["vcli.base64"] = "base64" })[name]
   if not file then return nil end
   return read_file(vcli_mod().datadir .. "/lua/vcli/" .. file .. ".lua")
 end
@@ -1043,6 +1079,8 @@ local function store_db(p)
   local envh = assert(store.open(dir))
   local db = assert(envh:db("plugin:" .. p.name))
   local quota = manifest.size(p.m.capabilities.store.quota or "10MiB")
+  local cap = tonumber(setting("security.diskQuotaMB"))
+  if cap and cap * 1048576 < quota then quota = cap * 1048576 end
   db:set_quota(quota)
   p.db = db
   return db
@@ -1276,7 +1314,7 @@ local function config_get(path)
   local c = config_mod()
   if not c then return nil end
   local ok, v = pcall(c.get, path)
-  return ok and v or nil
+  if ok then return v end -- false included: a plugin reads `enabled: false` as false
 end
 local function own_config(p)
   local cfg = {}
@@ -1430,7 +1468,11 @@ local function boot(p)
   end
   local ok, err = verify_files(p)
   if not ok then return nil, err end
-  local sb, serr = sandbox.new({ name = p.name, dir = p.dir, prelude = prelude(), memory = m.limits.memory,
+  -- security.maxMemoryMB lowers what a manifest asks for
+  local memory, cap = m.limits.memory, tonumber(setting("security.maxMemoryMB"))
+  p.mem_cap = nil
+  if cap and cap * 1048576 < memory then memory, p.mem_cap = cap * 1048576, cap end
+  local sb, serr = sandbox.new({ name = p.name, dir = p.dir, prelude = prelude(), memory = memory,
                                  cpu_ms = m.limits.start_ms, grants = m.grants, host = host })
   if not sb then return nil, serr end
   p.sb = sb
@@ -1455,6 +1497,8 @@ local function start_one(p)
   if p.state == "running" then return true end
   if p.state == "disabled" then return nil, ("plugin %s is disabled (plugin enable %s)"):format(p.name, p.name) end
   if not p.m then return nil, ("plugin %s: %s"):format(p.name, p.reason) end
+  local refused = M.refused(p.name)
+  if refused then return nil, refused end
   local snap = commands.snapshot(owner(p))
   commands.remove_owner(owner(p))
   local ok, err = boot(p)
@@ -1471,6 +1515,19 @@ local function start_one(p)
   end
   p.reason = nil
   return true
+end
+
+-- Why config does not let a plugin start (nil when it does):
+-- plugins.<name>.enabled false, or a security.allowedPlugins without it.
+function M.refused(name)
+  if setting("plugins." .. name .. ".enabled") == false then
+    return ("plugin %s is turned off in the configuration (plugins.%s.enabled is false)"):format(name, name)
+  end
+  local allowed = setting("security.allowedPlugins")
+  if type(allowed) == "table" and #allowed > 0 then
+    for _, a in ipairs(allowed) do if a == name then return nil end end
+    return ("plugin %s is not in security.allowedPlugins (%s)"):format(name, table.concat(allowed, ", "))
+  end
 end
 
 -- Start name and its dependencies in order; on failure stop what this call started.

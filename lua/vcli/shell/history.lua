@@ -29,11 +29,30 @@ function M.default_path()
   return base .. "/vcli/history"
 end
 
--- M.open(path, max) -> history; loads what the file holds.
-function M.open(path, max)
-  local h = setmetatable({ path = path, max = max or 10000, entries = {} }, H)
+-- M.open(path, max[, opts]) -> history; loads what the file holds.
+-- opts.dedupe (default true): only the latest of equal entries is kept;
+-- opts.ignore_space (default true): lines starting with a space are not kept.
+function M.open(path, max, opts)
+  opts = opts or {}
+  local h = setmetatable({ path = path, max = max or 10000, entries = {},
+    dedupe = opts.dedupe ~= false, ignore_space = opts.ignore_space ~= false }, H)
   h:load()
   return h
+end
+
+-- The history the configuration describes: history.file (empty: the
+-- default path), history.size, history.dedupe, history.ignoreSpace.
+function M.from_config()
+  local ok, config = pcall(require, "vcli.config")
+  local function get(k)
+    if not ok then return nil end
+    local gok, v = pcall(config.get, k)
+    if gok then return v end
+  end
+  local path = get("history.file")
+  if type(path) ~= "string" or path == "" then path = M.default_path()
+  elseif path:sub(1, 2) == "~/" then path = (os.getenv("HOME") or "") .. path:sub(2) end
+  return M.open(path, tonumber(get("history.size")), { dedupe = get("history.dedupe"), ignore_space = get("history.ignoreSpace") })
 end
 
 function H:load()
@@ -43,7 +62,7 @@ function H:load()
     for line in f:lines() do
       if line ~= "" then
         local e = unescape(line)
-        if index[e] then entries[index[e]] = false end
+        if index[e] and self.dedupe then entries[index[e]] = false end
         table.insert(entries, e)
         index[e] = #entries
       end
@@ -75,9 +94,10 @@ end
 
 -- Add a line; returns false when it was not stored (empty, secret, space-led).
 function H:add(line)
-  if line:match("^%s*$") or line:sub(1, 1) == " " or M.has_secret(line) then return false end
+  if line:match("^%s*$") or (self.ignore_space and line:sub(1, 1) == " ") or M.has_secret(line) then return false end
+  if self.max <= 0 then return false end
   for i = #self.entries, 1, -1 do
-    if self.entries[i] == line then table.remove(self.entries, i) break end
+    if self.dedupe and self.entries[i] == line then table.remove(self.entries, i) break end
   end
   table.insert(self.entries, line)
   while #self.entries > self.max do table.remove(self.entries, 1) end

@@ -18,6 +18,7 @@ function M.ewrite(s) S.err(s) end
 function M.color_enabled()
   if S.color_override ~= nil then return S.color_override end
   return term.isatty(1) and os.getenv("NO_COLOR") == nil and os.getenv("TERM") ~= "dumb"
+    and require("vcli.theme").colors()
 end
 
 -- Run fn with output captured; returns ok, captured stdout, captured stderr.
@@ -73,17 +74,14 @@ end
 M.expand_alias = expand_alias
 
 -- Run one command given as words. Returns the exit status; errors become one
--- line on stderr prefixed with "vcli: " (status 1, or 2 for usage errors — or the
--- command's own usage_status: k8s says 1, as kubectl).
+-- line on stderr prefixed with "vcli: " (status 1, or 2 for usage errors).
 function M.run_words(words, realized)
   if #words == 0 then return 0 end
   words = expand_alias(words)
   local ok, spec, flags, args, positional = pcall(commands.parse, words)
   if not ok then
     M.ewrite("vcli: " .. M.one_line(spec) .. "\n")
-    local s = commands.resolve(words)
-    while s and s.parent do s = s.parent end
-    return s and s.usage_status or 2
+    return 2
   end
   if flags == commands.HELP then
     -- a plugin's stub knows only its manifest: start the plugin, ask again
@@ -98,10 +96,14 @@ function M.run_words(words, realized)
     return 0
   end
   local ctx = new_ctx(spec, flags, args, positional)
+  local timed = require("vcli.log").command(words)
   local res = table.pack(async.interruptible(spec.handler, ctx))
+  timed(res[1] and (type(res[2]) == "number" and res[2] or 0) or 1)
   if not res[1] then
     local msg = M.one_line(res[2])
-    if os.getenv("VCLI_DEBUG") then M.ewrite(tostring(res[2]) .. "\n") end
+    if os.getenv("VCLI_DEBUG") or require("vcli.log").debugging() then
+      M.ewrite(tostring(res[2]) .. "\n")
+    end
     M.ewrite("vcli: " .. msg .. "\n")
     return msg == "interrupted" and 130 or msg == "terminated" and 143 or 1
   end

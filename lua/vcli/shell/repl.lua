@@ -8,6 +8,7 @@ local async = require("vcli.async")
 local shell = require("vcli.shell")
 local editor = require("vcli.shell.editor")
 local history_mod = require("vcli.shell.history")
+local theme = require("vcli.theme")
 local S = require("vcli.state")("vcli.shell")
 
 local M = {}
@@ -27,14 +28,18 @@ end
 
 function M.run(opts)
   S.interactive = true
-  local hist = history_mod.open(opts.history_path or history_mod.default_path(), opts.history_max)
+  -- history.* and ui.theme / ui.colorScheme from the configuration
+  local hist = opts.history_path and history_mod.open(opts.history_path, opts.history_max)
+    or history_mod.from_config()
   S.history = hist
+  theme.apply()
+  theme.watch()
   S.bindings = S.bindings or {}
   local ed = editor.new({
     prompt = function()
       local p = S.prompt or default_prompt
-      if type(p) == "function" then return p() end
-      return p
+      if type(p) == "function" then p = p() end
+      return theme.plain(p)
     end,
     history = hist,
     incomplete = shell.incomplete,

@@ -1,14 +1,19 @@
 -- k8s.cache — every list and get result, kept in the store (LMDB) per
 -- context, namespace and resource, so `get` can answer when the cluster is
 -- unreachable ("offline — as of 3m ago").
---   local cache = require("k8s.cache").new(env)   -- env.store: get/put/del
+--   local cache = require("k8s.cache").new(env[, opts])   -- env.store: get/put/del
+-- opts.offline(context) false: lists and objects are still kept, but not
+-- read back for an offline answer (config offline.enabled: false).
 -- A list is written chunk by chunk as it arrives (key …#0001, …#0002) and a
 -- head key records how many chunks and when.
 local M = {}
 local C = {}
 C.__index = C
 
-function M.new(env) return setmetatable({ env = env, store = env.store }, C) end
+function M.new(env, opts)
+  return setmetatable({ env = env, store = env.store, offline_ok = opts and opts.offline }, C)
+end
+function C:answers(ctx) return not self.offline_ok or self.offline_ok(ctx) end
 
 function C:get_raw(k) if not self.store then return nil end return self.store.get(k) end
 function C:put_raw(k, v) if not self.store then return end pcall(self.store.put, k, v) end
@@ -49,6 +54,11 @@ end
 -- list_reader(ctx, ns, res, sel[, raw]) -> at, iterator of {cols, rows}
 -- (raw: the texts w:text kept) | nil
 function C:list_reader(ctx, ns, res, sel, raw)
+  if not self:answers(ctx) then return nil end
+  return self:read_list(ctx, ns, res, sel, raw)
+end
+
+function C:read_list(ctx, ns, res, sel, raw)
   local json = self.env.json
   local base = key("list", ctx, ns, res, sel)
   local head = self:get_raw(base)
@@ -70,6 +80,7 @@ function C:put_object(ctx, ns, res, name, text)
 end
 
 function C:get_object(ctx, ns, res, name)
+  if not self:answers(ctx) then return nil end
   local v = self:get_raw(key("obj", ctx, ns, res, name))
   if not v then return nil end
   local at, text = v:match("^(%d+)\n(.*)$")
@@ -79,7 +90,7 @@ end
 -- names of a resource seen in the cache (completion)
 function C:names(ctx, ns, res)
   local out = {}
-  local at, it = self:list_reader(ctx, ns, res, "")
+  local at, it = self:read_list(ctx, ns, res, "")
   if not at then return out end
   for ch in it do
     for _, r in ipairs(ch.rows or {}) do out[#out + 1] = r.name end

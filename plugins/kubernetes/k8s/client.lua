@@ -132,13 +132,31 @@ end
 
 local RETRY_STATUS = { [429] = true, [500] = true, [502] = true, [503] = true, [504] = true }
 
+-- opts.qps / opts.burst: a token bucket of burst requests, refilled at qps
+-- per second. Each request takes a token, waiting for it when there is none
+-- (a reservation: tokens may go below zero, so requests made at once by
+-- several tasks wait in turn rather than together).
+function Client:throttle()
+  local qps = self.opts.qps
+  if not qps then return end
+  local burst = self.opts.burst or 1
+  local now = self.env.now()
+  if not self.tokens then self.tokens, self.filled = burst, now end
+  self.tokens = math.min(burst, self.tokens + (now - self.filled) * qps / 1000) - 1
+  self.filled = now
+  if self.tokens < 0 then self.env.sleep(-self.tokens * 1000 / qps) end
+end
+
 -- request{method, path, body, accept, content_type, timeout_ms, headers}
 --   -> res | nil, err, kind
+-- The client's opts.timeout_ms (kubernetes.requestTimeout) wins over the request's own.
 function Client:request(opts)
   local http = self.env.http
   local attempt, refreshed = 0, false
+  if self.opts.timeout_ms then opts = setmetatable({ timeout_ms = self.opts.timeout_ms }, { __index = opts }) end
   while true do
     attempt = attempt + 1
+    self:throttle()
     local okb, o = pcall(self.base_opts, self, opts)
     if not okb then return nil, self:redact(o), "auth" end
     local res, err = http.request(o)
@@ -174,6 +192,7 @@ end
 
 -- A streaming response (watch, logs -f): returns the http stream or nil, err, kind.
 function Client:stream(opts)
+  self:throttle()
   local okb, o = pcall(self.base_opts, self, opts)
   if not okb then return nil, self:redact(o), "auth" end
   local s, err = self.env.http.stream(o)

@@ -163,18 +163,25 @@ function M.new()
   return env
 end
 
+local function get(k)
+  if not vcli.config then return nil end
+  local ok, v = pcall(vcli.config.get, k)
+  if ok then return v end
+end
+local function nonempty(s) if type(s) == "string" and s ~= "" then return s end end
+
 -- What config says about one kube context, read when a command runs (so a
--- config change applies to the next command): { readonly, page_size }.
--- clusters[] entries match by context (or by name when context is empty);
--- security.readOnly makes every context read-only.
+-- config change applies to the next command): { readonly, page_size,
+-- namespace, confirm, offline }. clusters[] entries match by context (or by
+-- name when context is empty); security.readOnly makes every context
+-- read-only; the namespace is the entry's, else kubernetes.namespace.
 function M.cluster_policy(context)
   local pol = {}
   if not vcli.config then return pol end
-  local function get(k)
-    local ok, v = pcall(vcli.config.get, k)
-    return ok and v or nil
-  end
   if get("security.readOnly") == true then pol.readonly = true end
+  pol.confirm = get("security.confirmDestructive") ~= false
+  pol.offline = get("offline.enabled") ~= false
+  pol.namespace = nonempty(get("kubernetes.namespace"))
   local clusters = get("clusters")
   for _, cl in ipairs(type(clusters) == "table" and clusters or {}) do
     local ctx = (type(cl.context) == "string" and cl.context ~= "") and cl.context or cl.name
@@ -182,9 +189,37 @@ function M.cluster_policy(context)
       if cl.readOnly == true then pol.readonly = true end
       local ps = type(cl.resources) == "table" and tonumber(cl.resources.pageSize)
       if ps and ps >= 1 then pol.page_size = math.floor(ps) end
+      pol.namespace = nonempty(cl.namespace) or pol.namespace
     end
   end
   return pol
+end
+
+-- "1m30s", "500ms", "2h", "45" -> seconds (nil when it is not a duration)
+function M.seconds(s)
+  if type(s) ~= "string" then return nil end
+  if s:match("^%d+%.?%d*$") then return tonumber(s) end
+  local total, rest = 0, s
+  local unit = { ms = 0.001, s = 1, m = 60, h = 3600, d = 86400 }
+  while rest ~= "" do
+    local n, u, tail = rest:match("^(%d+%.?%d*)(m?s?h?d?)(.*)$")
+    if not n or not unit[u] then return nil end
+    total, rest = total + tonumber(n) * unit[u], tail
+  end
+  return total
+end
+
+-- How each client talks to its API server: kubernetes.qps and burst (a
+-- token bucket per context), kubernetes.requestTimeout (ms; nil: each
+-- request's own).
+function M.client_opts()
+  local o = {}
+  local qps, burst = tonumber(get("kubernetes.qps")), tonumber(get("kubernetes.burst"))
+  if qps and qps > 0 then o.qps, o.burst = qps, math.max(1, math.floor(burst or 1)) end
+  local t = get("kubernetes.requestTimeout")
+  local secs = type(t) == "number" and t or M.seconds(nonempty(t))
+  if secs and secs > 0 then o.timeout_ms = math.floor(secs * 1000) end
+  return o
 end
 
 -- kubeconfig path, context and namespace from config: the plugin's own
@@ -203,7 +238,10 @@ function M.session_opts()
     return v
   end
   opts.kubeconfig, opts.context = pick("kubeconfig"), pick("context")
+  -- the cluster to start with: global.defaultCluster when nothing above names one
+  opts.context = opts.context or nonempty(get("global.defaultCluster"))
   opts.policy = M.cluster_policy
+  opts.client_opts = M.client_opts
   opts.readonly = own.readonly == true or nil
   if type(own.readonlyContexts) == "table" then
     opts.readonly_contexts = {}

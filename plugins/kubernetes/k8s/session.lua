@@ -13,8 +13,9 @@ function M.new(env, opts)
   opts = opts or {}
   local s = setmetatable({ env = env, kubeconfig = opts.kubeconfig, context = opts.context, namespaces = {},
     clients = {}, discos = {}, readonly = opts.readonly or false, readonly_contexts = opts.readonly_contexts or {},
-    policy_of = opts.policy }, S)
-  s.cache = cache_mod.new(env)
+    policy_of = opts.policy, client_opts = opts.client_opts }, S)
+  -- offline answers come from the cache unless config says offline.enabled: false
+  s.cache = cache_mod.new(env, { offline = function(ctx) return s:policy({ context = ctx }).offline ~= false end })
   return s
 end
 
@@ -35,7 +36,9 @@ function S:reload()
   client_mod.forget_credentials()
 end
 
--- conn(flags) -> conn for --context / session context, with -n applied
+-- conn(flags) -> conn for --context / session context, with the namespace:
+-- -n, else `k8s ns`, else config (the cluster's entry, kubernetes.namespace),
+-- else the kubeconfig context's
 function S:conn(flags)
   flags = flags or {}
   local kc = self:kc(flags)
@@ -44,14 +47,11 @@ function S:conn(flags)
                                                        as_uid = flags["as-uid"] })
   local ns = flags.namespace or self.namespaces[conn.context] or self:policy(conn).namespace
   if ns then conn.namespace = ns end
+  -- --readonly on this command line (before or after the verb): this command only
+  conn.readonly_flag = flags.readonly == true
   return conn
 end
 
-  -- --readonly on this command line (before or after the verb): this command only
-  conn.readonly_flag = flags.readonly == true
-function S:client(flags)
-  local conn = self:conn(flags)
-  local key = conn.context .. "|" .. identity_key(conn)
 -- the identity a client speaks as: one client per context and identity
 local function identity_key(conn)
   local im = conn.impersonate
@@ -59,9 +59,14 @@ local function identity_key(conn)
   return im.user .. "\0" .. table.concat(im.groups or {}, "\0") .. "\0" .. (im.uid or "")
 end
 
+function S:client(flags)
+  local conn = self:conn(flags)
+  local key = conn.context .. "|" .. identity_key(conn)
   local c = self.clients[key]
   if not c then
-    c = client_mod.new(self.env, conn)
+    -- rate and timeout from config (kubernetes.qps, burst, requestTimeout);
+    -- a config change drops the clients (reload), so the next one has the new values
+    c = client_mod.new(self.env, conn, self.client_opts and self.client_opts() or nil)
     self.clients[key] = c
   end
   c.conn.namespace = conn.namespace
@@ -80,6 +85,11 @@ end
 -- config's word on a context: { readonly, page_size } (k8s.plugin_env.cluster_policy)
 function S:policy(conn)
   return self.policy_of and self.policy_of(conn.context) or {}
+end
+
+-- delete asks first in the shell unless security.confirmDestructive is false
+function S:asks_first(conn)
+  return self:policy(conn).confirm ~= false
 end
 
 function S:is_readonly(conn)

@@ -411,7 +411,7 @@ function M.delete(sess, ctx)
   if #ts == 0 then error("k8s delete: which names? (TYPE NAME…, TYPE --all, -l SELECTOR or -f FILE)", 0) end
   local dry = f["dry-run"]
   if not dry then guard(sess, conn, "delete") end
-  if ctx.interactive and not f.yes and not dry then
+  if ctx.interactive and not f.yes and not dry and sess:asks_first(conn) then
     local names = {}
     for _, t in ipairs(ts) do names[#names + 1] = qualified(t) end
     local question = ("Delete %s in %s/%s? [y/N] "):format(table.concat(names, " "), conn.context, conn.namespace)
