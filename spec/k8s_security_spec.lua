@@ -81,7 +81,6 @@ describe("k8s identity and read-only", function()
       "k8s create configmap vsec-ro -n team-a --from-literal=a=1 --readonly",
       "k8s patch cm vsec-keep -n team-a -p {\"data\":{\"b\":\"2\"}} --readonly",
       "k8s exec deploy/vsec-dep -n team-a --readonly -- true",
-      "k8s some-plugin-verb --readonly",
     }) do
       local _, err, st = H.run(line)
       assert.equal(1, st, line)
@@ -97,6 +96,20 @@ describe("k8s identity and read-only", function()
     assert.matches("vsec%-keep", out)
     out = vcli("k8s auth can-i get pods -n team-a --readonly")
     assert.matches("^yes\n", out)
+    -- a kubectl plugin's verb: vcli cannot tell what it does, so read-only refuses it
+    local plug = dir .. "/bin/kubectl-vsecplug"
+    os.execute("mkdir -p " .. dir .. "/bin")
+    spec.write(plug, "#!/bin/sh\ntouch " .. dir .. "/plugin-ran\n")
+    os.execute("chmod +x " .. plug)
+    local with_plugin = ("cd %s && PATH=%s/bin:$PATH KUBECONFIG=%s ./vcli -c %s"):format(spec.root, dir, KC, "%s")
+    local rc
+    out, rc = spec.sh(with_plugin:format(q("k8s vsecplug --readonly")))
+    assert.equal(1, rc, out)
+    assert.matches("refused: read%-only mode", out)
+    assert.falsy(spec.read(dir .. "/plugin-ran"), "the plugin did not run")
+    out, rc = spec.sh(with_plugin:format(q("k8s vsecplug")))
+    assert.equal(0, rc, out)
+    assert.truthy(spec.read(dir .. "/plugin-ran"), "without --readonly it runs: " .. out)
   end)
 
   it("--readonly before the verb is vcli's (not handed to kubectl)", function()

@@ -109,6 +109,7 @@ function M.complete(line, pos)
   before = commands and require("vcli.shell").expand_alias(before) or before
   local spec, i, moved = commands.resolve(before)
   if not spec then return { items = {}, start = start, partial = partial } end
+  before = moved or before -- flags before a subcommand: as if after it
   local ctx = { words = before, spec = spec, flags = {} }
   -- a flag waiting for its value?
   local last = before[#before]
@@ -128,7 +129,6 @@ function M.complete(line, pos)
     local vals = f.complete or f.values
     if type(vals) == "function" and not f.complete then vals = vals() end
     local res = M.filter(call_completer(vals, fval, ctx), fval, start + #fname + 3, quote)
-  before = moved or before -- flags before a subcommand: as if after it
     return res
   end
   if partial:sub(1, 1) == "-" then
