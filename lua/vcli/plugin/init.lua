@@ -496,7 +496,7 @@ function H.core.log(p, msg)
 end
 function H.core.source(_, name)
   local file = ({ ["vcli.resilience"] = "plugin/resilience", ["vcli.semver"] = "plugin/semver",
-                  ["vcli.lines"] = "lines", ["vcli.base64"] = "base64" })[name]
+                  ["vcli.lines"] = "lines", ["vcli.base64"] = "base64", ["vcli.text"] = "text" })[name]
   if not file then return nil end
   return read_file(vcli_mod().datadir .. "/lua/vcli/" .. file .. ".lua")
 end

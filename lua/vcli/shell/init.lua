@@ -74,14 +74,17 @@ end
 M.expand_alias = expand_alias
 
 -- Run one command given as words. Returns the exit status; errors become one
--- line on stderr prefixed with "vcli: " (status 1, or 2 for usage errors).
+-- line on stderr prefixed with "vcli: " (status 1, or 2 for usage errors — or the
+-- command's own usage_status: k8s says 1, as kubectl).
 function M.run_words(words, realized)
   if #words == 0 then return 0 end
   words = expand_alias(words)
   local ok, spec, flags, args, positional = pcall(commands.parse, words)
   if not ok then
     M.ewrite("vcli: " .. M.one_line(spec) .. "\n")
-    return 2
+    local s = commands.resolve(words)
+    while s and s.parent do s = s.parent end
+    return s and s.usage_status or 2
   end
   if flags == commands.HELP then
     -- a plugin's stub knows only its manifest: start the plugin, ask again
