@@ -91,6 +91,9 @@ local function kubectl_argv(sess, flags, args)
     files = overlay .. (files ~= "" and (":" .. files) or "")
   end
   if files ~= "" then vars[#vars + 1] = { "KUBECONFIG", files } end
+  -- the verb first: kubectl takes no flags before a plugin's name (kubectl-VERB), and
+  -- its own verbs take them anywhere
+  argv[#argv + 1] = args[1]
   argv[#argv + 1] = "--context=" .. conn.context
   if flags["all-namespaces"] then argv[#argv + 1] = "--all-namespaces"
   elseif flags.namespace then argv[#argv + 1] = "--namespace=" .. flags.namespace end
@@ -100,7 +103,7 @@ local function kubectl_argv(sess, flags, args)
     for _, g in ipairs(im.groups or {}) do argv[#argv + 1] = "--as-group=" .. g end
     if im.uid then argv[#argv + 1] = "--as-uid=" .. im.uid end
   end
-  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  for i = 2, #args do argv[#argv + 1] = args[i] end
   return argv, vars
 end
 M.kubectl_argv = kubectl_argv
