@@ -768,13 +768,13 @@ function M.edit(sess, ctx)
     local ok, code = pcall(env.run_tty, { "/bin/sh", "-c", editor .. ' "$1"', "sh", tmp })
     local edited = env.read_file(tmp) or ""
     env.remove(tmp)
+    if not ok then error(code, 0) end
     if code ~= 0 then error(("k8s edit: the editor exited with status %s; nothing changed"):format(tostring(code)), 0) end
     local body = edited:gsub("^#[^\n]*\n", "")
     if body == original or body:match("^%s*$") then ctx.err("Edit cancelled, no changes made.\n"); return 0 end
     local newobj, yerr = env.yaml.decode(body, tmp)
     if newobj == nil then error(yerr, 0) end
     -- resourceVersion stays the one read: a change made meanwhile is a 409 Conflict, not overwritten
-    if not ok then error(code, 0) end
     local res, perr = c:request{ method = "PUT", path = path, body = env.json.encode(newobj),
       content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
     if not res then error(perr, 0) end
