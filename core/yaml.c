@@ -24,8 +24,20 @@
 #define T_NULL  "tag:yaml.org,2002:null"
 #define T_BIN   "tag:yaml.org,2002:binary"
 
-/* The metatable marking decoded sequences, so empty lists encode as []. */
-static int array_mt_ref = LUA_NOREF;
+/* The metatable marking decoded sequences, so empty lists encode as []:
+ * one per state (each plugin has its own), in the registry, shared with
+ * vcli.jsonfmt (whichever opens first makes it). */
+static void push_array_mt(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "vcli.array_mt");
+    if (lua_istable(L, -1)) return;
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushliteral(L, "array");
+    lua_setfield(L, -2, "__name");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "vcli.array_mt");
+}
 
 /* ======================================================================
  * scalar resolution
@@ -315,7 +327,7 @@ static void add_value(lua_State *L, dctx *c, size_t line, size_t col, size_t nod
     if (f->merge_key) {
         int ok = lua_istable(L, -1);
         if (ok && lua_getmetatable(L, -1)) {
-            lua_rawgeti(L, LUA_REGISTRYINDEX, array_mt_ref);
+            push_array_mt(L);
             int isarr = lua_rawequal(L, -1, -2);
             lua_pop(L, 2);
             if (isarr) {   /* a list of mappings: each must be a mapping */
@@ -483,7 +495,7 @@ static void start_collection(lua_State *L, dctx *c, yaml_event_t *e, int kind)
     lua_newtable(L);
     f->tidx = lua_gettop(L);
     if (kind == 's') {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, array_mt_ref);
+        push_array_mt(L);
         lua_setmetatable(L, f->tidx);
     }
     if (c->want_lines) {
@@ -935,7 +947,7 @@ static void put_number(lua_State *L, ectx *e, double d)
 static int is_array_mt(lua_State *L, int idx)
 {
     if (!lua_getmetatable(L, idx)) return 0;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, array_mt_ref);
+    push_array_mt(L);
     int r = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
     return r;
@@ -1159,15 +1171,9 @@ int luaopen_vcli_yaml(lua_State *L)
     static const luaL_Reg fns[] = {
         {"decode", l_decode}, {"decode_all", l_decode_all},
         {"encode", l_encode}, {"encode_all", l_encode_all}, {NULL, NULL}};
-    if (array_mt_ref == LUA_NOREF) {
-        lua_newtable(L);
-        lua_pushliteral(L, "array");
-        lua_setfield(L, -2, "__name");
-        array_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    }
     lua_newtable(L);
     vcli_setfuncs(L, fns);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, array_mt_ref);
+    push_array_mt(L);
     lua_setfield(L, -2, "array_mt");
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");

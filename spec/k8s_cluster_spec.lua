@@ -110,6 +110,72 @@ describe("k8s against the test cluster", function()
            function() return kubectl("get pods -A -o json") end, "get pods -A -o json --chunk-size 0")
   end)
 
+  -- Debian's lua-cjson decodes [] and {} alike. Built-in kinds drop empty
+  -- lists (omitempty; protobuf storage reads [] back as null), so the place
+  -- kubectl prints [] is an object kept as it was given: a custom resource.
+  it("-o json|yaml print empty arrays [] and empty objects {} as kubectl does, live and from the cache", function()
+    local dir = spec.tmpdir()
+    local f = assert(io.open(dir .. "/shapes.yaml", "w"))
+    f:write([[
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: shapes.spec.vcli.dev}
+spec:
+  group: spec.vcli.dev
+  scope: Namespaced
+  names: {plural: shapes, singular: shape, kind: Shape}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+]])
+    f:close()
+    f = assert(io.open(dir .. "/empty.yaml", "w"))
+    f:write([==[
+apiVersion: spec.vcli.dev/v1
+kind: Shape
+metadata: {name: empty, namespace: default}
+spec:
+  args: []
+  data: {}
+  nested: [[], {}, [[]], {a: []}, {b: {}}]
+  count: 3
+]==])
+    f:close()
+    local out, rc = kubectl("apply -f " .. dir .. "/shapes.yaml")
+    assert.equal(0, rc, out)
+    out, rc = kubectl("wait --for condition=established --timeout=60s crd/shapes.spec.vcli.dev")
+    assert.equal(0, rc, out)
+    spec.eventually(function() return (select(2, kubectl("apply -f " .. dir .. "/empty.yaml"))) == 0 end, 30000, "shape created")
+    local ok, err = pcall(function()
+      local theirs = kubectl("get shape empty -n default -o json")
+      assert.matches('\n        "args": %[%],\n        "count": 3,\n        "data": {},\n', theirs)
+      assert.equal(theirs, (ok_run("k8s get shape empty -n default -o json")))
+      assert.equal(kubectl("get shapes -n default -o json"), (ok_run("k8s get shapes -n default -o json")))
+      local theirs_yaml = kubectl("get shape empty -n default -o yaml")
+      assert.matches("\n  args: %[%]\n  count: 3\n  data: {}\n", theirs_yaml)
+      assert.equal(theirs_yaml, (ok_run("k8s get shape empty -n default -o yaml")))
+      assert.equal(kubectl("get shapes -n default -o jsonpath={.items[0].spec.nested}"),
+        (ok_run("k8s get shapes -n default -o jsonpath={.items[0].spec.nested}")))
+      -- read back from the offline cache: the same text
+      local live = ok_run("k8s get shapes -n default --context vcli-test-proxy -o json")
+      local live_one = ok_run("k8s get shape empty -n default --context vcli-test-proxy -o json")
+      assert.equal(theirs, live_one)
+      spec.sh(H.KUBE .. " proxy refuse")
+      local cached, note = ok_run("k8s get shapes -n default --context vcli-test-proxy -o json")
+      assert.matches("^offline — as of", note)
+      assert.equal(live, cached)
+      local cached_one, note1 = ok_run("k8s get shape empty -n default --context vcli-test-proxy -o json")
+      assert.matches("^offline — as of", note1)
+      assert.equal(live_one, cached_one)
+    end)
+    spec.sh(H.KUBE .. " proxy pass")
+    kubectl("delete crd shapes.spec.vcli.dev --wait=false")
+    os.execute("rm -rf " .. dir)
+    assert(ok, err)
+  end)
+
   it("-o jsonpath=… and -o custom-columns=… print what kubectl prints", function()
     for _, args in ipairs({
       "get ns -o jsonpath={.items[*].metadata.name}",

@@ -16,22 +16,22 @@ end
 
 local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
+-- JSON through vcli.jsonfmt: its decoder marks arrays (Debian's lua-cjson
+-- decodes [] and {} alike, so kubectl's "args": [] came out as {}), and its
+-- compact encoder keeps them (request bodies, the offline cache); it writes
+-- "/" as it is (apply-patch+yaml bodies must be YAML too). cjson stays for
+-- what else wants it.
 local function json_codec()
-  local cj = vcli.json
-  if cj.new then cj = cj.new() end
-  if cj.decode_array_with_array_mt then cj.decode_array_with_array_mt(true) end
-  if cj.decode_max_depth then cj.decode_max_depth(500) end
-  if cj.encode_sparse_array then cj.encode_sparse_array(true, 1, 1) end
-  local decode, encode, gsub = cj.decode, cj.encode, string.gsub
+  local cj, fmt = vcli.json, vcli.jsonfmt
+  local decode, encode = fmt.decode, fmt.encode
   return cj, {
-    null = cj.null, array_mt = cj.array_mt,
+    null = cj.null, array_mt = fmt.array_mt,
     decode = function(text, name)
       local v, err = decode(text)
-      if v == nil and err then return nil, (name or "json") .. ": " .. err end
+      if v == nil then return nil, (name or "json") .. (err:find("^%d") and ":" or ": ") .. err end
       return v
     end,
-    -- cjson writes "/" as "\/", which is JSON but not YAML (apply-patch+yaml bodies)
-    encode = function(v) return (gsub(assert(encode(v)), "\\/", "/")) end,
+    encode = function(v) return (assert(encode(v, "", nil, true))) end,
   }
 end
 
