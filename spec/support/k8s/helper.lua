@@ -106,10 +106,12 @@ function H.stop_cluster()
   if H.started then spec.sh(H.KUBE .. " stop"); H.started = false end
 end
 
--- Start a shell command in the background, detached, with SIGINT at its default (a
--- shell's own `&` job ignores it, so Ctrl-C could not be tried); returns its PID.
+-- Start a shell command in the background, detached, with SIGINT at its default, as a
+-- command typed at a terminal has it (a shell's `&` job, and whatever a run started in the
+-- background starts, inherit it ignored, so Ctrl-C could not be tried); returns its PID.
 function H.spawn(cmd)
-  local pid = spec.sh("python3 -c 'import subprocess, sys; print(subprocess.Popen([\"/bin/sh\", \"-c\", sys.argv[1]],"
+  local pid = spec.sh("python3 -c 'import signal, subprocess, sys; signal.signal(signal.SIGINT, signal.SIG_DFL);"
+    .. " print(subprocess.Popen([\"/bin/sh\", \"-c\", sys.argv[1]],"
     .. " stdin=subprocess.DEVNULL, start_new_session=True).pid)' '" .. cmd:gsub("'", "'\\''") .. "'"):match("%d+")
   return assert(pid, "could not start: " .. cmd)
 end
