@@ -1,37 +1,15 @@
--- The prom command against Debian's real Prometheus (spec/support/prom):
--- every command's output is checked against what the server's HTTP API
+-- The prom command against Debian's real Prometheus (spec/support/prom),
+-- run as users run it: the plugin in its sandbox (spec/support/prom_helper.lua).
+-- Every command's output is checked against what the server's HTTP API
 -- returns for the same request, fetched here with vcli.http.
-require("vcli")
+local H = dofile("spec/support/prom_helper.lua")
 local http = require("vcli.http")
 local json = require("vcli.json")
 local yaml = require("vcli.yaml")
-local shell = require("vcli.shell")
-local words = require("vcli.shell.words")
 
-local URL, DIR, P, store_dir
-
-local function api(path)
-  local res = assert(http.get(URL .. path))
-  assert.equal(200, res.status, path)
-  local doc = assert(json.decode(res.body))
-  assert.equal("success", doc.status)
-  return doc.data
-end
-
-local function q(s) return (s:gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end)) end
-
--- Run a prom command line in this process: out, err, status
-local function run(line)
-  local w = assert(words.words(line))
-  local status, out, err = shell.capture(function() return shell.run_words(w) end)
-  return out, err, status
-end
-
-local function lines(s)
-  local out = {}
-  for l in s:gmatch("[^\n]+") do out[#out + 1] = l end
-  return out
-end
+local URL
+local function api(path) return H.api(URL, path) end
+local q, run, lines = H.q, H.run, H.lines
 
 local function set_of(list, key)
   local s = {}
@@ -41,24 +19,14 @@ end
 
 describe("prom against a real Prometheus", function()
   before_all(function()
-    local out, rc = spec.sh("spec/support/prom start")
-    assert(rc == 0, "spec/support/prom start failed: " .. out)
-    URL = out:match("PROM_URL=(%S+)")
-    DIR = out:match("PROM_DIR=(%S+)")
-    store_dir = spec.tmpdir()
-    -- the shipped path: the plugin in its sandbox, the server from the config
-    local pm = require("vcli.plugin")
-    pm.discover({ { dir = spec.root .. "/plugins", kind = "built-in" } }, { cache = false })
-    pm.set_store_dir(store_dir)
-    local config = require("vcli.config")
-    config.set("prometheus.url", URL)
-    config.reload()
-    P = dofile("plugins/prometheus/host_loader.lua").load({ store = false })   -- format helpers only
+    URL = H.prom_start()
+    H.start()
+    H.config({ url = URL })   -- the server from the configuration, as a user sets it
   end)
   after_all(function()
-    require("vcli.plugin").stop("prometheus")
-    if DIR then spec.sh("spec/support/prom stop " .. DIR) end
-    if store_dir then spec.sh("rm -rf " .. store_dir) end
+    H.config_reset()
+    H.stop()
+    H.prom_stop()
   end)
 
   describe("query", function()
@@ -109,6 +77,50 @@ describe("prom against a real Prometheus", function()
     it("prints a scalar plainly", function()
       local out = run("prom query '6 * 7'")
       assert.equal("42\n", out)
+    end)
+
+    it("every series of the server: one row each, the labels of all of them as columns", function()
+      local t = os.time() - 1
+      local data = api("/api/v1/query?query=" .. q('{__name__=~".+"}') .. "&time=" .. t)
+      assert.truthy(#data.result > 100, #data.result .. " series")
+      local out, err, status = run("prom query '{__name__=~\".+\"}' --time " .. t)
+      assert.equal(0, status, err)
+      local ls = lines(out)
+      assert.equal(#data.result + 1, #ls)
+      local keys = {}
+      for _, s in ipairs(data.result) do for k in pairs(s.metric) do keys[k] = true end end
+      local header = {}
+      for w in ls[1]:gmatch("%S+") do header[#header + 1] = w end
+      local n = 0
+      for _ in pairs(keys) do n = n + 1 end
+      assert.equal(n + 2, #header)   -- the label names, VALUE, TIME
+      -- columns line up: every VALUE cell starts where the header's does
+      local col = ls[1]:find("VALUE", 1, true)
+      for i = 2, #ls do assert.matches("^ %S", ls[i]:sub(col - 1), "row " .. i) end
+      -- -o csv: one row per series too
+      assert.equal(#data.result + 1, #lines((run("prom query '{__name__=~\".+\"}' -o csv --time " .. t))))
+    end)
+
+    it("lines up columns by characters, not bytes, when a label is not ASCII", function()
+      local expr = 'label_replace(up{job="prometheus"}, "city", "Zürich", "", "")'
+      local out, err, status = run("prom query '" .. expr .. "'")
+      assert.equal(0, status, err)
+      local ls = lines(out)
+      assert.equal(2, #ls)
+      assert.matches("Zürich", ls[2])
+      local width = function(s) return H.eval('return require("prom.format").width(...)', s) end
+      local function col_of(line, word)
+        return width(line:sub(1, line:find(word, 1, true) - 1))
+      end
+      assert.equal(col_of(ls[1], "INSTANCE"), col_of(ls[2], "127.0.0.1"))
+      assert.equal(col_of(ls[1], "JOB"), col_of(ls[2], "prometheus"))
+    end)
+
+    it("an empty answer stays a list in -o json and -o yaml", function()
+      local out = run("prom query 'up{job=\"nope\"}' -o json")
+      assert.equal('{"result":[],"resultType":"vector"}\n', out)
+      assert.equal("[]\n", (run("prom targets --state down -o json")))
+      assert.equal("[]\n", (run("prom targets --state down -o yaml")))
     end)
 
     it("takes the expression unquoted over several words", function()
@@ -192,9 +204,11 @@ describe("prom against a real Prometheus", function()
       assert.matches("min%s+max%s+last$", ls[11])
       local last = data.result[1].values[#data.result[1].values][2]
       assert.matches("● prometheus_tsdb_head_series", ls[12])
-      local fmt = P.format.human(tonumber(last), "")
+      local fmt = H.eval('return require("prom.format").human(...)', tonumber(last), "")
       assert.matches(fmt:gsub("%.", "%%.") .. "$", ls[12])
-      for i = 1, 10 do assert.truthy(P.format.width(ls[i]) <= 70, "line " .. i .. " fits 70 columns") end
+      for i = 1, 10 do
+        assert.truthy(H.eval('return require("prom.format").width(...)', ls[i]) <= 70, "line " .. i .. " fits 70 columns")
+      end
     end)
   end)
 
@@ -280,31 +294,30 @@ describe("prom against a real Prometheus", function()
     end)
   end)
 
-  describe("through the plugin runtime (the real binary)", function()
-    it("vcli prom query up --url prints the same rows", function()
-      local out, rc = spec.sh(("%s prom query 'up{job=\"prometheus\"}' --url %s"):format(spec.vcli, URL))
-      assert.equal(0, rc, out)
+  describe("the real binary (a scratch HOME, the server from --url)", function()
+    it("vcli prom query prints the same rows", function()
+      local out, err, rc = H.vcli(("prom query 'up{job=\"prometheus\"}' --url %s"):format(URL))
+      assert.equal(0, rc, err)
       local data = api("/api/v1/query?query=" .. q('up{job="prometheus"}'))
       assert.matches("up%s+" .. data.result[1].metric.instance:gsub("%p", "%%%0") .. "%s+prometheus%s+1", out)
     end)
-  end)
 
-  describe("through the plugin runtime, more", function()
     it("bad PromQL is one line naming the position; -o json is the API's data", function()
-      local out, rc = spec.sh(("%s prom query 'rate(up[1m)' --url %s"):format(spec.vcli, URL))
+      local out, err, rc = H.vcli(("prom query 'rate(up[1m)' --url %s"):format(URL))
       assert.equal(1, rc)
-      assert.equal(1, #lines(out))
-      assert.matches("prom: bad query: 1:11: parse error", out)
+      assert.equal("", out)
+      assert.equal(1, #lines(err))
+      assert.matches("^vcli: prom: bad query: 1:11: parse error", err)
       local t = os.time() - 1
-      out, rc = spec.sh(("%s prom query up --time %d -o json --url %s 2>/dev/null"):format(spec.vcli, t, URL))
-      assert.equal(0, rc)
+      out, err, rc = H.vcli(("prom query up --time %d -o json --url %s"):format(t, URL))
+      assert.equal(0, rc, err)
       assert.same(api("/api/v1/query?query=up&time=" .. t), json.decode(out))
     end)
 
     it("prom range in a pipe is CSV; -o chart draws without escape codes", function()
-      local out = spec.sh(("%s prom range up --since 5s --url %s"):format(spec.vcli, URL))
+      local out = H.vcli(("prom range up --since 5s --url %s"):format(URL))
       assert.matches("^__name__,instance,job,value,timestamp\n", out)
-      out = spec.sh(("%s prom range up --since 5s -o chart --height 4 --url %s"):format(spec.vcli, URL))
+      out = H.vcli(("prom range up --since 5s -o chart --height 4 --url %s"):format(URL))
       assert.not_matches("\27", out)
       assert.matches("min%s+max%s+last", out)
     end)
@@ -316,8 +329,16 @@ describe("prom against a real Prometheus", function()
       local expr = "count(up)"
       local first = run("prom query '" .. expr .. "'")
       assert.matches("VALUE", first)
-      spec.sh("spec/support/prom stop " .. DIR)
-      DIR = nil
+      -- an answer an earlier version of the plugin kept (JSON {at, data}) still answers
+      H.eval([[
+        local url, at = ...
+        local key = require("prom.cache").key("q", url, "vector(7)")
+        vcli.store.put(key, vcli.json.encode({ at = at, data = { resultType = "scalar", result = { at, "7" } } }))
+      ]], URL, os.time() - 90)
+      H.prom_stop()
+      local old, oerr = run("prom query 'vector(7)'")
+      assert.equal("7\n", old)
+      assert.matches("showing the answer cached 1m3%ds ago", oerr)
       local out, err, status = run("prom query '" .. expr .. "'")
       assert.equal(0, status, err)
       assert.equal(first, out)
@@ -329,61 +350,5 @@ describe("prom against a real Prometheus", function()
       assert.equal(1, #lines(err))
       assert.matches("cannot reach Prometheus at .*connection refused %(and no earlier answer to this query is cached%)", err)
     end)
-  end)
-end)
-
-describe("prom against a failing server", function()
-  local dir, pid, port
-  before_all(function()
-    dir = spec.tmpdir()
-    spec.write(dir .. "/fake.py", [[
-import http.server, json, sys
-hits = {"n": 0}
-class H(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def do_POST(self): self.do_GET()
-    def do_GET(self):
-        hits["n"] += 1
-        if "flaky" in self.path or hits["n"] % 3 != 0 and "query" in self.path and "slow" not in self.path:
-            if hits["n"] % 3 != 0:
-                self.send_response(503); self.end_headers(); self.wfile.write(b"overloaded, try later\n"); return
-        if "slow" in self.path:
-            body = json.dumps({"status": "error", "errorType": "timeout", "error": "query timed out in expression evaluation"})
-            self.send_response(503); self.send_header("Content-Type", "application/json"); self.end_headers()
-            self.wfile.write(body.encode()); return
-        if "fivehundred" in self.path:
-            self.send_response(500); self.end_headers(); self.wfile.write(b"internal error\n"); return
-        body = json.dumps({"status": "success", "data": {"resultType": "scalar", "result": [1, str(hits["n"])]}})
-        self.send_response(200); self.send_header("Content-Type", "application/json"); self.end_headers()
-        self.wfile.write(body.encode())
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()
-]])
-    local out = spec.sh("cd " .. dir .. " && (python3 fake.py > port 2>log & echo $! > pid) && sleep 0.5 && cat port pid")
-    port, pid = out:match("(%d+)%s+(%d+)")
-    assert(port, out)
-  end)
-  after_all(function()
-    if pid then spec.sh("kill " .. pid) end
-    spec.sh("rm -rf " .. dir)
-  end)
-
-  it("retries 503 with backoff and then answers", function()
-    local out, err, status = run(("prom query 1 --url http://127.0.0.1:%s"):format(port))
-    assert.equal(0, status, err)
-    assert.equal("3\n", out)   -- two 503s, then the third attempt
-  end)
-
-  it("a server-side timeout is one line", function()
-    local _, err, status = run(("prom query 1 --url http://127.0.0.1:%s/slow"):format(port))
-    assert.equal(1, status)
-    assert.equal("vcli: prom: query timed out on the server (query timed out in expression evaluation)\n", err)
-  end)
-
-  it("a 5xx is one line with the status and the body's first line", function()
-    local _, err, status = run(("prom labels --url http://127.0.0.1:%s/fivehundred"):format(port))
-    assert.equal(1, status)
-    assert.equal(("vcli: prom: Prometheus at http://127.0.0.1:%s/fivehundred: server error 500: internal error\n"):format(port), err)
   end)
 end)

@@ -1,17 +1,14 @@
 -- The terminal chart and the number/unit formatting of the Prometheus plugin
--- (plugins/prometheus/chart.lua, format.lua), run in the host state.
-require("vcli")
-local vm = require("vcli.vm")
+-- (plugins/prometheus/prom/chart.lua, format.lua), run where users run them:
+-- in the plugin's own Lua state (the sandbox, without the JIT).
+local H = dofile("spec/support/prom_helper.lua")
 
-local P = dofile("plugins/prometheus/host_loader.lua").load({ store = false })
-local chart, format = P.chart, P.format
+before_all(function() H.start() end)
+after_all(function() H.stop() end)
 
-local function lines(s)
-  local out = {}
-  for l in (s .. ""):gmatch("([^\n]*)\n") do out[#out + 1] = l end
-  return out
-end
-
+-- the series the charts draw, made inside the plugin state:
+-- series(n, points, fn(s, i) -> value [, t0]) -> a matrix result
+local SERIES = [[
 local function series(n, points, fn, t0)
   local res = {}
   t0 = t0 or 1700000000
@@ -21,6 +18,16 @@ local function series(n, points, fn, t0)
     res[s] = { metric = { __name__ = "m", job = "j", instance = "i" .. s }, values = vals }
   end
   return res
+end
+local chart, format = require("prom.chart"), require("prom.format")
+]]
+local function render(src, ...) return H.eval(SERIES .. src, ...) end
+local function width(s) return H.eval('return require("prom.format").width(...)', s) end
+
+local function lines(s)
+  local out = {}
+  for l in (s .. ""):gmatch("([^\n]*)\n") do out[#out + 1] = l end
+  return out
 end
 
 local function braille_dots(s)
@@ -35,16 +42,16 @@ end
 
 describe("prom chart", function()
   it("has the asked height and width, an axis, time labels and a legend", function()
-    local res = series(3, 100, function(s, i) return s * 10 + math.sin(i / 10) end)
-    local out = chart.render(res, { width = 72, height = 10 })
+    local out = render([[return chart.render(series(3, 100, function(s, i) return s * 10 + math.sin(i / 10) end),
+      { width = 72, height = 10 })]])
     local ls = lines(out)
     assert.equal(10 + 2 + 1 + 3, #ls)
     for i = 1, 10 do
-      assert.truthy(format.width(ls[i]) <= 72, "row " .. i .. " is at most 72 columns")
+      assert.truthy(width(ls[i]) <= 72, "row " .. i .. " is at most 72 columns")
       assert.matches("[┤│]", ls[i])
     end
     assert.truthy(ls[11]:find("└", 1, true) and ls[11]:sub(-3) == "─", ls[11])
-    assert.equal(72, format.width(ls[11]))
+    assert.equal(72, width(ls[11]))
     assert.matches("%d%d:%d%d", ls[12])
     assert.matches("^%s+series%s+min%s+max%s+last$", ls[13])
     -- common labels (job) are left out of the legend, the varying one stays
@@ -53,8 +60,8 @@ describe("prom chart", function()
   end)
 
   it("never repeats a time label: seconds appear when labels are under a minute apart", function()
-    local res = series(1, 15, function(_, i) return i end) -- 3.5 minutes at 15 s steps
-    local ls = lines(chart.render(res, { width = 100, height = 6 }))
+    -- 3.5 minutes at 15 s steps
+    local ls = lines(render([[return chart.render(series(1, 15, function(_, i) return i end), { width = 100, height = 6 })]]))
     local label_line
     for k, l in ipairs(ls) do if l:find("└") then label_line = ls[k + 1] end end
     local seen = {}
@@ -65,8 +72,8 @@ describe("prom chart", function()
     assert.matches("%d%d:%d%d:%d%d", label_line)
   end)
   it("shows min, max and last per series with the unit", function()
-    local res = series(2, 50, function(s, i) return s == 1 and i * 0.001 or 5 end)
-    local ls = lines(chart.render(res, { width = 80, height = 6, unit = "s" }))
+    local ls = lines(render([[return chart.render(series(2, 50, function(s, i) return s == 1 and i * 0.001 or 5 end),
+      { width = 80, height = 6, unit = "s" })]]))
     assert.matches("1ms%s+50ms%s+50ms$", ls[#ls - 1])
     assert.matches("5s%s+5s%s+5s$", ls[#ls])
     -- y labels carry the unit: top is the maximum, bottom the minimum
@@ -75,27 +82,27 @@ describe("prom chart", function()
   end)
 
   it("writes no escape codes without colour, one colour per series with it", function()
-    local res = series(3, 60, function(s, i) return s + i % 7 end)
-    local plain = chart.render(res, { width = 60, height = 8, color = false })
+    local plain, colored, palette, reset = render([[
+      local res = series(3, 60, function(s, i) return s + i % 7 end)
+      return chart.render(res, { width = 60, height = 8, color = false }),
+        chart.render(res, { width = 60, height = 8, color = true }), chart.PALETTE, chart.RESET]])
     assert.not_matches("\27", plain)
-    local colored = chart.render(res, { width = 60, height = 8, color = true })
-    for i = 1, 3 do assert.truthy(colored:find(chart.PALETTE[i], 1, true), "colour " .. i) end
-    assert.truthy(colored:find(chart.RESET, 1, true))
+    for i = 1, 3 do assert.truthy(colored:find(palette[i], 1, true), "colour " .. i) end
+    assert.truthy(colored:find(reset, 1, true))
     -- the same picture once the escapes are removed
     assert.equal(plain, (colored:gsub("\27%[[%d;]*m", "")))
   end)
 
   it("draws a flat line as one row of braille dots across the width", function()
-    local res = series(1, 200, function() return 1 end)
-    local ls = lines(chart.render(res, { width = 50, height = 5 }))
+    local ls = lines(render([[return chart.render(series(1, 200, function() return 1 end), { width = 50, height = 5 })]]))
     local rows_with_dots = 0
     for i = 1, 5 do if braille_dots(ls[i]) > 0 then rows_with_dots = rows_with_dots + 1 end end
     assert.equal(1, rows_with_dots)
   end)
 
   it("block style uses half blocks", function()
-    local res = series(1, 40, function(_, i) return i end)
-    local out = chart.render(res, { width = 40, height = 5, style = "block" })
+    local out = render([[return chart.render(series(1, 40, function(_, i) return i end),
+      { width = 40, height = 5, style = "block" })]])
     assert.matches("[▀▄█]", out)
     assert.equal(0, braille_dots(out))
   end)
@@ -106,7 +113,8 @@ describe("prom chart", function()
       if i < 40 or i > 60 then vals[#vals + 1] = { 1700000000 + i * 10, tostring(i) } end
     end
     vals[#vals + 1] = { 1700000000 + 1010, "NaN" }
-    local out = chart.render({ { metric = { __name__ = "x" }, values = vals } }, { width = 60, height = 6 })
+    local out = render([[return chart.render({ { metric = { __name__ = "x" }, values = ... } }, { width = 60, height = 6 })]],
+      vals)
     local ls = lines(out)
     -- some column in the middle of the plot has no dots in any row
     local label_w = #ls[1]:match("^(.-) ┤")
@@ -126,15 +134,21 @@ describe("prom chart", function()
     assert.matches("max%s+last", out)
   end)
 
-  it("renders 10 series × 1000 points quickly", function()
-    local res = series(10, 1000, function(s, i) return math.sin(i / 50 + s) * s end)
-    chart.render(res, { width = 120, height = 20 })
-    local t0 = vm.now()
-    for _ = 1, 5 do chart.render(res, { width = 120, height = 20, color = true }) end
-    local ms = (vm.now() - t0) / 5
+  it("renders 10 series × 1000 points quickly in the sandbox (no JIT)", function()
+    local ms = render([[
+      local res = series(10, 1000, function(s, i) return math.sin(i / 50 + s) * s end)
+      chart.render(res, { width = 120, height = 20 })
+      local t0 = vcli.now()
+      for _ = 1, 5 do chart.render(res, { width = 120, height = 20, color = true }) end
+      return (vcli.now() - t0) / 5]])
     assert.truthy(ms < 50, ("%.1f ms per chart"):format(ms))
   end)
 end)
+
+-- format.NAME(...) called in the plugin's state
+local format = setmetatable({}, { __index = function(_, name)
+  return function(...) return H.eval(("return require('prom.format').%s(...)"):format(name), ...) end
+end })
 
 describe("prom number and time formatting", function()
   it("uses SI prefixes, IEC for bytes, and units", function()
@@ -170,19 +184,23 @@ describe("prom number and time formatting", function()
   end)
 end)
 
-describe("prom json fallback (for the sandbox)", function()
-  local pj = P.require("json")
-  it("decodes what the API sends and encodes back", function()
+describe("prom JSON: the host's codec in C (vcli.jsonfmt), as the kubernetes plugin has it", function()
+  it("decodes what the API sends and encodes it back, empty lists as lists", function()
     local text = '{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up",'
-      .. '"x":"\\u00e9\\n"},"value":[1.5,"1"]}]},"w":[true,false,null,-1.5e3]}'
-    local v = assert(pj.decode(text))
-    assert.equal("vector", v.data.resultType)
-    assert.equal("é\n", v.data.result[1].metric.x)
-    assert.equal(1.5, v.data.result[1].value[1])
-    assert.equal(-1500, v.w[4])
-    assert.equal(pj.null, v.w[3])
-    assert.same(v.data, pj.decode(pj.encode(v.data)))
-    local _, err = pj.decode('{"a":}')
-    assert.matches("<json>:6:", err)
+      .. '"x":"\\u00e9\\n"},"value":[1.5,"1"]}]},"w":[true,false,null,-1.5e3],"e":[],"o":{}}'
+    local r = H.eval([[
+      local json = require("prom.plugin_env").json_codec()
+      local v = assert(json.decode(...))
+      return { type = v.data.resultType, x = v.data.result[1].metric.x, t = v.data.result[1].value[1],
+               n = v.w[4], null = v.w[3] == vcli.json.null, again = json.encode({ e = v.e, o = v.o, w = v.w }) }
+    ]], text)
+    assert.same({ type = "vector", x = "é\n", t = 1.5, n = -1500, null = true,
+                  again = '{"e":[],"o":{},"w":[true,false,null,-1500]}' }, r)
+  end)
+
+  it("says where a broken answer breaks off", function()
+    local v, err = H.eval([[return require("prom.plugin_env").json_codec().decode('{"a":}', "answer")]])
+    assert.equal(nil, v)
+    assert.matches("^answer:1:6: ", err)
   end)
 end)

@@ -1,17 +1,16 @@
--- prometheus/commands.lua — the `prom` command (alias `prometheus`): one
--- command spec for the shell, built over an injected environment so the
--- same code runs in the plugin sandbox and, for the specs, in the host:
+-- prom.commands — the `prom` command: one command spec for the shell, its
+-- handlers and completers, over the env prom.plugin_env builds in the
+-- plugin's state:
 --
---   local spec = require("commands").spec(env)
---   env = { http=, json=, yaml=?, store=?, resilience=?, sleep=?, now=fn->unix s,
---           getenv=fn, config=fn->prometheus section, isatty=fn->bool, width=fn->cols,
---           run_sync=fn(fn)->… (completion outside a task) }
-local client = require("client")
-local format = require("format")
+--   local spec = require("prom.commands").spec(env)
+--   env = { http=, json=, cjson=?, yaml=, store=?, resilience=?, sleep=?, now=fn->unix s,
+--           getenv=fn, config=fn->prometheus section, width=fn->cols }
+local client = require("prom.client")
+local format = require("prom.format")
 local chart_mod   -- loaded on first use: only `prom range` draws
-local function chart() chart_mod = chart_mod or require("chart"); return chart_mod end
-local cache_mod = require("cache")
-local pc = require("promql_complete")
+local function chart() chart_mod = chart_mod or require("prom.chart"); return chart_mod end
+local cache_mod = require("prom.cache")
+local pc = require("prom.promql_complete")
 
 local M = {}
 
@@ -60,8 +59,7 @@ local function encode_json(env, v)
 end
 
 local function encode_yaml(env, v)
-  if env.yaml and env.yaml.encode then return env.yaml.encode(v) end
-  return format.yaml(v)
+  return env.yaml.encode(v)
 end
 
 local function emit(ctx, env, out, value, table_fn)
@@ -70,10 +68,14 @@ local function emit(ctx, env, out, value, table_fn)
   else ctx.out(table_fn()) end
 end
 
-local function is_tty(ctx, env)
-  if ctx.tty ~= nil then return ctx.tty end
-  if env.isatty then return env.isatty() end
-  return ctx.color and true or false
+-- a chart for a person (a terminal), data for a pipe
+local function is_tty(ctx)
+  return (ctx.color or ctx.terminal) and true or false
+end
+
+-- a list the handlers build: an array in -o json and -o yaml, also when empty
+local function array(env)
+  return setmetatable({}, env.json and env.json.array_mt or nil)
 end
 
 local function width_of(ctx, env)
@@ -115,13 +117,9 @@ end
 function M.source(env, ctx)
   local c, s = new_client(env, { url = words_url(ctx) })
   local cache = cache_mod.new(env)
-  local function run(fn)
-    if env.run_sync then return env.run_sync(fn) end
-    return fn()
-  end
   local function fetch(fn)
     return function()
-      local data, err = run(fn)
+      local data, err = fn()
       if data == nil then error(err or "no answer", 0) end
       return data
     end
@@ -181,37 +179,39 @@ local function print_result(ctx, env, data, out)
   end
 end
 
-local function warn_warnings(ctx, warnings)
+local function warn_warnings(ctx, c)
+  local warnings = c.warnings
   if type(warnings) == "table" then
     for _, w in ipairs(warnings) do ctx.err("prom: warning from the server: " .. tostring(w) .. "\n") end
   end
 end
 
--- transient failures the cache may answer for
-local CACHEABLE = { unreachable = true, timeout = true, server = true, protocol = true }
+-- failures the cache may answer for: no answer, or none usable (5xx, not JSON)
+local function cacheable(kind, status)
+  return kind == "network" or kind == "timeout" or kind == "protocol" or (kind == "http" and (status or 0) >= 500)
+end
 
 function M.query(env, ctx)
   local expr = join_expr(ctx)
   local c, s = new_client(env, ctx.flags)
   local now = env.now()
   local t = ctx.flags.time and M.parse_time(ctx.flags.time, now) or nil
-  local data, err, info = c:query(expr, { time = t })
+  local data, err, kind, status = c:query(expr, { time = t, timeout = s.timeout })
   local cache = cache_mod.new(env)
   if data ~= nil then
-    if not t then cache:put_result(s.url, expr, data) end
-    warn_warnings(ctx, err)
+    if not t then cache:put_result(s.url, expr, c.body) end
+    warn_warnings(ctx, c)
     print_result(ctx, env, data, ctx.flags.output)
     return 0
   end
-  info = info or {}
-  if not t and CACHEABLE[info.kind] then
+  if not t and cacheable(kind, status) then
     local cached, age, at = cache:get_result(s.url, expr)
     if cached ~= nil then
       ctx.err(("prom: %s; showing the answer cached %s ago (at %s UTC)\n"):format(err, format.age(age), format.time(at)))
       print_result(ctx, env, cached, ctx.flags.output)
       return 0
     end
-    if info.kind == "unreachable" then fail(err .. " (and no earlier answer to this query is cached)") end
+    if kind == "network" then fail(err .. " (and no earlier answer to this query is cached)") end
   end
   fail(err)
 end
@@ -235,11 +235,11 @@ function M.range(env, ctx)
     fail(("%s steps of %gs is more than Prometheus allows (11000); use a larger --step"):format(
       math.floor((finish - start) / step), step))
   end
-  local data, err = c:query_range(expr, { start = start, ["end"] = finish, step = step })
+  local data, err = c:query_range(expr, { start = start, ["end"] = finish, step = step, timeout = s.timeout })
   if data == nil then fail(err) end
-  warn_warnings(ctx, err)
+  warn_warnings(ctx, c)
   local out = f.output
-  if not out then out = is_tty(ctx, env) and "chart" or "csv" end
+  if not out then out = is_tty(ctx) and "chart" or "csv" end
   if out == "chart" then
     if data.resultType ~= "matrix" then fail("the result is a " .. tostring(data.resultType) .. ", not a range of series") end
     if #data.result == 0 then ctx.err("prom: no data (the query matched no series)\n"); return 0 end
@@ -247,7 +247,7 @@ function M.range(env, ctx)
     ctx.out(chart().render(data.result, {
       width = w, height = f.height or 12, color = ctx.color and true or false,
       style = f.style or "braille", unit = f.unit or format.unit_of(expr),
-      tmin = start, tmax = finish, step = step,
+      tmin = start, tmax = finish, step = step, decode = env.cjson and env.cjson.decode,
     }))
   else
     print_result(ctx, env, data, out)
@@ -315,7 +315,7 @@ function M.alerts(env, ctx)
   if data == nil then fail(err) end
   local matchers = {}
   for _, m in ipairs(ctx.flags.label or {}) do matchers[#matchers + 1] = M.matcher(m) end
-  local list = {}
+  local list = array(env)
   for _, a in ipairs(data.alerts or {}) do
     local ok = not ctx.flags.state or a.state == ctx.flags.state
     for _, m in ipairs(matchers) do if ok and not m(a.labels or {}) then ok = false end end
@@ -365,7 +365,7 @@ function M.targets(env, ctx)
   local c = new_client(env, ctx.flags)
   local data, err = c:targets("active")
   if data == nil then fail(err) end
-  local list = {}
+  local list = array(env)
   for _, t in ipairs(data.activeTargets or {}) do
     if not ctx.flags.state or t.health == ctx.flags.state then list[#list + 1] = t end
   end
@@ -445,7 +445,7 @@ function M.metrics(env, ctx)
   if names == nil then fail(err) end
   local md = c:metadata() or {}
   local keep = name_filter(ctx.args.pattern)
-  local list = {}
+  local list = array(env)
   for _, n in ipairs(names) do
     if keep(n) then
       local m = type(md[n]) == "table" and md[n][1] or {}

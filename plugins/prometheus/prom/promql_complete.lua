@@ -1,4 +1,4 @@
--- prometheus/promql_complete.lua — Tab completion inside a PromQL expression.
+-- prom.promql_complete — Tab completion inside a PromQL expression.
 --
 -- The shell hands a completer the whole (unquoted) word typed so far, e.g.
 -- `rate(http_req`, `up{jo`, `up{job="pro`, `rate(x[5`. This module finds what
@@ -7,7 +7,7 @@
 --   metric names, function names and keywords · label names after `{`, `,`
 --   and in `by (…)` · label values inside `label="…` · durations after `[`.
 --
---   local pc = require("promql_complete")
+--   local pc = require("prom.promql_complete")
 --   pc.complete(text, source) -> { {word=, desc=}, … }
 -- source: { metric_names = fn() -> {names}, label_names = fn(metric|nil) -> {names},
 --           label_values = fn(label, metric|nil) -> {values}, metadata = fn() -> {name = {type=, help=}} }

@@ -1,11 +1,13 @@
--- prometheus/cache.lua — what is kept in the plugin's LMDB database:
---   q:<server>\n<expr>   the last successful instant-query result per expression
---   m:<server>\n<what>   completion lists (metric names, label names, values, metadata)
--- Values are JSON {at = unix seconds, data = …}. Long keys are shortened with
--- a hash (LMDB keys are at most 511 bytes).
+-- prom.cache — what is kept in the plugin's LMDB database:
+--   q:<server>\n<expr>   the last successful instant-query answer per expression:
+--                        "@<unix seconds>\n" and the server's answer as it came
+--                        (no encoding on the way in; its age is read without decoding)
+--   m:<server>\n<what>   completion lists (metric names, label names, values, metadata),
+--                        JSON {at = unix seconds, data = …}
+-- Long keys are shortened with a hash (LMDB keys are at most 511 bytes).
 --
---   local cache = require("cache").new(env)   -- env: {store=, json=, now=}
---   cache:put_result(url, expr, data); cache:get_result(url, expr) -> data, age_s
+--   local cache = require("prom.cache").new(env)   -- env: {store=, json=, now=}
+--   cache:put_result(url, expr, body); cache:get_result(url, expr) -> data, age_s, at
 local M = {}
 
 -- FNV-1a 32 bit, as 8 hex digits.
@@ -34,11 +36,24 @@ function M.new(env)
   return setmetatable({ env = env, mem = {} }, C)
 end
 
-function C:_get(k)
+function C:_raw(k)
   local st = self.env.store
   if not st then return nil end
   local ok, raw = pcall(st.get, k)
   if not ok or type(raw) ~= "string" then return nil end
+  return raw
+end
+
+-- {at =, data =} from a stored value (nil when absent or damaged)
+function C:_get(k)
+  local raw = self:_raw(k)
+  if not raw then return nil end
+  local at, body = raw:match("^@([%d.]+)\n(.*)$")
+  if at then
+    local doc = self.env.json.decode(body)
+    if type(doc) ~= "table" then return nil end
+    return { at = tonumber(at), data = doc.data }
+  end
   local v = self.env.json.decode(raw)
   if type(v) ~= "table" then return nil end
   return v
@@ -58,17 +73,24 @@ function C:get_result(url, expr)
   return v.data, math.max(0, self.env.now() - (v.at or 0)), v.at
 end
 
+-- body: the server's whole answer ({"status":"success","data":…}) as it came.
 -- Every store write is a synced LMDB commit (~1 ms or more), so an answer
 -- is written at most every `min_age` seconds per expression (default 5):
 -- the cache then holds an answer at most that much older than the newest.
-function C:put_result(url, expr, data, min_age)
+function C:put_result(url, expr, body, min_age)
+  local st = self.env.store
+  if not st or type(body) ~= "string" then return false end
   local k = key("q", url, expr)
+  local now = self.env.now()
   min_age = min_age or 5
   if min_age > 0 then
-    local v = self:_get(k)
-    if v and v.at and self.env.now() - v.at < min_age then return true end
+    local raw = self:_raw(k)
+    local at = raw and tonumber(raw:match("^@([%d.]+)\n") or "")
+    if not at and raw then at = (self:_get(k) or {}).at end   -- written by an older version: JSON {at, data}
+    if at and now - at < min_age then return true end
   end
-  return self:_put(k, data)
+  local ok, res = pcall(st.put, k, "@" .. now .. "\n" .. body)
+  return ok and res
 end
 
 -- Completion lists: memory first, then LMDB when younger than ttl seconds;
