@@ -325,32 +325,6 @@ describe("keys read by the host", function()
     assert.equal("ui:\n  theme: light\n", spec.read(h.user))
     assert.equal("light\n", (h:run("config get ui.theme")))
   end)
-
-  it("prometheus.*: what the server is asked and how (defaultRange, step, credentials, TLS, headers)", function()
-    local loader = dofile("plugins/prometheus/host_loader.lua")
-    local calls = {}
-    local http = { request = function(o)
-      calls[#calls + 1] = o
-      return { status = 200, body = '{"status":"success","data":{"resultType":"matrix","result":[]}}' }
-    end }
-    local cfg = { url = "https://p:9090", username = "ann", password = "pw", timeout = "4s", defaultRange = "10m",
-                  step = "30s", headers = { ["X-Scope-OrgID"] = "team" },
-                  tls = { caFile = "/ca.pem", certFile = "/c.pem", keyFile = "/k.pem", serverName = "prom.internal" } }
-    local P = loader.load({ store = false, http = http, sleep = function() end, getenv = function() end,
-                            config = function() return cfg end })
-    local out = {}
-    local ctx = { args = { expr = "up" }, flags = { output = "json" }, out = function(s) out[#out + 1] = s end,
-                  err = function() end, print = function() end }
-    assert.equal(0, P.commands.range(P.env, ctx))
-    local req = calls[#calls]
-    local start, finish = req.body:match("start=([%d.]+)"), req.body:match("end=([%d.]+)")
-    assert.equal(600, math.floor(tonumber(finish) - tonumber(start) + 0.5))
-    assert.matches("step=30", req.body)
-    assert.equal("Basic " .. require("vcli.base64").encode("ann:pw"), req.headers.Authorization)
-    assert.equal("team", req.headers["X-Scope-OrgID"])
-    assert.equal(4000, req.timeout_ms)
-    assert.same({ "/ca.pem", "/c.pem", "/k.pem", "prom.internal" }, { req.ca_file, req.cert_file, req.key_file, req.server_name })
-  end)
 end)
 
 describe("fleet.refreshInterval", function()
