@@ -1,7 +1,16 @@
-/* vcli.fs — file-system primitives that must not fork or race: private temporary
- * directories and files (for what must never be readable by others: an edited Secret,
- * an identity overlay), and removing them again.
+/* vcli.fs — file-system primitives, as system calls (one thread, no blocking
+ * forks of mkdir/find/rm): directories, listings, file status, real paths,
+ * removal; and private temporary directories and files (for what must never
+ * be readable by others: an edited Secret, an identity overlay).
  *
+ *   fs.mkdir_p(path [, mode])   -> true | nil, err   every missing directory (mode 0777 & ~umask)
+ *   fs.list(dir [, all])        -> { names... } | nil, err   unsorted; without all, no names starting with "."
+ *   fs.stat(path [, nofollow])  -> { type = "file"|"dir"|"link"|"other", size=, mtime=, mode= } | nil, err
+ *                                  ("link" only with nofollow: the link itself)
+ *   fs.realpath(path)           -> the absolute path, symlinks resolved | nil, err
+ *   fs.remove(path [, recursive]) -> true | nil, err   a file, a symlink (never its target) or an
+ *                                  empty directory; recursive: a directory and all it holds (symlinks
+ *                                  inside are removed, not followed); a missing path is not an error
  *   fs.mkdtemp(prefix)          -> "/tmp/prefixXXXXXX" (mode 0700) | nil, err
  *   fs.write_new(path, data)    -> true | nil, err   created 0600, never over an existing file
  *   fs.rmtree_private(dir)      -> true | nil, err   removes dir and the plain files in it
@@ -14,12 +23,128 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <limits.h>
 #include <unistd.h>
 
 static int fail(lua_State *L, const char *what, const char *path) {
     lua_pushnil(L);
     lua_pushfstring(L, "%s %s: %s", what, path, strerror(errno));
     return 2;
+}
+
+static int l_mkdir_p(lua_State *L) {
+    size_t n;
+    const char *path = luaL_checklstring(L, 1, &n);
+    mode_t mode = (mode_t)luaL_optinteger(L, 2, 0777);
+    if (n == 0 || n >= PATH_MAX) return luaL_argerror(L, 1, "a path expected");
+    char buf[PATH_MAX];
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != 0) continue;
+        char c = buf[i];
+        buf[i] = 0;
+        if (mkdir(buf, mode) != 0 && errno != EEXIST) return fail(L, "cannot create directory", buf);
+        buf[i] = c;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0) return fail(L, "cannot create directory", path);
+    if (!S_ISDIR(st.st_mode)) { errno = ENOTDIR; return fail(L, "cannot create directory", path); }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_list(lua_State *L) {
+    const char *dir = luaL_checkstring(L, 1);
+    int all = lua_toboolean(L, 2);
+    DIR *d = opendir(dir);
+    if (!d) { lua_pushnil(L); lua_pushstring(L, strerror(errno)); return 2; }
+    lua_newtable(L);
+    int i = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' && (!all || !e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
+        lua_pushstring(L, e->d_name);
+        lua_rawseti(L, -2, ++i);
+    }
+    closedir(d);
+    return 1;
+}
+
+static int l_stat(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    struct stat st;
+    if ((lua_toboolean(L, 2) ? lstat(path, &st) : stat(path, &st)) < 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, strerror(errno));
+        return 2;
+    }
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "dir" : S_ISLNK(st.st_mode) ? "link" : "other");
+    lua_setfield(L, -2, "type");
+    lua_pushnumber(L, (lua_Number)st.st_size);
+    lua_setfield(L, -2, "size");
+    lua_pushnumber(L, (lua_Number)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9);
+    lua_setfield(L, -2, "mtime");
+    lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+    lua_setfield(L, -2, "mode");
+    return 1;
+}
+
+static int l_realpath(lua_State *L) {
+    char buf[PATH_MAX];
+    if (!realpath(luaL_checkstring(L, 1), buf)) { lua_pushnil(L); lua_pushstring(L, strerror(errno)); return 2; }
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+/* Remove path (never following a symlink); depth bounds a runaway tree. */
+static int remove_tree(char *path, size_t len, int depth) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode)) return unlink(path);
+    if (depth > 64) { errno = ELOOP; return -1; }
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        size_t nl = strlen(e->d_name);
+        if (len + 1 + nl >= PATH_MAX) { errno = ENAMETOOLONG; rc = -1; break; }
+        path[len] = '/';
+        memcpy(path + len + 1, e->d_name, nl + 1);
+        rc = remove_tree(path, len + 1 + nl, depth + 1);
+        path[len] = 0;
+    }
+    int e2 = errno;
+    closedir(d);
+    errno = e2;
+    if (rc != 0) return rc;
+    return rmdir(path);
+}
+
+static int l_remove(lua_State *L) {
+    size_t n;
+    const char *path = luaL_checklstring(L, 1, &n);
+    if (n == 0 || n >= PATH_MAX) return luaL_argerror(L, 1, "a path expected");
+    int rc;
+    if (lua_toboolean(L, 2)) {
+        char buf[PATH_MAX];
+        memcpy(buf, path, n + 1);
+        while (n > 1 && buf[n - 1] == '/') buf[--n] = 0;
+        if (!strcmp(buf, "/")) { errno = EPERM; return fail(L, "cannot remove", path); }
+        rc = remove_tree(buf, n, 0);
+    } else {
+        struct stat st;
+        if (lstat(path, &st) != 0) {
+            if (errno == ENOENT) { lua_pushboolean(L, 1); return 1; }
+            return fail(L, "cannot remove", path);
+        }
+        rc = S_ISDIR(st.st_mode) ? rmdir(path) : unlink(path);
+    }
+    if (rc != 0) return fail(L, "cannot remove", path);
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 static int l_mkdtemp(lua_State *L) {
@@ -88,7 +213,9 @@ static int l_rmtree_private(lua_State *L) {
 }
 
 int luaopen_vcli_fs(lua_State *L) {
-    static const luaL_Reg fns[] = {{"mkdtemp", l_mkdtemp}, {"write_new", l_write_new},
+    static const luaL_Reg fns[] = {{"mkdir_p", l_mkdir_p}, {"list", l_list}, {"stat", l_stat},
+                                   {"realpath", l_realpath}, {"remove", l_remove},
+                                   {"mkdtemp", l_mkdtemp}, {"write_new", l_write_new},
                                    {"rmtree_private", l_rmtree_private}, {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);

@@ -175,6 +175,7 @@ int main(int argc, char **argv)
     preload(L, "vcli.jsonfmt", luaopen_vcli_jsonfmt);
     preload(L, "vcli.tcp", luaopen_vcli_tcp);
     preload(L, "vcli.fs", luaopen_vcli_fs);
+    preload(L, "vcli.codec", luaopen_vcli_codec);
     preload(L, "cjson", luaopen_cjson);
     preload(L, "cjson.safe", luaopen_cjson_safe);
 

@@ -7,7 +7,8 @@
  * into the host. Capability calls go through one C entry point that checks
  * the grant kept in the sandbox struct, which Lua cannot reach.
  *
- *   sb = sandbox.new{ name=, dir=, memory=, grants={...}, prelude=text, host=fn }
+ *   sb = sandbox.new{ name=, dir=, memory=, grants={...}, prelude=text, host=fn, data=plain }
+ *                           (data: plain data for the prelude, as prims.data)
  *   sb:call(...)            -> "done", results... | "wait", thread, ticket | "error", msg, kind
  *   sb:resume(thread, ...)  -> same
  *   sb:cancel(thread); sb:output() -> stdout, stderr; sb:stats(); sb:close()
@@ -433,7 +434,25 @@ static int sb_clock(lua_State *L)
     return 1;
 }
 
-typedef struct { sandbox *sb; const char *prelude; size_t plen; enc grants; } setupjob;
+/* The one deny-list: globals no plugin gets (the libraries io, debug, ffi and jit
+ * are never opened in a plugin state; the rest are removed). The prelude reads it
+ * (prims.denied) to refuse each by name; vcli.sandbox.DENIED shows it to the host. */
+static const char *const DENIED[] = { "io", "debug", "ffi", "jit", "package", "dofile", "loadfile", "getfenv",
+                                      "setfenv", "newproxy", "module", "gcinfo", NULL };
+/* Removed too, and handed to the prelude only, which puts guarded versions in their
+ * place (text-only load, the plugin's own require, a limited collectgarbage). */
+static const char *const REPLACED[] = { "load", "loadstring", "require", "collectgarbage", NULL };
+
+static void push_names(lua_State *L, const char *const *names)
+{
+    lua_newtable(L);
+    for (int i = 0; names[i]; i++) {
+        lua_pushstring(L, names[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+typedef struct { sandbox *sb; const char *prelude; size_t plen; enc grants; enc data; } setupjob;
 
 static int setup_job(lua_State *L)
 {
@@ -450,14 +469,15 @@ static int setup_job(lua_State *L)
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
     lua_pop(L, 1);
-    static const char *drop[] = { "dofile", "loadfile", "load", "loadstring", "getfenv", "setfenv",
-                                  "newproxy", "gcinfo", "module", "require", "package", "collectgarbage", NULL };
-    lua_newtable(L);  /* the dropped originals, handed to the prelude only */
-    for (int i = 0; drop[i]; i++) {
-        lua_getglobal(L, drop[i]);
-        lua_setfield(L, -2, drop[i]);
-        lua_pushnil(L);
-        lua_setglobal(L, drop[i]);
+    lua_newtable(L);  /* the taken originals, handed to the prelude only */
+    for (int pass = 0; pass < 2; pass++) {
+        const char *const *names = pass ? REPLACED : DENIED;
+        for (int i = 0; names[i]; i++) {
+            lua_getglobal(L, names[i]);
+            lua_setfield(L, -2, names[i]);
+            lua_pushnil(L);
+            lua_setglobal(L, names[i]);
+        }
     }
     int originals = lua_gettop(L);
     lua_getglobal(L, "os");
@@ -492,6 +512,14 @@ static int setup_job(lua_State *L)
     lua_setfield(L, -2, "grants");
     lua_pushvalue(L, originals);
     lua_setfield(L, -2, "originals");
+    push_names(L, DENIED);
+    lua_setfield(L, -2, "denied");
+    /* plain data from the host for the prelude: the capability registry's plugin sides */
+    if (j->data.b.n) {
+        dec dd = { j->data.b.p, j->data.b.n, 0 };
+        decode_n(L, &dd);
+        lua_setfield(L, -2, "data");
+    }
     lua_call(L, 1, 1);
     if (!lua_isfunction(L, -1)) luaL_error(L, "the plugin prelude must return its dispatch function");
     lua_setfield(L, LUA_REGISTRYINDEX, SB_DISPATCH);
@@ -529,6 +557,8 @@ static int l_new(lua_State *H)
     lua_getfield(H, 1, "cpu_ms");
     lua_getfield(H, 1, "grants");
     lua_getfield(H, 1, "host");
+    lua_getfield(H, 1, "data");
+    lua_insert(H, 2);   /* out of the way of the slots below */
     const char *name = luaL_checkstring(H, -7);
     const char *dir = luaL_optstring(H, -6, ".");
     size_t plen;
@@ -573,10 +603,19 @@ static int l_new(lua_State *H)
     }
     encode_n(H, lua_gettop(H), 1, &j.grants);
     lua_pop(H, 1);
+    if (!lua_isnil(H, 2) && encode_n(H, 2, 1, &j.data)) {
+        free(j.grants.b.p);
+        free(j.data.b.p);
+        lua_pushnil(H);
+        lua_pushfstring(H, "plugin %s: cannot set up its state: data: %s", sb->name, j.data.err);
+        sb_free(H, sb);
+        return 2;
+    }
     sb->host = H;
     int rc = lua_cpcall(L, setup_job, &j);
     sb->host = NULL;
     free(j.grants.b.p);
+    free(j.data.b.p);
     if (rc != 0) {
         lua_pushnil(H);
         lua_pushfstring(H, "plugin %s: cannot set up its state: %s", sb->name, lua_tostring(L, -1));
@@ -850,51 +889,7 @@ static int l_copy(lua_State *H)
     return lua_gettop(H) - top;
 }
 
-/* ---- host-side file helpers for the plugin manager ----------------------- */
-#include <dirent.h>
-#include <limits.h>
-
-/* sandbox.ls(dir) -> { names... } | nil, err (no "." entries; unsorted) */
-static int l_ls(lua_State *H)
-{
-    const char *dir = luaL_checkstring(H, 1);
-    DIR *d = opendir(dir);
-    if (!d) { lua_pushnil(H); lua_pushstring(H, strerror(errno)); return 2; }
-    lua_newtable(H);
-    int i = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        lua_pushstring(H, e->d_name);
-        lua_rawseti(H, -2, ++i);
-    }
-    closedir(d);
-    return 1;
-}
-
-/* sandbox.stat(path) -> { type="file"|"dir"|"other", size=, mtime= } | nil, err */
-static int l_stat(lua_State *H)
-{
-    struct stat st;
-    if (stat(luaL_checkstring(H, 1), &st) < 0) { lua_pushnil(H); lua_pushstring(H, strerror(errno)); return 2; }
-    lua_createtable(H, 0, 3);
-    lua_pushstring(H, S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "dir" : "other");
-    lua_setfield(H, -2, "type");
-    lua_pushnumber(H, (lua_Number)st.st_size);
-    lua_setfield(H, -2, "size");
-    lua_pushnumber(H, (lua_Number)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9);
-    lua_setfield(H, -2, "mtime");
-    return 1;
-}
-
-static int l_realpath(lua_State *H)
-{
-    char buf[PATH_MAX];
-    if (!realpath(luaL_checkstring(H, 1), buf)) { lua_pushnil(H); lua_pushstring(H, strerror(errno)); return 2; }
-    lua_pushstring(H, buf);
-    return 1;
-}
-
+/* ---- the host side of exec ------------------------------------------------ */
 /* sandbox.environ() -> { NAME = value, ... } of this process (exec's env merge) */
 extern char **environ;
 static int l_environ(lua_State *H)
@@ -910,57 +905,6 @@ static int l_environ(lua_State *H)
     return 1;
 }
 
-/* sandbox.sha256(data) -> hex */
-static const uint32_t K256[64] = {
-    0x428a2f98,0x71374491,0xb5c0fbcf,0xe9b5dba5,0x3956c25b,0x59f111f1,0x923f82a4,0xab1c5ed5,
-    0xd807aa98,0x12835b01,0x243185be,0x550c7dc3,0x72be5d74,0x80deb1fe,0x9bdc06a7,0xc19bf174,
-    0xe49b69c1,0xefbe4786,0x0fc19dc6,0x240ca1cc,0x2de92c6f,0x4a7484aa,0x5cb0a9dc,0x76f988da,
-    0x983e5152,0xa831c66d,0xb00327c8,0xbf597fc7,0xc6e00bf3,0xd5a79147,0x06ca6351,0x14292967,
-    0x27b70a85,0x2e1b2138,0x4d2c6dfc,0x53380d13,0x650a7354,0x766a0abb,0x81c2c92e,0x92722c85,
-    0xa2bfe8a1,0xa81a664b,0xc24b8b70,0xc76c51a3,0xd192e819,0xd6990624,0xf40e3585,0x106aa070,
-    0x19a4c116,0x1e376c08,0x2748774c,0x34b0bcb5,0x391c0cb3,0x4ed8aa4a,0x5b9cca4f,0x682e6ff3,
-    0x748f82ee,0x78a5636f,0x84c87814,0x8cc70208,0x90befffa,0xa4506ceb,0xbef9a3f7,0xc67178f2};
-#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-static void sha256_block(uint32_t h[8], const unsigned char *p)
-{
-    uint32_t w[64], a, b, c, d, e, f, g, k;
-    for (int i = 0; i < 16; i++) w[i] = (uint32_t)p[4*i] << 24 | (uint32_t)p[4*i+1] << 16 | (uint32_t)p[4*i+2] << 8 | p[4*i+3];
-    for (int i = 16; i < 64; i++) {
-        uint32_t s0 = ROR(w[i-15], 7) ^ ROR(w[i-15], 18) ^ (w[i-15] >> 3);
-        uint32_t s1 = ROR(w[i-2], 17) ^ ROR(w[i-2], 19) ^ (w[i-2] >> 10);
-        w[i] = w[i-16] + s0 + w[i-7] + s1;
-    }
-    a = h[0]; b = h[1]; c = h[2]; d = h[3]; e = h[4]; f = h[5]; g = h[6]; k = h[7];
-    for (int i = 0; i < 64; i++) {
-        uint32_t t1 = k + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i];
-        uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        k = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
-    }
-    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
-}
-
-static int l_sha256(lua_State *H)
-{
-    size_t n;
-    const unsigned char *s = (const unsigned char *)luaL_checklstring(H, 1, &n);
-    uint32_t h[8] = {0x6a09e667,0xbb67ae85,0x3c6ef372,0xa54ff53a,0x510e527f,0x9b05688c,0x1f83d9ab,0x5be0cd19};
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) sha256_block(h, s + i);
-    unsigned char tail[128] = {0};
-    size_t r = n - i;
-    memcpy(tail, s + i, r);
-    tail[r] = 0x80;
-    size_t tl = r + 9 <= 64 ? 64 : 128;
-    uint64_t bits = (uint64_t)n * 8;
-    for (int j = 0; j < 8; j++) tail[tl - 1 - j] = (unsigned char)(bits >> (8 * j));
-    sha256_block(h, tail);
-    if (tl == 128) sha256_block(h, tail + 64);
-    char hex[65];
-    for (int j = 0; j < 8; j++) snprintf(hex + 8 * j, 9, "%08x", h[j]);
-    lua_pushlstring(H, hex, 64);
-    return 1;
-}
-
 int luaopen_vcli_sandbox(lua_State *L)
 {
     static const luaL_Reg methods[] = {
@@ -968,10 +912,10 @@ int luaopen_vcli_sandbox(lua_State *L)
         {"stats", l_stats}, {"limits", l_limits}, {"gc", l_gc}, {"close", l_close},
         {"closed", l_closed}, {"__gc", l_close}, {"__tostring", l_tostring}, {NULL, NULL}};
     vcli_newclass(L, SB_META, methods);
-    static const luaL_Reg fns[] = {{"new", l_new}, {"copy", l_copy}, {"ls", l_ls}, {"stat", l_stat},
-                                   {"realpath", l_realpath}, {"sha256", l_sha256},
-                                   {"environ", l_environ}, {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"new", l_new}, {"copy", l_copy}, {"environ", l_environ}, {NULL, NULL}};
     lua_newtable(L);
     vcli_setfuncs(L, fns);
+    push_names(L, DENIED);   /* what no plugin gets: docs and specs read the one list */
+    lua_setfield(L, -2, "DENIED");
     return 1;
 }

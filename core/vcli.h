@@ -25,6 +25,7 @@ int luaopen_vcli_wsock(lua_State *L);
 int luaopen_vcli_jsonfmt(lua_State *L);
 int luaopen_vcli_fs(lua_State *L);
 int luaopen_vcli_tcp(lua_State *L);
+int luaopen_vcli_codec(lua_State *L);
 int luaopen_cjson(lua_State *L);
 int luaopen_cjson_safe(lua_State *L);
 

@@ -1,5 +1,5 @@
 /* vcli.wsock — WebSocket (RFC 6455) framing: the handshake's accept key
- * (SHA-1 + base64), frames out (client frames masked with fresh random
+ * (SHA-1 + base64, from codec.c), frames out (client frames masked with fresh random
  * keys) and a decoder that turns received bytes into whole messages
  * (continuation frames joined, control frames passed through, protocol
  * violations reported as one line). No I/O here: the byte stream is
@@ -7,6 +7,7 @@
  * lua/vcli/websocket.lua. Masking every byte is the part that is slow in
  * interpreted Lua, hence C. */
 #include "vcli.h"
+#include "codec.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,78 +16,6 @@
 #define DEC_META "vcli.wsock.decoder"
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define DEFAULT_MAX_MESSAGE (64u << 20)
-
-/* ---- SHA-1 (FIPS 180-1), only for Sec-WebSocket-Accept ---------------- */
-typedef struct { uint32_t h[5]; uint64_t len; unsigned char buf[64]; size_t n; } sha1_ctx;
-
-#define ROL(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
-
-static void sha1_block(sha1_ctx *c, const unsigned char *p)
-{
-    uint32_t w[80];
-    for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-    for (int i = 16; i < 80; i++) w[i] = ROL(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    uint32_t a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3], e = c->h[4];
-    for (int i = 0; i < 80; i++) {
-        uint32_t f, k;
-        if (i < 20) { f = (b & cc) | (~b & d); k = 0x5A827999; }
-        else if (i < 40) { f = b ^ cc ^ d; k = 0x6ED9EBA1; }
-        else if (i < 60) { f = (b & cc) | (b & d) | (cc & d); k = 0x8F1BBCDC; }
-        else { f = b ^ cc ^ d; k = 0xCA62C1D6; }
-        uint32_t t = ROL(a, 5) + f + e + k + w[i];
-        e = d; d = cc; cc = ROL(b, 30); b = a; a = t;
-    }
-    c->h[0] += a; c->h[1] += b; c->h[2] += cc; c->h[3] += d; c->h[4] += e;
-}
-
-static void sha1_init(sha1_ctx *c)
-{
-    static const uint32_t h0[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
-    memcpy(c->h, h0, sizeof h0);
-    c->len = 0;
-    c->n = 0;
-}
-
-static void sha1_update(sha1_ctx *c, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    c->len += len;
-    while (len) {
-        size_t k = 64 - c->n < len ? 64 - c->n : len;
-        memcpy(c->buf + c->n, p, k);
-        c->n += k; p += k; len -= k;
-        if (c->n == 64) { sha1_block(c, c->buf); c->n = 0; }
-    }
-}
-
-static void sha1_final(sha1_ctx *c, unsigned char out[20])
-{
-    uint64_t bits = c->len * 8;
-    unsigned char pad = 0x80, zero = 0, lenb[8];
-    sha1_update(c, &pad, 1);
-    while (c->n != 56) sha1_update(c, &zero, 1);
-    for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)(bits >> (56 - 8 * i));
-    sha1_update(c, lenb, 8);
-    for (int i = 0; i < 5; i++) {
-        out[4 * i] = (unsigned char)(c->h[i] >> 24); out[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
-        out[4 * i + 2] = (unsigned char)(c->h[i] >> 8); out[4 * i + 3] = (unsigned char)c->h[i];
-    }
-}
-
-static size_t b64(const unsigned char *in, size_t n, char *out)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
-        out[o++] = tab[v >> 18 & 63];
-        out[o++] = tab[v >> 12 & 63];
-        out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < n ? tab[v & 63] : '=';
-    }
-    return o;
-}
 
 /* ---- random bytes (mask keys, Sec-WebSocket-Key) ----------------------- */
 static unsigned char rpool[256];
@@ -108,16 +37,13 @@ static int random_bytes(unsigned char *out, size_t n)
     return 0;
 }
 
-/* wsock.sha1(data) -> 20 raw bytes */
+/* wsock.sha1(data) -> 20 raw bytes (codec.sha1; kept for the accept-key tests) */
 static int l_sha1(lua_State *L)
 {
     size_t n;
     const char *s = luaL_checklstring(L, 1, &n);
-    sha1_ctx c;
     unsigned char d[20];
-    sha1_init(&c);
-    sha1_update(&c, s, n);
-    sha1_final(&c, d);
+    codec_sha1(s, n, d);
     lua_pushlstring(L, (const char *)d, 20);
     return 1;
 }
@@ -127,14 +53,14 @@ static int l_accept_key(lua_State *L)
 {
     size_t n;
     const char *key = luaL_checklstring(L, 1, &n);
-    sha1_ctx c;
+    codec_sha1_ctx c;
     unsigned char d[20];
     char out[32];
-    sha1_init(&c);
-    sha1_update(&c, key, n);
-    sha1_update(&c, WS_GUID, sizeof WS_GUID - 1);
-    sha1_final(&c, d);
-    lua_pushlstring(L, out, b64(d, 20, out));
+    codec_sha1_init(&c);
+    codec_sha1_update(&c, key, n);
+    codec_sha1_update(&c, WS_GUID, sizeof WS_GUID - 1);
+    codec_sha1_final(&c, d);
+    lua_pushlstring(L, out, codec_b64_encode(d, 20, out));
     return 1;
 }
 
@@ -144,7 +70,7 @@ static int l_new_key(lua_State *L)
     unsigned char r[16];
     char out[32];
     if (random_bytes(r, sizeof r) < 0) return luaL_error(L, "wsock: no random bytes (%s)", strerror(errno));
-    lua_pushlstring(L, out, b64(r, sizeof r, out));
+    lua_pushlstring(L, out, codec_b64_encode(r, sizeof r, out));
     return 1;
 }
 

@@ -162,7 +162,7 @@ local function eval3(src)
   return pm.invoke(pm.get("rt3"), "eval", src)
 end
 
-local function sandbox_realpath(p) return require("vcli.sandbox").realpath(p) end
+local function sandbox_realpath(p) return require("vcli.fs").realpath(p) end
 
 local function eval(src)
   local ok, err = pm.start("rt")
@@ -413,6 +413,26 @@ describe("prompt segments", function()
     assert.same({ { "plain", 0 } }, pm.prompt_segments())
     pm.stop("rt")
     assert.equal(nil, pm.prompt_segments())
+  end)
+  it("an rc's vcli.prompt_segment goes before the plugins' and is replaced, not repeated, when the rc reloads", function()
+    local SH = require("vcli.state")("vcli.shell")
+    local rc = require("vcli.rc")
+    local path = dir .. "/prompt_rc.lua"
+    spec.write(path, "vcli.prompt_segment(function() return { { 'clock ', 8 } } end)\n")
+    local before = #(SH.prompt_segments or {})
+    assert.truthy(rc.load(path))
+    assert.truthy(rc.load(path))
+    assert.equal(before + 1, #SH.prompt_segments)
+    eval("vcli.prompt.set('rt:on ')")
+    local texts = {}
+    for _, provider in ipairs(SH.prompt_segments) do
+      for _, seg in ipairs(provider() or {}) do texts[#texts + 1] = seg[1] end
+    end
+    assert.same({ "rt:on ", "clock " }, texts)
+    spec.write(path, "-- nothing\n")
+    assert.truthy(rc.load(path))
+    assert.equal(before, #SH.prompt_segments)
+    pm.stop("rt")
   end)
 end)
 

@@ -42,10 +42,14 @@ function M.prompt(p)
   S.prompt_owner = M.owner
 end
 
--- A provider adds segments before the default prompt (a plugin's context).
+-- A provider adds segments before the default prompt (a plugin's context);
+-- providers an rc file added go when it reloads (their owner is "rc").
 function M.prompt_segment(fn)
+  assert(type(fn) == "function", "vcli.prompt_segment: function expected")
   S.prompt_segments = S.prompt_segments or {}
+  S.prompt_segment_owner = S.prompt_segment_owner or setmetatable({}, { __mode = "k" })
   table.insert(S.prompt_segments, fn)
+  S.prompt_segment_owner[fn] = M.owner
 end
 
 -- vcli.run("help exit") -> status; runs a shell line from Lua.

@@ -28,8 +28,10 @@ local function snapshot()
   local b, bo = {}, {}
   for k, v in pairs(SH.bindings or {}) do b[k] = v end
   for k, v in pairs(SH.binding_owner or {}) do bo[k] = v end
+  local segs = {}
+  for i, fn in ipairs(SH.prompt_segments or {}) do segs[i] = fn end
   return { cmds = commands.snapshot("rc"), bindings = b, binding_owner = bo,
-           prompt = SH.prompt, prompt_owner = SH.prompt_owner }
+           prompt = SH.prompt, prompt_owner = SH.prompt_owner, prompt_segments = segs }
 end
 
 local function remove_rc_things()
@@ -38,6 +40,10 @@ local function remove_rc_things()
     if owner == "rc" then SH.bindings[k] = nil; SH.binding_owner[k] = nil end
   end
   if SH.prompt_owner == "rc" then SH.prompt, SH.prompt_owner = nil, nil end
+  local owners = SH.prompt_segment_owner or {}
+  for i = #(SH.prompt_segments or {}), 1, -1 do
+    if owners[SH.prompt_segments[i]] == "rc" then table.remove(SH.prompt_segments, i) end
+  end
 end
 
 local function restore(snap)
@@ -45,6 +51,7 @@ local function restore(snap)
   commands.restore(snap.cmds)
   SH.bindings, SH.binding_owner = snap.bindings, snap.binding_owner
   SH.prompt, SH.prompt_owner = snap.prompt, snap.prompt_owner
+  SH.prompt_segments = snap.prompt_segments
 end
 
 -- Run one rc file; returns true or false, one-line error.

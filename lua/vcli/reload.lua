@@ -37,12 +37,15 @@ function M.module(name, path)
   return true
 end
 
+-- A notice above the line being typed, which is drawn again below it.
 local function report(msg)
   local shell = require("vcli.shell")
-  shell.ewrite("\r\27[K" .. msg .. "\n")
   local SH = require("vcli.state")("vcli.shell")
+  shell.ewrite((SH.editor and "\r\27[K" or "") .. msg .. "\n")
   if SH.editor then SH.editor.grid:invalidate(); SH.editor.grid:finish_inline(); SH.editor:render() end
 end
+
+M.report = report
 
 -- Apply pending changes (debounced: editors write a file in several steps).
 local function apply()
@@ -94,11 +97,20 @@ local function watch_dir(dir, filter)
   if wd then S.watched[dir] = wd end
 end
 
+-- root and every directory under it (hidden ones too; symlinks not followed).
 function M.watch_tree(root, filter)
-  local p = io.popen("find '" .. root:gsub("'", "'\\''") .. "' -type d 2>/dev/null")
-  if not p then return end
-  for dir in p:lines() do watch_dir(dir, filter) end
-  p:close()
+  local fs = require("vcli.fs")
+  local function walk(dir, depth)
+    watch_dir(dir, filter)
+    if depth > 32 then return end
+    for _, n in ipairs(fs.list(dir, true) or {}) do
+      local path = dir .. "/" .. n
+      local st = fs.stat(path, true)
+      if st and st.type == "dir" then walk(path, depth + 1) end
+    end
+  end
+  local st = fs.stat(root)
+  if st and st.type == "dir" then walk(root, 0) end
 end
 
 -- Watch vcli's own Lua modules and the rc files.

@@ -6,7 +6,7 @@
 local M = {}
 
 -- SHA-256 of s as 64 hex digits (the core's, in C).
-M.sha256 = require("vcli.sandbox").sha256
+M.sha256 = require("vcli.codec").sha256
 
 function M.db_path()
   return require("vcli.config.layers").xdg("XDG_STATE_HOME", "/.local/state") .. "/vcli/trust"

@@ -1,5 +1,5 @@
 -- vcli.plugin.cli — the `plugin` command: list, info, enable, disable,
--- reload, health, stats, new, test, search, install, uninstall, update, publish.
+-- reload, logs, health, stats, new, test, search, install, uninstall, update, publish.
 local commands = require("vcli.shell.commands")
 local text = require("vcli.text")
 
@@ -93,6 +93,34 @@ local function stats(ctx)
   return 0
 end
 
+-- plugin logs NAME [-f]: the lines the plugin gave vcli.log (the last 500,
+-- kept across its reloads and restarts); -f waits for more until Ctrl-C.
+local function logs(ctx)
+  local name = ctx.args.name
+  if not pm().get(name) then error(("no plugin named '%s' (plugin list shows what is installed)"):format(name), 0) end
+  local seen = 0
+  local function show()
+    for _, l in ipairs(pm().logs(name)) do
+      if l.seq > seen then
+        ctx.print(os.date("!%Y-%m-%dT%H:%M:%SZ", l.at) .. " " .. l.msg)
+        seen = l.seq
+      end
+    end
+  end
+  show()
+  if not ctx.flags.follow then
+    if seen == 0 then
+      ctx.err(("plugin %s has logged nothing since vcli started (vcli.log(...) in the plugin writes here)\n"):format(name))
+    end
+    return 0
+  end
+  while true do
+    io.stdout:flush()
+    if not pcall(pm().wait_log, name, seen) then return 130 end   -- Ctrl-C
+    show()
+  end
+end
+
 local function registry()
   local ok, r = pcall(require, "vcli.plugin.registry")
   if not ok then error("plugin: the registry (search/install/uninstall/update/publish) failed to load: " .. tostring(r), 0) end
@@ -118,6 +146,9 @@ function M.define()
         handler = simple(function(n) return pm().start(n) end, "plugin %s running") },
       { name = "stop", summary = "Stop a running plugin", args = NAME,
         handler = simple(function(n) return pm().stop(n) end, "plugin %s stopped") },
+      { name = "logs", summary = "What a plugin wrote with vcli.log (-f: follow)", args = NAME,
+        flags = { { name = "follow", short = "f", type = "bool", help = "wait for more lines (Ctrl-C ends)" } },
+        handler = logs },
       { name = "health", summary = "Run every running plugin's health check", handler = health },
       { name = "stats", summary = "Memory, CPU time, calls, errors, latency and circuit state per plugin", handler = stats },
       { name = "new", summary = "Scaffold a plugin into $XDG_DATA_HOME/vcli/plugins/NAME",

@@ -15,10 +15,11 @@ function M.run(name, ctx)
   local vm = require("vcli.vm")
   local p = pm.get(name)
   if not p then error(("no plugin named '%s'"):format(name), 0) end
-  local files = require("vcli.sandbox").ls(p.dir .. "/spec") or {}
+  local fs = require("vcli.fs")
+  local files = fs.list(p.dir .. "/spec") or {}
   table.sort(files)
   local passed, failed = 0, 0
-  local tmp = io.popen("mktemp -d /tmp/vcli-plugin-test.XXXXXX"):read("*l")
+  local tmp = assert(fs.mkdtemp("/tmp/vcli-plugin-test."))
   pm.set_store_dir(tmp)
   local stubs = {}
   local env = setmetatable({}, { __index = _G })
@@ -36,9 +37,10 @@ function M.run(name, ctx)
     end
   end
   env.stub = function(cap, op, fn)
-    pm.handlers[cap] = pm.handlers[cap] or {}
-    table.insert(stubs, { cap, op, pm.handlers[cap][op] })
-    pm.handlers[cap][op] = function(_, ...) return fn(...) end
+    local H = pm.handlers
+    H[cap] = H[cap] or {}
+    table.insert(stubs, { cap, op, H[cap][op] })
+    H[cap][op] = function(_, ...) return fn(...) end
   end
   env.assert = setmetatable({
     equal = function(a, b) if a ~= b then error(("expected %s, got %s"):format(tostring(a), tostring(b)), 2) end end,

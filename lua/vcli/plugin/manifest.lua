@@ -3,11 +3,10 @@
 --   ~/.local/share/vcli/plugins/x/plugin.yaml:3: version: "1.2" is not a semantic version (MAJOR.MINOR.PATCH)
 local yaml = require("vcli.yaml")
 local semver = require("vcli.plugin.semver")
+local capreg = require("vcli.plugin.caps")
 
 local M = {}
 
-M.BUILTIN_CAPS = { env = true, net = true, kube = true, prom = true, store = true, exec = true, ["fs.read"] = true,
-                   ["fs.write"] = true, tui = true, events = true, clipboard = true, config = true, terminal = true }
 M.DEFAULT_LIMITS = { memory = 32 * 1024 * 1024, cpu_ms_per_call = 1000, start_ms = 2000, stop_ms = 1000 }
 
 local UNITS = { [""] = 1, b = 1, k = 1024, kb = 1000, kib = 1024, m = 1024 ^ 2, mb = 1000 ^ 2, mib = 1024 ^ 2,
@@ -107,46 +106,10 @@ function M.check(doc, lines, path)
       fail(path, line, "capabilities", ("'%s' is not a capability name"):format(tostring(name)))
     end
     if opts == true or opts == yaml.null or opts == nil then opts = {} end
-    -- env: [NAME, ...] and config: { read: [...] } also take a bare list
-    if (name == "env" or name == "config") and type(opts) == "table" and is_list(opts) and next(opts) then
-      opts = name == "env" and { names = opts } or { read = opts }
-    end
-    if type(opts) ~= "table" then fail(path, line, "capabilities." .. name, "options must be a mapping (e.g. hosts: [...])") end
-    if name == "store" and opts.quota ~= nil and not M.size(opts.quota) then
-      fail(path, line_of(opts, "quota"), "capabilities.store.quota", ("'%s' is not a size (e.g. 10MiB)"):format(tostring(opts.quota)))
-    end
-    if name == "env" then
-      for i, v in ipairs(opts.names or {}) do
-        if type(v) ~= "string" or not v:match("^[%a_][%w_]*$") then
-          fail(path, line, ("capabilities.env[%d]"):format(i), ("'%s' is not an environment variable name"):format(tostring(v)))
-        end
-      end
-    end
-    if name == "config" then
-      for i, v in ipairs(opts.read or {}) do
-        if type(v) ~= "string" or not v:match("^[%a_][%w_%-]*$") or v == "plugins" then
-          fail(path, line, ("capabilities.config.read[%d]"):format(i),
-            ("'%s' is not a core config section (e.g. prometheus, kubernetes; a plugin reads its own plugins.NAME)"):format(tostring(v)))
-        end
-      end
-    end
-    -- net: listen: true (any local address) or a list of addresses ([127.0.0.1, "::1"])
-    if name == "net" and opts.listen ~= nil and type(opts.listen) ~= "boolean" then
-      if not is_list(opts.listen) then
-        fail(path, line_of(opts, "listen"), "capabilities.net.listen", "must be true or a list of local addresses")
-      end
-      for i, v in ipairs(opts.listen) do
-        if type(v) ~= "string" or not (v == "localhost" or v:match("^[%d.]+$") or v:match("^[%x:]+$")) then
-          fail(path, line_of(opts, "listen"), ("capabilities.net.listen[%d]"):format(i),
-            ("'%s' is not an IP address (e.g. 127.0.0.1, ::1)"):format(tostring(v)))
-        end
-      end
-    end
-    for _, key in ipairs({ "hosts", "commands", "paths", "names", "read" }) do
-      if opts[key] ~= nil and not is_list(opts[key]) then
-        fail(path, line_of(opts, key), ("capabilities.%s.%s"):format(name, key), "must be a list")
-      end
-    end
+    -- names, options and their checks: the capability's own file (vcli.plugin.caps)
+    opts = capreg.check(name, opts, { line = line, is_list = is_list,
+      fail = function(l, field, msg) fail(path, l, field, msg) end,
+      line_of = function(tbl, key) local l = lines[tbl] return l and l[key] end })
     m.capabilities[name] = opts
     table.insert(m.grants, name)
   end
@@ -265,7 +228,7 @@ end
 -- start-up with many plugins reads no YAML. A manifest younger than
 -- CACHE_SETTLE_S is not cached: the file-system clock is coarse, and an
 -- edit within the same tick could otherwise keep the same mtime and size.
-local CACHE_VERSION = 2
+local CACHE_VERSION = 3   -- 3: capabilities and their options checked against vcli.plugin.caps
 local CACHE_SETTLE_S = 2
 
 function M.cache_path()
@@ -313,7 +276,7 @@ local Cache = {}
 Cache.__index = Cache
 
 -- M.cache(path) -> cache; cache:parse(mpath, stat) replaces M.parse for a
--- file whose stat (sandbox.stat) is known; cache:save() writes it back if
+-- file whose stat (vcli.fs.stat) is known; cache:save() writes it back if
 -- anything changed, keeping only the entries used since it was opened.
 function M.cache(path)
   local c = setmetatable({ path = path or M.cache_path(), old = {}, used = {}, dirty = false }, Cache)
@@ -373,7 +336,7 @@ function Cache:save()
   local f = io.open(tmp, "wb")
   if not f then
     local dir = self.path:match("^(.*)/[^/]*$")
-    if dir then os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null") end
+    if dir then require("vcli.fs").mkdir_p(dir) end
     f = io.open(tmp, "wb")
     if not f then return nil, "cannot write " .. tmp end
   end

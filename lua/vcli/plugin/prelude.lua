@@ -3,13 +3,16 @@
 -- functions, a `vcli` table holding only what the manifest's capabilities
 -- grant, and `require` for the plugin's own modules. Every reach outside goes
 -- through prims.host, the C door that checks the capability on each call.
--- Returns the dispatch function the host calls for init, hooks, commands,
--- events, timers and service requests.
+-- The plugin side of each granted capability comes from its file
+-- (lua/vcli/plugin/caps/<name>.lua, sent by the host as prims.data.caps);
+-- this file is the runtime they stand on. Returns the dispatch function the
+-- host calls for init, hooks, commands, events, timers and service requests.
 local prims = ...
 local host, out, load_text, readmod, expired = prims.host, prims.out, prims.load, prims.readmod, prims.expired
 local traceback = prims.traceback
 local orig = prims.originals
 local NAME = prims.name
+local DATA = prims.data or { caps = {}, builtin = {}, modules = {} }
 local setfenv, raw_collect = orig.setfenv, orig.collectgarbage
 local co_create, co_resume, co_yield, co_status, co_running =
   coroutine.create, coroutine.resume, coroutine.yield, coroutine.status, coroutine.running
@@ -23,7 +26,8 @@ for _, g in ipairs(prims.grants) do granted[g] = true end
 
 local env = {}
 local hooks = {}
-local commands, subs, responders, timers, services = {}, {}, {}, {}, {}
+local D = {}   -- dispatch: what the host calls (capabilities add theirs: events)
+local commands, timers, services = {}, {}, {}
 local next_id = 0
 local function new_id() next_id = next_id + 1; return next_id end
 
@@ -99,8 +103,8 @@ end
 
 -- ------------------------------------------------------------------ modules
 local loaded = {}
-local builtin = { ["vcli.resilience"] = true, ["vcli.semver"] = true, ["vcli.lines"] = true, ["vcli.base64"] = true,
-                  ["vcli.text"] = true }
+local builtin = {}   -- the modules every plugin may require (vcli.plugin.caps.MODULES)
+for _, m in ipairs(DATA.modules) do builtin[m] = true end
 local function require_(name)
   if type(name) ~= "string" then error("require: module name expected", 2) end
   local m = loaded[name]
@@ -153,12 +157,9 @@ env._G = env
 -- The string metatable's __index is this state's own string table: keep it
 -- free of dump too, so ("").dump is refused the same way.
 string.dump = env.string.dump
-for _, k in ipairs({ "io", "debug", "ffi", "jit", "package", "dofile", "loadfile", "getfenv",
-                     "setfenv", "newproxy", "module", "gcinfo" }) do
-  env[k] = nil
-end
-local forbidden = { io = true, debug = true, ffi = true, jit = true, package = true, dofile = true,
-                    loadfile = true, getfenv = true, setfenv = true, newproxy = true, module = true }
+-- the one deny-list is sandbox.c's (prims.denied)
+local forbidden = {}
+for _, k in ipairs(prims.denied) do env[k] = nil; forbidden[k] = true end
 setmetatable(env, { __index = function(_, k)
   if forbidden[k] then
     error(("plugin %s: '%s' is not available to plugins (see docs/plugins.md, \"The sandbox\")"):format(NAME, k), 2)
@@ -287,192 +288,35 @@ end
 -- What the shell shows before its prompt: the host keeps the last value.
 vcli.prompt = { set = function(segments) host("core", "prompt", segments) end }
 
-local BUILTIN = { env = true, net = true, store = true, exec = true, ["fs.read"] = true, ["fs.write"] = true, tui = true,
-                  events = true, clipboard = true, config = true, terminal = true }
-
-if granted.net then
-  -- A body read from a host stream, chunk by chunk: each read waits on the
-  -- host. The stream lives as long as the call that opened it.
-  local Stream = {}
-  Stream.__index = Stream
-  function Stream:read()
-    if self.closed or self.ended then return nil end
-    local chunk = await("net", "read", self.id)
-    if chunk == nil then self.ended = true end
-    return chunk
-  end
-  function Stream:chunks() return function() return self:read() end end
-  function Stream:lines() return require_("vcli.lines")(function() return self:read() end) end
-  function Stream:close()
-    if self.closed then return end
-    self.closed = true
-    host("net", "close", self.id)
-  end
-  vcli.http = {
-    request = function(opts) return await("net", "request", opts) end,
-    get = function(url, opts)
-      local o = opts and copy(opts) or {}
-      o.url, o.method = url, o.method or "GET"
-      return await("net", "request", o)
-    end,
-    post = function(url, body, opts)
-      local o = opts and copy(opts) or {}
-      o.url, o.method, o.body = url, o.method or "POST", body
-      return await("net", "request", o)
-    end,
-    stream = function(opts)
-      local r = await("net", "stream", opts)
-      return setmetatable({ id = r.id, status = r.status, headers = r.headers }, Stream)
-    end,
-  }
-  -- A WebSocket on the host: each recv/send waits on the host; it lives as
-  -- long as the call that opened it. Not 101: ws.status, ws.body, closed.
-  local WebSocket = {}
-  WebSocket.__index = WebSocket
-  function WebSocket:recv()
-    if self.closed then return nil end
-    local m = await("net", "ws_recv", self.id)
-    if m.closed then
-      self.closed, self.close_code, self.close_reason = true, m.code, m.reason
-      return nil
-    end
-    return m.data, m.text and "text" or "binary"
-  end
-  function WebSocket:send(data, kind)
-    if self.closed then error(("plugin %s: the WebSocket is closed"):format(NAME), 2) end
-    return await("net", "ws_send", self.id, data, kind == "text")
-  end
-  function WebSocket:close()
-    if self.closed or not self.id then self.closed = true return end
-    self.closed = true
-    host("net", "close", self.id)
-  end
-  vcli.http.websocket = function(opts)
-    local r = await("net", "websocket", opts)
-    return setmetatable({ id = r.id, status = r.status, headers = r.headers, body = r.body, protocol = r.protocol,
-                          closed = r.id == nil }, WebSocket)
-  end
-  -- Local TCP listeners (net: listen: true) and the connections they accept.
-  local Socket = {}
-  Socket.__index = Socket
-  function Socket:read()
-    if self.closed then return nil end
-    return await("net", "sock_read", self.id)
-  end
-  function Socket:write(data) return await("net", "sock_write", self.id, data) end
-  function Socket:close()
-    if self.closed then return end
-    self.closed = true
-    host("net", "close", self.id)
-  end
-  local Listener = {}
-  Listener.__index = Listener
-  function Listener:accept()
-    if self.closed then return nil end
-    local r = await("net", "accept", self.id)
-    if not r then return nil end
-    return setmetatable({ id = r.id, peer = r.peer, port = r.port }, Socket)
-  end
-  Listener.close = Socket.close
-  vcli.net = {
-    listen = function(opts)
-      local r = host("net", "listen", opts)
-      return setmetatable({ id = r.id, host = r.host, port = r.port }, Listener)
-    end,
-  }
+-- ------------------------------------------------------------ capabilities
+-- What a capability's plugin side gets besides the vcli table.
+local api = { name = NAME, host = host, await = await, require = function(m) return require_(m) end,
+              strip = strip, copy = copy, new_id = new_id, dispatch = D }
+local ops_of = {}
+-- A function for one operation: waits on the host ("wait") or not.
+function api.op(cap, op)
+  if ops_of[cap][op] == "wait" then return function(...) return await(cap, op, ...) end end
+  return function(...) return host(cap, op, ...) end
 end
-if granted.terminal then
-  -- The user's terminal / standard input: open{raw = true} (exec -it) or
-  -- open{} (read stdin as it is); t:read() -> {data=} | {resize={cols, rows}}
-  -- | nil at the end; restored when closed, with the call, or at a stop.
-  local Terminal = {}
-  Terminal.__index = Terminal
-  function Terminal:read()
-    if self.closed then return nil end
-    return await("terminal", "read", self.id)
-  end
-  function Terminal:close()
-    if self.closed then return end
-    self.closed = true
-    host("terminal", "close", self.id)
-  end
-  vcli.terminal = {
-    open = function(opts)
-      local r = host("terminal", "open", opts or {})
-      return setmetatable({ id = r.id, raw = r.raw, width = r.width, height = r.height }, Terminal)
-    end,
-    write = function(data, stream) return host("terminal", "write", data, stream) end,
-    size = function() return host("terminal", "size") end,
-  }
+-- A table of every operation of cap.
+function api.ops(cap)
+  local t = {}
+  for op in pairs(ops_of[cap]) do t[op] = api.op(cap, op) end
+  return t
 end
-if granted.env then
-  vcli.env = { get = function(name) return host("env", "get", name) end }
+local function plugin_side(c, ...)
+  local chunk, err = load_text(c.src, c.chunk)
+  if not chunk then error(err, 0) end
+  chunk()(vcli, api, ...)
 end
-if granted.store then
-  vcli.store = {
-    get = function(k) return host("store", "get", k) end,
-    put = function(k, v) return host("store", "put", k, v) end,
-    del = function(k) return host("store", "del", k) end,
-    keys = function(prefix) return host("store", "keys", prefix) end,
-    usage = function() return host("store", "usage") end,
-  }
+for _, c in ipairs(DATA.caps) do
+  ops_of[c.name] = c.ops
+  if c.src and granted[c.name] then plugin_side(c) end
 end
-if granted.exec then
-  vcli.exec = function(argv, opts) return await("exec", "run", argv, opts) end
-end
-if granted.tui then
-  -- vcli.ui.confirm(question) -> true | false: a line read on the user's
-  -- terminal (y/yes); false at once when the shell has no terminal.
-  vcli.ui = { confirm = function(question) return await("tui", "confirm", tostring(question or "")) == true end }
-end
-if granted["fs.read"] or granted["fs.write"] then
-  vcli.fs = {}
-  if granted["fs.read"] then
-    vcli.fs.read = function(path) return host("fs.read", "read", path) end
-    vcli.fs.list = function(path) return host("fs.read", "list", path) end
-  end
-  if granted["fs.write"] then
-    vcli.fs.write = function(path, data) return host("fs.write", "write", path, data) end
-    vcli.fs.remove = function(path) return host("fs.write", "remove", path) end
-    vcli.fs.private = function(name, data) return host("fs.write", "private", name, data) end
-  end
-end
-if granted.events then
-  vcli.events = {
-    publish = function(topic, payload) return host("events", "publish", topic, payload) end,
-    subscribe = function(pattern, fn)
-      assert(type(fn) == "function", "vcli.events.subscribe: handler function expected")
-      local id = new_id()
-      subs[id] = fn
-      host("events", "subscribe", pattern, id)
-      return id
-    end,
-    unsubscribe = function(id)
-      subs[id] = nil
-      host("events", "unsubscribe", id)
-    end,
-    request = function(topic, payload, timeout_ms) return await("events", "request", topic, payload, timeout_ms) end,
-    respond = function(topic, fn)
-      responders[topic] = fn
-      host("events", "respond", topic)
-    end,
-  }
-end
-if granted.clipboard then
-  vcli.clipboard = { copy = function(text) return host("clipboard", "copy", text) end }
-end
-if granted.config then
-  vcli.config = { get = function(path) return host("config", "get", path) end }
-end
-if granted.tui then
-  vcli.tui = { panel = function(spec) return host("tui", "panel", strip(spec)) end }
-end
-for cap in pairs(granted) do
-  if not BUILTIN[cap] then
-    vcli[cap] = setmetatable({}, { __index = function(_, op)
-      return function(...) return await(cap, "call", op, ...) end
-    end })
-  end
+local is_builtin = {}
+for _, n in ipairs(DATA.builtin) do is_builtin[n] = true end
+for _, cap in ipairs(prims.grants) do
+  if not is_builtin[cap] and DATA.service then plugin_side(DATA.service, cap) end
 end
 
 -- ----------------------------------------------------------------- dispatch
@@ -484,7 +328,6 @@ local function ctx_of(data)
   return data
 end
 
-local D = {}
 function D.load(entry)
   local fn, err = readmod(entry)
   if not fn then error(err, 0) end
@@ -522,15 +365,6 @@ function D.complete(path, kind, name, partial, data)
     if f.name == name and type(f.complete) == "function" then return f.complete(partial, data) end
   end
   return {}
-end
-function D.event(id, topic, payload)
-  local fn = subs[id]
-  if fn then return fn(payload, topic) end
-end
-function D.request(topic, payload)
-  local fn = responders[topic]
-  if not fn then error(("plugin %s: no responder for '%s'"):format(NAME, topic), 0) end
-  return fn(payload, topic)
 end
 function D.timer(id)
   local fn = timers[id]

@@ -4,7 +4,8 @@
 -- plan, checks its sha256 and manifest and unpacks it into a temporary
 -- directory next to the target; only when all of them are ready are they
 -- renamed into place, so a failure leaves nothing half-installed.
-local sandbox = require("vcli.sandbox")
+local fs = require("vcli.fs")
+local codec = require("vcli.codec")
 local manifest = require("vcli.plugin.manifest")
 local semver = require("vcli.plugin.semver")
 local json = require("vcli.json")
@@ -15,10 +16,9 @@ local M = {}
 
 local function pm() return require("vcli.plugin") end
 local function fail(fmt, ...) error(fmt:format(...), 0) end
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- ----------------------------------------------------------------- helpers
-M.base64 = require("vcli.base64").encode
+M.base64 = codec.base64_encode
 
 local function read(path)
   local f = io.open(path, "rb")
@@ -38,51 +38,34 @@ local function write_atomic(path, data)
   if not ok then os.remove(tmp) fail("cannot write %s: %s", path, rerr) end
 end
 
--- Run argv; returns exit code and its stderr. Inside a task the loop keeps
--- turning while it runs.
+-- Run argv (vcli.process); returns its exit code, stdout and stderr. The
+-- loop keeps turning while it runs (outside a task, until it ends).
 local function run(argv)
-  if not async.current() then
-    local cmd = {}
-    for i, a in ipairs(argv) do cmd[i] = q(a) end
-    local p = io.popen(table.concat(cmd, " ") .. " 2>&1 >/dev/null; echo \"__rc=$?\"")
-    local out = p:read("*a")
-    p:close()
-    local body, rc = out:match("^(.*)__rc=(%d+)%s*$")
-    return tonumber(rc) or 1, body or out
+  local function go()
+    local r, err = require("vcli.process").capture(argv)
+    if not r then return 127, "", err end
+    return r.code, r.stdout, r.stderr
   end
-  local proc, loop = require("vcli.proc"), require("vcli.loop")
-  return async.await(function(resume)
-    local errs, code, pending = {}, nil, 2
-    local function done() pending = pending - 1 if pending == 0 then resume(code, table.concat(errs)) end end
-    local pr, perr = proc.spawn({ argv = argv, stdin = "null", stdout = "null", stderr = "pipe",
-      on_exit = function(c) code = c done() end })
-    if not pr then resume(127, perr) return end
-    local h
-    h = loop.fd(pr.stderr, "r", function()
-      while true do
-        local data, e = loop.read(pr.stderr)
-        if data then errs[#errs + 1] = data
-        elseif e == "again" then return
-        else h:stop() proc.close(pr.stderr) done() return end
-      end
-    end)
-    return function() proc.kill(pr.pid) end
-  end)
+  if async.current() then return go() end
+  local ok, code, out, err = async.run(go, 600000)
+  if not ok then return 1, "", code end
+  return code, out, err
 end
 
 local function sh(argv, what)
-  local code, err = run(argv)
+  local code, _, err = run(argv)
   if code ~= 0 then fail("%s failed (exit %s): %s", what, tostring(code), text.trim(err or ""):gsub("\n", "; ")) end
 end
 
-local function mkdir_p(dir) sh({ "mkdir", "-p", dir }, "mkdir " .. dir) end
-local function rm_rf(path) if path then run({ "rm", "-rf", path }) end end
+local function mkdir_p(dir)
+  local ok, err = fs.mkdir_p(dir)
+  if not ok then fail("%s", err) end
+end
+local function rm_rf(path) if path then fs.remove(path, true) end end
 local function mktemp_in(dir, prefix)
   mkdir_p(dir)
-  local p = io.popen("mktemp -d " .. q(dir .. "/." .. prefix .. ".XXXXXX"))
-  local d = p:read("*l")
-  p:close()
-  if not d or d == "" then fail("cannot create a temporary directory in %s", dir) end
+  local d = fs.mkdtemp(dir .. "/." .. prefix .. ".")
+  if not d then fail("cannot create a temporary directory in %s", dir) end
   return d
 end
 
@@ -217,7 +200,7 @@ local function stage(idx, step, root)
   local url = package_url(idx, v.url)
   local label = ("%s %s"):format(step.name, v.version)
   local data = fetch(url, label)
-  local got = sandbox.sha256(data)
+  local got = codec.sha256(data)
   if got ~= v.sha256:lower() then
     fail("%s: sha256 mismatch: the index says %s, the download (%s) is %s; refusing to install it",
       label, v.sha256:lower(), url, got)
@@ -228,9 +211,7 @@ local function stage(idx, step, root)
     local f = assert(io.open(pkg, "wb"))
     f:write(data)
     f:close()
-    local p = io.popen("tar -tzf " .. q(pkg) .. " 2>/dev/null")
-    local listing = p:read("*a")
-    p:close()
+    local _, listing = run({ "tar", "-tzf", pkg })
     if listing == "" then fail("%s: %s is not a gzipped tar archive", label, url) end
     for entry in listing:gmatch("[^\n]+") do
       if entry:sub(1, 1) == "/" or ("/" .. entry .. "/"):find("/%.%./") then
@@ -242,7 +223,7 @@ local function stage(idx, step, root)
     os.remove(pkg)
     local dir = tmp .. "/x"
     if not read(dir .. "/plugin.yaml") then
-      local names = sandbox.ls(dir) or {}
+      local names = fs.list(dir) or {}
       if #names == 1 and read(dir .. "/" .. names[1] .. "/plugin.yaml") then dir = dir .. "/" .. names[1]
       else fail("%s: the archive has no plugin.yaml at its top (or in one top directory)", label) end
     end
@@ -253,7 +234,7 @@ local function stage(idx, step, root)
     end
     for file, want in pairs(m.sha256 or {}) do
       local fdata = read(dir .. "/" .. file)
-      if not fdata or sandbox.sha256(fdata) ~= want:lower() then
+      if not fdata or codec.sha256(fdata) ~= want:lower() then
         fail("%s: %s does not match the sha256 in its manifest", label, file)
       end
     end
@@ -270,7 +251,7 @@ local function commit(plan, root)
   local ok, err = pcall(function()
     for _, step in ipairs(plan) do
       local target = root .. "/" .. step.name
-      if sandbox.stat(target) then
+      if fs.stat(target) then
         step.backup = step.tmp .. "/previous"
         local rok, rerr = os.rename(target, step.backup)
         if not rok then fail("cannot move %s aside: %s", target, rerr) end
@@ -323,7 +304,7 @@ end
 -- Installed user plugins (those under root): name -> version.
 local function user_plugins(root)
   local out = {}
-  for _, n in ipairs(sandbox.ls(root) or {}) do
+  for _, n in ipairs(fs.list(root) or {}) do
     if n:sub(1, 1) ~= "." then
       local m = manifest.parse(read(root .. "/" .. n .. "/plugin.yaml") or "", n)
       if m then out[n] = m.version end
@@ -367,7 +348,7 @@ end
 function M.uninstall(name, opts)
   local root = opts and opts.root or M.root()
   local target = root .. "/" .. name
-  if not name:match("^[a-z][a-z0-9_%-]*$") or not sandbox.stat(target .. "/plugin.yaml") then
+  if not name:match("^[a-z][a-z0-9_%-]*$") or not fs.stat(target .. "/plugin.yaml") then
     local p = pm().get(name)
     if p then fail("plugin %s is not a user-installed plugin (it comes from %s); only %s can be uninstalled", name, p.dir, root) end
     fail("plugin %s is not installed in %s", name, root)
@@ -412,7 +393,7 @@ function M.publish(dir, regdir)
     "--numeric-owner", "--mtime=@0", "-C", dir, "." }, "plugin publish: tar")
   if not ok then os.remove(tmp) error(perr, 0) end
   local data = read(tmp)
-  local sum = sandbox.sha256(data)
+  local sum = codec.sha256(data)
   local entry
   for _, p in ipairs(doc.plugins) do if p.name == m.name then entry = p end end
   if not entry then

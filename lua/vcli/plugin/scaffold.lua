@@ -62,8 +62,10 @@ function M.new(name, dir)
   end
   local pm = require("vcli.plugin")
   dir = dir or (pm.data_home() .. "/vcli/plugins/" .. name)
-  if require("vcli.sandbox").stat(dir) then error(("plugin new: %s already exists"):format(dir), 0) end
-  os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "/spec'")
+  local fs = require("vcli.fs")
+  if fs.stat(dir) then error(("plugin new: %s already exists"):format(dir), 0) end
+  local ok, err = fs.mkdir_p(dir .. "/spec")
+  if not ok then error("plugin new: " .. err, 0) end
   for rel, body in pairs(FILES) do
     local path = dir .. "/" .. rel:gsub("{name}", name)
     local f = assert(io.open(path, "w"))

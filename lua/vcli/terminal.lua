@@ -1,0 +1,97 @@
+-- vcli.terminal — who owns the user's terminal, for every part of vcli that
+-- takes it: the shell hands it to a program (`!cmd`, exec -it's kubectl),
+-- a plugin's `terminal` capability opens it raw (exec -it into a pod), the
+-- full-screen panels will draw on it. One owner at a time; the terminal is
+-- always put back (mode, SIGWINCH handler, input watcher) on release.
+--   t = terminal.own{raw = bool, input = fn(data) | false, on_eof = fn(), on_resize = fn(cols, rows)}
+--       -> t | nil, err     raw: no echo, keys as bytes (Ctrl-C included), no output processing
+--   t:release()             idempotent
+--   terminal.owner()        the current owner (nil when none)
+--   terminal.hand_over(fn, ...) -> fn's results: what vcli wrote goes out first, then fn runs
+--                           with the terminal in its normal mode (a child inherits it)
+--   terminal.read_line() -> line | "" at the end of input (in a task; the terminal in its normal mode)
+--   terminal.size() -> cols, rows;  terminal.is_tty() -> stdin and stdout are a terminal
+local loop = require("vcli.loop")
+local async = require("vcli.async")
+local S = require("vcli.state")("vcli.terminal")
+
+local M = {}
+local term_mod
+local function term() term_mod = term_mod or require("vcli.term") return term_mod end
+
+function M.is_tty() return term().isatty(0) and term().isatty(1) end
+function M.size() return term().size() end
+function M.owner() return S.owner end
+
+local Own = {}
+Own.__index = Own
+
+function M.own(opts)
+  opts = opts or {}
+  if S.owner and not S.owner.released then return nil, "the terminal is already taken" end
+  io.stdout:flush()
+  local t = setmetatable({ raw = opts.raw == true }, Own)
+  if t.raw then
+    if not term().raw(true, "full") then return nil, "cannot put the terminal in raw mode" end
+    -- resizes go to the owner while the terminal is its own (the shell's own
+    -- handler redraws nothing while a command runs; put back on release)
+    t.prev_winch = loop.handler("SIGWINCH")
+    loop.signal("SIGWINCH", function()
+      if t.prev_winch then t.prev_winch() end
+      if opts.on_resize then opts.on_resize(term().size()) end
+    end)
+  end
+  if opts.input then
+    t.watch = loop.fd(0, "r", function()
+      local data, err = loop.read(0, 65536)
+      if data then opts.input(data)
+      elseif err ~= "again" then
+        t.watch:stop()
+        t.watch = nil
+        if opts.on_eof then opts.on_eof() end
+      end
+    end)
+  end
+  S.owner = t
+  return t
+end
+
+function Own:release()
+  if self.released then return end
+  self.released = true
+  if self.watch then self.watch:stop(); self.watch = nil end
+  if self.raw then loop.signal("SIGWINCH", self.prev_winch); term().raw(false) end
+  io.stdout:flush()
+  if S.owner == self then S.owner = nil end
+end
+
+function M.hand_over(fn, ...)
+  io.stdout:flush()
+  io.stderr:flush()
+  local o = S.owner
+  local raw = o and not o.released and o.raw
+  if raw then term().raw(false) end
+  local res = table.pack(pcall(fn, ...))
+  if raw and not o.released then term().raw(true, "full") end
+  if not res[1] then error(res[2], 0) end
+  return unpack(res, 2, res.n)
+end
+
+function M.read_line()
+  return async.await(function(resume)
+    local acc = {}
+    local h
+    h = loop.fd(0, "r", function()
+      local data, e = loop.read(0)
+      if data then
+        acc[#acc + 1] = data
+        if data:find("\n") then h:stop(); resume(table.concat(acc)) end
+      elseif e ~= "again" then
+        h:stop(); resume(table.concat(acc))
+      end
+    end)
+    return function() h:stop() end
+  end)
+end
+
+return M
