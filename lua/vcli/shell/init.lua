@@ -142,15 +142,11 @@ function M.eval_lua(src)
   return 0
 end
 
--- `!cmd`: a command for /bin/sh, with the terminal.
+-- `!cmd`: a command for /bin/sh, with the terminal (vcli.process).
 function M.run_sh(cmdline)
-  local proc = require("vcli.proc")
-  io.stdout:flush()
-  return async.await(function(resume)
-    local p, err = proc.spawn({ argv = { "/bin/sh", "-c", cmdline }, on_exit = function(code) resume(code) end })
-    if not p then M.ewrite("vcli: " .. err .. "\n"); resume(127); return end
-    return function() proc.kill(p.pid) end
-  end)
+  local code, err = require("vcli.process").run({ "/bin/sh", "-c", cmdline })
+  if not code then M.ewrite("vcli: " .. err .. "\n"); return 127 end
+  return code
 end
 
 -- `CMD | SHELL…`: CMD's output into /bin/sh -c "SHELL…" (grep, less, jq,
@@ -160,11 +156,8 @@ end
 function M.run_piped(words, shcmd)
   if #words == 0 then M.ewrite("vcli: a command is needed before |\n") return 2 end
   if shcmd == "" then M.ewrite("vcli: a shell command is needed after |\n") return 2 end
-  local proc = require("vcli.proc")
   io.stdout:flush()
-  local done, code, wake = false, nil, nil
-  local p, err = proc.spawn({ argv = { "/bin/sh", "-c", shcmd }, stdin = "pipe",
-    on_exit = function(c) done, code = true, c; if wake then wake() end end })
+  local p, err = require("vcli.process").spawn({ argv = { "/bin/sh", "-c", shcmd }, stdin = "pipe" })
   if not p then M.ewrite("vcli: " .. tostring(err) .. "\n") return 127 end
   local so, sc, si = S.out, S.color_override, S.interactive
   local broken = false
@@ -175,13 +168,8 @@ function M.run_piped(words, shcmd)
   S.color_override, S.interactive = false, false
   local ok, status = pcall(M.run_words, words)
   S.out, S.color_override, S.interactive = so, sc, si
-  proc.close(p.stdin)
-  if not done then
-    async.await(function(resume)
-      wake = resume
-      return function() proc.kill(p.pid) end
-    end)
-  end
+  p:close_stdin()
+  local code = p:wait()
   if not ok then error(status, 0) end
   return code or status
 end
