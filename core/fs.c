@@ -36,7 +36,7 @@ static int l_mkdir_p(lua_State *L) {
     size_t n;
     const char *path = luaL_checklstring(L, 1, &n);
     mode_t mode = (mode_t)luaL_optinteger(L, 2, 0777);
-    if (n == 0 || n >= PATH_MAX) return luaL_argerror(L, 1, "a path expected");
+    if (n == 0 || n >= PATH_MAX) { errno = n ? ENAMETOOLONG : ENOENT; return fail(L, "cannot create directory", path); }
     char buf[PATH_MAX];
     memcpy(buf, path, n + 1);
     for (size_t i = 1; i <= n; i++) {

@@ -35,7 +35,7 @@ local function append(line)
   local path = M.path()
   local f = io.open(path, "a")
   if not f then
-    os.execute("mkdir -p '" .. path:match("^(.*)/"):gsub("'", "'\\''") .. "' 2>/dev/null")
+    require("vcli.fs").mkdir_p(path:match("^(.*)/"))
     f = io.open(path, "a")
     if not f then return false end
   end

@@ -233,7 +233,7 @@ end
 
 local function mkdir_for(path)
   local dir = path:match("^(.*)/[^/]*$")
-  if dir then os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'") end
+  if dir then require("vcli.fs").mkdir_p(dir) end
 end
 
 local function write_file(path, s)

@@ -615,7 +615,7 @@ function M.refresh_fleet()
     local data, derr = layers_mod.decode(res.body or "", src)
     if not data then say("vcli: config: fleet: " .. derr .. " (kept the cached copy)") return false end
     if layers_mod.read(cache) == res.body then return true end
-    os.execute("mkdir -p '" .. layers_mod.cache_dir():gsub("'", "'\\''") .. "'")
+    require("vcli.fs").mkdir_p(layers_mod.cache_dir())
     local out = io.open(cache, "w")
     if out then out:write(res.body); out:close() end
     return M.reload()

@@ -26,7 +26,7 @@ end
 
 local function write_db(db)
   local path = M.db_path()
-  os.execute("mkdir -p '" .. path:match("^(.*)/[^/]*$"):gsub("'", "'\\''") .. "'")
+  require("vcli.fs").mkdir_p(path:match("^(.*)/[^/]*$"))
   local paths = {}
   for p in pairs(db) do paths[#paths + 1] = p end
   table.sort(paths)

@@ -77,7 +77,7 @@ function H:load()
 end
 
 local function mkdir_p(dir)
-  os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
+  require("vcli.fs").mkdir_p(dir)
 end
 
 -- Rewrite the file deduplicated and capped (atomically, via rename).
