@@ -98,6 +98,7 @@ describe("k8s against the test cluster", function()
   end)
 
   it("-o json is kubectl's, byte for byte; -o yaml has the same fields", function()
+    H.tools.need_kubectl(21, "-o json as kubectl prints it since v1.21 (managedFields hidden)")
     local mine = ok_run("k8s get deploy -n payments -o json")
     assert.equal(kubectl("get deploy -n payments -o json"), mine)
     local one = ok_run("k8s get deploy api -n checkout -o json")
@@ -114,6 +115,7 @@ describe("k8s against the test cluster", function()
   -- lists (omitempty; protobuf storage reads [] back as null), so the place
   -- kubectl prints [] is an object kept as it was given: a custom resource.
   it("-o json|yaml print empty arrays [] and empty objects {} as kubectl does, live and from the cache", function()
+    H.tools.need_kubectl(21, "-o json as kubectl prints it since v1.21 (managedFields hidden)")
     local dir = spec.tmpdir()
     local f = assert(io.open(dir .. "/shapes.yaml", "w"))
     f:write([[
@@ -177,6 +179,7 @@ spec:
   end)
 
   it("-o jsonpath=… and -o custom-columns=… print what kubectl prints", function()
+    H.tools.need_kubectl(21, "-o json as kubectl prints it since v1.21 (managedFields hidden)")
     for _, args in ipairs({
       "get ns -o jsonpath={.items[*].metadata.name}",
       [[get pods -n web -o jsonpath={range .items[*]}{.metadata.name}{"\t"}{.spec.containers[0].image}{"\n"}{end}]],

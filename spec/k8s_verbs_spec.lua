@@ -3,7 +3,6 @@
 -- the kubectl bridge / exec delegation.
 -- VCLI_K8S_SPEC_REUSE=1 uses an already running cluster and leaves it running.
 local H = dofile("spec/support/k8s/helper.lua")
-local async = require("vcli.async")
 
 local E, KC, dir
 local reuse = os.getenv("VCLI_K8S_SPEC_REUSE") == "1"
@@ -278,6 +277,7 @@ data: {a: "1"}
   end)
 
   it("api-resources from discovery prints what kubectl prints", function()
+    H.tools.need_kubectl(32, "api-resources as kubectl v1.32 lays it out (CATEGORIES in -o wide)")
     for _, args in ipairs({ "api-resources", "api-resources -o wide", "api-resources -o name",
                             "api-resources --namespaced=false --api-group=apps", "api-resources --api-group= --no-headers",
                             "api-resources --namespaced=true --verbs=list,watch --sort-by=kind" }) do

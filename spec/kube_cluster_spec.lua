@@ -99,6 +99,7 @@ describe("test cluster", function()
       assert.matches("hello hello line 100\nhello hello line 101\n", out)
       -- exec runs the command for real and passes the exit status through
       -- stdout only: client-go may log a harmless "Unknown stream id" line on stderr
+      H.tools.need_kubectl(30, "kubectl exec over WebSocket (v1.30; the node agent speaks no SPDY)")
       assert.equal("hi\n", ok_kubectl("exec hello -- echo hi 2>/dev/null"))
       out = kubectl("exec hello -- sh -c 'echo oops >&2; exit 3'")
       assert.matches("oops", out)

@@ -37,7 +37,7 @@ function T.need_kubectl(minor, what)
   local k, why = T.kubectl()
   if not k then spec.skip("no kubectl to compare with: " .. why) end
   if k.major == 1 and k.minor < minor then
-    spec.skip(("%s follows kubectl v1.%d; the kubectl here is %s (%s)"):format(what or "this comparison",
+    spec.skip(("%s: needs kubectl v1.%d or newer; the kubectl here is %s (%s)"):format(what or "this comparison",
       minor, k.version, k.path))
   end
   return k
