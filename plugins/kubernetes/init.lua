@@ -1,6 +1,7 @@
 -- kubernetes/init.lua — the plugin's entry in its own Lua state: builds the
 -- env the k8s modules take (k8s/env.lua, from what the manifest grants) and
--- registers `k8s` (and `kubernetes`, the same command) with its subcommands.
+-- registers `k8s` (and `kubernetes`, the same command) with its subcommands,
+-- and provides the `kube` service (k8s/service.lua).
 -- The session (kubeconfig, contexts, clients, cache) is made on first use.
 local plugin_env = require("k8s.plugin_env")
 local cmds = require("k8s.commands")
@@ -52,6 +53,10 @@ local alias = {}
 for k, v in pairs(top) do alias[k] = v end
 alias.name, alias.summary = "kubernetes", "Same as k8s"
 vcli.command(alias)
+
+-- the kube service other plugins call (vcli.kube.get/list/watch/request…,
+-- k8s/service.lua), over this same session
+vcli.provide("kube", require("k8s.service").new(session, env))
 
 -- the prompt shows context/namespace once the kubeconfig reads cleanly
 vcli.timer(0, show_prompt)

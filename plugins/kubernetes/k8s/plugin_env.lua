@@ -153,6 +153,11 @@ function M.new()
     return { wait = function() return t:wait() end }
   end
 
+  -- an event on the bus (kube.context.switched, kube.pods.added…: k8s/service.lua)
+  if vcli.events then
+    function env.publish(topic, payload) vcli.events.publish(topic, payload) end
+  end
+
   -- the delete confirmation: asked on the terminal; false without one
   function env.confirm(question)
     local ctx = M.ctx

@@ -21,10 +21,14 @@ function M.ctx(sess, ctx)
   end
   if name == "-" then name = sess.prev_context or kc.current_context end
   kubeconfig.resolve(sess.env, kc, name) -- raises if unknown or broken
-  sess.prev_context = sess.context or kc.current_context
+  local prev = sess.context or kc.current_context
+  sess.prev_context = prev
   sess.context = name
   local conn = sess:conn({})
   ctx.out(("Switched to context \"%s\" (namespace %s).\n"):format(name, conn.namespace))
+  if sess.env.publish then
+    sess.env.publish("kube.context.switched", { context = name, previous = prev, namespace = conn.namespace })
+  end
   return 0
 end
 
@@ -67,6 +71,9 @@ function M.ns(sess, ctx)
   sess.prev_namespaces[conn.context] = conn.namespace
   sess.namespaces[conn.context] = name
   ctx.out(("Namespace for context \"%s\" is now \"%s\".\n"):format(conn.context, name))
+  if sess.env.publish then
+    sess.env.publish("kube.namespace.switched", { context = conn.context, namespace = name, previous = conn.namespace })
+  end
   return 0
 end
 

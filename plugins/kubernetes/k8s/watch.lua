@@ -2,7 +2,8 @@
 -- the last resourceVersion it saw (bookmarks included) and re-lists on
 -- 410 Gone, so no event is lost or applied twice.
 --   watch.run(env, client, { path=, query={…}, accept=, rv=, relist=fn() -> rv,
---                            on_event=fn(type, obj), stop=fn() -> bool, on_state=fn(msg) })
+--                            on_event=fn(type, obj), stop=fn() -> bool, on_state=fn(msg),
+--                            on_stream=fn(s) (each stream opened: s:close() from elsewhere ends its wait) })
 local util = require("k8s.util")
 local M = {}
 
@@ -31,6 +32,8 @@ function M.run(env, client, o)
         backoff = math.min(backoff * 2, 8000)
       end
     else
+      if o.on_stream then o.on_stream(s) end
+      if o.stop and o.stop() then s:close() end
       local gone = false
       local ok, perr = pcall(function()
         for line in s:lines() do
