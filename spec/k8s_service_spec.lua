@@ -86,6 +86,32 @@ describe("the kube service and its events, through a third party's plugin", func
     assert.matches('Error from server %(NotFound%): pods "nope" not found', err)
   end)
 
+  it("reads answer from the offline cache k8s get keeps, and k8s get answers from what they kept", function()
+    local proxied = " -n " .. NS .. " --context vcli-test-proxy"
+    local want = kubectl_pods(NS)
+    local ok, err = pcall(function()
+      assert.same(want, sorted(lines_of(ok_run("kpods list" .. proxied))))
+      assert.matches("^Pod svc%-a/p1 %a+ %- live\n$", ok_run("kpods get p1" .. proxied))
+      ok_run("k8s get pod p2 -o json" .. proxied)
+      spec.sh(H.KUBE .. " proxy refuse")
+      local out, note = ok_run("kpods list" .. proxied)
+      assert.same(want, sorted(lines_of(out)))
+      assert.matches("^offline: ", note)
+      assert.matches("^Pod svc%-a/p1 %a+ %- offline\n$", ok_run("kpods get p1" .. proxied))
+      assert.matches("^Pod svc%-a/p2 %a+ %- offline\n$", ok_run("kpods get p2" .. proxied))
+      local _, gerr, st = H.run("kpods get p3" .. proxied)
+      assert.equal(1, st)
+      assert.truthy(gerr ~= "", "an uncached object offline is the transfer's error")
+      local json, jnote = ok_run("k8s get pods -o json" .. proxied)
+      assert.matches("^offline — as of", jnote)
+      local names = {}
+      for _, item in ipairs(cjson.decode(json).items) do names[#names + 1] = item.metadata.name end
+      assert.same(want, sorted(names))
+    end)
+    spec.sh(H.KUBE .. " proxy pass")
+    assert(ok, err)
+  end)
+
   it("k8s ns and k8s ctx publish their switch; the service follows them", function()
     ok_run("kpods where") -- kube_pods is running and subscribed
     ok_run("k8s ns " .. NS)

@@ -146,8 +146,9 @@ function M.new(sess_of, env)
     repeat
       local page, err, kind = fetch(sess:chunk_size(conn, {}), cont)
       if not page then
-        if writer then writer:abandon() end
         if first then return offline(err, kind) end
+        -- chunks of this list replaced some of the last one: keep neither
+        if writer then writer:abandon() end
         error(err, 0)
       end
       if writer then writer:text(env.json.encode(page.items)) end

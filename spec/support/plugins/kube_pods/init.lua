@@ -20,11 +20,11 @@ vcli.command{
       end },
     { name = "list", summary = "the pods' names; --limit N: page by page",
       flags = { { name = "limit", type = "int" }, { name = "namespace", short = "n", type = "string" },
-                { name = "selector", short = "l", type = "string" } },
+                { name = "selector", short = "l", type = "string" }, { name = "context", type = "string" } },
       handler = function(ctx)
         local f = ctx.flags
         if not f.limit then
-          local l = vcli.kube.list{ resource = "pods", namespace = f.namespace, selector = f.selector }
+          local l = vcli.kube.list{ resource = "pods", namespace = f.namespace, selector = f.selector, context = f.context }
           for _, p in ipairs(l.items) do line(ctx, p.metadata.name) end
           if l._offline then ctx.err("offline: " .. l._offline.error .. "\n") end
           return 0
@@ -42,10 +42,11 @@ vcli.command{
         return 0
       end },
     { name = "get", summary = "one pod: namespace/name phase",
-      flags = { { name = "namespace", short = "n", type = "string" } },
+      flags = { { name = "namespace", short = "n", type = "string" }, { name = "context", type = "string" } },
       args = { { name = "name" } },
       handler = function(ctx)
-        local ok, p = pcall(vcli.kube.get, { resource = "pods", name = ctx.args.name, namespace = ctx.flags.namespace })
+        local ok, p = pcall(vcli.kube.get, { resource = "pods", name = ctx.args.name, namespace = ctx.flags.namespace,
+                                                         context = ctx.flags.context })
         if not ok then ctx.err(tostring(p) .. "\n") return 1 end
         line(ctx, p.kind, p.metadata.namespace .. "/" .. p.metadata.name, tostring(p.status and p.status.phase),
              p.metadata.managedFields and "managedFields" or "-", p._offline and "offline" or "live")
