@@ -175,4 +175,17 @@ describe("the kube service and its events, through a third party's plugin", func
     assert.matches("^Pod svc%-a/p1 ", ok_run("kpods get p1"))
     H.eval("require('k8s.plugin_env').session.readonly = false")
   end)
+
+  it("a watch ends with the kubernetes plugin, and says so; the next call starts the plugin again", function()
+    local id = tonumber(ok_run("kpods watch"):match("^(%d+) "))
+    assert.truthy(pm.stop("kubernetes"))
+    assert.equal("stopped", pm.get("kubernetes").state)
+    local e = wait_event(function(ev) return ev.topic == "kube.watch.stopped" and ev.data.watch == id end,
+      "kube.watch.stopped after the plugin stopped")
+    assert.equal("stopped", e.data.reason)
+    assert.equal("pods", e.data.resource)
+    -- a fresh session: the kubeconfig's context and namespace
+    assert.equal("vcli-test default false\n", ok_run("kpods where"))
+    assert.equal("running", pm.get("kubernetes").state)
+  end)
 end)

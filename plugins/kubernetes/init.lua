@@ -56,7 +56,8 @@ vcli.command(alias)
 
 -- the kube service other plugins call (vcli.kube.get/list/watch/request…,
 -- k8s/service.lua), over this same session
-vcli.provide("kube", require("k8s.service").new(session, env))
+local service = require("k8s.service").new(session, env)
+vcli.provide("kube", service)
 
 -- the prompt shows context/namespace once the kubeconfig reads cleanly
 vcli.timer(0, show_prompt)
@@ -67,4 +68,6 @@ return {
     show_prompt()
   end,
   health = function() return true end,
+  -- the service's watches end with the plugin (kube.watch.stopped, reason "stopped")
+  stop = function() service.stopped() end,
 }

@@ -183,9 +183,9 @@ function M.new(sess_of, env)
     local rv = str(o.resourceVersion, "resourceVersion", "watch") or current_rv()
     next_watch = next_watch + 1
     local id = next_watch
-    local w = { id = id, resource = r.name, context = conn.context, namespace = ns }
-    watches[id] = w
     local base = { watch = id, resource = r.name, group = r.group, version = r.version, context = conn.context }
+    local w = { id = id, resource = r.name, context = conn.context, namespace = ns, base = base }
+    watches[id] = w
     env.background(function()
       -- unwatch only marks the watch; a task of this same call closes its
       -- stream (a stream closed from another call would resume this call's
@@ -210,9 +210,11 @@ function M.new(sess_of, env)
         end })
       w.ended = true
       watches[id] = nil
-      local ev = { reason = w.stop and "unwatched" or "error", error = (not ok) and tostring(err) or nil }
-      for k, v in pairs(base) do ev[k] = v end
-      publish("kube.watch.stopped", ev)
+      if not w.announced then
+        local ev = { reason = w.stop and "unwatched" or "error", error = (not ok) and tostring(err) or nil }
+        for k, v in pairs(base) do ev[k] = v end
+        publish("kube.watch.stopped", ev)
+      end
     end)
     return { id = id, resourceVersion = rv, resource = r.name, group = r.group, version = r.version,
              context = conn.context, namespace = ns, topic = "kube." .. r.name .. ".*" }
@@ -223,6 +225,17 @@ function M.new(sess_of, env)
     if not w then return false end
     w.stop = true
     return true
+  end
+
+  -- the plugin stops (or reloads): its watches end with it, and say so
+  function S.stopped()
+    for id, w in pairs(watches) do
+      w.stop, w.announced = true, true
+      watches[id] = nil
+      local ev = { reason = "stopped" }
+      for k, v in pairs(w.base) do ev[k] = v end
+      publish("kube.watch.stopped", ev)
+    end
   end
 
   -- the watches running: { {id, resource, context, namespace, state}, … }
