@@ -17,11 +17,9 @@ end
 
 function M.path() return state_home() .. "/vcli/vcli.log" end
 
-local function setting(key)
+local function setting(key) -- (vcli.config may be loading us: no require at load time)
   local ok, config = pcall(require, "vcli.config")
-  if not ok then return nil end
-  local gok, v = pcall(config.value, key)
-  if gok then return v end
+  if ok then return config.setting(key) end
 end
 
 -- Would a message at this level be written?

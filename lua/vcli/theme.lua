@@ -26,11 +26,9 @@ M.ELEMENTS = { prompt = "prompt", search = "search", menu = "menu", menuSelected
 
 local NAMES = { black = 0, red = 1, green = 2, yellow = 3, blue = 4, magenta = 5, cyan = 6, white = 7 }
 
-local function setting(key)
+local function setting(key) -- (vcli.config may be loading us: no require at load time)
   local ok, config = pcall(require, "vcli.config")
-  if not ok then return nil end
-  local gok, v = pcall(config.value, key)
-  if gok then return v end
+  if ok then return config.setting(key) end
 end
 
 -- A colour as a 256-colour index: red, bright-red, 0-255, #rrggbb (nearest).

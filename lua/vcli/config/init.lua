@@ -366,6 +366,13 @@ function M.value(path)
   return t[k]
 end
 
+-- config.setting(path): config.value for modules config itself may load (the log,
+-- the theme, the plugin runtime): nil when the configuration cannot say, never an error.
+function M.setting(path)
+  local ok, v = pcall(M.value, path)
+  if ok then return v end
+end
+
 -- A duration key in seconds (durations keep the form they were written in).
 function M.seconds(path)
   local v = M.get(path)

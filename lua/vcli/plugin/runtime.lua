@@ -24,9 +24,7 @@ function R.vcli() return require("vcli") end
 -- A configuration value (nil when the configuration cannot say).
 function R.setting(key)
   local ok, config = pcall(require, "vcli.config")
-  if not ok then return nil end
-  local gok, v = pcall(config.value, key)
-  if gok then return v end
+  if ok then return config.setting(key) end
 end
 function R.config_mod()
   local ok, c = pcall(require, "vcli.config")
