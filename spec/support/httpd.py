@@ -187,7 +187,8 @@ class Server(ThreadingHTTPServer):
         pass  # rejected handshakes and dropped clients are what the specs provoke
 
 
-def tls_server(args, client_ca):
+def tls_server(args, client_ca, handler=None):
+    """A TLS server on a free loopback port (mTLS with client_ca); prom_echo.py shares it."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     if client_ca:
@@ -198,7 +199,7 @@ def tls_server(args, client_ca):
         sock.sni = name
 
     ctx.sni_callback = remember_sni
-    srv = Server(("127.0.0.1", 0), Handler)
+    srv = Server(("127.0.0.1", 0), handler or Handler)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     return srv
 

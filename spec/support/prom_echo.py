@@ -32,11 +32,12 @@ The first segment of the path is a scenario, the rest Prometheus's API path
 """
 import argparse
 import json
+import os
 import ssl
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 hits = []
@@ -131,28 +132,13 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = handle_any
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        pass
+# the loopback server and its TLS set-up are spec/support/httpd.py's
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from httpd import Server, tls_server as _tls_server  # noqa: E402
 
 
 def tls_server(args, client_ca):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(args.cert, args.key)
-    if client_ca:
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.load_verify_locations(client_ca)
-
-    def remember_sni(sock, name, _ctx):
-        sock.sni = name
-
-    ctx.sni_callback = remember_sni
-    srv = Server(("127.0.0.1", 0), Handler)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
-    return srv
+    return _tls_server(args, client_ca, Handler)
 
 
 def main():
