@@ -59,6 +59,12 @@ vcli.command(alias)
 local service = require("k8s.service").new(session, env)
 vcli.provide("kube", service)
 
+-- the browser of the full-screen interface (vcli ui): the panel `k8s`
+if vcli.tui and vcli.tui.panel then
+  require("k8s.ui_panel").register(session, env)
+  require("k8s.ui.actions").on_switch = show_prompt
+end
+
 -- the prompt shows context/namespace once the kubeconfig reads cleanly
 vcli.timer(0, show_prompt)
 

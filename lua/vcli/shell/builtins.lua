@@ -188,4 +188,41 @@ commands.define({
   end,
 }, "core")
 
+commands.define({
+  name = "ui",
+  summary = "Open the full-screen interface (a Kubernetes browser; :q comes back)",
+  usage = "ui [TYPE|PANEL] [-n NS | -A] [--context CTX] [--readonly]",
+  description = "The cockpit: resources live by watch, k9s's keys (? lists them), :pods, :dp web, /filter.\n"
+    .. "F2 in the shell opens it too. docs/tui.md is the guide.",
+  flags = {
+    { name = "namespace", short = "n", type = "string", metavar = "NS", help = "namespace to show" },
+    { name = "all-namespaces", short = "A", type = "bool", help = "across all namespaces" },
+    { name = "context", type = "string", metavar = "CTX", help = "kubeconfig context" },
+    { name = "readonly", type = "bool", help = "refuse (and hide) every change" },
+  },
+  args = { { name = "type", optional = true, help = "a resource type (pods, deploy, crd plural…) or a panel name",
+             complete = function(prefix)
+               local out = {}
+               for _, k in ipairs(require("vcli.tui.host").kinds()) do
+                 if k.name:sub(1, #prefix) == prefix then out[#out + 1] = k.name end
+               end
+               return out
+             end } },
+  examples = { { "ui", "pods of the current namespace" }, { "ui deploy -A", "deployments everywhere" },
+               { "ui pods --context prod --readonly", "look, never touch" } },
+  handler = function(ctx)
+    local host = require("vcli.tui.host")
+    local ty = ctx.args.type
+    local panel = "k8s"
+    for _, k in ipairs(host.kinds()) do if k.name == ty then panel, ty = ty, nil end end
+    local args = { type = ty, namespace = ctx.flags.namespace, all = ctx.flags["all-namespaces"] or nil,
+                   context = ctx.flags.context, readonly = ctx.flags.readonly or nil }
+    local ok, err = require("vcli.tui.app").run({ panel = panel, args = args, readonly = ctx.flags.readonly,
+                                                  history = S.ui_history })
+    if not ok then error("ui: " .. tostring(err), 0) end
+    return 0
+  end,
+}, "core")
+S.ui_history = S.ui_history or {}
+
 return {}

@@ -320,6 +320,13 @@ function A.accept(ed)
   ed.accepted = line
 end
 
+-- F2: the full-screen interface (the `ui` command); the line typed so far waits in the history
+function A.open_ui(ed)
+  local line = ed:line()
+  if line:match("%S") and ed.opts.history then ed.opts.history:add(line) end
+  ed.accepted = "ui"
+end
+
 function A.eof_or_delete(ed)
   if #ed.chars == 0 then ed.eof = true else A.delete(ed) end
 end
@@ -329,6 +336,7 @@ function A.cancel(ed)
 end
 
 M.keymap = {
+  F2 = A.open_ui,
   ["C-a"] = A.home, Home = A.home, ["C-e"] = A.end_, End = A.end_,
   ["C-b"] = A.left, Left = A.left, ["C-f"] = A.right, Right = A.right,
   ["M-b"] = A.word_left, ["C-Left"] = A.word_left, ["M-Left"] = A.word_left,

@@ -28,7 +28,11 @@ M.NAMES = { "clipboard", "config", "env", "events", "exec", "fs.read", "fs.write
 M.CORE = "core"
 -- The modules plugins may require besides their own: file under lua/vcli/.
 M.MODULES = { ["vcli.resilience"] = "plugin/resilience", ["vcli.semver"] = "plugin/semver",
-              ["vcli.lines"] = "lines", ["vcli.base64"] = "base64", ["vcli.text"] = "text" }
+              ["vcli.lines"] = "lines", ["vcli.base64"] = "base64", ["vcli.text"] = "text",
+              -- the widgets panels compose (docs/tui.md): the same files the host uses
+              ["vcli.tui.prims"] = "tui/prims_plugin", ["vcli.tui.table"] = "tui/table",
+              ["vcli.tui.text"] = "tui/text", ["vcli.tui.logview"] = "tui/logview",
+              ["vcli.tui.input"] = "tui/input", ["vcli.tui.keymap"] = "tui/keymap" }
 
 local by_name = {}
 for _, n in ipairs(M.NAMES) do by_name[n] = true end

@@ -1,0 +1,365 @@
+-- k8s.ui.list — one resource list of the browser: the server's Table columns
+-- (kubectl's), fetched in chunks (the first screen as soon as the first chunk
+-- is in, "Loading…" until then) and kept current by a watch from the list's
+-- resourceVersion, applied as deltas (resume after a drop, re-list after
+-- 410). No periodic re-list. Offline: the rows stay, the header says since
+-- when, the watch reconnects by itself and catches up.
+local T = require("vcli.tui.table")
+local util = require("k8s.util")
+local printer = require("k8s.printer")
+local discovery = require("k8s.discovery")
+local watch = require("k8s.watch")
+local get = require("k8s.get")
+local actions = require("k8s.ui.actions")
+
+local M = {}
+local L = {}
+L.__index = L
+
+local OK_STATUS = { Running = true, Completed = true, Succeeded = true, Active = true, Bound = true, Ready = true }
+
+local function setting(key)
+  if not vcli.config then return nil end
+  local ok, v = pcall(vcli.config.get, key)
+  if ok then return v end
+end
+
+function M.new(ctx, args)
+  local v = setmetatable({ ctx = ctx, sess = ctx.sess, env = ctx.env, id = ctx.id, args = args, gen = 0,
+                           state = "loading", rows = {}, by_id = {} }, L)
+  v.type = args.type or setting("ui.defaultView") or "pods"
+  v.all = args.all == true
+  v.ns = args.namespace
+  v.context = args.context
+  v.selector = args.selector
+  v.field = args.field_selector
+  v.owner_uid = args.owner_uid
+  v.readonly_flag = args.readonly == true
+  v.label = args.label
+  v.t = T.new({ columns = { { name = "NAME" } }, empty = "Loading…" })
+  v.select_after = args.select
+  v:start()
+  return v
+end
+
+function L:flags()
+  return { context = self.context, namespace = (not self.all) and self.ns or nil, readonly = self.readonly_flag or nil }
+end
+
+function L:dirty() pcall(vcli.tui.dirty, self.id) end
+
+-- (Re)load in the background: a timer's call of the plugin, not the key's.
+function L:start()
+  self.gen = self.gen + 1
+  local gen = self.gen
+  if self.stream then pcall(self.stream.close, self.stream) end
+  vcli.timer(0, function() self:run(gen) end)
+end
+
+function L:stopped(gen) return self.closed or self.gen ~= gen end
+
+local function age_key(md)
+  local t = md and util.parse_time(md.creationTimestamp)
+  return t and -t or 0
+end
+
+-- A Table's column definitions -> the widget's columns (NAMESPACE first with -A).
+function L:columns_of(tbl)
+  local cols = {}
+  if self.all and self.r and self.r.namespaced then cols[#cols + 1] = { name = "NAMESPACE", src = "ns" } end
+  for i, cd in ipairs(tbl.columnDefinitions or {}) do
+    local name = tostring(cd.name or ""):upper()
+    local numeric = cd.type == "integer" or cd.type == "number" or name == "RESTARTS"
+    cols[#cols + 1] = { name = name, src = i, wide = (cd.priority or 0) > 0, align = numeric and "right" or "left",
+                        sort = (numeric or name == "AGE") and "number" or "string", age = name == "AGE" }
+  end
+  return cols
+end
+
+function L:row_of(trow)
+  local null = self.env.json.null
+  local md = type(trow.object) == "table" and trow.object.metadata or {}
+  local cells, keys = {}, {}
+  local name_i, status_i, ready_i, restarts_i
+  for i, c in ipairs(self.cols) do
+    local text
+    if c.src == "ns" then text = md.namespace or ""
+    else text = printer.cell_text((trow.cells or {})[c.src], null) end
+    cells[i] = text
+    if c.age then keys[i] = age_key(md)
+    elseif c.sort == "number" then keys[i] = tonumber(tostring(text):match("^%-?%d+")) or 0 end
+    if c.name == "NAME" then name_i = i end
+    if c.name == "STATUS" then status_i = i end
+    if c.name == "READY" then ready_i = i end
+    if c.name == "RESTARTS" then restarts_i = i end
+  end
+  local name = md.name or cells[name_i or 1]
+  local row = { id = (md.namespace or "") .. "/" .. tostring(name), cells = cells, keys = keys,
+                name = name, namespace = md.namespace, uid = md.uid, owners = md.ownerReferences,
+                labels = md.labels }
+  -- faults (Ctrl-Z): not running as it should, not all ready, restarting
+  local fault = false
+  local st = status_i and cells[status_i]
+  if st and not OK_STATUS[st] then fault = true end
+  local ready = ready_i and cells[ready_i]
+  local a, b = tostring(ready or ""):match("^(%d+)/(%d+)$")
+  if a and tonumber(a) < tonumber(b) and st ~= "Completed" and st ~= "Succeeded" then fault = true end
+  if restarts_i and (keys[restarts_i] or 0) > 0 and self.r and self.r.name == "pods" then row.restarting = true end
+  row.fault = fault
+  if fault then row.style = "error" elseif row.restarting then row.style = "warn" end
+  return row
+end
+
+function L:owned(row)
+  if not self.owner_uid then return true end
+  for _, o in ipairs(type(row.owners) == "table" and row.owners or {}) do
+    if o.uid == self.owner_uid then return true end
+  end
+  return false
+end
+
+-- Fetch the list in chunks, then watch; offline: keep the rows, retry.
+function L:run(gen)
+  local env = self.env
+  local backoff = 1000
+  while not self:stopped(gen) do
+    local ok, err, kind = pcall(self.load_and_watch, self, gen)
+    if self:stopped(gen) then return end
+    if ok then return end
+    local msg = tostring(err)
+    if kind == nil and type(err) == "table" then msg, kind = err.msg, err.kind end
+    if kind ~= "network" and not msg:find("network") and not msg:find("connect") and not msg:find("timed out")
+       and not msg:find("resolve") then
+      self.state, self.error = "error", msg
+      self.t.empty = msg
+      self:dirty()
+      return
+    end
+    self.offline_since = self.offline_since or env.time()
+    self.state, self.error = "offline", msg
+    if #self.t.rows == 0 and self.state ~= "live" then self.t.empty = "offline: " .. msg end
+    self:dirty()
+    env.sleep(backoff)
+    backoff = math.min(backoff * 2, 8000)
+  end
+end
+
+local function fail(msg, kind) error({ msg = msg, kind = kind }, 0) end
+
+-- :ctx — the kubeconfig's contexts (no server involved); Enter switches
+function L:load_contexts()
+  local sess = self.sess
+  local kc = sess:kc({})
+  self.conn = sess:conn({ context = self.context })
+  local cur = self.conn.context
+  self.cols = { { name = "NAME" }, { name = "CLUSTER" }, { name = "AUTHINFO" }, { name = "NAMESPACE" } }
+  self.t:set_columns(self.cols)
+  local rows = {}
+  for _, name in ipairs(require("k8s.kubeconfig").context_names(kc)) do
+    local ok, conn = pcall(sess.conn, sess, { context = name })
+    conn = ok and conn or {}
+    rows[#rows + 1] = { id = "/" .. name, name = name, cells = { name .. (name == cur and " (current)" or ""),
+      conn.cluster_name or "", conn.user_name or "", conn.namespace or "" } }
+  end
+  self.r = { name = "contexts", namespaced = false, group = "" }
+  self:set_rows(rows, true)
+  self.t.empty = "No contexts in the kubeconfig."
+  self.state = "live"
+  self:dirty()
+end
+
+function L:load_and_watch(gen)
+  local env, sess = self.env, self.sess
+  if self.type == "contexts" then return self:load_contexts() end
+  local c, conn = sess:client(self:flags())
+  self.c, self.conn = c, conn
+  local d = sess:discovery(c)
+  local r, rerr, rkind = d:resolve(self.type)
+  if not r then fail(rerr, rkind) end
+  self.r = r
+  local ns = (r.namespaced and not self.all) and conn.namespace or nil
+  self.view_ns = ns
+  self:server_version(c)
+  local path = discovery.path(r, ns)
+  local q = { limit = sess:chunk_size(conn, {}), labelSelector = self.selector, fieldSelector = self.field,
+              includeObject = "Metadata" }
+  local all, rv, cont = {}, nil, nil
+  local first = true
+  repeat
+    q.continue = cont
+    local res, err, kind = c:request({ path = path .. util.query(q), accept = get.TABLE_ACCEPT, timeout_ms = 120000 })
+    if self:stopped(gen) then return end
+    if not res then fail(err, kind) end
+    local tbl = env.json.decode(get.drop_managed_fields(res.body)) or env.json.decode(res.body)
+    if type(tbl) ~= "table" or tbl.kind ~= "Table" then fail("the server did not answer a Table for " .. r.name, "http") end
+    if first then
+      self.cols = self:columns_of(tbl)
+      self.t:set_columns(self.cols)
+    end
+    for _, trow in ipairs(tbl.rows or {}) do
+      local row = self:row_of(trow)
+      if self:owned(row) then all[#all + 1] = row end
+    end
+    rv = tbl.metadata and tbl.metadata.resourceVersion or rv
+    cont = tbl.metadata and tbl.metadata.continue
+    if cont == "" then cont = nil end
+    -- the first screen as soon as the first chunk is in; then every few chunks
+    if first or not cont or (#all % 5000) < (q.limit or 500) then
+      self:set_rows(all, first)
+      if cont then self.t.loading = true end
+      self:dirty()
+    end
+    first = false
+    tbl = nil -- luacheck: ignore 311
+    collectgarbage("step", 2000)
+  until not cont
+  self.t.loading = nil
+  self.t.empty = (ns and ("No resources found in %s namespace."):format(ns) or "No resources found.")
+  self.state, self.error, self.offline_since = "live", nil, nil
+  self:dirty()
+  -- live: the changes after rv, as deltas
+  local stream_closer = env.go(function()
+    while not self:stopped(gen) do env.sleep(200) end
+    if self.stream then pcall(self.stream.close, self.stream) end
+  end)
+  local _ = stream_closer
+  watch.run(env, c, {
+    path = path, accept = get.TABLE_ACCEPT, rv = rv,
+    query = { labelSelector = self.selector, fieldSelector = self.field, includeObject = "Metadata" },
+    stop = function() return self:stopped(gen) end,
+    on_stream = function(s)
+      self.stream = s
+      if self.state ~= "live" then self.state, self.error, self.offline_since = "live", nil, nil; self:dirty() end
+    end,
+    on_state = function(msg)
+      if self:stopped(gen) then return end
+      self.offline_since = self.offline_since or env.time()
+      self.state, self.error = "offline", msg
+      self:dirty()
+    end,
+    relist = function()
+      local res, err, kind = c:request({ path = path .. util.query({ labelSelector = self.selector,
+        fieldSelector = self.field, includeObject = "Metadata" }), accept = get.TABLE_ACCEPT, timeout_ms = 120000 })
+      if not res then fail(err, kind) end
+      local tbl = env.json.decode(get.drop_managed_fields(res.body)) or env.json.decode(res.body)
+      local rows = {}
+      for _, trow in ipairs(tbl.rows or {}) do
+        local row = self:row_of(trow)
+        if self:owned(row) then rows[#rows + 1] = row end
+      end
+      self:set_rows(rows)
+      self:dirty()
+      return tbl.metadata and tbl.metadata.resourceVersion
+    end,
+    on_event = function(ty, obj)
+      if self:stopped(gen) or type(obj) ~= "table" then return end
+      if obj.kind ~= "Table" then return end
+      for _, trow in ipairs(obj.rows or {}) do
+        local row = self:row_of(trow)
+        if ty == "DELETED" then self.t:remove(row.id)
+        elseif self:owned(row) then self.t:upsert(row) end
+      end
+      self:dirty()
+    end,
+  })
+end
+
+function L:set_rows(rows, first)
+  self.t:set_rows(rows)
+  if first and not self.sorted then
+    self.sorted = true
+    local sort_col = self.namespace_first and 2 or nil
+    for i, c in ipairs(self.cols or {}) do if c.name == "NAME" then sort_col = sort_col or i end end
+    if self.all and self.r and self.r.namespaced then sort_col = 1 end
+    if sort_col then self.t:sort(sort_col, false) end
+  end
+  if self.select_after then
+    if self.t:get(self.select_after) then self.t:select_id(self.select_after); self.select_after = nil end
+  end
+end
+
+function L:server_version(c)
+  local sess = self.sess
+  sess.server_versions = sess.server_versions or {}
+  local key = c.conn.context
+  if sess.server_versions[key] then self.server = sess.server_versions[key] return end
+  local v = c:get_json("/version")
+  if type(v) == "table" and v.gitVersion then
+    sess.server_versions[key] = v.gitVersion
+    self.server = v.gitVersion
+  end
+end
+
+-- ------------------------------------------------------------------ panel
+function L:title()
+  local what = self.r and self.r.name or self.type
+  local where = self.all and "all" or (self.view_ns or self.ns or (self.conn and self.conn.namespace))
+  if self.r and not self.r.namespaced then where = nil end
+  local t = what .. (where and ("(" .. where .. ")") or "")
+  if self.label then t = t .. " " .. self.label end
+  if self.selector and not self.label then t = t .. " " .. self.selector end
+  if self.filter_text and self.filter_text ~= "" then t = t .. " /" .. self.filter_text end
+  return t .. self.t:title_count()
+end
+
+function L:readonly()
+  local conn = self.conn
+  return conn and self.sess:is_readonly(conn) or self.readonly_flag
+end
+
+function L:header()
+  local conn = self.conn or {}
+  local user = conn.impersonate and (conn.impersonate.user .. " (as)") or conn.user_name
+  return { context = conn.context, cluster = conn.cluster_name, user = user,
+           namespace = self.all and "all" or (self.view_ns or conn.namespace), server = self.server,
+           offline = self.state == "offline", offline_since = self.offline_since, readonly = self:readonly() }
+end
+
+function L:view(w, h)
+  local lines = self.t:view(w, h)
+  local status
+  if self.state == "offline" then status = "offline: " .. tostring(self.error) .. " (reconnecting)"
+  elseif self.state == "error" then status = tostring(self.error)
+  elseif self.t.loading then status = ("loading… %d so far"):format(#self.t.rows)
+  elseif self.faults then status = "faults only (Ctrl-Z shows every row)" end
+  return lines, { title = self:title(), header = self:header(), status = status, readonly = self:readonly(),
+                  filter = self.filter_text, hint = actions.hint(self) }
+end
+
+function L:key(k)
+  if k == "Esc" then
+    if self.filter_text and self.filter_text ~= "" then self:filter("") return true end
+    return false
+  end
+  return self.t:key(k) or false
+end
+
+function L:filter(text)
+  text = text or ""
+  self.filter_text = text
+  local spec = T.parse_filter(text)
+  if spec and spec.labels then
+    -- -l app=x: the server filters (a new list and watch)
+    self.selector, self.label = spec.labels, "-l " .. spec.labels
+    self.filter_text = nil
+    self.t:set_filter(nil)
+    self.t.empty = "Loading…"
+    self:start()
+    return true
+  end
+  local ok, err = self.t:set_filter(spec)
+  if not ok then return nil, err end
+  return true
+end
+
+function L:actions() return actions.list(self) end
+function L:action(name) return actions.run(self, name) end
+function L:command(words) return actions.command(self, words) end
+function L:complete(text) return actions.complete(self, text) end
+
+function L:close()
+  self.closed = true
+  if self.stream then pcall(self.stream.close, self.stream) end
+end
+
+return M
