@@ -203,6 +203,14 @@ local function fails(src)
   assert.falsy(ok, "expected an error from: " .. src)
   return tostring(err)
 end
+-- a failed transfer is nil, err (not raised), as the host's vcli.http gives it
+local function transfer_fails(call)
+  local ok, isnil, err = pcall(eval, "local r, e = " .. call .. "; return r == nil, e")
+  assert.truthy(ok, isnil)
+  assert.truthy(isnil, "expected nil, err from: " .. call)
+  assert.equal("string", type(err))
+  return err
+end
 
 before_all(function()
   dir = spec.tmpdir()
@@ -299,22 +307,33 @@ describe("net: every request option crosses", function()
     assert.equal("kube.test", cjson.decode(body).sni)
     assert.equal("vcli-user", eval(("return vcli.http.get(%q, { ca_pem = %q, cert_pem = %q, key_pem = %q }).body")
       :format(mbase .. "/whoami", pem.ca, pem.cert, pem.key)):match("vcli%-user"))
-    assert.matches("certificate", fails(("return vcli.http.get(%q)"):format(sbase .. "/hello")))
+    assert.matches("certificate", transfer_fails(("vcli.http.get(%q)"):format(sbase .. "/hello")))
     assert.equal(200, eval(("return vcli.http.get(%q, { insecure = true }).status"):format(sbase .. "/hello")))
   end)
   it("timeouts cross", function()
-    local err = fails(("return vcli.http.get(%q, { timeout_ms = 300 })"):format(base .. "/slow?after=10"))
+    local err = transfer_fails(("vcli.http.get(%q, { timeout_ms = 300 })"):format(base .. "/slow?after=10"))
     assert.matches("time", err)
+  end)
+  it("a failed transfer is nil, err for request, post, stream and websocket; a refused host raises", function()
+    local dead = "http://127.0.0.1:1/"
+    for _, call in ipairs({ ("vcli.http.request({ url = %q })"):format(dead), ("vcli.http.post(%q, 'x')"):format(dead),
+                            ("vcli.http.stream({ url = %q })"):format(dead),
+                            ("vcli.http.websocket({ url = %q })"):format(dead:gsub("^http", "ws")) }) do
+      assert.matches("[Cc]onnect", transfer_fails(call))
+    end
+    -- not made: a host outside hosts: says so the same way
+    assert.matches("plugin rt may not reach host 'example%.org'", transfer_fails("vcli.http.get('https://example.org/')"))
+    assert.matches("http: options with a url expected", fails("return vcli.http.request({})"))
   end)
   it("*_file options only inside the fs.read grant, on the real path", function()
     assert.equal(200, eval(("return vcli.http.get(%q, { ca_file = %q }).status"):format(sbase .. "/hello", dir .. "/certs/ca.crt")))
-    local err = fails(("return vcli.http.get(%q, { ca_file = %q })"):format(sbase .. "/hello", dir .. "/outside-ca.crt"))
+    local err = transfer_fails(("vcli.http.get(%q, { ca_file = %q })"):format(sbase .. "/hello", dir .. "/outside-ca.crt"))
     assert.equal("plugin rt: fs.read does not cover " .. dir .. "/outside-ca.crt", err)
-    err = fails(("return vcli.http.get(%q, { ca_file = %q })"):format(sbase .. "/hello", dir .. "/certs/../outside-ca.crt"))
+    err = transfer_fails(("vcli.http.get(%q, { ca_file = %q })"):format(sbase .. "/hello", dir .. "/certs/../outside-ca.crt"))
     assert.matches("fs.read does not cover", err)
   end)
   it("the hosts allow-list applies to the URL; server_name does not bypass it", function()
-    local err = fails(("return vcli.http.get(%q, { server_name = '127.0.0.1', insecure = true })")
+    local err = transfer_fails(("vcli.http.get(%q, { server_name = '127.0.0.1', insecure = true })")
       :format("https://localhost:" .. srv.ports.https .. "/hello"))
     assert.matches("plugin rt may not reach host 'localhost'", err)
   end)
@@ -587,8 +606,8 @@ print("got %r" % out)
   end)
 
   it("WebSockets: the hosts allow-list applies; an HTTP server that does not upgrade is an answer, not an error", function()
-    assert.matches("plugin rt3 may not reach host 'example%.com'",
-      tostring(select(2, pcall(eval3, "return vcli.http.websocket({ url = 'https://example.com/' })"))))
+    assert.same({ true, "plugin rt3 may not reach host 'example.com' (capabilities: net: hosts: [127.0.0.1])" },
+      eval3("local ws, err = vcli.http.websocket({ url = 'https://example.com/' }) return { ws == nil, err }"))
     local r = eval3(("local ws = vcli.http.websocket({ url = %q, protocols = { 'v4.channel.k8s.io' } })"
       .. " return { status = ws.status, closed = ws.closed }"):format(base .. "/status/404"))
     assert.same({ status = 404, closed = true }, r)

@@ -52,20 +52,22 @@ function M.invoke(p, kind, ...)
       res = { "error", ("plugin %s: coroutine.yield outside a coroutine"):format(p.name), "error", n = 3 }
       break
     end
-    -- one ticket, or several (tasks of the call: vcli.spawn) -> which one, ok, value
+    -- one ticket, or several (tasks of the call: vcli.spawn) -> which one, ok, values
     local many = type(res[4]) == "table"
-    local aok, tid, tok, tval = pcall(R.await_any, many and res[4] or { res[4] })
+    local got = table.pack(pcall(R.await_any, many and res[4] or { res[4] }))
     if sb:closed() then close_call() error(("plugin %s stopped while a call waited"):format(p.name), 0) end
-    if not aok then close_call(); sb:cancel(tref); error(tid, 0) end   -- cancelled (Ctrl-C)
+    if not got[1] then close_call(); sb:cancel(tref); error(got[2], 0) end   -- cancelled (Ctrl-C)
     -- a large value (an HTTP body) is garbage on the host once copied into
     -- the plugin: collect it now, not when the host heap has doubled
+    local tval = got[4]
     local big = type(tval) == "table" and type(tval.body) == "string" and #tval.body or 0
-    if many then
-      sok, res = pcall(call_step, p, call, prev, sb.resume, sb, tref, tid, tok, tval)
-    else
-      sok, res = pcall(call_step, p, call, prev, sb.resume, sb, tref, tok, tval)
-    end
     tval = nil -- luacheck: ignore 311
+    if many then
+      sok, res = pcall(call_step, p, call, prev, sb.resume, sb, tref, unpack(got, 2, got.n))
+    else
+      sok, res = pcall(call_step, p, call, prev, sb.resume, sb, tref, unpack(got, 3, got.n))
+    end
+    got = nil -- luacheck: ignore 311
     if big >= 262144 then collectgarbage("step", math.floor(big / 1024)) end
     if not sok then close_call() error(res, 0) end
   end

@@ -3,7 +3,7 @@
 -- settings and paths, tickets (a host operation a plugin call waits on), the
 -- resources a call opens, and flushing a plugin's output.
 --   R.ticket(fn, ...) -> id        run fn(...) as a task; the plugin's call waits on id
---   R.await_any(ids) -> id, ok, v  wait until one of the tickets is done
+--   R.await_any(ids) -> id, ok, …  wait until one of the tickets is done
 --   R.adopt(p, call, obj, kind)    obj (with :close()) belongs to that call -> id
 --   R.resource(p, id, kind)        the open resource, or a "… is closed" error
 -- R.invoke and R.start are set by vcli.plugin (the façade), so that a
@@ -72,8 +72,8 @@ function R.ticket(fn, ...)
   R.current_ticket = t
   t.task = async.spawn(function()
     local res = table.pack(pcall(fn, unpack(args, 1, args.n)))
-    t.done, t.ok, t.value = true, res[1], res[2]
-    if not res[1] then t.value = require("vcli.shell").one_line(res[2]) end
+    t.done, t.ok, t.res = true, res[1], res
+    if not res[1] then t.res = { n = 2, false, require("vcli.shell").one_line(res[2]) } end
     for _, w in ipairs(t.waiters) do w() end
   end)
   R.current_ticket = prev
@@ -87,19 +87,20 @@ function R.keep_on_cancel()
   if R.current_ticket then R.current_ticket.tty = true end
 end
 
--- Wait until one of ids is done -> id, ok, value. Cancelling the wait
+-- Wait until one of ids is done -> id, ok, values... (an operation's results, all of
+-- them: vcli.http.request's nil, err; or its one-line error). Cancelling the wait
 -- (Ctrl-C) cancels the operations, except those kept on cancel.
 function R.await_any(ids)
   local function first_done()
     for _, id in ipairs(ids) do
       local t = S.tickets[id]
       if not t then return id, false, "no such operation" end
-      if t.done then S.tickets[id] = nil return id, t.ok, t.value end
+      if t.done then S.tickets[id] = nil return id, t.ok, unpack(t.res, 2, t.res.n) end
     end
   end
   while true do
-    local id, ok, value = first_done()
-    if id then return id, ok, value end
+    local done = table.pack(first_done())
+    if done[1] then return unpack(done, 1, done.n) end
     local mine
     local wok, err = pcall(async.await, function(resume)
       mine = resume

@@ -217,10 +217,10 @@ function Client:websocket(opts)
     if not okb then return nil, self:redact(o), "auth" end
     o.method, o.body, o.timeout_ms, o.low_speed = nil, nil, nil, nil
     o.protocols = opts.protocols
-    local okw, ws = pcall(opts.open, o)
-    if not okw then
+    local ws, werr = opts.open(o)
+    if not ws then
       self.down_since = self.down_since or self.env.now()
-      return nil, self:redact(ws), "network"
+      return nil, self:redact(werr), "network"
     end
     self.down_since = nil
     if ws.status == 101 then return ws end

@@ -49,14 +49,9 @@ function M.new()
     return v
   end
 
-  if vcli.http then
-    local http = vcli.http
-    env.http = {
-      -- vcli.http raises on a failed transfer; the modules expect nil, err
-      request = function(o) return try(http.request, o) end,
-      stream = function(o) return try(http.stream, o) end,
-    }
-  end
+  -- vcli.http.request/stream: the answer, or nil, err (no answer, or a host or
+  -- file the grants do not cover), as the modules take them
+  if vcli.http then env.http = { request = vcli.http.request, stream = vcli.http.stream } end
 
   if vcli.store then
     local st = vcli.store

@@ -49,11 +49,8 @@ function M.new()
   local ok_res, resilience = pcall(require, "vcli.resilience")
   if ok_res then env.resilience = resilience end
 
-  if vcli.http then
-    local http = vcli.http
-    -- vcli.http raises on a failed transfer; the modules take nil, err
-    env.http = { request = function(o) return try(http.request, o) end }
-  end
+  -- vcli.http.request: the answer, or nil, err (no answer, or a host or file the grants do not cover)
+  if vcli.http then env.http = { request = vcli.http.request } end
 
   if vcli.store then
     local st = vcli.store

@@ -44,13 +44,16 @@ local NET_FILES = { "ca_file", "cert_file", "key_file" }
 
 -- The options a plugin may pass, checked: the URL's host against hosts:,
 -- *_file paths against the plugin's fs.read grant (on their real path).
+-- -> options | nil, why (a host or file the grants do not cover: the request
+-- is not made, and says so as a failed one does); options that are not
+-- options raise.
 local function net_opts(p, opts)
   if type(opts) ~= "table" or type(opts.url) ~= "string" then error("http: options with a url expected", 0) end
   local host = opts.url:match("^%a[%w+.-]*://%[?([^/:%]@]+)")
   local allowed = p.m.capabilities.net.hosts
   if not host or not host_allowed(allowed, host:lower()) then
-    error(("plugin %s may not reach host '%s' (capabilities: net: hosts: [%s])"):format(
-      p.name, tostring(host), table.concat(allowed or {}, ", ")), 0)
+    return nil, ("plugin %s may not reach host '%s' (capabilities: net: hosts: [%s])"):format(
+      p.name, tostring(host), table.concat(allowed or {}, ", "))
   end
   local o = {}
   for _, k in ipairs(NET_OPTS) do o[k] = opts[k] end
@@ -63,7 +66,7 @@ local function net_opts(p, opts)
         ok, real = pcall(require("vcli.plugin.caps.fs_read").check_path, p, "fs.read", path)
       end
       if not ok then
-        error(("plugin %s: fs.read does not cover %s"):format(p.name, path), 0)
+        return nil, ("plugin %s: fs.read does not cover %s"):format(p.name, path)
       end
       o[k] = real
     end
@@ -71,20 +74,26 @@ local function net_opts(p, opts)
   return o
 end
 
+-- One convention with the host's vcli.http: a request that got no answer
+-- (refused, timed out, TLS, dropped before the headers; or not made: a host
+-- outside hosts:, a file outside fs.read) is nil, err; a status of 4xx/5xx
+-- is an answer; options that are not options raise.
 function H.request(p, opts)
-  local o = net_opts(p, opts)
+  local o, why = net_opts(p, opts)
+  if not o then return nil, why end
   local r, err = require("vcli.http").request(o)
-  if not r then error(err, 0) end
+  if not r then return nil, err end
   return { status = r.status, headers = r.headers, body = r.body }
 end
 
 -- Streams: http.stream on the host; the plugin reads chunk by chunk (a
 -- ticket per read). A stream belongs to the call that opened it.
 function H.stream(p, opts)
-  local o = net_opts(p, opts)
+  local o, why = net_opts(p, opts)
+  if not o then return nil, why end
   local call = p.current_call
   local s, err = require("vcli.http").stream(o)
-  if not s then error(err, 0) end
+  if not s then return nil, err end
   local id = R.adopt(p, call, s, "stream")
   return { id = id, status = s.status, headers = s.headers }
 end
@@ -95,7 +104,8 @@ function H.close(p, id) R.close_resource(p, id) return true end
 -- requests, plus the subprotocols offered. A refused handshake (not 101)
 -- is an answer, not an error: status, headers and body come back.
 function H.websocket(p, opts)
-  local o = net_opts(p, opts)
+  local o, why = net_opts(p, opts)
+  if not o then return nil, why end
   local protos = opts.protocols
   if protos ~= nil then
     if type(protos) ~= "table" then error("websocket: protocols must be a list of names", 0) end
@@ -111,7 +121,7 @@ function H.websocket(p, opts)
   o.handshake_timeout_ms = opts.handshake_timeout_ms
   local call = p.current_call
   local ws, err = require("vcli.websocket").connect(o)
-  if not ws then error(err, 0) end
+  if not ws then return nil, err end
   if ws.status ~= 101 then return { status = ws.status, headers = ws.headers, body = ws.body } end
   local id = R.adopt(p, call, ws, "websocket")
   return { id = id, status = ws.status, headers = ws.headers, protocol = ws.protocol }
@@ -203,6 +213,7 @@ function C.plugin(vcli, api)
     self.closed = true
     host("net", "close", self.id)
   end
+  -- request/get/post/stream/websocket -> the answer | nil, err (a failed transfer)
   vcli.http = {
     request = function(opts) return await("net", "request", opts) end,
     get = function(url, opts)
@@ -216,7 +227,8 @@ function C.plugin(vcli, api)
       return await("net", "request", o)
     end,
     stream = function(opts)
-      local r = await("net", "stream", opts)
+      local r, err = await("net", "stream", opts)
+      if not r then return nil, err end
       return setmetatable({ id = r.id, status = r.status, headers = r.headers }, Stream)
     end,
   }
@@ -243,7 +255,8 @@ function C.plugin(vcli, api)
     host("net", "close", self.id)
   end
   vcli.http.websocket = function(opts)
-    local r = await("net", "websocket", opts)
+    local r, err = await("net", "websocket", opts)
+    if not r then return nil, err end
     return setmetatable({ id = r.id, status = r.status, headers = r.headers, body = r.body, protocol = r.protocol,
                           closed = r.id == nil }, WebSocket)
   end
