@@ -19,10 +19,12 @@ files["rc/**/*.lua"] = { read_globals = { "vcli" } }
 files["plugins/**/*.lua"] = { read_globals = { "vcli" } }
 files["lua/vcli/plugin/prelude.lua"] = { globals = { "string" } }
 files["lua/vcli/plugin/resilience.lua"] = { read_globals = { "vcli" } }
--- A plugin's own specs run under `plugin test`, whose harness provides these.
-files["plugins/*/spec/**/*.lua"] = {
-  read_globals = { "vcli", "describe", "it", "pending", "before_all", "after_all", "before_each", "after_each",
-                   "assert", "spec", "run", "wait_event", "events", "harness" },
+-- A plugin's own specs run under `plugin test` (vcli.plugin.harness), in the plugin's state.
+local plugin_spec = {
+  read_globals = { "vcli", "describe", "context", "it", "pending", "before_all", "after_all", "before_each",
+                   "after_each", "setup", "teardown", "assert", "spec", "run", "wait_event", "events", "stub", "plugin" },
 }
+files["plugins/*/spec/**/*.lua"] = plugin_spec
 -- Fixture plugins of the specs run in plugin states too.
 files["spec/support/plugins/**/*.lua"] = { read_globals = { "vcli" } }
+files["spec/support/plugins/*/spec/**/*.lua"] = plugin_spec

@@ -121,6 +121,25 @@ local function logs(ctx)
   end
 end
 
+-- plugin test NAME [--timeout MS] [-f PATTERN]; plugin test --stubs [NAME]
+local function test(ctx)
+  local harness = require("vcli.plugin.harness")
+  local name = ctx.args.name
+  local p = name and pm().get(name)
+  if name and not p then error(("no plugin named '%s' (plugin list shows what is installed)"):format(name), 0) end
+  if ctx.flags.stubs then
+    if p and not p.m then error(("plugin %s cannot run: %s"):format(name, tostring(p.reason)), 0) end
+    local rows = { { "CAPABILITY", p and ("OPERATIONS (plugin " .. name .. ")") or "OPERATIONS" } }
+    for _, r in ipairs(harness.stub_lines(p)) do rows[#rows + 1] = r end
+    ctx.print(text.columns(rows))
+    return 0
+  end
+  if not name then error("plugin test: which plugin? (plugin test NAME; plugin test --stubs lists the stub targets)", 0) end
+  local limit = ctx.flags.timeout
+  if limit ~= nil and limit <= 0 then error("plugin test: --timeout takes milliseconds above 0", 0) end
+  return harness.run(name, ctx, { timeout_ms = limit, filter = ctx.flags.filter })
+end
+
 local function registry()
   local ok, r = pcall(require, "vcli.plugin.registry")
   if not ok then error("plugin: the registry (search/install/uninstall/update/publish) failed to load: " .. tostring(r), 0) end
@@ -159,8 +178,14 @@ function M.define()
           ctx.print(("created plugin %s in %s\ntry: vcli plugin test %s; vcli %s"):format(ctx.args.name, dir, ctx.args.name, ctx.args.name))
           return 0
         end },
-      { name = "test", summary = "Run a plugin's spec/ inside vcli with a test harness", args = NAME,
-        handler = function(ctx) return require("vcli.plugin.harness").run(ctx.args.name, ctx) end },
+      { name = "test", summary = "Run a plugin's spec/*_spec.lua in its own state (each test with a time limit)",
+        args = { { name = "name", help = "plugin name", complete = names, optional = true } },
+        flags = { { name = "timeout", type = "int", metavar = "MS",
+                    help = "time limit of each test and hook in ms (default 5000)" },
+                  { name = "filter", short = "f", type = "string", metavar = "PATTERN",
+                    help = "only the tests whose full name matches the Lua pattern" },
+                  { name = "stubs", type = "bool", help = "list what stub(cap, op, fn) may replace (for NAME: what it is granted)" } },
+        handler = test },
       { name = "search", summary = "Search the registry", args = { { name = "query", optional = true } }, flags = { REG_FLAG },
         handler = function(ctx) return registry().search_cmd(ctx) end },
       { name = "install", summary = "Install a plugin (and its dependencies) from the registry", args = NAME, flags = { REG_FLAG },

@@ -8,7 +8,7 @@
 -- this file is the runtime they stand on. Returns the dispatch function the
 -- host calls for init, hooks, commands, events, timers and service requests.
 local prims = ...
-local host, out, load_text, readmod, expired = prims.host, prims.out, prims.load, prims.readmod, prims.expired
+local raw_host, out, load_text, readmod, expired = prims.host, prims.out, prims.load, prims.readmod, prims.expired
 local traceback = prims.traceback
 local orig = prims.originals
 local NAME = prims.name
@@ -31,13 +31,30 @@ local commands, timers, services = {}, {}, {}
 local next_id = 0
 local function new_id() next_id = next_id + 1; return next_id end
 
+-- `plugin test NAME` (vcli.plugin.harness) may replace an operation's host
+-- side in this state: cap -> op -> fn, which then gets the operation's
+-- arguments and gives its results. Empty outside a test run.
+local stubs = {}
+local function host(cap, op, ...)
+  local s = stubs[cap]
+  s = s and s[op]
+  if s then return s(...) end
+  return raw_host(cap, op, ...)
+end
+
 -- Waiting on the host: the host starts the operation, returns a ticket and
--- resumes this call's coroutine with (ok, value) when the result is in.
-local function await(cap, op, ...)
-  local ticket = host(cap, op, ...)
+-- resumes this call's coroutine with (ok, values...) when the result is in.
+local function raw_await(cap, op, ...)
+  local ticket = raw_host(cap, op, ...)
   local res = pack(co_yield(WAIT, ticket))
   if res[1] then return unpack(res, 2, res.n) end
   error(res[2], 0)
+end
+local function await(cap, op, ...)
+  local s = stubs[cap]
+  s = s and s[op]
+  if s then return s(...) end
+  return raw_await(cap, op, ...)
 end
 
 -- Output is kept until the call next waits on the host, which writes it
@@ -111,7 +128,7 @@ local function require_(name)
   if m ~= nil then return m end
   local fn, err
   if builtin[name] then
-    local src = host("core", "source", name)
+    local src = raw_host("core", "source", name)
     fn, err = load_text(src, "=" .. name)
   else
     fn, err = readmod(name)
@@ -381,6 +398,30 @@ function D.eval(src)
   if not fn then error(err, 0) end
   return fn()
 end
+-- `plugin test NAME`: the harness's side (vcli/plugin/harness_side.lua, its text
+-- sent by the host) runs in this state with the door and the stubs above;
+-- D.test("load", src, chunk, data) once, then D.test(op, ...) calls it.
+local tester
+local door = { raw_host = raw_host, raw_await = raw_await, env = env, load = load_ }
+function door.stub(cap, op, fn)
+  stubs[cap] = stubs[cap] or {}
+  local prev = stubs[cap][op]
+  stubs[cap][op] = fn
+  return prev
+end
+function D.test(op, ...)
+  if op == "load" then
+    local src, chunk, data = ...
+    local fn, err = load_text(src, chunk)
+    if not fn then error(err, 0) end
+    setfenv(fn, env)
+    tester = fn(api, door, data)
+    return true
+  end
+  local f = tester and tester[op]
+  if type(f) ~= "function" then error(("plugin %s: no test operation '%s'"):format(NAME, tostring(op)), 0) end
+  return f(...)
+end
 
 -- ------------------------------------------------------- tasks in a call
 -- Every call runs its work in a coroutine driven from here, so that
@@ -467,7 +508,7 @@ local function run_call(f, ...)
     if t then call.ready[#call.ready + 1] = { t, res } end
   end
   current_call = outer
-  for tk in pairs(call.waiting) do host("core", "cancel", tk) end
+  for tk in pairs(call.waiting) do raw_host("core", "cancel", tk) end
   for t in pairs(call.tasks) do t.cancelled = true end
   if main.ok then return unpack(main.res, 2, main.res.n) end
   error(type(main.res[2]) == "string" and main.tb and (main.res[2] .. main.tb) or main.res[2], 0)
