@@ -1,0 +1,1312 @@
+-- vcli.tui.table — the virtual table: the browser's list of any resource
+-- (the server's Table columns), fluid at 50 000 rows. A widget (docs/tui.md):
+-- pure Lua on vcli.tui.prims, the same in the host and in a plugin's state.
+--
+--   T.new{columns = {col…}, rows = {row…}|nil, empty = "No resources"} -> t
+--     col = {name = "NAME", align = "left"|"right", wide = bool (wide mode only),
+--            sort = "string"|"number", min = n, max = n}
+--     row = {id = "ns/name" (unique), cells = {"web-1", "1/1", …},
+--            keys = {[col index or name] = sort key}|nil, style = nil|"error"|"warn"|"dim",
+--            fault = bool}   -- a row belongs to the table once given (do not mutate it after)
+--   t:set_columns(cols)  t:set_rows(rows)  t:upsert(row)  t:remove(id) -> row|nil
+--   t:get(id) -> row|nil  t:count() -> shown, total  t:title_count() -> "(12/50000)" | "(50000)"
+--   t:sort(col|nil, desc) -> true | nil, err  t:toggle_sort(col)  t:sort_state() -> name|nil, desc
+--   t:set_filter(nil | {pattern = re, inverse = bool} | {fuzzy = "abc"}) -> true | nil, err
+--   T.parse_filter(text) -> nil | {pattern…} | {fuzzy…} | {labels = "app=x"} ("!x", "-f x", "-l x")
+--   t:set_predicate(fn|nil)   t:marked() -> rows   t:clear_marks()
+--   t:selected() -> row|nil   t:select_id(id) -> true|nil   t:key(name) -> true|nil
+--   t:view(w, h) -> exactly h lines   t:csv() -> text   fields: t.wide, t.empty, t.no_match, t.rows
+--
+-- Filters (k9s): a regex over the row's cells joined by spaces (made once a
+-- row), smart-case (no capital in the pattern: case ignored); plain text
+-- (no regex metacharacter) is found as such without the regex engine, and a
+-- keystroke that only lengthens it looks only at the rows that matched
+-- before; "!x" inverse; "-f x" fuzzy (a subsequence, the best match first).
+-- Column widths: the longest cell of each column over all rows, grown by
+-- upserts, rescanned (in the next view) only when the last widest row
+-- goes; unchanged by filters, so the layout stays put while one is typed.
+-- Too wide: the widest left-aligned columns shrink (cells end in "…"), NAME
+-- last. Bytes stand for display columns there (exact for ASCII, more for
+-- the rest: a bit of room to spare), the visible cells are measured.
+--
+-- Cost follows what is visible: view touches only the h rows on screen (and
+-- keeps each row's laid-out text until the layout changes). Rows live in a
+-- chunked sequence (blocks of 1024 to 2048), so a watch event inserts, moves
+-- or removes one row by binary search in O(log n + block) instead of
+-- shifting 50 000 slots or re-sorting. Sorting (P.order, or the order
+-- reversed for the other direction) and filtering are the only O(n) passes,
+-- and only when asked for.
+local P = require("vcli.tui.prims")
+
+local T = {}
+T.__index = T
+
+local find, sub, byte, rep, lower = string.find, string.sub, string.byte, string.rep, string.lower
+local concat, tinsert, tremove = table.concat, table.insert, table.remove
+local max, min, floor = math.max, math.min, math.floor
+
+local GAP = "  "
+local EMPTY = {}
+local ELLIPSIS = "…"
+
+-- ------------------------------------------------------ chunked sequence
+-- An array of n elements kept in blocks of BLOCK to 2 BLOCK: index, insert
+-- and remove cost a walk over the blocks (a few dozen at 50 000) and a
+-- shift inside one, not a shift of n. A finger (the last block found and
+-- where it starts) makes the accesses near the last one (the cursor, the
+-- screen) a step.
+local BLOCK = 1024
+local Seq = {}
+Seq.__index = Seq
+
+local function seq_new(arr)
+  local s = setmetatable({ blocks = {}, cnt = {}, n = 0, fb = 1, fs = 1 }, Seq)
+  if arr then
+    local n, nb = #arr, 0
+    for i = 1, n, BLOCK do
+      local m = min(BLOCK, n - i + 1)
+      local b = {}
+      for j = 1, m do b[j] = arr[i + j - 1] end
+      nb = nb + 1
+      s.blocks[nb], s.cnt[nb] = b, m
+    end
+    s.n = n
+  end
+  return s
+end
+
+-- block index and offset of position i (1 ≤ i ≤ n + 1: n + 1 is the append
+-- slot, in the last block); n > 0
+function Seq:locate(i)
+  local cnt = self.cnt
+  local bi, st = self.fb, self.fs
+  if i < st then
+    repeat bi = bi - 1; st = st - cnt[bi] until i >= st
+  else
+    local nb = #cnt
+    while bi < nb and i >= st + cnt[bi] do st = st + cnt[bi]; bi = bi + 1 end
+  end
+  self.fb, self.fs = bi, st
+  return bi, i - st + 1
+end
+
+function Seq:at(i)
+  if i < 1 or i > self.n then return nil end
+  local bi, off = self:locate(i)
+  return self.blocks[bi][off]
+end
+
+function Seq:set(i, v)
+  local bi, off = self:locate(i)
+  self.blocks[bi][off] = v
+end
+
+function Seq:insert(i, v)
+  local blocks, cnt = self.blocks, self.cnt
+  if self.n == 0 then
+    for k = #blocks, 1, -1 do blocks[k], cnt[k] = nil, nil end
+    blocks[1], cnt[1], self.n, self.fb, self.fs = { v }, 1, 1, 1, 1
+    return
+  end
+  local bi, off = self:locate(i)
+  local b = blocks[bi]
+  tinsert(b, off, v)
+  local c = cnt[bi] + 1
+  cnt[bi] = c
+  self.n = self.n + 1
+  if c >= 2 * BLOCK then   -- split in two halves (the finger stays on the first)
+    local nbk, half = {}, floor(c / 2)
+    for j = half + 1, c do nbk[j - half] = b[j]; b[j] = nil end
+    cnt[bi] = half
+    tinsert(blocks, bi + 1, nbk)
+    tinsert(cnt, bi + 1, c - half)
+  end
+end
+
+function Seq:remove(i)
+  local blocks, cnt = self.blocks, self.cnt
+  local bi, off = self:locate(i)
+  local b = blocks[bi]
+  local v = tremove(b, off)
+  local c = cnt[bi] - 1
+  cnt[bi] = c
+  self.n = self.n - 1
+  if c == 0 and #blocks > 1 then
+    tremove(blocks, bi); tremove(cnt, bi)
+    self.fb, self.fs = 1, 1
+  elseif c < BLOCK / 4 and bi < #blocks and c + cnt[bi + 1] <= BLOCK then   -- merge the next into it
+    local nx = blocks[bi + 1]
+    for j = 1, cnt[bi + 1] do b[c + j] = nx[j] end
+    cnt[bi] = c + cnt[bi + 1]
+    tremove(blocks, bi + 1); tremove(cnt, bi + 1)
+  end
+  return v
+end
+
+-- the first position whose element e is not less(e, v) (the elements
+-- ordered by less), and that element: over the blocks, then in one
+function Seq:bsearch(less, v)
+  local blocks, cnt = self.blocks, self.cnt
+  local nb = #blocks
+  if self.n == 0 then return 1, nil end
+  local lo, hi, res = 1, nb, nb + 1
+  while lo <= hi do
+    local mid = floor((lo + hi) / 2)
+    if less(blocks[mid][cnt[mid]], v) then lo = mid + 1 else res, hi = mid, mid - 1 end
+  end
+  if res > nb then return self.n + 1, nil end
+  local b = blocks[res]
+  local ans
+  lo, hi, ans = 1, cnt[res], cnt[res]
+  while lo <= hi do
+    local mid = floor((lo + hi) / 2)
+    if less(b[mid], v) then lo = mid + 1 else ans, hi = mid, mid - 1 end
+  end
+  -- where block res starts: from the finger
+  local bi, st = self.fb, self.fs
+  if res < bi then
+    repeat bi = bi - 1; st = st - cnt[bi] until bi == res
+  else
+    while bi < res do st = st + cnt[bi]; bi = bi + 1 end
+  end
+  self.fb, self.fs = bi, st
+  return st + ans - 1, b[ans]
+end
+
+-- up to m elements from position i
+function Seq:slice(i, m)
+  local out, k = {}, 0
+  if i < 1 or i > self.n or m <= 0 then return out end
+  local blocks, cnt = self.blocks, self.cnt
+  local bi, off = self:locate(i)
+  while bi <= #blocks and k < m do
+    local b = blocks[bi]
+    for j = off, cnt[bi] do
+      k = k + 1
+      out[k] = b[j]
+      if k >= m then break end
+    end
+    bi, off = bi + 1, 1
+  end
+  return out
+end
+
+function Seq:to_array()
+  local out, k = {}, 0
+  local blocks, cnt = self.blocks, self.cnt
+  for bi = 1, #blocks do
+    local b = blocks[bi]
+    for j = 1, cnt[bi] do k = k + 1; out[k] = b[j] end
+  end
+  return out
+end
+
+T._Seq = seq_new   -- for the spec
+
+-- ------------------------------------------------------------ sort keys
+-- Keys compare as P.order does: numbers before strings, then < ; ties by the
+-- rows' given order (rec.seq). A number column's key without a row key: the
+-- cell's number (its leading one: "3 (5m ago)"), else its text.
+local function key_of(row, cells, c, col)
+  local ks = row.keys
+  local k = ks and (ks[c] or ks[col.name])
+  if k == nil then
+    local s = cells[c] or ""
+    if col.sort == "number" then
+      k = tonumber(s) or tonumber(s:match("^%s*(%-?%d+%.?%d*)")) or s
+    else
+      k = s
+    end
+  elseif type(k) ~= "number" and type(k) ~= "string" then
+    k = tostring(k)
+  end
+  return k
+end
+
+-- ------------------------------------------------------------- records
+-- rec = {row, id, text (the cells joined by spaces: what filters match),
+--        ltext (the same lower-cased: what a pattern without capitals
+--        matches), seq (the given order), i (its index in t.rows), sk (the
+--        sort key), pass (shown under the filter: false, true, or the fuzzy
+--        score)} — eight fields, every one from the start: a table of 50 000
+--        that grew a field later would each be made again.
+-- A row's cells are strings: a row whose cells are not (numbers, holes) gets
+-- a copy as strings in row.cells, and a row without an id its first cell.
+local function cells_of(row)
+  local cells = row.cells or EMPTY
+  for i = 1, #cells do
+    if type(cells[i]) ~= "string" then
+      local copy = {}
+      for j = 1, #cells do copy[j] = tostring(cells[j] == nil and "" or cells[j]) end
+      cells = copy
+      break
+    end
+  end
+  if cells == EMPTY then cells = {} end
+  row.cells = cells
+  if row.id == nil then row.id = cells[1] or "" end
+  return cells
+end
+
+local function new_rec(row, seq)
+  local cells = cells_of(row)
+  local text = concat(cells, " ")
+  return { row = row, id = row.id, text = text, ltext = lower(text), seq = seq, i = 0, sk = 0, pass = true }
+end
+
+-- ---------------------------------------------------------------- filter
+local META = "[%.%[%]%(%)%*%+%?{}|%^%$\\]"
+
+local SEP = { [32] = true, [45] = true, [95] = true, [47] = true, [46] = true, [58] = true }   -- " -_/.:"
+
+-- An integer score (higher is better), or nil when pat is no subsequence of
+-- s (both lower-case; chars: pat's characters). The whole pattern found as
+-- such scores highest (earlier, and at a word's start, better); a
+-- subsequence (each character the first after the one before: plain finds,
+-- far cheaper than a Lua pattern "a.-b") scores by how tight it is (its span
+-- from the first character to the last) and where it starts.
+local function fuzzy_score(s, pat, chars)
+  local st = find(s, pat, 1, true)
+  if st then
+    local sc = 2000 + 10 * #pat - min(st, 99)
+    if st == 1 or SEP[byte(s, st - 1)] then sc = sc + 100 end
+    return sc
+  end
+  local first = find(s, chars[1], 1, true)
+  if not first then return nil end
+  local p = first
+  for i = 2, #chars do
+    p = find(s, chars[i], p + 1, true)
+    if not p then return nil end
+  end
+  local sc = 1000 - 5 * min(p - first + 1 - #chars, 150) - min(first, 99)
+  if first == 1 or SEP[byte(s, first - 1)] then sc = sc + 50 end
+  return sc
+end
+
+-- A spec compiled to {kind = "plain"|"re"|"fuzzy", raw, test = fn(rec) ->
+-- pass, score}. Smart-case: a pattern without capitals ignores case (it is
+-- matched against the lower-cased text, the regex too: the same answer as
+-- the ERE prims' smart-case); plain text (no regex metacharacter) is found
+-- as such, without the regex engine.
+local function compile(spec)
+  if spec.labels then return nil, "a label selector is the server's filter (-l)" end
+  if spec.fuzzy ~= nil then
+    local pat = lower(tostring(spec.fuzzy))
+    local chars = P.split(pat)
+    return { kind = "fuzzy", raw = pat, pat = pat, chars = chars, test = function(r)
+      local sc = fuzzy_score(r.ltext, pat, chars)
+      return sc ~= nil, sc
+    end }
+  end
+  local raw = tostring(spec.pattern or "")
+  local inv = spec.inverse and true or false
+  local ci = not find(raw, "%u")
+  local test
+  if not find(raw, META) then
+    if ci then
+      test = function(r) return (find(r.ltext, raw, 1, true) ~= nil) ~= inv end
+    else
+      test = function(r) return (find(r.text, raw, 1, true) ~= nil) ~= inv end
+    end
+    return { kind = "plain", raw = raw, pat = raw, ci = ci, inverse = inv, test = test }
+  end
+  local re, err = P.regex(raw)
+  if not re then return nil, err or "bad pattern" end
+  if ci then
+    test = function(r) return (re:find(r.ltext) ~= nil) ~= inv end
+  else
+    test = function(r) return (re:find(r.text) ~= nil) ~= inv end
+  end
+  return { kind = "re", raw = raw, re = re, inverse = inv, test = test }
+end
+
+local function fmatch(f, rec) return f.test(rec) end
+T._fuzzy_score = function(s, pat) return fuzzy_score(s, pat, P.split(pat)) end   -- for the spec
+
+-- filter b only narrows filter a: refine a's matches instead of a full pass
+local function narrows(a, b)
+  if not a or a.inverse or b.inverse or a.kind ~= b.kind or b.kind == "re" then return false end
+  return sub(b.raw, 1, #a.raw) == a.raw
+end
+
+function T.parse_filter(text)
+  if text == nil then return nil end
+  text = tostring(text):gsub("^%s+", ""):gsub("%s+$", "")
+  if text == "" then return nil end
+  local rest = text:match("^%-l%s+(.+)$")
+  if rest then return { labels = rest } end
+  rest = text:match("^%-f%s+(.+)$")
+  if rest then return { fuzzy = rest } end
+  if text == "-f" or text == "-l" then return nil end
+  if sub(text, 1, 1) == "!" then
+    rest = text:sub(2)
+    if rest == "" then return nil end
+    return { pattern = rest, inverse = true }
+  end
+  return { pattern = text }
+end
+
+-- ------------------------------------------------------------ the table
+function T.new(opts)
+  opts = opts or {}
+  local t = setmetatable({
+    columns = {}, rows = {}, recs = {}, by_id = {}, next_seq = 1, in_seq = true,
+    order = seq_new(), cur = 1, top = 1, vh = 20,
+    marks = {}, nmarks = 0, last_mark = nil,
+    maxw = {}, nmax = {}, wdirty = false, wver = 0,
+    empty = opts.empty or "No resources", no_match = opts.no_match or "No rows match the filter",
+    wide = opts.wide and true or false,
+    scol = nil, sdesc = false, filter = nil, pred = nil, vcache = {}, nvcache = 0, vlay = nil,
+  }, T)
+  t.shown = t.order
+  t:_orders()
+  t:set_columns(opts.columns or {})
+  if opts.rows then t:set_rows(opts.rows) end
+  return t
+end
+
+function T:_col_index(col)
+  if col == nil then return nil end
+  if type(col) == "number" then
+    if self.columns[col] then return col end
+    return nil
+  end
+  for i, c in ipairs(self.columns) do if c.name == col then return i end end
+  return nil
+end
+
+local function filtered(self) return self.filter ~= nil or self.pred ~= nil end
+
+-- The orders as closures over the sort state (rebuilt when it changes):
+-- less, by the sort key then the given order; sless, the shown order: the
+-- fuzzy score first (best first), then less.
+function T:_orders()
+  local scol, desc = self.scol, self.sdesc
+  local less
+  if scol and self.mono then
+    less = function(a, b)
+      local ka, kb = a.sk, b.sk
+      if ka ~= kb then return (ka < kb) ~= desc end
+      return a.seq < b.seq
+    end
+  elseif scol then
+    less = function(a, b)
+      local ka, kb = a.sk, b.sk
+      if ka ~= kb then
+        local ta = type(ka)
+        if ta == type(kb) then return (ka < kb) ~= desc end
+        return (ta == "number") ~= desc
+      end
+      return a.seq < b.seq
+    end
+  else
+    less = function(a, b) return a.seq < b.seq end
+  end
+  local sless = less
+  if self.filter and self.filter.kind == "fuzzy" then
+    sless = function(a, b)
+      local sa, sb = a.pass, b.pass   -- both shown: their scores
+      if sa ~= sb then return sa > sb end
+      return less(a, b)
+    end
+  end
+  self.less, self.sless = less, sless
+end
+
+-- position of rec in seq s (ordered by less), or nil
+local function pos_of(s, rec, less)
+  local p, e = s:bsearch(less, rec)
+  if e == rec then return p end
+  return nil
+end
+
+function T:_cur_rec() return self.shown:at(self.cur) end
+
+-- shown-sequence edits keep the cursor on its row and the viewport still
+function T:_shown_insert(p, rec)
+  local s = self.shown
+  s:insert(p, rec)
+  if s.n == 1 then self.cur, self.top = 1, 1 return end
+  if p <= self.cur then self.cur = self.cur + 1 end
+  if p < self.top then self.top = self.top + 1 end
+end
+
+function T:_shown_remove(p)
+  local s = self.shown
+  s:remove(p)
+  if p < self.cur then self.cur = self.cur - 1 end
+  if p < self.top then self.top = self.top - 1 end
+  if self.cur > s.n then self.cur = max(1, s.n) end
+  if self.top < 1 then self.top = 1 end
+end
+
+-- ------------------------------------------------------------- widths
+-- Per column: the longest cell over all rows (bytes) and how many rows have
+-- it, so a removal rescans (lazily, in the next view) only when the last
+-- of the widest goes. Filters do not change widths: the layout stays put
+-- while a filter is typed.
+function T:_widths()
+  local maxw, nmax, nc = {}, {}, #self.columns
+  for c = 1, nc do maxw[c], nmax[c] = 0, 0 end
+  local s = self.order
+  local blocks, cnt = s.blocks, s.cnt
+  for bi = 1, #blocks do
+    local b = blocks[bi]
+    for j = 1, cnt[bi] do
+      local cells = b[j].row.cells
+      for c = 1, nc do
+        local x = cells[c]
+        if x then
+          local l = type(x) == "string" and #x or #tostring(x)   -- (a number past the columns set before)
+          local m = maxw[c]
+          if l > m then maxw[c], nmax[c] = l, 1 elseif l == m then nmax[c] = nmax[c] + 1 end
+        end
+      end
+    end
+  end
+  self.maxw, self.nmax, self.wdirty = maxw, nmax, false
+  self.wver = self.wver + 1
+end
+
+function T:_grow(rec)
+  local maxw, nmax, cells = self.maxw, self.nmax, rec.row.cells
+  for c = 1, #self.columns do
+    local x = cells[c]
+    if x then
+      local l = #x
+      local m = maxw[c] or 0
+      if l > m then maxw[c], nmax[c] = l, 1; self.wver = self.wver + 1
+      elseif l == m then nmax[c] = (nmax[c] or 0) + 1 end
+    end
+  end
+end
+
+function T:_shrink(rec)
+  local maxw, nmax, cells = self.maxw, self.nmax, rec.row.cells
+  for c = 1, #self.columns do
+    local x = cells[c]
+    if x and #x == maxw[c] and #x > 0 then
+      nmax[c] = (nmax[c] or 1) - 1
+      if nmax[c] <= 0 then self.wdirty = true end
+    end
+  end
+end
+
+-- --------------------------------------------------------- filter passes
+-- The recs that pass, in the order; the fuzzy ones then by score, best
+-- first (a stable bucket sort: scores are few distinct integers).
+-- a sequence of the buckets' recs, the best score first
+local function seq_of_buckets(buckets, counts, scores, ns)
+  table.sort(scores, function(x, y) return x > y end)
+  local out = seq_new()
+  local ob, oc, nb, m, n = out.blocks, out.cnt, 0, BLOCK, 0
+  for si = 1, ns do
+    local sc = scores[si]
+    local bk = buckets[sc]
+    for j = 1, counts[sc] do
+      if m == BLOCK then
+        if nb > 0 then oc[nb] = m end
+        nb, m = nb + 1, 0
+        ob[nb] = {}
+      end
+      m = m + 1
+      ob[nb][m] = bk[j]
+    end
+    n = n + counts[sc]
+  end
+  if nb > 0 then oc[nb] = m end
+  out.n = n
+  return out
+end
+
+-- shown from order and the rec.pass flags (after a sort)
+function T:_reshown()
+  if not filtered(self) then self.shown = self.order return end
+  local arr, n = {}, 0
+  local o = self.order
+  local blocks, cnt = o.blocks, o.cnt
+  for bi = 1, #blocks do
+    local b = blocks[bi]
+    for j = 1, cnt[bi] do local r = b[j]; if r.pass then n = n + 1; arr[n] = r end end
+  end
+  if self.filter and self.filter.kind == "fuzzy" then
+    local buckets, counts, scores, ns = {}, {}, {}, 0
+    for i = 1, n do
+      local r = arr[i]
+      local sc = r.pass
+      local bk = buckets[sc]
+      if not bk then bk = {}; buckets[sc] = bk; counts[sc] = 0; ns = ns + 1; scores[ns] = sc end
+      local c = counts[sc] + 1
+      counts[sc] = c
+      bk[c] = r
+    end
+    self.shown = seq_of_buckets(buckets, counts, scores, ns)
+    return
+  end
+  self.shown = seq_new(arr)
+end
+
+-- decide rec.pass (a fuzzy score when the filter is fuzzy) for one row
+function T:_judge(rec)
+  local pass, score = true, nil
+  if self.pred and not self.pred(rec.row) then pass = false end
+  if pass and self.filter then pass, score = fmatch(self.filter, rec) end
+  if pass and score then pass = score end
+  rec.pass = pass
+  return pass
+end
+
+-- The full pass, or the narrowing one (only the rows that passed before are
+-- candidates: the new filter only narrows the old). One loop per kind of
+-- filter, no call per row but the predicate's and the regex's.
+function T:_refilter(narrowing)
+  if not filtered(self) then self.shown = self.order return end
+  local f, pred = self.filter, self.pred
+  local kind = f and f.kind
+  local o = self.order
+  local blocks, cnt = o.blocks, o.cnt
+  local n = 0
+  if kind == "plain" and not f.inverse then   -- the usual keystroke: inline, one find per row
+    local pat = f.pat
+    local field = f.ci and "ltext" or "text"
+    local out = seq_new()
+    local ob, oc, nb, m = out.blocks, out.cnt, 0, BLOCK
+    for bi = 1, #blocks do
+      local b = blocks[bi]
+      for j = 1, cnt[bi] do
+        local r = b[j]
+        local ok
+        if narrowing then ok = r.pass else ok = not pred or pred(r.row) end
+        if ok then ok = find(r[field], pat, 1, true) ~= nil end
+        r.pass = ok
+        if ok then   -- straight into the blocks of the shown sequence
+          if m == BLOCK then
+            if nb > 0 then oc[nb] = m end
+            nb, m = nb + 1, 0
+            ob[nb] = {}
+          end
+          m = m + 1
+          ob[nb][m] = r
+          n = n + 1
+        end
+      end
+    end
+    if nb > 0 then oc[nb] = m end
+    out.n = n
+    self.shown = out
+    return
+  end
+  local arr = {}
+  if kind == "fuzzy" then   -- inline too: fuzzy_score's body, straight into buckets by score
+    local pat, chars = f.pat, f.chars
+    local buckets, counts, scores, ns = {}, {}, {}, 0
+    local c1, k, np = chars[1], #chars, #pat
+    for bi = 1, #blocks do
+      local b = blocks[bi]
+      for j = 1, cnt[bi] do
+        local r = b[j]
+        local ok
+        if narrowing then ok = r.pass else ok = not pred or pred(r.row) end
+        local sc
+        if ok then
+          local s = r.ltext
+          local st = find(s, pat, 1, true)
+          if st then
+            sc = 2000 + 10 * np - (st < 99 and st or 99)
+            if st == 1 or SEP[byte(s, st - 1)] then sc = sc + 100 end
+          else
+            local first = find(s, c1, 1, true)
+            local p = first
+            for i = 2, k do
+              if not p then break end
+              p = find(s, chars[i], p + 1, true)
+            end
+            if p then
+              local gap = p - first + 1 - k
+              sc = 1000 - 5 * (gap < 150 and gap or 150) - (first < 99 and first or 99)
+              if first == 1 or SEP[byte(s, first - 1)] then sc = sc + 50 end
+            else
+              ok = false
+            end
+          end
+        end
+        r.pass = ok and sc
+        if ok then
+          local bk = buckets[sc]
+          if not bk then bk = {}; buckets[sc] = bk; counts[sc] = 0; ns = ns + 1; scores[ns] = sc end
+          local c = counts[sc] + 1
+          counts[sc] = c
+          bk[c] = r
+        end
+      end
+    end
+    self.shown = seq_of_buckets(buckets, counts, scores, ns)
+    return
+  elseif kind then
+    local test = f.test
+    for bi = 1, #blocks do
+      local b = blocks[bi]
+      for j = 1, cnt[bi] do
+        local r = b[j]
+        local ok
+        if narrowing then ok = r.pass else ok = not pred or pred(r.row) end
+        if ok then ok = test(r) end
+        r.pass = ok
+        if ok then n = n + 1; arr[n] = r end
+      end
+    end
+  else   -- the predicate alone
+    for bi = 1, #blocks do
+      local b = blocks[bi]
+      for j = 1, cnt[bi] do
+        local r = b[j]
+        local ok = pred(r.row) and true or false
+        r.pass = ok
+        if ok then n = n + 1; arr[n] = r end
+      end
+    end
+  end
+  self.shown = seq_new(arr)
+end
+
+-- the cursor back on rec (kept at its screen line) or at index fallback
+function T:_restore(rec, fallback, offset)
+  local s = self.shown
+  local p = rec and self.by_id[rec.id] == rec and (not filtered(self) or rec.pass)
+            and pos_of(s, rec, self.sless)
+  if p then self.cur = p else self.cur = max(1, min(fallback or 1, s.n)) end
+  self.top = max(1, self.cur - (offset or 0))
+end
+
+-- ------------------------------------------------------------- columns
+function T:set_columns(cols)
+  local old = self.scol and self.columns[self.scol] and self.columns[self.scol].name
+  self.columns = cols or {}
+  self.wver = self.wver + 1
+  self.wdirty = true
+  if old then
+    local c = self:_col_index(old)
+    local desc = self.sdesc
+    if c ~= self.scol then
+      self.scol = nil
+      if c then self:sort(c, desc) else self:sort(nil) end
+    end
+  end
+end
+
+-- ----------------------------------------------------------------- rows
+-- every rec in the given order (renumbering seq when removals left it sparse)
+-- (t.recs is in that order until a removal swaps the last row into the
+-- hole: then put back in order, once)
+function T:_base()
+  local recs = self.recs
+  if self.in_seq then return recs end
+  local ms = self.next_seq - 1
+  local tmp = {}
+  for s = 1, ms do tmp[s] = false end
+  for i = 1, #recs do local r = recs[i]; tmp[r.seq] = r end
+  local out, rows, n = {}, {}, 0
+  for s = 1, ms do
+    local r = tmp[s]
+    if r then n = n + 1; out[n], rows[n], r.i = r, r.row, n end
+  end
+  if ms > 2 * n + 1024 then
+    for i = 1, n do out[i].seq = i end
+    self.next_seq = n + 1
+  end
+  self.recs, self.rows, self.in_seq = out, rows, true
+  return out
+end
+
+-- arr (sorted by sk, ascending) reversed, ties back in the given order:
+-- the descending order P.order(keys, true) would give, in O(n)
+local function reverse_runs(arr)
+  local n = #arr
+  for i = 1, floor(n / 2) do arr[i], arr[n + 1 - i] = arr[n + 1 - i], arr[i] end
+  local i = 1
+  while i <= n do
+    local j, k = i, arr[i].sk
+    while j < n and arr[j + 1].sk == k do j = j + 1 end
+    local a, b = i, j
+    while a < b do arr[a], arr[b] = arr[b], arr[a]; a, b = a + 1, b - 1 end
+    i = j + 1
+  end
+  return arr
+end
+
+-- arr (recs in the given order) in the current sort order; P.order only
+-- when it is not so already (a server lists by name: the usual first sort)
+function T:_sorted(arr)
+  local c = self.scol
+  if not c then return arr end
+  local col, desc = self.columns[c], self.sdesc
+  local keys, n = {}, #arr
+  local asc, dsc = true, true
+  local name, num = col.name, col.sort == "number"
+  local nnum = 0
+  local pk, pt
+  for i = 1, n do
+    local r = arr[i]
+    local row = r.row
+    local ks = row.keys
+    local k = ks and (ks[c] or ks[name])
+    local tk
+    if k == nil then
+      if num then k = key_of(row, row.cells, c, col); tk = type(k)
+      else k = row.cells[c] or ""; tk = "string" end
+    else
+      tk = type(k)
+      if tk ~= "number" and tk ~= "string" then k = tostring(k); tk = "string" end
+    end
+    if tk == "number" then nnum = nnum + 1 end
+    r.sk, keys[i] = k, k
+    if pk ~= k and (asc or dsc) and pk ~= nil then   -- already in order (one way or the other)?
+      local lt
+      if tk == pt then lt = k < pk else lt = tk == "number" end
+      if lt then asc = false else dsc = false end
+    end
+    pk, pt = k, tk
+  end
+  -- keys all of one type: the order compares them without looking
+  self.mono = (nnum == n and "number") or (nnum == 0 and "string") or nil
+  self:_orders()
+  if desc and dsc then return arr end
+  if not desc and asc then return arr end
+  local out
+  if asc then
+    out = {}
+    for i = 1, n do out[i] = arr[i] end
+  else
+    local perm = P.order(keys)   -- ascending; descending is its reversal
+    out = {}
+    for i = 1, n do out[i] = arr[perm[i]] end
+  end
+  if desc then reverse_runs(out) end
+  return out
+end
+
+-- recs of rows: one pass that also measures the columns. The fast pass
+-- takes the cells as strings (the contract); a cell that is not one makes
+-- it fail, and the careful pass (copies of the cells as strings) runs.
+local function build(rows, nc, careful)
+  local list, by_id, arr, n = {}, {}, {}, 0
+  local maxw, nmax = {}, {}
+  for c = 1, nc do maxw[c], nmax[c] = 0, 0 end
+  local dup = false
+  for i = 1, #rows do
+    local row = rows[i]
+    local cells = careful and cells_of(row) or row.cells
+    for c = 1, nc do
+      local x = cells[c]
+      if x then
+        local l, m = #x, maxw[c]
+        if l > m then maxw[c], nmax[c] = l, 1 elseif l == m then nmax[c] = nmax[c] + 1 end
+      end
+    end
+    local text = concat(cells, " ")
+    local id = row.id
+    if id == nil then error("a row without an id") end   -- the careful pass gives it one
+    local old = by_id[id]
+    if old then   -- a repeated id: the later row, in the first one's place
+      old.row, old.text, old.ltext = row, text, lower(text)
+      list[old.i] = row
+      dup = true
+    else
+      n = n + 1
+      -- every field from the start: none added later makes 50 000 tables grow
+      local rec = { row = row, id = id, text = text, ltext = lower(text), seq = n, i = n, sk = 0, pass = true }
+      list[n], arr[n], by_id[id] = row, rec, rec
+    end
+  end
+  return list, by_id, arr, n, maxw, nmax, dup
+end
+
+function T:set_rows(rows)
+  local cur = self:_cur_rec()
+  local cur_id, cur_i, off = cur and cur.id, self.cur, self.cur - self.top
+  rows = rows or EMPTY
+  local nc = #self.columns
+  local ok, list, by_id, arr, n, maxw, nmax, dup = pcall(build, rows, nc, false)
+  if not ok then list, by_id, arr, n, maxw, nmax, dup = build(rows, nc, true) end
+  self.rows, self.recs, self.by_id, self.next_seq, self.in_seq = list, arr, by_id, n + 1, true
+  self.maxw, self.nmax, self.wdirty = maxw, nmax, dup
+  self.wver = self.wver + 1
+  self.order = seq_new(self:_sorted(arr))
+  self:_refilter(false)
+  self:_restore(cur_id and by_id[cur_id], cur_i, off)
+  if self.nmarks > 0 then
+    for id in pairs(self.marks) do
+      if not by_id[id] then self.marks[id] = nil; self.nmarks = self.nmarks - 1 end
+    end
+  end
+end
+
+function T:get(id)
+  local r = self.by_id[id]
+  return r and r.row
+end
+
+function T:count() return self.shown.n, #self.rows end
+
+function T:title_count()
+  local shown, total = self:count()
+  if filtered(self) then return ("(%d/%d)"):format(shown, total) end
+  return ("(%d)"):format(total)
+end
+
+-- a watch event: insert or replace by id, placed by binary search
+function T:upsert(row)
+  local rec = new_rec(row, 0)
+  local id = rec.id
+  local old = self.by_id[id]
+  local c = self.scol
+  if c then
+    local k = key_of(row, row.cells, c, self.columns[c])
+    rec.sk = k
+    if self.mono and type(k) ~= self.mono then self.mono = nil; self:_orders() end
+  end
+  local is_f = filtered(self)
+  local cur = self:_cur_rec()
+  if not old then
+    rec.seq = self.next_seq
+    self.next_seq = rec.seq + 1
+    local rows = self.rows
+    rec.i = #rows + 1
+    rows[rec.i], self.recs[rec.i] = row, rec
+    self.by_id[id] = rec
+    local o = self.order
+    local p = (o:bsearch(self.less, rec))
+    if is_f then
+      o:insert(p, rec)
+      if self:_judge(rec) then
+        self:_shown_insert((self.shown:bsearch(self.sless, rec)), rec)
+      end
+    else
+      self:_shown_insert(p, rec)
+    end
+    self:_grow(rec)
+    return
+  end
+  -- a replacement: same place in the given order
+  rec.seq, rec.i = old.seq, old.i
+  self.rows[old.i], self.recs[old.i] = row, rec
+  self.by_id[id] = rec
+  local was_cur = cur == old
+  self:_shrink(old)
+  self:_grow(rec)
+  local o = self.order
+  local po = pos_of(o, old, self.less)
+  local moved = c and rec.sk ~= old.sk
+  if is_f then
+    if moved then
+      o:remove(po)
+      o:insert((o:bsearch(self.less, rec)), rec)
+    else
+      o:set(po, rec)
+    end
+    local ps = old.pass and pos_of(self.shown, old, self.sless)
+    local now = self:_judge(rec)
+    if ps and now and not moved and rec.pass == old.pass then
+      self.shown:set(ps, rec)
+    else
+      if ps then self:_shown_remove(ps) end
+      if now then
+        local p = (self.shown:bsearch(self.sless, rec))
+        self:_shown_insert(p, rec)
+        if was_cur then self.cur = p end
+      end
+    end
+  else
+    if moved then
+      self:_shown_remove(po)
+      local p = (o:bsearch(self.less, rec))
+      self:_shown_insert(p, rec)
+      if was_cur then self.cur = p end
+    else
+      o:set(po, rec)
+    end
+  end
+end
+
+function T:remove(id)
+  local rec = self.by_id[id]
+  if not rec then return nil end
+  local is_f = filtered(self)
+  self:_shrink(rec)
+  local po = pos_of(self.order, rec, self.less)
+  if is_f then
+    if po then self.order:remove(po) end
+    local ps = rec.pass and pos_of(self.shown, rec, self.sless)
+    if ps then self:_shown_remove(ps) end
+  elseif po then
+    self:_shown_remove(po)
+  end
+  local rows, recs = self.rows, self.recs
+  local n = #rows
+  local last = recs[n]
+  rows[rec.i], recs[rec.i] = last.row, last
+  last.i = rec.i
+  rows[n], recs[n] = nil, nil
+  if rec.i < n then self.in_seq = false end
+  self.by_id[id] = nil
+  if self.marks[id] then self.marks[id] = nil; self.nmarks = self.nmarks - 1 end
+  return rec.row
+end
+
+-- -------------------------------------------------------------- sorting
+function T:sort(col, desc)
+  desc = desc and true or false
+  local c = self:_col_index(col)
+  if col ~= nil and not c then return nil, "no column " .. tostring(col) end
+  if c == self.scol and (c == nil or desc == self.sdesc) then return true end
+  local cur = self:_cur_rec()
+  local off = self.cur - self.top
+  local arr
+  if c and c == self.scol then
+    -- the other direction: the order reversed, ties back in the given order
+    arr = reverse_runs(self.order:to_array())
+    self.sdesc = desc
+  else
+    self.scol, self.sdesc = c, desc
+    arr = self:_sorted(self:_base())
+  end
+  self:_orders()
+  self.order = seq_new(arr)
+  self:_reshown()
+  self.wver = self.wver + 1
+  self:_restore(cur, self.cur, off)
+  return true
+end
+
+function T:toggle_sort(col)
+  local c = self:_col_index(col)
+  if not c then return nil, "no column " .. tostring(col) end
+  if c == self.scol then return self:sort(c, not self.sdesc) end
+  return self:sort(c, false)
+end
+
+function T:sort_state()
+  local c = self.scol and self.columns[self.scol]
+  return c and c.name or nil, self.sdesc
+end
+
+-- ------------------------------------------------------------ filtering
+local function same_filter(a, b)
+  if a == nil or b == nil then return a == b end
+  return a.kind == b.kind and a.raw == b.raw and a.inverse == b.inverse
+end
+
+function T:set_filter(spec)
+  local f
+  if spec ~= nil then
+    local err
+    f, err = compile(spec)
+    if not f then return nil, err end
+    if f.raw == "" then f = nil end
+  end
+  if same_filter(self.filter, f) then return true end
+  local cur = self:_cur_rec()
+  local narrowing = f and self.filter and narrows(self.filter, f)
+  local old = self.filter
+  self.filter = f
+  self:_orders()
+  local ok, err = pcall(self._refilter, self, narrowing)
+  if not ok then   -- the engine refused the pattern while matching: the old filter again
+    self.filter = old
+    self:_orders()
+    self:_refilter(false)
+    return nil, (tostring(err):gsub("^.-:%d+: ", ""))
+  end
+  self:_restore(cur, 1, cur and (self.cur - self.top) or 0)
+  return true
+end
+
+function T:set_predicate(fn)
+  if fn == self.pred then return true end
+  local cur = self:_cur_rec()
+  self.pred = fn
+  self:_refilter(false)
+  self:_restore(cur, 1, 0)
+  return true
+end
+
+-- ----------------------------------------------------- cursor and marks
+function T:selected()
+  local r = self:_cur_rec()
+  return r and r.row
+end
+
+function T:select_id(id)
+  local rec = self.by_id[id]
+  if not rec or (filtered(self) and not rec.pass) then return nil end
+  local p = pos_of(self.shown, rec, self.sless)
+  if not p then return nil end
+  self.cur = p
+  if p < self.top or p >= self.top + self.vh then self.top = max(1, p - floor(self.vh / 2)) end
+  return true
+end
+
+function T:_move(d)
+  local n = self.shown.n
+  if n == 0 then return end
+  self.cur = max(1, min(n, self.cur + d))
+end
+
+function T:_page(d)
+  local n, vh = self.shown.n, self.vh
+  if n == 0 then return end
+  self.cur = max(1, min(n, self.cur + d * vh))
+  self.top = max(1, min(self.top + d * vh, n - vh + 1))
+end
+
+function T:_mark(rec, on)
+  local id = rec.id
+  if on and not self.marks[id] then self.marks[id] = true; self.nmarks = self.nmarks + 1
+  elseif not on and self.marks[id] then self.marks[id] = nil; self.nmarks = self.nmarks - 1 end
+end
+
+function T:key(k)
+  if k == "j" or k == "Down" then self:_move(1)
+  elseif k == "k" or k == "Up" then self:_move(-1)
+  elseif k == "g" or k == "Home" then self.cur, self.top = 1, 1
+  elseif k == "G" or k == "End" then
+    self.cur = max(1, self.shown.n)
+    self.top = max(1, self.cur - self.vh + 1)
+  elseif k == "PageDown" or k == "C-f" then self:_page(1)
+  elseif k == "PageUp" or k == "C-b" then self:_page(-1)
+  elseif k == "Space" then
+    local rec = self:_cur_rec()
+    if not rec then return true end
+    local on = not self.marks[rec.id]
+    self:_mark(rec, on)
+    if on then self.last_mark = rec.id end
+    self:_move(1)
+  elseif k == "C-Space" then
+    local rec = self:_cur_rec()
+    if not rec then return true end
+    local from = self.cur
+    local lm = self.last_mark and self.marks[self.last_mark] and self.by_id[self.last_mark]
+    if lm and (not filtered(self) or lm.pass) then from = pos_of(self.shown, lm, self.sless) or from end
+    local a, b = min(from, self.cur), max(from, self.cur)
+    for _, r in ipairs(self.shown:slice(a, b - a + 1)) do self:_mark(r, true) end
+    self.last_mark = rec.id
+  else
+    return nil
+  end
+  return true
+end
+
+function T:marked()
+  local out = {}
+  if self.nmarks > 0 then
+    local marks = self.marks
+    local s = self.shown
+    local blocks, cnt = s.blocks, s.cnt
+    for bi = 1, #blocks do
+      local b = blocks[bi]
+      for j = 1, cnt[bi] do local r = b[j]; if marks[r.id] then out[#out + 1] = r.row end end
+    end
+  end
+  if #out == 0 then
+    local r = self:selected()
+    if r then out[1] = r end
+  end
+  return out
+end
+
+function T:clear_marks()
+  self.marks, self.nmarks, self.last_mark = {}, 0, nil
+end
+
+-- ---------------------------------------------------------------- view
+local function clean(s)
+  if find(s, "%c") then s = s:gsub("%c", " ") end
+  return s
+end
+
+-- s cut to cw display columns, the last one "…"
+local function truncate(s, cw)
+  if cw <= 0 then return "", 0 end
+  if cw == 1 then return ELLIPSIS, 1 end
+  if not find(s, "[\128-\255]") then return sub(s, 1, cw - 1) .. ELLIPSIS, cw end
+  local chars, widths = P.split(s)
+  local out, w = {}, 0
+  for i = 1, #chars do
+    if w + widths[i] > cw - 1 then break end
+    out[#out + 1] = chars[i]
+    w = w + widths[i]
+  end
+  return concat(out) .. ELLIPSIS, w + 1
+end
+
+-- widths of the visible columns: the widest cell (capped), shrunk when the
+-- whole does not fit: the widest left-aligned columns first, one column at a time
+function T:_layout(w)
+  local lay = self.lay
+  if lay and lay.w == w and lay.wide == self.wide and lay.ver == self.wver then return lay end
+  local cols, maxw = self.columns, self.maxw
+  local vis, widths, heads, floors, keep = {}, {}, {}, {}, {}
+  for c, col in ipairs(cols) do
+    if not col.wide or self.wide then
+      local k = #vis + 1
+      vis[k] = c
+      local head = col.name or ""
+      if c == self.scol then head = head .. (self.sdesc and "↓" or "↑") end
+      heads[k] = head
+      local hw = P.width(head)
+      local cw = max(maxw[c] or 0, hw)
+      if col.max then cw = min(cw, max(col.max, 1)) end
+      if col.min then cw = max(cw, col.min) end
+      widths[k] = cw
+      floors[k] = col.min or min(cw, hw)
+      if col.keep or col.name == "NAME" then keep[k] = col.min or min(cw, max(hw, 8)) end
+    end
+  end
+  local total = #vis > 0 and (#vis - 1) * #GAP or 0
+  for k = 1, #vis do total = total + widths[k] end
+  local excess = total - w
+  -- NAME (or a column with keep = true) is shrunk last: held at a third of
+  -- the width first, then down to 8 only if the rest still does not fit
+  for k in pairs(keep) do floors[k] = max(floors[k], min(widths[k], floor(w / 3))) end
+  for pass = 1, 2 do
+    while excess > 0 do
+      local best
+      for k = 1, #vis do
+        if cols[vis[k]].align ~= "right" and widths[k] > floors[k] and (not best or widths[k] >= widths[best]) then
+          best = k
+        end
+      end
+      if not best then break end
+      widths[best] = widths[best] - 1
+      excess = excess - 1
+    end
+    if pass == 1 then for k, f in pairs(keep) do floors[k] = f end end
+  end
+  -- the header line
+  local parts = {}
+  for k = 1, #vis do
+    local head = heads[k]
+    local hw = P.width(head)
+    if hw > widths[k] then head, hw = truncate(head, widths[k]) end
+    local pad = rep(" ", widths[k] - hw)
+    if cols[vis[k]].align == "right" then parts[k] = pad .. head
+    elseif k < #vis then parts[k] = head .. pad
+    else parts[k] = head end
+  end
+  lay = { w = w, wide = self.wide, ver = self.wver, vis = vis, widths = widths,
+          header = { concat(parts, GAP), "header" } }
+  self.lay = lay
+  return lay
+end
+
+-- one row's text laid out
+function T:_row_text(rec, lay)
+  local cells, cols, vis, widths = rec.row.cells, self.columns, lay.vis, lay.widths
+  local nv = #vis
+  local parts = {}
+  for k = 1, nv do
+    local c = vis[k]
+    local s = cells[c] or ""
+    if type(s) ~= "string" then s = tostring(s) end
+    local cw = widths[k]
+    local sw
+    if find(s, "[%c\128-\255]") then
+      s = clean(s)
+      sw = P.width(s)
+    else
+      sw = #s
+    end
+    if sw > cw then s, sw = truncate(s, cw) end
+    if sw < cw then
+      if cols[c].align == "right" then s = rep(" ", cw - sw) .. s
+      elseif k < nv then s = s .. rep(" ", cw - sw) end
+    end
+    parts[k] = s
+  end
+  if nv == 0 then return clean(rec.text) end
+  return concat(parts, GAP)
+end
+
+function T:_clamp()
+  local n, vh = self.shown.n, self.vh
+  if self.cur > n then self.cur = n end
+  if self.cur < 1 then self.cur = 1 end
+  if self.cur < self.top then self.top = self.cur end
+  if self.cur > self.top + vh - 1 then self.top = self.cur - vh + 1 end
+  if self.top > n - vh + 1 then self.top = n - vh + 1 end
+  if self.top < 1 then self.top = 1 end
+end
+
+function T:view(w, h)
+  local lines = {}
+  if h <= 0 then return lines end
+  if self.wdirty then self:_widths() end
+  local lay = self:_layout(w)
+  lines[1] = lay.header
+  local vh = max(1, h - 1)
+  self.vh = vh
+  local s = self.shown
+  if s.n == 0 then
+    local msg = #self.rows == 0 and self.empty or self.no_match
+    for i = 2, h do lines[i] = {} end
+    if h >= 2 and msg and msg ~= "" then
+      local mw = P.width(msg)
+      local at = 1 + max(1, floor((h - 1) / 2))
+      lines[at] = { rep(" ", max(0, floor((w - mw) / 2))) .. msg, "dim" }
+    end
+    return lines
+  end
+  self:_clamp()
+  local recs = s:slice(self.top, h - 1)
+  local vcache, nv = self.vcache, self.nvcache
+  if self.vlay ~= lay or nv > 4 * h + 200 then vcache, nv = {}, 0; self.vcache, self.vlay = vcache, lay end
+  local marks, cur = self.marks, self.cur - self.top + 1
+  for i = 1, #recs do
+    local rec = recs[i]
+    local text = vcache[rec]   -- the row laid out, kept until the layout changes
+    if not text then
+      text = self:_row_text(rec, lay)
+      vcache[rec] = text
+      nv = nv + 1
+    end
+    if i == cur then
+      local tw = P.width(text)
+      if tw < w then text = text .. rep(" ", w - tw) end
+      lines[i + 1] = { text, "selected" }
+    else
+      lines[i + 1] = { text, marks[rec.id] and "marked" or rec.row.style or false }
+    end
+  end
+  self.nvcache = nv
+  for i = #recs + 2, h do lines[i] = {} end
+  return lines
+end
+
+-- ----------------------------------------------------------------- csv
+local function csv_field(s)
+  s = tostring(s == nil and "" or s)
+  if find(s, '[,"\r\n]') then return '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+function T:csv()
+  local cols, vis = self.columns, {}
+  for c, col in ipairs(cols) do if not col.wide or self.wide then vis[#vis + 1] = c end end
+  local out, line = {}, {}
+  for k, c in ipairs(vis) do line[k] = csv_field(cols[c].name) end
+  out[1] = concat(line, ",")
+  local s = self.shown
+  local blocks, cnt = s.blocks, s.cnt
+  for bi = 1, #blocks do
+    local b = blocks[bi]
+    for j = 1, cnt[bi] do
+      local cells = b[j].row.cells or {}
+      for k, c in ipairs(vis) do line[k] = csv_field(cells[c]) end
+      out[#out + 1] = concat(line, ",")
+    end
+  end
+  return concat(out, "\n") .. "\n"
+end
+
+return T
