@@ -30,7 +30,9 @@ function M.invoke(p, kind, ...)
   end
   -- The breaker guards calls users and other plugins make, not the
   -- manager's own introspection (eval) or lifecycle hooks.
-  local breaker = (kind ~= "eval" and kind ~= "hook" and kind ~= "load" and kind ~= "test") and p.breaker or nil
+  -- A panel's calls neither: a panel that fails shows it in its own area (vcli.tui.app)
+  -- and must not shut off the plugin's commands.
+  local breaker = (kind ~= "eval" and kind ~= "hook" and kind ~= "load" and kind ~= "panel" and kind ~= "test") and p.breaker or nil
   if breaker and not breaker:allow() then
     error(("plugin %s: circuit open after %d failures (plugin stats shows it)"):format(p.name, breaker.failures), 0)
   end

@@ -155,7 +155,7 @@ function App:flash(msg, level)
 end
 
 function App:dirty(px)
-  px.dirty = true
+  px.dirty, px.broken = true, nil
   if px == self:current() then self:schedule() end
 end
 
@@ -457,7 +457,9 @@ end
 
 function App:draw_panel(px, x, y, w, h)
   local g, st = self.grid, self.st
-  if px.dirty or px.view_w ~= w or px.view_h ~= h or not px.lines then
+  -- a view that failed is not asked again until its plugin says it has news
+  -- (vcli.tui.dirty): a runaway view would cost its CPU limit on every key
+  if not px.broken and (px.dirty or px.view_w ~= w or px.view_h ~= h or not px.lines) then
     px.dirty = false
     px.view_w, px.view_h = w, h
     local lines, meta = px:call("view", w, h)
@@ -466,6 +468,7 @@ function App:draw_panel(px, x, y, w, h)
       if type(meta) == "table" then px.meta = meta end
     else
       px.view_error = meta or px.error or "the panel drew nothing"
+      px.broken = true
     end
   end
   g:fill(x, y, w, h, " ", 0)

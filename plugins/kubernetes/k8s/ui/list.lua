@@ -203,12 +203,14 @@ function L:load_and_watch(gen)
     rv = tbl.metadata and tbl.metadata.resourceVersion or rv
     cont = tbl.metadata and tbl.metadata.continue
     if cont == "" then cont = nil end
-    -- the first screen as soon as the first chunk is in; then every few chunks
-    if first or not cont or (#all % 5000) < (q.limit or 500) then
+    -- the first screen as soon as the first chunk is in, the whole list at
+    -- its end (set_rows costs the whole list: not once per chunk)
+    if first or not cont then
       self:set_rows(all, first)
       if cont then self.t.loading = true end
-      self:dirty()
     end
+    self.loaded = #all
+    self:dirty()
     first = false
     tbl = nil -- luacheck: ignore 311
     collectgarbage("step", 2000)
@@ -320,7 +322,7 @@ function L:view(w, h)
   local status
   if self.state == "offline" then status = "offline: " .. tostring(self.error) .. " (reconnecting)"
   elseif self.state == "error" then status = tostring(self.error)
-  elseif self.t.loading then status = ("loading… %d so far"):format(#self.t.rows)
+  elseif self.t.loading then status = ("loading… %d so far"):format(self.loaded or #self.t.rows)
   elseif self.faults then status = "faults only (Ctrl-Z shows every row)" end
   return lines, { title = self:title(), header = self:header(), status = status, readonly = self:readonly(),
                   filter = self.filter_text, hint = actions.hint(self) }

@@ -1,0 +1,62 @@
+-- Three panels, written as any plugin author would (docs/tui.md).
+local T = require("vcli.tui.table")
+
+vcli.tui.panel({
+  name = "fruit", title = "Fruit",
+  open = function(args)
+    local t = T.new({ columns = { { name = "NAME" }, { name = "COLOUR" }, { name = "COUNT", align = "right", sort = "number" } } })
+    local rows = {}
+    local data = { { "apple", "red", 3 }, { "banana", "yellow", 12 }, { "cherry", "red", 40 }, { "kiwi", "green", 7 } }
+    for i = 1, (args.extra or 0) do data[#data + 1] = { ("fruit-%05d"):format(i), "grey", i } end
+    for _, d in ipairs(data) do
+      rows[#rows + 1] = { id = d[1], cells = { d[1], d[2], tostring(d[3]) }, keys = { [3] = d[3] }, name = d[1] }
+    end
+    t:set_rows(rows)
+    t:sort(1, false)
+    local p = { t = t, picked = nil }
+    function p.view(self, w, h)
+      return self.t:view(w, h), { title = "fruit" .. self.t:title_count(),
+        status = self.picked and ("picked " .. self.picked) or "Enter picks one", hint = { "pick", "count" } }
+    end
+    function p.key(self, k) return self.t:key(k) or false end
+    function p.filter(self, text) return self.t:set_filter(T.parse_filter(text or "")) end
+    p.actions = {
+      { name = "pick", key = "Enter", help = "Pick this fruit", group = "Fruit" },
+      { name = "count", key = "n", help = "Ask for a number", group = "Fruit" },
+      { name = "eat", key = "C-d", help = "Eat it (a change)", group = "Fruit", mutates = true },
+    }
+    function p.action(self, name)
+      local row = self.t:selected()
+      if name == "pick" then self.picked = row and row.name return "picked " .. tostring(self.picked) end
+      if name == "count" then
+        local r = vcli.tui.dialog({ kind = "number", title = "How many?", message = "How many " .. row.name .. "?",
+                                    value = 1, min = 0, max = 99 })
+        self.picked = (r and r.ok) and (tostring(r.value or (r.values and r.values.value)) .. " " .. row.name) or "none"
+        return "counted"
+      end
+      if name == "eat" then self.t:remove(row.id) return "ate " .. row.name end
+    end
+    function p.command(self, words)
+      if words[1] == "colour" then
+        self.t:set_filter(T.parse_filter(words[2] or ""))
+        return true
+      end
+      return nil
+    end
+    return p
+  end,
+})
+
+vcli.tui.panel({
+  name = "boom", title = "Boom",
+  open = function()
+    return { view = function() error("the boom panel cannot draw") end }
+  end,
+})
+
+vcli.tui.panel({
+  name = "spin", title = "Spin",
+  open = function()
+    return { view = function() local n = 0 while true do n = n + 1 end end }
+  end,
+})

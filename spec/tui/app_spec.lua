@@ -1,0 +1,150 @@
+-- The interface off-screen (vcli.tui.app on an 80×24 grid) with a third
+-- party's panels running in their plugin's own sandbox
+-- (spec/support/plugins/panels): what a person sees after each key, a panel
+-- that fails and one that loops forever kept in their own area, the help
+-- built from the keys, read-only refusals, the command bar, breadcrumbs.
+local pm = require("vcli.plugin")
+local host = require("vcli.tui.host")
+local app_mod = require("vcli.tui.app")
+local async = require("vcli.async")
+local loop = require("vcli.loop")
+
+local root = os.getenv("PWD")
+
+describe("the interface with a plugin's panels", function()
+  local a
+  before_all(function()
+    pm.discover({ { dir = root .. "/spec/support/plugins", kind = "VCLI_PLUGIN_PATH" } })
+  end)
+  after_all(function() pm.stop("panels") end)
+  before_each(function()
+    a = app_mod.new({ width = 80, height = 24, color = false, bindings = {} })
+    a.live = true
+    host.set_app(a)
+  end)
+  after_each(function()
+    if a and not a.done then a:quit() end
+    host.set_app(nil)
+  end)
+
+  -- wait until the keys are handled and deferred pushes are done, then draw
+  local function settle()
+    spec.eventually(function()
+      loop.step(5)
+      return #a.queue == 0 and not a.pending
+    end, 10000, "the keys to be handled")
+    loop.step(0)
+    a:render()
+    return a:text()
+  end
+  local function press(...)
+    for _, k in ipairs({ ... }) do a:enqueue(k) end
+    return settle()
+  end
+  local function open(name, args)
+    local px, err = a:open(name, args)
+    assert.truthy(px, err)
+    return settle()
+  end
+
+  it("shows a panel's table, moves, sorts and picks with the panel's own keys", function()
+    local s = open("fruit")
+    assert.matches("NAME%s+COLOUR%s+COUNT", s)
+    assert.matches("apple%s+red%s+3", s)
+    assert.matches(" fruit%(4%) ", s)                 -- the breadcrumb is the panel's title
+    s = press("j", "Enter")
+    assert.matches("picked banana", s)
+    s = press("G", "Enter")
+    assert.matches("picked kiwi", s)
+  end)
+
+  it("filters as the filter is typed, and Esc clears it", function()
+    open("fruit")
+    local s = press("/", "r", "e", "d")
+    assert.matches("apple", s)
+    assert.matches("cherry", s)
+    assert.not_matches("banana", s)
+    s = press("Enter")
+    assert.matches("fruit%(2/4%)", s)
+    s = press("Esc")
+    assert.matches("banana", s)
+  end)
+
+  it("asks a number in a dialog and gives it to the panel", function()
+    open("fruit")
+    local s = press("n")
+    assert.matches("How many apple%?", s)
+    s = press("Backspace", "5", "Enter")
+    assert.matches("picked 5 apple", s)
+  end)
+
+  it("builds ? from the keymap, with a rebinding shown under its new key", function()
+    a.bindings = { ["ctrl-p"] = "pick" }
+    open("fruit")
+    local s = press("?")
+    assert.matches("Pick this fruit", s)
+    assert.matches("C%-p", s)
+    assert.matches("Help", s)
+    s = press("Esc", "C-p")
+    assert.matches("picked apple", s)
+  end)
+
+  it("refuses and hides a mutating key in read-only mode", function()
+    a.readonly = true
+    open("fruit")
+    local s = press("C-d")
+    assert.matches("eat: refused: read%-only mode", s)
+    assert.matches("apple", s)
+    s = press("?")
+    assert.not_matches("Eat it", s)
+  end)
+
+  it("keeps going around a panel that fails and one that loops forever", function()
+    open("fruit")
+    local s = press(":", "b", "o", "o", "m", "Enter")
+    assert.matches("panel boom: .*the boom panel cannot draw", s)
+    s = press("Esc")
+    assert.matches("apple", s)
+    s = press(":", "s", "p", "i", "n", "Enter")
+    assert.matches("panel spin: .*CPU limit", s)
+    s = press("[")
+    assert.matches("apple", s)
+    s = press("]")
+    assert.matches("panel spin", s)
+  end)
+
+  it("says so for an unknown command and a bad regex, and stays up", function()
+    open("fruit")
+    local s = press(":", "n", "o", "p", "e", "Enter")
+    assert.matches("unknown command 'nope'", s)
+    s = press("/", "(")
+    assert.matches("[Rr]egex|unfinished|parenthes", s)
+    s = press("Esc")
+    assert.matches("apple", s)
+  end)
+
+  it("draws at 40 columns and says when the terminal is too small", function()
+    open("fruit")
+    a:resize(40, 24)
+    local s = settle()
+    assert.matches("apple", s)
+    a:resize(30, 6)
+    s = settle()
+    assert.matches("too small", s)
+    a:resize(80, 24)
+    s = settle()
+    assert.matches("COLOUR", s)
+  end)
+
+  it("shows a 50 000-row panel and moves through it", function()
+    local s = open("fruit", { extra = 50000 })
+    assert.matches("fruit%(50004%)", s)
+    s = press("G")
+    assert.matches("kiwi", s)
+    s = press("/", "f", "r", "u", "i", "t", "-", "0", "0", "0", "4", "2")
+    assert.matches("fruit%-00042", s)
+    assert.matches("fruit%(1/50004%)", s)
+  end)
+end)
+
+local _ = async
