@@ -176,6 +176,8 @@ int main(int argc, char **argv)
     preload(L, "vcli.tcp", luaopen_vcli_tcp);
     preload(L, "vcli.fs", luaopen_vcli_fs);
     preload(L, "vcli.codec", luaopen_vcli_codec);
+    preload(L, "vcli.sort", luaopen_vcli_sort);
+    preload(L, "vcli.regex", luaopen_vcli_regex);
     preload(L, "cjson", luaopen_cjson);
     preload(L, "cjson.safe", luaopen_cjson_safe);
 

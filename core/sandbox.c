@@ -505,6 +505,17 @@ static int setup_job(lua_State *L)
     lua_pushcfunction(L, luaopen_vcli_jsonfmt);
     lua_call(L, 0, 1);
     lua_setfield(L, -2, "jsonfmt");
+    /* and the full-screen widgets' primitives: row order, POSIX regex, text width */
+    lua_pushcfunction(L, luaopen_vcli_sort);
+    lua_call(L, 0, 1);
+    lua_setfield(L, -2, "sort");
+    lua_pushcfunction(L, luaopen_vcli_regex);
+    lua_call(L, 0, 1);
+    lua_setfield(L, -2, "regex");
+    lua_pushcfunction(L, vcli_term_width);
+    lua_setfield(L, -2, "width");
+    lua_pushcfunction(L, vcli_term_split);
+    lua_setfield(L, -2, "split");
     lua_pushstring(L, j->sb->name);
     lua_setfield(L, -2, "name");
     dec d = { j->grants.b.p, j->grants.b.n, 0 };

@@ -222,6 +222,10 @@ static int l_split(lua_State *L)
     return 2;
 }
 
+/* The two alone, for the plugin states (sandbox.c): pure, they reach nothing. */
+int vcli_term_width(lua_State *L) { return l_width(L); }
+int vcli_term_split(lua_State *L) { return l_split(L); }
+
 /* ---- key decoding ------------------------------------------------------ */
 #define DEC_META "vcli.term.decoder"
 typedef struct {

@@ -26,6 +26,8 @@ int luaopen_vcli_jsonfmt(lua_State *L);
 int luaopen_vcli_fs(lua_State *L);
 int luaopen_vcli_tcp(lua_State *L);
 int luaopen_vcli_codec(lua_State *L);
+int luaopen_vcli_sort(lua_State *L);
+int luaopen_vcli_regex(lua_State *L);
 int luaopen_cjson(lua_State *L);
 int luaopen_cjson_safe(lua_State *L);
 
@@ -53,6 +55,10 @@ void loop_timer_cancel(long id);
 void loop_child(int pid, loop_child_fn fn, void *ud);         /* exit notification */
 lua_State *loop_L(void);                                       /* the main state */
 void loop_report(lua_State *L, const char *where);              /* error at top of L */
+
+/* term.c: term.width and term.split alone, for the plugin states (pure text measurement). */
+int vcli_term_width(lua_State *L);
+int vcli_term_split(lua_State *L);
 
 /* Small helpers shared by the modules. */
 void vcli_setfuncs(lua_State *L, const luaL_Reg *l);

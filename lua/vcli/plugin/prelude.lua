@@ -280,6 +280,8 @@ function vcli.now() return prims.now() end
 vcli.json = prims.json
 vcli.yaml = prims.yaml
 vcli.jsonfmt = prims.jsonfmt -- encode(v [, indent, array_mt]): Go's MarshalIndent layout (kubectl -o json)
+-- the widgets' primitives (vcli.tui.prims): row order, POSIX regex, display width
+vcli.sort, vcli.regex, vcli.width, vcli.split = prims.sort, prims.regex, prims.width, prims.split
 
 -- vcli.timer(ms, fn [, repeat]) -> id; vcli.cancel_timer(id)
 function vcli.timer(ms, fn, rep)

@@ -201,6 +201,7 @@ end
 -- ------------------------------------------------------------- input line
 function App:open_input(kind, prompt, text)
   local px = self:current()
+  self.flash_msg = nil
   local inp = input_mod.new({
     prompt = prompt, text = text or "",
     history = kind == "command" and self.history or nil,
@@ -264,15 +265,17 @@ function App:input_key(k, ev)
     local text = w.submitted or w:text()
     local ok, err = inp.px:call("filter", text)
     if ok == nil and err then self.input.error = err else self.input.error = nil end
+    inp.px.dirty = true
   end
   if w.submitted then
     local text = w.submitted
     self.input = nil
+    if inp.kind == "filter" then inp.px.filter_text = text end
     if inp.kind == "command" then self:run_command(text)
     elseif inp.kind == "panel" and inp.on_submit then inp.on_submit(text) end
   elseif w.cancelled then
     self.input = nil
-    if inp.kind == "filter" then inp.px:call("filter", "") end
+    if inp.kind == "filter" then inp.px:call("filter", "") inp.px.dirty = true end
   end
   self:schedule()
 end
@@ -287,10 +290,16 @@ function App:host_action(name)
   if name == "command" then return self:open_input("command", ":")
   elseif name == "filter" then
     local px = self:current()
-    return self:open_input("filter", "/", px and px.meta and px.meta.filter or "")
+    return self:open_input("filter", "/", px and (px.filter_text or (px.meta and px.meta.filter)) or "")
   elseif name == "help" then return self:show_help()
   elseif name == "back" then
     local px = self:current()
+    if px and px.filter_text and px.filter_text ~= "" then   -- Esc clears a filter first (k9s)
+      px.filter_text = nil
+      px:call("filter", "")
+      px.dirty = true
+      return
+    end
     if px then
       local handled = px:call("key", "Esc")
       if handled then px.dirty = true return end
@@ -358,6 +367,12 @@ function App:enqueue(k, ev)
   if k == "C-c" and self.pending then
     self.pending:cancel("interrupted")
     self:flash("cancelled", "info")
+    return
+  end
+  -- a dialog an action waits on takes the keys while the action is pending
+  if self.overlay and self.pending then
+    local t = async.spawn(function() self:handle_key(k, ev) end)
+    if t.err then self:flash(require("vcli.shell").one_line(t.err), "error") end
     return
   end
   self.queue[#self.queue + 1] = { k, ev }
@@ -473,9 +488,14 @@ function App:draw_panel(px, x, y, w, h)
   end
   g:fill(x, y, w, h, " ", 0)
   if px.closed or px.view_error then
-    local msg = px.view_error or px.error or "closed"
-    g:put(x + 1, y + 1, ("panel %s: %s"):format(px.name, msg), st:get("error"), w - 2)
-    g:put(x + 1, y + 3, "The rest of vcli goes on: Esc goes back, :q quits.", st:get("dim"), w - 2)
+    local msg = ("panel %s: %s"):format(px.name, px.view_error or px.error or "closed")
+    local row = y + 1
+    for _, l in ipairs(require("vcli.tui.dialog").wrap(msg, math.max(10, w - 2))) do
+      if row >= y + h - 2 then break end
+      g:put(x + 1, row, l, st:get("error"), w - 2)
+      row = row + 1
+    end
+    g:put(x + 1, row + 1, "The rest of vcli goes on: Esc goes back, :q quits.", st:get("dim"), w - 2)
     return
   end
   for i = 1, math.min(h, #px.lines) do
@@ -495,12 +515,12 @@ function App:draw_overlay(ov)
 end
 
 function App:status_text(px)
+  if self.input and self.input.error then return self.input.error, "error" end
   local f = self.flash_msg
   if f then return f.text, f.level end
   if self.w < MIN_W or self.h < MIN_H then
     return ("terminal too small: %d×%d (vcli ui needs %d×%d)"):format(self.w, self.h, MIN_W, MIN_H), "warn"
   end
-  if self.input and self.input.error then return self.input.error, "error" end
   local meta = px and px.meta
   return meta and meta.status or "", "status"
 end

@@ -32,7 +32,8 @@ M.MODULES = { ["vcli.resilience"] = "plugin/resilience", ["vcli.semver"] = "plug
               -- the widgets panels compose (docs/tui.md): the same files the host uses
               ["vcli.tui.prims"] = "tui/prims_plugin", ["vcli.tui.table"] = "tui/table",
               ["vcli.tui.text"] = "tui/text", ["vcli.tui.logview"] = "tui/logview",
-              ["vcli.tui.input"] = "tui/input", ["vcli.tui.keymap"] = "tui/keymap" }
+              ["vcli.tui.input"] = "tui/input", ["vcli.tui.keymap"] = "tui/keymap",
+              ["vcli.tui.dialog"] = "tui/dialog", ["vcli.tui.menu"] = "tui/menu" }
 
 local by_name = {}
 for _, n in ipairs(M.NAMES) do by_name[n] = true end

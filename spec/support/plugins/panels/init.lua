@@ -32,7 +32,7 @@ vcli.tui.panel({
         local r = vcli.tui.dialog({ kind = "number", title = "How many?", message = "How many " .. row.name .. "?",
                                     value = 1, min = 0, max = 99 })
         self.picked = (r and r.ok) and (tostring(r.value or (r.values and r.values.value)) .. " " .. row.name) or "none"
-        return "counted"
+        return self.picked
       end
       if name == "eat" then self.t:remove(row.id) return "ate " .. row.name end
     end
