@@ -13,23 +13,25 @@
  * in strings by their value: "pod-2" < "pod-10" (leading zeros do not count;
  * "07" and "7" then fall back to the bytewise order).
  *
- * How: an LSD radix sort (11-bit digits, stable) of 16-byte items, each an
- * unsigned 64-bit key and the key's index. A number's key is its double's
- * bits made order-preserving; a string's is 7 bytes of it from a depth d
- * (zero-padded) and, in the low byte, how many bytes it has from d on,
- * capped at 8 ("goes on past these 7"). Keys that tie with both strings going
- * on are sorted again from d + 7 (an explicit stack, no recursion); equal
- * strings are the same pointer in LuaJIT and stop there. desc complements
- * the keys (stability keeps ascending indices). natural sorts an encoding of
- * each string: a digit run becomes '0', its length without leading zeros,
- * its digits; then a NUL byte and the string itself (so "07" and "7" still
- * have an order). Strings stay anchored in the keys table (argument 1) while
- * it runs; every buffer is one userdata, so an error frees it. */
+ * How: a radix sort of 16-byte items, each an unsigned 64-bit key and the
+ * key's index: MSD on the top bits where the keys differ, stable, down to a
+ * merge sort for short buckets. A number's key is its double's bits made
+ * order-preserving; a string's is 7 of its bytes from a depth d (zero-padded)
+ * and, in the low byte, how many bytes it has from d on, capped at 8 ("goes on
+ * past these 7"). A run of equal keys whose strings go on is sorted again
+ * deeper (an explicit stack, no recursion), past the bytes all its strings
+ * share; equal strings are one pointer in LuaJIT and stop there. desc
+ * complements the keys (stability keeps ascending indices). natural sorts an
+ * encoding of each string: a digit run becomes '0', its length without
+ * leading zeros, its digits; then a NUL byte and the string itself (so "07"
+ * and "7" still have an order). The strings lie anywhere in memory, so the
+ * reads of them are prefetched a few ahead. They stay anchored in the keys
+ * table (argument 1) while it runs; every buffer is one userdata, so an error
+ * frees it. 50 000 short strings: a few ms; most of it is reading the table
+ * and building the result through the Lua API. */
 #include "vcli.h"
 #include <limits.h>
 #include <string.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 typedef struct item {
     uint64_t key;
@@ -43,13 +45,6 @@ typedef struct str {
     const void *id;     /* the Lua string: equal strings, one pointer */
 } str;
 
-/* The keys from depth 7, 14, … 7*WORDS are taken while each string is at hand
- * (in index order), into WORDS arrays of n: a deeper run then reads 8 bytes
- * from a small array rather than from its strings, which lie anywhere. */
-#define WORDS 4
-static int use_words, use_lcp;
-static long C_seg, C_items, C_radix, C_merge, C_skip;
-
 typedef struct seg {
     uint32_t lo, n;
     size_t depth;
@@ -57,12 +52,10 @@ typedef struct seg {
 
 #define BITS 11
 #define NBUCK (1u << BITS)
+#define MERGE 128       /* merge sort below (so a radix level takes >= 7 bits) */
 #define HLEVELS (64 / 7 + 1)
-#define SMALL 24      /* insertion sort below */
-#define MERGE 512    /* merge sort below */
-#define PF1 24
-#define PF2 48
-#define AHEAD 12      /* prefetch distance */
+#define SMALL 24        /* insertion sort below */
+#define AHEAD 12        /* how far ahead the reads of strings are prefetched */
 
 static void insertion(item *a, size_t n)
 {
@@ -97,12 +90,11 @@ static void merge(item *a, item *tmp, size_t n)
  * sort once a bucket is short. */
 static void radix_at(item *a, item *tmp, size_t n, uint32_t *hist)
 {
-    if (n < MERGE) { C_merge++; merge(a, tmp, n); return; }
+    if (n < MERGE) { merge(a, tmp, n); return; }
     uint64_t all = ~(uint64_t)0, any = 0;
     for (size_t i = 0; i < n; i++) { all &= a[i].key; any |= a[i].key; }
     uint64_t diff = all ^ any;
-    if (!diff) { C_skip++; return; }   /* all equal */
-    C_radix++;
+    if (!diff) return;   /* all equal */
     int top = 63 - __builtin_clzll(diff);   /* the highest bit that differs */
     int bits = 63 - __builtin_clzll((uint64_t)n);   /* about log2(n): buckets of a few */
     if (bits > BITS) bits = BITS;
@@ -148,30 +140,24 @@ static inline uint64_t str_key(const str *x, size_t d, int desc)
 
 static inline int goes_on(const str *x, size_t d) { return x->len - d >= 8; }
 
-/* String e's (ascending) keys at depth 7, 14, … (those it reaches) into words. */
-static inline void take_words(const str *x, uint64_t *words, size_t n, size_t e)
-{
-    for (size_t j = 0; j < WORDS && x->len >= 7 * (j + 1); j++) words[j * n + e] = str_key(x, 7 * (j + 1), 0);
-}
-
 /* Sorts the string items a[0..n) (their keys from depth 0 already set): by
- * 7 bytes at a time, again from d + 7 within each run of equal keys that goes on. */
-static void sort_strings(item *a, item *tmp, size_t n, const str *ss, const uint64_t *words, size_t nall,
-                         seg *stack, int desc)
+ * 7 bytes, then each run of equal keys that goes on from past what its strings
+ * share. stack has room for n / 2 + 1 (pending runs are disjoint, 2 or more). */
+static void sort_strings(item *a, item *tmp, size_t n, const str *ss, seg *stack, int desc)
 {
     size_t top = 0;
     if (n > 1) stack[top++] = (seg){ 0, (uint32_t)n, 0 };
     while (top) {
         seg g = stack[--top];
-        C_seg++; C_items += g.n;
         item *r = a + g.lo;
-        if (g.depth && use_lcp) {
+        if (g.depth) {
             /* the run shares its first depth bytes; skip what else they all share */
             const str *f = &ss[r[0].e];
             size_t lcp = f->len - g.depth;
             for (uint32_t i = 1; i < g.n && lcp; i++) {
-                if (i + PF2 < g.n) __builtin_prefetch(&ss[r[i + PF2].e]);
-                if (i + PF1 < g.n) __builtin_prefetch(ss[r[i + PF1].e].s + g.depth);
+                /* random reads (the items are in key order): fetch ahead */
+                if (i + 2 * AHEAD < g.n) __builtin_prefetch(&ss[r[i + 2 * AHEAD].e]);
+                if (i + AHEAD < g.n) __builtin_prefetch(ss[r[i + AHEAD].e].s + g.depth);
                 const str *x = &ss[r[i].e];
                 size_t m = x->len - g.depth < lcp ? x->len - g.depth : lcp, k = 0;
                 const char *p = f->s + g.depth, *q = x->s + g.depth;
@@ -179,20 +165,12 @@ static void sort_strings(item *a, item *tmp, size_t n, const str *ss, const uint
                 lcp = k;
             }
             g.depth += lcp;
-        }
-        if (g.depth)
             for (uint32_t i = 0; i < g.n; i++) {
-                /* random reads (the items are in key order): fetch a few ahead */
-                const str *x = &ss[r[i].e];
-                if (use_words && !use_lcp && g.depth <= 7 * WORDS) {   /* taken when the string was read */
-                    uint64_t k = words[(g.depth / 7 - 1) * nall + r[i].e];
-                    r[i].key = desc ? ~k : k;
-                } else {
-                    if (i + 16 < g.n) __builtin_prefetch(&ss[r[i + 16].e]);
-                    if (i + 8 < g.n) __builtin_prefetch(ss[r[i + 8].e].s + g.depth);
-                    r[i].key = str_key(x, g.depth, desc);
-                }
+                if (i + 2 * AHEAD < g.n) __builtin_prefetch(&ss[r[i + 2 * AHEAD].e]);
+                if (i + AHEAD < g.n) __builtin_prefetch(ss[r[i + AHEAD].e].s + g.depth);
+                r[i].key = str_key(&ss[r[i].e], g.depth, desc);
             }
+        }
         radix(r, tmp, g.n);
         for (uint32_t i = 0; i < g.n;) {
             uint32_t j = i + 1;
@@ -264,40 +242,15 @@ static int l_order(lua_State *L)
     /* one block: items (n) | tmp (n) + histograms | strings (n) | stack (n/2 + 1) */
     size_t hist = sizeof(uint32_t) * HLEVELS * NBUCK;
     size_t hist_items = (hist + sizeof(item) - 1) / sizeof(item);
-    size_t bytes = (2 * n + hist_items) * sizeof(item) + n * sizeof(str) + WORDS * n * sizeof(uint64_t)
-                   + (n / 2 + 1) * sizeof(seg);
+    size_t bytes = (2 * n + hist_items) * sizeof(item) + n * sizeof(str) + (n / 2 + 1) * sizeof(seg);
     item *items = lua_newuserdata(L, bytes);
     item *tmp = items + n;
     str *ss = (str *)(void *)(tmp + n + hist_items);
-    uint64_t *words = (uint64_t *)(void *)(ss + n);
-    seg *stack = (seg *)(void *)(words + WORDS * n);
+    seg *stack = (seg *)(void *)(ss + n);
     /* numbers to the front of items, strings to the back (both in index order) */
     size_t nn = 0, ns = 0;
-    /* The strings lie anywhere in memory: the values AHEAD on wait in a ring
-     * of stack slots, their bytes fetched (an address costs nothing; a
-     * string's length and bytes are what miss). */
-    double T0 = vm_now_ms();
-    int X = (int)lua_tointeger(L, 4);
-    use_words = !(X & 2);
-    use_lcp = X & 16;
-    if (X & 1) {
-    for (size_t k = 0; k < n; k++) {
-        lua_rawgeti(L, 1, (int)k + 1);
-        int t = lua_type(L, -1);
-            if (t == LUA_TNUMBER) {
-                items[nn].key = num_key(lua_tonumber(L, -1), desc);
-                items[nn++].e = (uint32_t)k;
-            } else {
-                str *x = &ss[k];
-                if (t == LUA_TSTRING) { x->s = lua_tolstring(L, -1, &x->len); x->id = x->s; }   /* anchored in keys */
-                else { x->s = ""; x->len = 0; x->id = x->s; }
-                ns++;
-                items[n - ns].e = (uint32_t)k;
-                if (!nat) { items[n - ns].key = str_key(x, 0, desc); if (use_words) take_words(x, words, n, k); }
-            }
-        lua_pop(L, 1);
-    }
-    } else {
+    /* The values AHEAD on wait in a ring of stack slots, their strings
+     * fetched (an address costs nothing; a string's length and bytes miss). */
     luaL_checkstack(L, AHEAD + 2, "sort.order");
     int ring = lua_gettop(L) + 1, types[AHEAD];
     for (size_t i = 0; i < n + AHEAD; i++) {
@@ -310,11 +263,12 @@ static int l_order(lua_State *L)
                 items[nn++].e = (uint32_t)k;
             } else {
                 str *x = &ss[k];
-                if (t == LUA_TSTRING) { x->s = lua_tolstring(L, slot, &x->len); x->id = x->s; }   /* anchored in keys */
-                else { x->s = ""; x->len = 0; x->id = x->s; }
+                if (t == LUA_TSTRING) x->s = lua_tolstring(L, slot, &x->len);   /* anchored in keys */
+                else { x->s = ""; x->len = 0; }
+                x->id = x->s;
                 ns++;
                 items[n - ns].e = (uint32_t)k;
-                if (!nat) { items[n - ns].key = str_key(x, 0, desc); if (use_words) take_words(x, words, n, k); }
+                if (!nat) items[n - ns].key = str_key(x, 0, desc);
             }
         }
         if (i < n) {
@@ -322,14 +276,13 @@ static int l_order(lua_State *L)
             int t = types[i % AHEAD] = lua_type(L, -1);
             if (t == LUA_TSTRING) {
                 const char *p = lua_tolstring(L, -1, NULL);
-                __builtin_prefetch(p - 24);
+                __builtin_prefetch(p - 24);   /* the header with the length */
                 __builtin_prefetch(p);
             }
             if (i >= AHEAD) lua_replace(L, slot);
         }
     }
     lua_settop(L, ring - 1);
-    }
     item *sa = items + (n - ns);
     for (size_t i = 0, j = ns; i < j / 2; i++) { item t = sa[i]; sa[i] = sa[j - 1 - i]; sa[j - 1 - i] = t; }
     if (nat && ns) {
@@ -347,14 +300,11 @@ static int l_order(lua_State *L)
             x->s = (const char *)o;
             x->len = l;
             sa[i].key = str_key(x, 0, desc);
-            take_words(x, words, n, sa[i].e);
             o += l;
         }
     }
-    double T1 = vm_now_ms();
     radix(items, tmp, nn);
-    if (!(X & 4)) sort_strings(sa, tmp, ns, ss, words, n, stack, desc);
-    double T2 = vm_now_ms();
+    sort_strings(sa, tmp, ns, ss, stack, desc);
     lua_createtable(L, (int)n, 0);
     int k = 1;
     /* ascending: numbers then strings; descending: strings then numbers */
@@ -367,8 +317,6 @@ static int l_order(lua_State *L)
             lua_rawseti(L, -2, k++);
         }
     }
-    if (X & 8) fprintf(stderr, "in %.2f sort %.2f out %.2f seg %ld items %ld radix %ld merge %ld skip %ld\n", T1-T0, T2-T1, vm_now_ms()-T2, C_seg, C_items, C_radix, C_merge, C_skip);
-    C_seg = C_items = C_radix = C_merge = C_skip = 0;
     return 1;
 }
 

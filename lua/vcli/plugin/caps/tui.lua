@@ -108,7 +108,8 @@ function C.plugin(vcli, api)
       pnl.id = id
       open[id] = pnl
       local acts = type(pnl.actions) == "function" and pnl:actions() or pnl.actions
-      return { title = pnl.title or k.title or name, actions = type(acts) == "table" and api.strip(acts) or {} }
+      local title = type(pnl.title) == "string" and pnl.title or (type(k.title) == "string" and k.title) or name
+      return { title = title, actions = type(acts) == "table" and api.strip(acts) or {} }
     end
     local pnl = open[id]
     if op == "close" then
