@@ -39,6 +39,9 @@ end
 
 -- A notice above the line being typed, which is drawn again below it.
 local function report(msg)
+  -- the full-screen interface is open: its status line, not over its screen
+  local ok, tui = pcall(require, "vcli.tui.host")
+  if ok and tui.active() then return tui.notice(msg) end
   local shell = require("vcli.shell")
   local SH = require("vcli.state")("vcli.shell")
   shell.ewrite((SH.editor and "\r\27[K" or "") .. msg .. "\n")

@@ -113,6 +113,23 @@ function App:defer(fn)
 end
 function App:defer_push(name, args) self:defer(function(a) a:open(name, args) end) end
 
+-- A panel whose plugin stopped (a reload): opened again in its place, once.
+function App:reopen(px)
+  if self.done or px.reopened then return end
+  px.reopened = true
+  loop.timer(100, function()
+    async.spawn(function()
+      local np = host.open(px.name, px.args)
+      if not np then return end
+      for _, list in ipairs({ self.stack, self.forward }) do
+        for i, x in ipairs(list) do if x == px then list[i] = np end end
+      end
+      np.dirty = true
+      self:schedule()
+    end)
+  end)
+end
+
 function App:back()
   if #self.stack <= 1 then self:flash("this is the first view (:q quits)", "info") return end
   local px = table.remove(self.stack)

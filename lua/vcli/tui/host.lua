@@ -70,7 +70,7 @@ function M.open(name, args)
     return nil, ("no panel '%s'%s"):format(name, near and (" (did you mean " .. near .. "?)") or "")
   end
   S.next_id = S.next_id + 1
-  local px = setmetatable({ id = S.next_id, name = name, plugin = owner }, Proxy)
+  local px = setmetatable({ id = S.next_id, name = name, plugin = owner, args = args or {} }, Proxy)
   local meta, err = px:call("open", name, args or {})
   if not meta then return nil, err end
   px.title, px.actions = meta.title or name, meta.actions or {}
@@ -95,6 +95,7 @@ function M.dirty(p, id)
   local px = own(p, id)
   if px and app() then app():dirty(px) end
 end
+function M.notice(msg) if app() then app():flash(tostring(msg), "info") end end
 function M.flash(p, msg, level) if app() then app():flash(tostring(msg), level, p.name) end end
 function M.push(_, name, args)
   if not app() then return false end
@@ -114,7 +115,8 @@ function M.plugin_stopped(p)
     if px.plugin == p.name then
       px.closed, px.error = true, ("plugin %s stopped"):format(p.name)
       S.open[id] = nil
-      if app() then app():dirty(px) end
+      -- a reload (an edited file) brings the panel back with the same arguments
+      if app() then app():dirty(px); app():defer(function(a) a:reopen(px) end) end
     end
   end
   for n, k in pairs(S.kinds) do if k.plugin == p.name then S.kinds[n] = nil end end

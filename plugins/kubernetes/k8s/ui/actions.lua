@@ -426,9 +426,14 @@ function M.run(v, name)
 end
 
 -- ------------------------------------------------------------ : commands
+-- k9s's aliases the server's short names do not cover
+M.ALIASES = { dp = "deployments", sec = "secrets", jo = "jobs", crds = "customresourcedefinitions",
+              rb = "rolebindings", crb = "clusterrolebindings", ro = "roles", cr = "clusterroles",
+              np = "networkpolicies", pdb = "poddisruptionbudgets", ep = "endpoints", ev = "events" }
+
 -- :TYPE [NS | -A | all] [SELECTOR] [@CONTEXT]; :ns [NAME]; :ctx [NAME]
 function M.command(v, words)
-  local ty = words[1]
+  local ty = M.ALIASES[words[1]] or words[1]
   local a = base_args(v, {})
   a.type = ty
   for i = 2, #words do
@@ -463,6 +468,7 @@ function M.complete(v, text)
   local out = {}
   for _, n in ipairs(ok and names or {}) do if n:sub(1, #word) == word then out[#out + 1] = n end end
   for _, n in ipairs({ "ctx", "ns" }) do if n:sub(1, #word) == word then out[#out + 1] = n end end
+  for n in pairs(M.ALIASES) do if n:sub(1, #word) == word then out[#out + 1] = n end end
   return out
 end
 

@@ -204,7 +204,7 @@ local SINCE_TEXT = { ["0"] = "all", ["1"] = "1m", ["2"] = "5m", ["3"] = "15m", [
 function M.logs(ctx, args)
   local v = setmetatable({ sess = ctx.sess, env = ctx.env, id = ctx.id, args = args, gen = 0,
                            since = "tail" }, LV)
-  local mb = tonumber(setting("ui.logBufferMB")) or 4
+  local mb = tonumber(setting("ui.logBufferMB") or "") or 4
   v.w = LogW.new({ max_bytes = math.floor(mb * 1024 * 1024) })
   v:start()
   return v
@@ -278,7 +278,7 @@ function LV:follow(gen, c, ns, pod, container, prefix)
   local q = { container = container, follow = (not a.previous) and "true" or nil, timestamps = "true",
               previous = a.previous and "true" or nil }
   local secs = self.since ~= "tail" and SINCE[self.since] or nil
-  if self.since == "tail" then q.tailLines = tostring(tonumber(setting("ui.logTail")) or 200)
+  if self.since == "tail" then q.tailLines = tostring(tonumber(setting("ui.logTail") or "") or 200)
   elseif secs then q.sinceSeconds = tostring(secs) end
   local path = ("/api/v1/namespaces/%s/pods/%s/log"):format(ns, pod) .. util.query(q)
   local s, err = c:stream({ path = path, accept = "*/*" })
@@ -301,7 +301,9 @@ function LV:view(w, h)
   local a = self.args
   local st = self.w:status()
   local since = self.since == "tail" and "tail" or SINCE_TEXT[self.since]
-  st = ("%s · since %s%s · %s"):format(self.state or "connecting", since, a.previous and " · previous" or "", st)
+  local state = self.state or "connecting"
+  st = ("%ssince %s%s · %s"):format(state ~= "following" and (state .. " · ") or "", since,
+                                     a.previous and " · previous" or "", st)
   return self.w:view(w, h), { title = ("logs(%s)"):format(a.title or (a.pods and a.pods[1]) or a.selector or ""),
     status = st, header = self.conn and { context = self.conn.context, namespace = a.namespace } or nil,
     hint = { "follow", "wrap", "timestamps", "since_5m", "mark", "search" } }
