@@ -84,10 +84,11 @@ static void merge(item *a, item *tmp, size_t n)
 }
 
 /* Sorts a[0..n) by key, stably; tmp has room for n, hist for HLEVELS
- * histograms. MSD: the top bits where the keys differ (up to BITS of them,
- * fewer for fewer items) scatter the items into buckets, in order (stable);
- * each bucket is sorted the same way on the bits below, down to the merge
- * sort once a bucket is short. */
+ * histograms of min(n, NBUCK) counters. MSD: the top bits where the keys
+ * differ (up to BITS of them, fewer for fewer items: a level's buckets are
+ * at most its n) scatter the items into buckets, in order (stable); each
+ * bucket is sorted the same way on the bits below, down to the merge sort
+ * once a bucket is short. */
 static void radix_at(item *a, item *tmp, size_t n, uint32_t *hist)
 {
     if (n < MERGE) { merge(a, tmp, n); return; }
@@ -110,7 +111,7 @@ static void radix_at(item *a, item *tmp, size_t n, uint32_t *hist)
     if (shift == 0) return;   /* (the last bits: each bucket is one key) */
     for (uint32_t j = 0, lo = 0; j < nb; j++) {   /* hist[j] is now bucket j's end */
         uint32_t hi = hist[j];
-        if (hi - lo > 1) radix_at(a + lo, tmp, hi - lo, hist + NBUCK);
+        if (hi - lo > 1) radix_at(a + lo, tmp, hi - lo, hist + nb);
         lo = hi;
     }
 }
@@ -161,6 +162,11 @@ static void sort_strings(item *a, item *tmp, size_t n, const str *ss, seg *stack
                 const str *x = &ss[r[i].e];
                 size_t m = x->len - g.depth < lcp ? x->len - g.depth : lcp, k = 0;
                 const char *p = f->s + g.depth, *q = x->s + g.depth;
+                for (uint64_t u, v; k + 8 <= m; k += 8) {   /* 8 bytes at a time, then 1 */
+                    memcpy(&u, p + k, 8);
+                    memcpy(&v, q + k, 8);
+                    if (u != v) break;
+                }
                 while (k < m && p[k] == q[k]) k++;
                 lcp = k;
             }
@@ -238,9 +244,9 @@ static int l_order(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     int desc = lua_toboolean(L, 2), nat = lua_toboolean(L, 3);
     size_t n = lua_objlen(L, 1);
-    if (n > (size_t)INT_MAX / 4) return luaL_error(L, "sort.order: too many keys (%d)", (int)n);
+    if (n > (size_t)INT_MAX / 4) return luaL_error(L, "sort.order: too many keys (%f)", (lua_Number)n);
     /* one block: items (n) | tmp (n) + histograms | strings (n) | stack (n/2 + 1) */
-    size_t hist = sizeof(uint32_t) * HLEVELS * NBUCK;
+    size_t hist = n < MERGE ? 0 : sizeof(uint32_t) * HLEVELS * (n < NBUCK ? n : NBUCK);
     size_t hist_items = (hist + sizeof(item) - 1) / sizeof(item);
     size_t bytes = (2 * n + hist_items) * sizeof(item) + n * sizeof(str) + (n / 2 + 1) * sizeof(seg);
     item *items = lua_newuserdata(L, bytes);

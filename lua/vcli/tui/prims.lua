@@ -6,8 +6,9 @@
 --   P.split(s) -> chars, widths (arrays: one user-perceived character each)
 --   P.regex(pattern) -> re | nil, err   POSIX ERE, smart case (core/regex.c):
 --                                       re:find(s [, init]) -> start, end | nil; re:test(s)
---   P.order(keys [, desc]) -> perm      stable sort of 1..#keys by keys[i]
---                                       (numbers before strings; core/sort.c)
+--   P.order(keys [, desc [, natural]]) -> perm   stable sort of 1..#keys by keys[i]
+--                                       (numbers before strings, strings bytewise;
+--                                       natural: pod-2 before pod-10; core/sort.c)
 local term = require("vcli.term")
 local regex = require("vcli.regex")
 
