@@ -344,7 +344,10 @@ function App:handle_key(k, ev)
   local px = self:current()
   local km = self:keymap_of(px)
   local act = km:action(k)
-  if act and HOST_ACTION[act] then return self:host_action(act) end
+  if act and HOST_ACTION[act] then
+    self:host_action(act)
+    return self:schedule()
+  end
   if not px then return end
   if act then
     local a = km.by_name and km.by_name[act]

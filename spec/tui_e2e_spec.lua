@@ -1,0 +1,209 @@
+-- `vcli ui` in a real terminal (tmux) against the real test cluster: what a
+-- k9s user does in a morning, read back from the screen. Open from the shell,
+-- move, filter, sort, drill down and back, describe and YAML, logs, scale
+-- with its dialog, delete with its confirmation, read-only refusals, the
+-- cluster taken away by the fault proxy and given back, resize, :q back to
+-- the shell with the namespace switched in the interface.
+local H = dofile("spec/support/k8s/helper.lua")
+local tmux = dofile("spec/support/tmux.lua")
+
+if not tmux.available() then
+  pending("vcli ui in tmux", "tmux is not installed (make deps installs it)")
+  return
+end
+
+local NS = "tui-e2e"
+local NSP = "tui%-e2e"   -- NS as a Lua pattern
+
+describe("vcli ui against the test cluster", function()
+  local E, KC, home, t
+  local function kubectl(args) return H.kubectl(KC, args) end
+
+  before_all(function()
+    E = H.start_cluster()
+    KC = E.KUBECONFIG
+    kubectl("create namespace " .. NS)
+    kubectl("-n " .. NS .. " create deployment web --image=nginx:1.25 --replicas=2")
+    kubectl("-n " .. NS .. " create deployment api --image=nginx:1.25 --replicas=1")
+    kubectl("-n " .. NS .. " create configmap settings --from-literal=a=1")
+    H.wait_pods_started(KC, 3, 120000)
+  end)
+  after_all(function()
+    if KC then kubectl("delete namespace " .. NS .. " --wait=false") end
+    H.stop_cluster()
+  end)
+  before_each(function()
+    home = spec.tmpdir()
+  end)
+  after_each(function()
+    if t then t:stop() t = nil end
+    spec.sh(H.KUBE .. " proxy pass")
+    os.execute("rm -rf '" .. home .. "'")
+  end)
+
+  local function start(args)
+    t = tmux.start("./vcli", { width = 120, height = 32, env = { KUBECONFIG = KC, HOME = home,
+      XDG_CONFIG_HOME = home .. "/c", XDG_DATA_HOME = home .. "/d", XDG_STATE_HOME = home .. "/s",
+      XDG_CACHE_HOME = home .. "/k", TERM = "xterm-256color", EDITOR = "true" } })
+    t:wait_for("vcli>", 15000)
+    t:type("ui " .. (args or ("pods -n " .. NS)))
+    t:send("Enter")
+  end
+  local function cmd(line)
+    t:type(":")
+    t:wait_for("\n:%s*$", 5000)
+    t:type(line)
+    t:send("Enter")
+  end
+
+  it("opens from the shell, lists pods live, filters, sorts and comes back with :q", function()
+    start()
+    local s = t:wait_for("web%-%w+%-%w+%s+%d/%d", 30000)
+    assert.matches("Context: vcli%-test", s)
+    assert.matches("Namespace: " .. NSP, s)
+    assert.matches("K8s: v1%.", s)
+    assert.matches("NAME.-READY%s+STATUS%s+RESTARTS%s+AGE", s)
+    -- live: a new pod appears without a key
+    kubectl("-n " .. NS .. " run solo --image=nginx:1.25")
+    t:wait_for("\nsolo%s+%d/%d", 30000)
+    -- filter as typed; Esc clears it
+    t:type("/api")
+    s = t:wait_for("api%-%w+%-%w+", 5000)
+    assert.not_matches("\nweb%-", s)
+    t:send("Enter")
+    t:wait_for("%(1/4%)", 5000)
+    t:send("Escape")
+    t:wait_for("\nweb%-", 5000)
+    -- sort by name, then reversed: solo comes first
+    t:type("N")
+    s = t:wait_for("NAME↓", 5000)
+    assert.matches("NAME↓[^\n]*\nweb", s)
+    t:type("N")
+    t:wait_for("NAME↑[^\n]*\napi", 5000)
+    cmd("q")
+    t:wait_for("vcli>%s*$", 10000)
+  end)
+
+  it("drills from a deployment to its pods, describes and shows YAML, and walks back", function()
+    start("deploy -n " .. NS)
+    t:wait_for("\nweb%s+2/2", 60000)
+    t:type("j")            -- api, web: the cursor on web
+    t:send("Enter")
+    local s = t:wait_for("pods%(" .. NSP .. "%) of web", 10000)
+    assert.matches("web%-%w+%-%w+", s)
+    assert.not_matches("\napi%-", s)
+    t:type("d")
+    t:wait_for("Controlled By:%s+ReplicaSet/web%-", 15000)
+    t:send("Escape")
+    t:wait_for("pods%(" .. NSP .. "%) of web%(2%)%s*\n", 5000)   -- the describe crumb is gone
+    t:type("y")
+    s = t:wait_for("apiVersion: v1", 15000)
+    assert.matches("kind: Pod", s)
+    assert.not_matches("managedFields", s)
+    t:type("[")
+    t:type("[")
+    t:wait_for("\nweb%s+2/2", 5000)
+    t:type("]")
+    t:wait_for("pods%(" .. NSP .. "%) of web", 5000)
+  end)
+
+  it("scales with its dialog and deletes with its confirmation", function()
+    start("deploy -n " .. NS)
+    t:wait_for("\nweb%s+2/2", 60000)
+    t:type("j")
+    t:type("s")
+    t:wait_for("Replicas of deployments/web", 10000)
+    t:send("BSpace")
+    t:type("3")
+    t:send("Enter")
+    t:wait_for("deployment.apps/web scaled", 15000)
+    spec.eventually(function()
+      local out = kubectl("-n " .. NS .. " get deploy web -o jsonpath={.spec.replicas}")
+      return out == "3", out
+    end, 15000, "web scaled to 3")
+    t:wait_for("\nweb%s+%d/3", 30000)
+    -- delete the configmap: a dialog, Cancel keeps it, Delete removes it
+    cmd("cm")
+    t:wait_for("\nsettings%s", 15000)
+    t:type("/settings")
+    t:send("Enter")
+    t:send("C-d")
+    t:wait_for("Delete configmaps settings%?", 10000)
+    t:send("Escape")
+    t:wait_for("nothing deleted", 5000)
+    assert.equal(0, select(2, kubectl("-n " .. NS .. " get cm settings")))
+    t:send("C-d")
+    t:wait_for("Propagation", 10000)
+    t:send("Enter")
+    t:wait_for("deleted 1 configmaps", 15000)
+    spec.eventually(function()
+      local _, rc = kubectl("-n " .. NS .. " get cm settings")
+      return rc ~= 0
+    end, 15000, "settings deleted")
+  end)
+
+  it("in read-only mode hides and refuses every change", function()
+    start("deploy -n " .. NS .. " --readonly")
+    local s = t:wait_for("\nweb%s+%d/%d", 60000)
+    assert.matches("read%-only", s)
+    assert.not_matches("<s> Scale", s)
+    t:type("j")
+    t:type("s")
+    t:wait_for("scale: refused: read%-only mode", 5000)
+    t:send("C-d")
+    t:wait_for("delete: refused: read%-only mode", 5000)
+    t:type("?")
+    s = t:wait_for("Describe", 5000)
+    assert.not_matches("Delete", s)
+    assert.not_matches("Rollout restart", s)
+  end)
+
+  it("follows a pod's logs, filters them, and pauses on scroll", function()
+    kubectl("-n " .. NS .. " run talker --image=busybox -- sh -c 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done'")
+    start()
+    t:wait_for("\ntalker%s+1/1%s+Running", 60000)
+    t:type("/talker")
+    t:send("Enter")
+    t:type("l")
+    local s = t:wait_for("logs%(talker%)", 10000)
+    s = t:wait_for("line %d+", 20000)   -- the node agent's pods write numbered lines
+    assert.matches("following", s)
+    t:send("Up")
+    t:wait_for("paused", 5000)
+    t:type("f")
+    t:wait_for("following", 5000)
+  end)
+
+  it("keeps its rows when the cluster goes away, says offline, and catches up when it is back", function()
+    -- through the fault proxy: the test kubeconfig's context vcli-test-proxy
+    start("pods -n " .. NS .. " --context vcli-test-proxy")
+    t:wait_for("web%-%w+%-%w+%s+%d/%d", 30000)
+    assert.matches("Context: vcli%-test%-proxy", t:screen())
+    spec.sh(H.KUBE .. " proxy refuse")
+    kubectl("-n " .. NS .. " run late --image=nginx:1.25")
+    local s = t:wait_for("offline — as of", 30000)
+    assert.matches("web%-%w+%-%w+", s)     -- the rows stay
+    spec.sh(H.KUBE .. " proxy pass")
+    t:wait_for("\nlate%s+%d/%d", 60000)    -- reconnected by itself, caught up by watch
+    s = t:screen()
+    assert.not_matches("offline — as of", s)
+  end)
+
+  it("switches namespace in the interface, and the shell has it after :q; resizes; unknown type says so", function()
+    start("ns")
+    t:wait_for("\n" .. NSP .. "%s+Active", 30000)
+    t:type("/" .. NS)
+    t:send("Enter")
+    t:send("Enter")
+    t:wait_for("pods%(" .. NSP .. "%)", 10000)
+    t:resize(80, 24)
+    t:wait_for("pods%(" .. NSP .. "%)", 5000)
+    cmd("nosuchtype")
+    t:wait_for("doesn't have a resource type \"nosuchtype\"", 10000)
+    cmd("q")
+    t:wait_for("vcli>%s*$", 10000)
+    t:type("k8s ns")
+    t:send("Enter")
+    t:wait_for("%* " .. NSP, 10000)
+  end)
+end)
