@@ -165,8 +165,8 @@ describe("vcli ui against the test cluster", function()
     t:type("/talker")
     t:send("Enter")
     t:type("l")
-    local s = t:wait_for("logs%(talker%)", 10000)
-    s = t:wait_for("line %d+", 20000)   -- the node agent's pods write numbered lines
+    t:wait_for("logs%(talker%)", 10000)
+    local s = t:wait_for("line %d+", 20000)   -- the node agent's pods write numbered lines
     assert.matches("following", s)
     t:send("Up")
     t:wait_for("paused", 5000)
