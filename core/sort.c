@@ -36,7 +36,7 @@
 typedef struct item {
     uint64_t key;
     uint32_t e;         /* 0-based index into the keys */
-    uint32_t pad;
+    uint32_t pad;       /* natural: the encoding's length, until it is written */
 } item;
 
 typedef struct str {
@@ -254,7 +254,7 @@ static int l_order(lua_State *L)
     str *ss = (str *)(void *)(tmp + n + hist_items);
     seg *stack = (seg *)(void *)(ss + n);
     /* numbers to the front of items, strings to the back (both in index order) */
-    size_t nn = 0, ns = 0;
+    size_t nn = 0, ns = 0, total = 0;
     /* The values AHEAD on wait in a ring of stack slots, their strings
      * fetched (an address costs nothing; a string's length and bytes miss). */
     luaL_checkstack(L, AHEAD + 2, "sort.order");
@@ -275,6 +275,12 @@ static int l_order(lua_State *L)
                 ns++;
                 items[n - ns].e = (uint32_t)k;
                 if (!nat) items[n - ns].key = str_key(x, 0, desc);
+                else {   /* the encoding's length, while the string is at hand */
+                    size_t l = natural((const unsigned char *)x->s, x->len, NULL);
+                    if (l > UINT32_MAX || l > SIZE_MAX - total) return luaL_error(L, "sort.order: keys too long");
+                    items[n - ns].pad = (uint32_t)l;
+                    total += l;
+                }
             }
         }
         if (i < n) {
@@ -292,21 +298,15 @@ static int l_order(lua_State *L)
     item *sa = items + (n - ns);
     for (size_t i = 0, j = ns; i < j / 2; i++) { item t = sa[i]; sa[i] = sa[j - 1 - i]; sa[j - 1 - i] = t; }
     if (nat && ns) {
-        size_t total = 0;
+        unsigned char *buf = lua_newuserdata(L, total ? total : 1), *o = buf;
         for (size_t i = 0; i < ns; i++) {
+            if (i + AHEAD < ns) __builtin_prefetch(ss[sa[i + AHEAD].e].s);
             str *x = &ss[sa[i].e];
-            size_t l = natural((const unsigned char *)x->s, x->len, NULL);
-            if (l > SIZE_MAX - total) return luaL_error(L, "sort.order: keys too long");
-            total += l;
-        }
-        unsigned char *buf = lua_newuserdata(L, total), *o = buf;
-        for (size_t i = 0; i < ns; i++) {
-            str *x = &ss[sa[i].e];
-            size_t l = natural((const unsigned char *)x->s, x->len, o);
+            natural((const unsigned char *)x->s, x->len, o);
             x->s = (const char *)o;
-            x->len = l;
+            x->len = sa[i].pad;
             sa[i].key = str_key(x, 0, desc);
-            o += l;
+            o += x->len;
         }
     }
     radix(items, tmp, nn);
