@@ -130,9 +130,12 @@ M.root = section("The vcli configuration.", {
       .. "menuSelected, menuDescription, info, continuation): a colour name (red, bright-blue…), "
       .. "a 256-colour index or #rrggbb.") },
     { "refreshRate", later(TUI, dur("2s", "how often panels without a watch are redrawn.")) },
-    { "keybindings", later(TUI, map(STRING, "TUI key -> action, e.g. \"ctrl-d\": delete.")) },
+    { "keybindings", map(STRING, "vcli ui: key -> action, k9s's spelling, e.g. \"ctrl-d\": delete, \"x\": none "
+      .. "(docs/tui.md; ? shows the result).") },
+    { "logBufferMB", int(4, "vcli ui: MiB of log lines a log view keeps (a ring: the oldest go).", { min = 1, max = 1024 }) },
+    { "logTail", int(200, "vcli ui: lines a log view starts with (its key 0; 1-5 pick a time instead).", { min = 0 }) },
     { "layouts", later(TUI, list(layout, {}, "panel layouts, merged by name.", { merge = "named" })) },
-    { "defaultView", later(TUI, str("pods", "view shown when the TUI starts.")) },
+    { "defaultView", str("pods", "vcli ui: the resource type it opens with when none is given.") },
     { "showNamespaces", later(TUI, bool(true, "show the namespace column in resource lists.")) },
     { "showMetrics", later(TUI, bool(true, "show CPU/memory columns when metrics are available.")) },
     { "showLogs", later(TUI, bool(false, "open the log pane with the resource list.")) },
