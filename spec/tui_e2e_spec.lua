@@ -68,10 +68,9 @@ describe("vcli ui against the test cluster", function()
     t:wait_for("\nsolo%s+%d/%d", 30000)
     -- filter as typed; Esc clears it
     t:type("/api")
-    s = t:wait_for("api%-%w+%-%w+", 5000)
+    s = t:wait_for("/api%(1/%d+%)", 5000)   -- the title says the filter is applied
     assert.not_matches("\nweb%-", s)
     t:send("Enter")
-    t:wait_for("%(1/4%)", 5000)
     t:send("Escape")
     t:wait_for("\nweb%-", 5000)
     -- sort by name, then reversed: solo comes first
@@ -89,8 +88,8 @@ describe("vcli ui against the test cluster", function()
     t:wait_for("\nweb%s+2/2", 60000)
     t:type("j")            -- api, web: the cursor on web
     t:send("Enter")
-    local s = t:wait_for("pods%(" .. NSP .. "%) of web", 10000)
-    assert.matches("web%-%w+%-%w+", s)
+    t:wait_for("pods%(" .. NSP .. "%) of web", 10000)   -- at once, "Loading…" until the first chunk
+    local s = t:wait_for("\nweb%-%w+%-%w+%s+%d/%d", 15000)
     assert.not_matches("\napi%-", s)
     t:type("d")
     t:wait_for("Controlled By:%s+ReplicaSet/web%-", 15000)
@@ -140,6 +139,30 @@ describe("vcli ui against the test cluster", function()
       local _, rc = kubectl("-n " .. NS .. " get cm settings")
       return rc ~= 0
     end, 15000, "settings deleted")
+  end)
+
+  it("port-forwards a pod from its dialog, lists the forward under :pf and stops it", function()
+    start()
+    t:wait_for("\nweb%-%w+%-%w+%s+%d/%d", 30000)
+    t:type("F")
+    t:wait_for("Local port", 10000)
+    t:send("Tab")
+    t:send("C-u")
+    t:type("0")                     -- any free local port
+    t:send("Enter")
+    t:wait_for("forwarding pod/api", 10000)   -- the cursor's pod: api sorts first
+    cmd("pf")
+    local s = t:wait_for("127%.0%.0%.1:%d+%s+%d+%s+forwarding", 15000)
+    local port = tonumber(s:match("127%.0%.0%.1:(%d+)"))
+    assert.truthy(port and port > 0)
+    local _, rc = spec.sh(("python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", %d), 3).close()'"):format(port))
+    assert.equal(0, rc, "the local port accepts connections")
+    t:send("C-d")
+    t:wait_for("%s+stopped%s", 10000)
+    spec.eventually(function()
+      local _, rc2 = spec.sh(("python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", %d), 1).close()'"):format(port))
+      return rc2 ~= 0
+    end, 10000, "the local port closed")
   end)
 
   it("in read-only mode hides and refuses every change", function()

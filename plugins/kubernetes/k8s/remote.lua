@@ -20,7 +20,8 @@ M.io = {
 
 -- Output now (not when the call next waits): a remote shell's prompt has no newline.
 local function writer(ctx)
-  local term = M.io.terminal()
+  -- ctx.capture: the caller keeps the output (the full-screen interface draws its own)
+  local term = not ctx.capture and M.io.terminal()
   return function(s, stream)
     if term then term.write(s, stream) elseif stream == 2 then ctx.err(s) else ctx.out(s) end
   end
@@ -328,6 +329,14 @@ function M.port_forward(sess, ctx)
   for _, x in ipairs(listeners) do
     tasks[#tasks + 1] = M.io.spawn(function()
       while forward(c, say, ns, pod.metadata.name, x.l, x.m.lport, x.m.rport) do end
+    end)
+  end
+  -- ctx.stop() -> true ends it from elsewhere (the interface's list of
+  -- forwards): this call's own task closes the listeners
+  if ctx.stop then
+    tasks[#tasks + 1] = M.io.spawn(function()
+      while not ctx.stop() do sess.env.sleep(200) end
+      for _, x in ipairs(listeners) do pcall(x.l.close, x.l) end
     end)
   end
   -- until Ctrl-C or the command is cancelled: the call's end closes every

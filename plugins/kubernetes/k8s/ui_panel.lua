@@ -19,6 +19,7 @@ function M.register(session, env)
       if args.view == "text" then return detail.text(ctx, args) end
       if args.view == "logs" then return detail.logs(ctx, args) end
       if args.view == "containers" then return detail.containers(ctx, args) end
+      if args.view == "forwards" then return detail.forwards(ctx, args) end
       -- `:pods web` typed where no k8s panel was open: the words are a command
       if args.words and #args.words > 0 and not args.type then
         args.type = args.words[1]

@@ -63,6 +63,7 @@ function M.list(v)
     a[#a + 1] = { name = "logs_previous", key = "p", help = "Logs of the previous container", group = "Pod" }
     a[#a + 1] = { name = "shell", key = "s", help = "Shell", group = "Pod", mutates = true }
     a[#a + 1] = { name = "kill", key = "C-k", help = "Kill (delete now)", group = "Pod", mutates = true }
+    a[#a + 1] = { name = "port_forward", key = "F", help = "Port-forward (:pf lists them)", group = "Pod" }
   end
   if SCALABLE[k] then a[#a + 1] = { name = "scale", key = "s", help = "Scale", group = "Workload", mutates = true } end
   if RESTARTABLE[k] then
@@ -418,6 +419,53 @@ function A.shell(v)
   return last_line(err) or ("left the shell of " .. row.name)
 end
 
+-- ------------------------------------------------------------ port-forwards
+-- Running forwards, for :pf: { {id, pod, namespace, context, local_port, remote_port, state, log}, … }
+M.forwards = M.forwards or {}
+local next_pf = 0
+
+local function container_port(pod)
+  for _, ct in ipairs(pod.spec and pod.spec.containers or {}) do
+    for _, p in ipairs(ct.ports or {}) do if p.containerPort then return p.containerPort end end
+  end
+end
+
+function A.port_forward(v)
+  local row = v.t:selected()
+  if not row then return nil end
+  local pod = object_of(v, row)
+  local rport = container_port(pod) or 80
+  local r = vcli.tui.dialog({ kind = "form", title = "Port-forward", message = ("pod/%s"):format(row.name),
+    fields = { { name = "remote", label = "Pod port", kind = "number", value = rport, min = 1, max = 65535 },
+               { name = "local", label = "Local port (0: any free one)", kind = "number", value = rport, min = 0,
+                 max = 65535 } },
+    buttons = { "Forward", "Cancel" } })
+  if type(r) ~= "table" or not r.ok then return "no forward" end
+  local vals = r.values or {}
+  next_pf = next_pf + 1
+  local pf = { id = next_pf, pod = row.name, namespace = row.namespace or v.view_ns, context = v.conn and v.conn.context,
+               remote_port = tonumber(vals.remote) or rport, local_port = tonumber(vals["local"]) or 0,
+               state = "starting", log = {} }
+  M.forwards[#M.forwards + 1] = pf
+  local flags = v:flags()
+  flags.namespace = pf.namespace
+  vcli.timer(0, function()
+    local ctx = { args = { target = "pod/" .. pf.pod, ports = { ("%d:%d"):format(pf.local_port, pf.remote_port) } },
+      flags = flags, spec = { name = "port-forward" }, capture = true, stop = function() return pf.stopped end,
+      out = function(s)
+        local lp = tostring(s):match("Forwarding from [^:]+:(%d+)")
+        if lp then pf.local_port, pf.state = tonumber(lp), "forwarding" end
+        pf.log[#pf.log + 1] = s
+        if #pf.log > 50 then table.remove(pf.log, 1) end
+      end,
+      err = function(s) pf.log[#pf.log + 1] = s; pf.last_error = tostring(s):gsub("\n$", "") end }
+    local ok, err = pcall(require("k8s.remote").port_forward, v.sess, ctx)
+    pf.state = pf.stopped and "stopped" or (ok and "ended" or ("failed: " .. tostring(err)))
+    if not ok then pcall(vcli.tui.flash, "port-forward " .. pf.pod .. ": " .. tostring(err), "error") end
+  end)
+  return ("forwarding pod/%s port %d (:pf lists the forwards)"):format(row.name, pf.remote_port)
+end
+
 function M.run(v, name)
   local f = A[name]
   if not f then return nil, ("no action '%s' here"):format(tostring(name)) end
@@ -443,6 +491,7 @@ function M.command(v, words)
     elseif w:find("[=!]") then a.selector = w
     else a.namespace = w end
   end
+  if ty == "pf" or ty == "port-forwards" or ty == "portforwards" then return push({ view = "forwards" }) end
   if ty == "ctx" or ty == "context" or ty == "contexts" then
     if words[2] then
       local ctx = { args = { name = words[2] }, flags = {}, spec = { name = "ctx" }, out = function() end, err = function() end }
@@ -467,7 +516,7 @@ function M.complete(v, text)
   local ok, names = pcall(function() return v.sess:discovery(c):type_names() end)
   local out = {}
   for _, n in ipairs(ok and names or {}) do if n:sub(1, #word) == word then out[#out + 1] = n end end
-  for _, n in ipairs({ "ctx", "ns" }) do if n:sub(1, #word) == word then out[#out + 1] = n end end
+  for _, n in ipairs({ "ctx", "ns", "pf" }) do if n:sub(1, #word) == word then out[#out + 1] = n end end
   for n in pairs(M.ALIASES) do if n:sub(1, #word) == word then out[#out + 1] = n end end
   return out
 end

@@ -194,6 +194,43 @@ function CV:action(name)
 end
 function CV:close() self.closed = true end
 
+-- ------------------------------------------------------------------ forwards
+-- :pf — the port-forwards started with F: where they listen, their state;
+-- Ctrl-D stops one
+local FV = {}
+FV.__index = FV
+
+function M.forwards(ctx, args)
+  local v = setmetatable({ sess = ctx.sess, env = ctx.env, id = ctx.id, args = args }, FV)
+  v.t = T.new({ columns = { { name = "POD" }, { name = "NAMESPACE" }, { name = "LOCAL" }, { name = "REMOTE" },
+                            { name = "STATE" }, { name = "LAST" } }, empty = "No port-forwards (F on a pod starts one)." })
+  v.timer = vcli.every(1000, function() dirty(v) end)
+  return v
+end
+local function forward_rows()
+  local rows = {}
+  for _, pf in ipairs(require("k8s.ui.actions").forwards) do
+    rows[#rows + 1] = { id = tostring(pf.id), pf = pf, cells = { pf.pod, pf.namespace or "", ("127.0.0.1:%d"):format(pf.local_port),
+      tostring(pf.remote_port), pf.state, pf.last_error or ((pf.log[#pf.log] or ""):gsub("\n", "")) },
+      style = pf.state:match("^failed") and "error" or (pf.state ~= "forwarding" and "dim" or nil) }
+  end
+  return rows
+end
+function FV:view(w, h)
+  self.t:set_rows(forward_rows())
+  return self.t:view(w, h), { title = "port-forwards" .. self.t:title_count(), hint = { "stop" } }
+end
+function FV:key(k) return self.t:key(k) or false end
+function FV.actions() return { { name = "stop", key = "C-d", help = "Stop the forward", group = "Port-forward" } } end
+function FV:action(name)
+  local row = self.t:selected()
+  if name == "stop" and row then
+    row.pf.stopped = true
+    return ("stopping the forward of %s"):format(row.pf.pod)
+  end
+end
+function FV:close() if self.timer then vcli.cancel_timer(self.timer) end end
+
 -- ------------------------------------------------------------------ logs
 local LV = {}
 LV.__index = LV
