@@ -5,6 +5,7 @@
  * (sorted keys, "- key: v" lists at the parent's indent, quoting only what
  * would otherwise change type) is easier to get exactly right by hand. */
 #include "vcli.h"
+#include "codec.h"
 #include <yaml.h>
 #include <errno.h>
 #include <math.h>
@@ -152,30 +153,23 @@ static int resolve_plain(const char *s, size_t n, double *num, int *b)
 }
 
 /* ======================================================================
- * base64 (for !!binary, the only way YAML carries non-UTF-8 bytes)
+ * base64 (for !!binary, the only way YAML carries non-UTF-8 bytes): codec.c's
  * ==================================================================== */
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static int b64_decode(lua_State *L, const char *s, size_t n)
 {
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    unsigned acc = 0;
-    int bits = 0, pad = 0;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)s[i];
-        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-        if (c == '=') { pad++; continue; }
-        const char *p = c ? strchr(B64, c) : NULL;
-        if (!p || pad) { lua_pushnil(L); return 0; }
-        acc = (acc << 6) | (unsigned)(p - B64);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            luaL_addchar(&b, (char)((acc >> bits) & 0xff));
-        }
-    }
-    luaL_pushresult(&b);
+    /* codec's decoder stops at '='; padding must end the value (only whitespace after it) */
+    size_t eq = n;
+    for (size_t i = 0; i < n; i++) if (s[i] == '=') { eq = i; break; }
+    for (size_t i = eq; i < n; i++)
+        if (s[i] != '=' && s[i] != ' ' && s[i] != '\n' && s[i] != '\r' && s[i] != '\t') { lua_pushnil(L); return 0; }
+    for (size_t i = 0; i < eq; i++)   /* the standard alphabet only, as YAML's !!binary */
+        if (s[i] == '-' || s[i] == '_') { lua_pushnil(L); return 0; }
+    unsigned char *out = malloc(eq * 3 / 4 + 4);
+    if (!out) luaL_error(L, "yaml: out of memory");
+    size_t len = codec_b64_decode(s, eq, out);
+    if (len == (size_t)-1) { free(out); lua_pushnil(L); return 0; }
+    lua_pushlstring(L, (const char *)out, len);
+    free(out);
     return 1;
 }
 
@@ -880,11 +874,10 @@ static void put_single_quoted(lua_State *L, ectx *e, const char *s, size_t n)
 static void put_base64(lua_State *L, ectx *e, const unsigned char *s, size_t n)
 {
     OUTS(L, e, "!!binary ");
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0) | (i + 2 < n ? s[i + 2] : 0);
-        char q[4] = {B64[(v >> 18) & 63], B64[(v >> 12) & 63],
-                     i + 1 < n ? B64[(v >> 6) & 63] : '=', i + 2 < n ? B64[v & 63] : '='};
-        out(L, e, q, 4);
+    char buf[4096];
+    for (size_t i = 0; i < n; i += 3 * (sizeof buf / 4)) {   /* 1024 groups of 3 bytes at a time */
+        size_t m = n - i < 3 * (sizeof buf / 4) ? n - i : 3 * (sizeof buf / 4);
+        out(L, e, buf, codec_b64_encode(s + i, m, buf));
     }
 }
 
