@@ -13,7 +13,7 @@
 --   t:sort(col|nil, desc) -> true | nil, err  t:toggle_sort(col)  t:sort_state() -> name|nil, desc
 --   t:set_filter(nil | {pattern = re, inverse = bool} | {fuzzy = "abc"}) -> true | nil, err
 --   T.parse_filter(text) -> nil | {pattern…} | {fuzzy…} | {labels = "app=x"} ("!x", "-f x", "-l x")
---   t:set_predicate(fn|nil)   t:marked() -> rows   t:clear_marks()
+--   t:set_predicate(fn|nil)   t:marked() -> rows   t:clear_marks()   t:touched() (cells changed in place)
 --   t:selected() -> row|nil   t:select_id(id) -> true|nil   t:key(name) -> true|nil
 --   t:view(w, h) -> exactly h lines   t:csv() -> text   fields: t.wide, t.empty, t.no_match, t.rows
 --
@@ -848,6 +848,10 @@ function T:get(id)
 end
 
 function T:count() return self.shown.n, #self.rows end
+
+-- t:touched() — cells were changed in place without a new row (the browser's
+-- AGE column ticking): the next view lays the visible rows out again
+function T:touched() self.vcache, self.nvcache, self.vlay = {}, 0, nil end
 
 function T:title_count()
   local shown, total = self:count()

@@ -39,6 +39,10 @@ function M.new(ctx, args)
   v.t = T.new({ columns = { { name = "NAME" } }, empty = "Loading…" })
   v.select_after = args.select
   v:start()
+  v.age_timer = vcli.every(5000, function()
+    v.age_ticks = (v.age_ticks or 0) + 1
+    if #v.t.rows <= 5000 or v.age_ticks % 6 == 0 then v:tick_ages() end
+  end)
   return v
 end
 
@@ -47,6 +51,23 @@ function L:flags()
 end
 
 function L:dirty() pcall(vcli.tui.dirty, self.id) end
+
+-- AGE as time goes by: the cells say how old each row is now (every 5 s, every
+-- 30 s past 5 000 rows), as kubectl's printer would; the sort key is the
+-- creation time, so the order does not move
+function L:tick_ages()
+  if self.closed or not self.cols then return end
+  local ai
+  for i, c in ipairs(self.cols) do if c.age then ai = i end end
+  if not ai then return end
+  local now = self.env.time()
+  for _, row in ipairs(self.t.rows) do
+    local k = row.keys and row.keys[ai]
+    if k and k ~= 0 then row.cells[ai] = util.human_duration(now + k) end
+  end
+  self.t:touched()
+  self:dirty()
+end
 
 -- (Re)load in the background: a timer's call of the plugin, not the key's.
 function L:start()
@@ -361,6 +382,7 @@ function L:complete(text) return actions.complete(self, text) end
 
 function L:close()
   self.closed = true
+  if self.age_timer then pcall(vcli.cancel_timer, self.age_timer) end
   if self.stream then pcall(self.stream.close, self.stream) end
 end
 
