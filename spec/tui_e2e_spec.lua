@@ -165,6 +165,21 @@ describe("vcli ui against the test cluster", function()
     end, 10000, "the local port closed")
   end)
 
+  it("opens a shell in a pod and comes back to the same screen", function()
+    start()
+    t:wait_for("\napi%-%w+%-%w+%s+1/1%s+Running", 30000)
+    t:type("s")                                   -- the cursor's pod: api sorts first
+    t:wait_for("[#$]%s*$", 20000)                 -- the remote shell's prompt, the interface stepped aside
+    t:type("echo inside-the-pod; stty size")
+    t:send("Enter")
+    t:wait_for("\ninside%-the%-pod\n32 120\n", 10000)
+    t:type("exit")
+    t:send("Enter")
+    local s = t:wait_for("left the shell of api%-", 15000)
+    assert.matches("pods%(" .. NSP .. "%)", s)      -- the same view, redrawn
+    assert.matches("NAME.-READY%s+STATUS", s)
+  end)
+
   it("in read-only mode hides and refuses every change", function()
     start("deploy -n " .. NS .. " --readonly")
     local s = t:wait_for("\nweb%s+%d/%d", 60000)
