@@ -180,6 +180,26 @@ describe("vcli ui against the test cluster", function()
     assert.matches("NAME.-READY%s+STATUS", s)
   end)
 
+  it(":suspend gives the shell its terminal back, and fg redraws the same view", function()
+    -- an interactive shell with job control, as a user's
+    t = tmux.start("bash --norc -i", { width = 120, height = 32, env = { KUBECONFIG = KC, HOME = home,
+      XDG_CONFIG_HOME = home .. "/c", XDG_DATA_HOME = home .. "/d", XDG_STATE_HOME = home .. "/s",
+      XDG_CACHE_HOME = home .. "/k", TERM = "xterm-256color", PS1 = "outer$ " } })
+    t:wait_for("outer%$", 10000)
+    t:type("./vcli ui deploy -n " .. NS)
+    t:send("Enter")
+    t:wait_for("\nweb%s+%d/%d", 60000)
+    cmd("suspend")
+    local s = t:wait_for("Stopped[^\n]*\nouter%$%s*$", 10000)
+    assert.not_matches("Context: vcli%-test", s)        -- the alternate screen is gone
+    t:type("fg")
+    t:send("Enter")
+    t:wait_for("Context: vcli%-test.-deployments%(" .. NSP .. "%)", 10000)
+    t:type("j")
+    cmd("q")
+    t:wait_for("\nouter%$%s*$", 10000)
+  end)
+
   it("in read-only mode hides and refuses every change", function()
     start("deploy -n " .. NS .. " --readonly")
     local s = t:wait_for("\nweb%s+%d/%d", 60000)

@@ -660,7 +660,7 @@ function App:suspend()
   self.write(LEAVE)
   term.raw(false)
   local proc = require("vcli.proc")
-  proc.kill(proc.getpid(), "SIGSTOP")
+  proc.kill(proc.getpid(), 19)   -- SIGSTOP (Linux): stopped as Ctrl-Z stops a program; fg sends SIGCONT
   -- here again after SIGCONT
   term.raw(true, "full")
   self:reenter()
