@@ -9,7 +9,8 @@ QUIET_MS of silence, counted from the key's write to the burst's last byte).
 
     pty_keys.py [--cols 120 --rows 40 --wait REGEX --quiet-ms 5 --keys j*200,k*50,...] -- argv...
 
-Prints JSON: {"first_screen_ms": …, "keys": {"j": [ms, …], …}, "timeouts": n,
+Prints JSON: {"first_screen_ms": …, "keys": {"j": [ms, …], …}, "answer_bytes":
+{"j": [bytes of each answer, …], …}, "timeouts": n, "timed_out": [labels],
 "pid": …, "vm_rss_kb": …, "vm_hwm_kb": … (the child's /proc status just
 before it is told to quit), "screen": the final screen as text, …}.
 Key names: j, k, G, g, N, A, '/', Esc, Enter, C-w (ctrl), text:abc (each char).
@@ -306,21 +307,28 @@ def main():
                 if d is None: break
                 res["stray_bytes"] = res.get("stray_bytes", 0) + len(d)
                 quiet_until = time.monotonic() + o["quiet"] / 1000
-        os.write(fd, key_bytes(k))
+        # the time before the write: writing wakes the program, which may run
+        # (and answer) before this process is given the CPU back
         ts = time.monotonic()
+        os.write(fd, key_bytes(k))
         last = None
+        nbytes = 0
         end = ts + o["timeout"]
         while time.monotonic() < end:
             wait = o["quiet"] / 1000 if last else 0.5
             r, _, _ = select.select([fd], [], [], wait)
             if r:
-                if read() is None: break
+                d = read()
+                if d is None: break
+                nbytes += len(d)
                 last = time.monotonic()
             elif last:
                 break
         parse_raw()
         if last is None: res["timeouts"] += 1; res.setdefault("timed_out", []).append(label)
-        else: res["keys"].setdefault(label, []).append((last - ts) * 1000)
+        else:
+            res["keys"].setdefault(label, []).append((last - ts) * 1000)
+            res.setdefault("answer_bytes", {}).setdefault(label, []).append(nbytes)
     finish(res)
 
 main()

@@ -1,0 +1,318 @@
+-- tui: `vcli ui` end to end, through a real pseudo-terminal (bench/pty_keys.py)
+-- on the test cluster with 10 000 pods (50 000 with VCLI_BENCH_BIG=1), at
+-- 120x40: keystroke -> screen per key group, the first screen against curl's
+-- first chunk of the same request and kubectl's first line, the frame cost
+-- the app records (:stats) on the big list and on a small one, the process's
+-- RSS, and a stretch of watch events (annotations) with the UI open.
+-- The table widget alone (in process) is bench/tui_table_bench.lua.
+local b = _G.bench
+local vm = require("vcli.vm")
+local json = require("vcli.json")
+local KUBE = "spec/support/kube"
+local kenv = dofile("spec/support/kube_env.lua")
+
+local function sh(cmd) return b.sh(cmd) end
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local function note(fmt, ...) io.write("  ", fmt:format(...), "\n"); io.flush() end
+local function exists(path)
+  local f = io.open(path)
+  if f then f:close() end
+  return f ~= nil
+end
+local function mib(kb) return (tonumber(kb) or 0) / 1024 end
+
+local started = false
+do
+  local _, rc = sh(KUBE .. " status")
+  if rc ~= 0 then
+    local out, rc2 = sh(KUBE .. " build >/dev/null && " .. KUBE .. " start 2>/dev/null")
+    if rc2 ~= 0 then print("  tui bench skipped: cannot start the test cluster:\n" .. out) return end
+    started = true
+  end
+end
+local E = kenv()
+local KC = E.KUBECONFIG
+local TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+local UA = "-H 'User-Agent: vcli-bench-curl'"
+local CURL = ("curl -s " .. UA .. " --cacert %s -H 'Authorization: Bearer %s'"):format(E.VCLI_KUBE_CA, E.VCLI_KUBE_ADMIN_TOKEN)
+local HOME = (sh("mktemp -d /tmp/vcli-tui-bench.XXXXXX")):gsub("%s+$", "")
+local N = os.getenv("VCLI_BENCH_BIG") == "1" and 50000 or 10000
+
+local function cleanup()
+  if HOME:match("^/tmp/vcli%-tui%-bench%.") then sh("rm -rf " .. q(HOME)) end
+  if started then sh(KUBE .. " stop") end
+end
+
+local function count_pods()
+  local out = sh(("%s '%s/api/v1/pods?limit=1'"):format(CURL, E.VCLI_KUBE_API))
+  return (tonumber(out:match('"remainingItemCount":%s*(%d+)')) or 0) + 1
+end
+
+-- As bench/k8s_bench.lua: after seeding, wait (at most 3 min) until the
+-- cluster's processes use under a fifth of a core for 3 s running.
+local function settle()
+  local pids = {}
+  local f = io.open(E.VCLI_KUBE_DIR .. "/pids")
+  for line in (f and f:read("*a") or ""):gmatch("[^\n]+") do
+    local name, pid = line:match("^(%S+) (%d+)$")
+    if name == "etcd" or name == "apiserver" or name == "controller-manager" then pids[#pids + 1] = pid end
+  end
+  if f then f:close() end
+  local function ticks()
+    local t = 0
+    for _, pid in ipairs(pids) do
+      local st = io.open("/proc/" .. pid .. "/stat")
+      local s = st and st:read("*a") or ""
+      if st then st:close() end
+      local fields = {}
+      for w in (s:match("%) (.*)$") or ""):gmatch("%S+") do fields[#fields + 1] = w end
+      t = t + (tonumber(fields[12]) or 0) + (tonumber(fields[13]) or 0)
+    end
+    return t
+  end
+  local quiet, waited, last = 0, 0, ticks()
+  while quiet < 3 and waited < 180 do
+    os.execute("sleep 1")
+    waited = waited + 1
+    local now = ticks()
+    if now - last < 20 then quiet = quiet + 1 else quiet = 0 end
+    last = now
+  end
+  note(quiet >= 3 and "(cluster settled after %d s)" or "(cluster still busy after %d s: the figures below are noisier)", waited)
+end
+
+-- `vcli ui ARGS` on a 120x40 pty: wait for the regex `wait`, then the key
+-- script (see bench/pty_keys.py). -> the decoded JSON, or nil, why.
+local function pty(args, wait, keys)
+  local cmd = ("python3 %s/bench/pty_keys.py --cols 120 --rows 40 --wait %s --keys %s -- "
+    .. "env TERM=xterm-256color KUBECONFIG=%s HOME=%s XDG_DATA_HOME=%s/data XDG_CONFIG_HOME=%s/config %s ui %s")
+    :format(b.root, q(wait), q(keys), q(KC), q(HOME), q(HOME), q(HOME), q(b.vcli), args)
+  local out = sh(cmd)
+  local line = out:match("([^\n]*)%s*$")
+  local r = line and line:sub(1, 1) == "{" and json.decode(line)
+  if type(r) ~= "table" then return nil, "pty_keys: " .. out:sub(-600) end
+  if r.error then return nil, r.error end
+  return r
+end
+
+local function pct(list, p)
+  local t = {}
+  for i, v in ipairs(list or {}) do t[i] = v end
+  table.sort(t)
+  return t[math.max(1, math.ceil(#t * p))]
+end
+local function median(list) return pct(list, 0.5) end
+
+-- "frames N · view+draw p50 X ms, p99 Y ms" of a screen -> n, p50, p99
+local function stats_of(screen)
+  local n, p50, p99 = (screen or ""):match("frames (%d+) .-p50 ([%d%.]+) ms, p99 ([%d%.]+) ms")
+  return tonumber(n), tonumber(p50), tonumber(p99)
+end
+
+local STATS = ",mark:stats,:,text:stats,Enter,screen:stats"
+local K = ("%dk pods"):format(math.floor(N / 1000))
+
+io.write(("  (seeding to %d pods…)\n"):format(N)); io.flush()
+sh(KUBE .. " seed --pods " .. N .. " >/dev/null 2>&1")
+local have = count_pods()
+note("cluster has %d pods", have)
+settle()
+-- the title once every row is in: pods(all)(10000) (5 digits: never the first chunk's 500)
+local LOADED = ("wait:pods\\(all\\)\\(\\d{%d}\\)"):format(#tostring(have))
+local ROW = "Running"
+
+-- 1, 3, 4: the key run on pods -A -------------------------------------------
+local GROUPS = {
+  { "j", "j×100 (scroll)" }, { "N", "N×6 (sort by name, toggled)" }, { "A", "A×4 (sort by age)" },
+  { "/", "/ (open the filter)" }, { "text", "filter keystrokes (frontend)" }, { "Esc", "Esc (clear the filter)" },
+}
+local big, err = pty("pods -A", ROW, LOADED .. ",rss:loaded,j*100,N*6,A*4,/,text:frontend,Esc,rss:keys" .. STATS)
+if not big then
+  note("key run failed: %s", err)
+else
+  local _, loaded_ms = next(big.waits or {})
+  note("all %d rows shown %.1f s after the start; %d key(s) got no answer in 5 s%s; %d bytes arrived between answers", have,
+    (tonumber(loaded_ms) or 0 / 0) / 1000, big.timeouts,
+    big.timed_out and (" (" .. table.concat(big.timed_out, " ") .. ")") or "", tonumber(big.stray_bytes) or 0)
+  for _, g in ipairs(GROUPS) do
+    local t = big.keys[g[1]]
+    if t then
+      local p99, p50 = pct(t, 0.99), median(t)
+      b.report{ name = ("tui %s key → screen p99, %s (p50 %.1f ms)"):format(K, g[2], p50), value = p99, unit = "ms",
+        target = "≤ 16 ms", ok = p99 <= 16 }
+    end
+  end
+  if big.keys.Esc then
+    note("(Esc waits for the terminal decoder's 30 ms escape timeout before it is a key: its floor is ~30 ms)")
+  end
+end
+
+-- 2: the first screen ------------------------------------------------------
+do
+  local firsts = {}
+  if big and big.first_screen_ms then firsts[1] = big.first_screen_ms end
+  for _ = 1, 4 do
+    local r = pty("pods -A", ROW, "")
+    if r and r.first_screen_ms then firsts[#firsts + 1] = r.first_screen_ms end
+  end
+  local v = median(firsts)
+  local curl = ("%s -o /dev/null -H 'Accept: %s' '%s/api/v1/pods?limit=500&includeObject=Metadata'")
+    :format(CURL, TABLE, E.VCLI_KUBE_API)
+  local c = b.cmd(curl, 5)
+  -- kubectl: until its first line (the header, printed with the first chunk)
+  local ks = {}
+  for i = 1, 6 do
+    local t0 = vm.now()
+    local p = io.popen(("env KUBECONFIG=%s HOME=%s kubectl get pods -A --chunk-size=500 2>/dev/null"):format(q(KC), q(HOME)))
+    p:read("*l")
+    local ms = vm.now() - t0
+    p:close()
+    if i > 1 then ks[#ks + 1] = ms end
+  end
+  local k = median(ks)
+  b.report{ name = ("tui %s first chunk: curl (Table, limit=500, Metadata)"):format(K), value = c, unit = "ms", target = "-",
+    peer = "vcli", peer_value = v }
+  if v then
+    b.report{ name = ("tui %s first screen: vcli ui pods -A (spawn → first row)"):format(K), value = v, unit = "ms",
+      target = ("≤ 1.2× curl"), ok = v <= 1.2 * c, peer = "kubectl", peer_value = k }
+    local env = ("env KUBECONFIG=%s HOME=%s "):format(q(KC), q(HOME))
+    local bare = b.cmd(b.vcli .. " --version", 5)
+    local small = b.cmd(env .. b.vcli .. " -c 'k8s get ns'", 5)
+    note("first screen: vcli/curl %.2f× (median of %d vcli runs; vcli's includes process and plugin start, curl's its "
+      .. "process start and TLS); for scale: vcli --version %.0f ms, vcli -c 'k8s get ns' (plugin start + one small "
+      .. "request) %.0f ms", v / c, #firsts, bare, small)
+    note("kubectl's first line came after %.0f ms = %.2f× curl: it prints its table (the header too) only once every "
+      .. "chunk is in", k, k / c)
+  else
+    note("first screen: no run showed a row")
+  end
+end
+
+-- 3: frame cost, big list against a small one --------------------------------
+local big_p99
+if big then
+  local n, p50, p99 = stats_of(big.screens and big.screens.stats)
+  if n then
+    big_p99 = p99
+    b.report{ name = ("tui %s frame view+draw p99 (%d frames, p50 %.2f ms)"):format(K, n, p50), value = p99, unit = "ms",
+      target = "≤ 5 ms", ok = p99 <= 5 }
+  else
+    note(":stats line not found on the screen after the key run:\n%s", tostring(big.screens and big.screens.stats))
+  end
+end
+do
+  local small, serr = pty("ns", "Active", "j*8,k*8,j*8,k*8,j*8,k*8,N*6,A*4,/,text:team,Esc" .. STATS)
+  local n, p50, p99 = stats_of(small and small.screens and small.screens.stats)
+  if not n then
+    note("small list (ui ns) failed: %s", tostring(serr or (small and small.screens and small.screens.stats)))
+  else
+    local rows = tonumber((small.screen or ""):match("namespaces%((%d+)%)")) or 0
+    b.report{ name = ("tui ui ns (%d namespaces) frame view+draw p99 (%d frames, p50 %.2f ms)"):format(rows, n, p50), value = p99,
+      unit = "ms", target = "-", peer = K, peer_value = big_p99 }
+    if big_p99 then
+      b.report{ name = ("tui frame p99 ratio %s / %d namespaces"):format(K, rows), value = big_p99 / p99, unit = "×",
+        target = "≤ 1.5×", ok = big_p99 / p99 <= 1.5 }
+    end
+    local all = {}
+    for label, t in pairs(small.keys) do
+      if label ~= "Esc" and not label:match("^stats:") then for _, ms in ipairs(t) do all[#all + 1] = ms end end
+    end
+    note("ui ns: keys (Esc aside) p50 %.1f ms, p99 %.1f ms over %d keys (to read the rows above against)", median(all),
+      pct(all, 0.99), #all)
+  end
+end
+
+-- 4: RSS --------------------------------------------------------------------
+if big and big.vm_hwm_kb then
+  local hwm, loaded = mib(big.vm_hwm_kb), mib(big.rss.loaded and big.rss.loaded.rss_kb)
+  b.report{ name = ("tui %s vcli peak RSS (VmHWM, through the key run)"):format(K), value = hwm, unit = "MiB",
+    target = "≤ 150 MiB", ok = hwm <= 150 }
+  note("RSS once loaded %.1f MiB, at the end %.1f MiB; the 150 MiB target is for 50 000 pods%s", loaded,
+    mib(big.vm_rss_kb), N < 50000 and " (this run has " .. have .. ": judged against the same target)" or "")
+  if big.children and #big.children > 0 then note("(vcli had child processes: %s — not counted)", table.concat(big.children, " ")) end
+end
+
+-- 5: watch events with the UI open -------------------------------------------
+-- kubectl annotates every pod of one namespace over and over for SECS s
+-- (a new value each time: the same value again is no change, no event)
+-- (annotations change no cell on screen: this is the cost of applying the
+-- events and of the frames they cause); a curl watch of pods -A counts what
+-- the API server sent meanwhile (the node agent's status updates too).
+do
+  local dir = HOME .. "/watch"
+  sh("mkdir -p " .. q(dir))
+  local go, done = dir .. "/go", dir .. "/done"
+  local SECS, STEP = 20, 5
+  local ns = "web"
+  local loop = ([[
+    while [ ! -e %s ]; do sleep 0.05; done
+    rv=$(%s '%s/api/v1/pods?limit=1' | grep -o '"resourceVersion": *"[0-9]*"' | head -1 | grep -o '[0-9][0-9]*')
+    timeout %d %s -N "%s/api/v1/pods?watch=1&resourceVersion=$rv" 2>/dev/null | grep -c '"type"' >%s/events &
+    t0=$(date +%%s%%N); end=$(( $(date +%%s) + %d )); n=0; i=0
+    while [ "$(date +%%s)" -lt "$end" ]; do
+      i=$((i + 1))
+      c=$(timeout $(( end - $(date +%%s) + 1 )) env KUBECONFIG=%s HOME=%s \
+        kubectl annotate pods --all -n %s vcli-bench="$t0-$i" --overwrite 2>/dev/null | grep -c annotated)
+      n=$((n + c))
+    done
+    t1=$(date +%%s%%N)
+    wait
+    echo "$n $i $(( (t1 - t0) / 1000000 ))" >%s
+  ]]):format(q(go), CURL, E.VCLI_KUBE_API, SECS + 1, CURL, E.VCLI_KUBE_API, q(dir), SECS, q(KC), q(HOME), ns, q(done))
+  local f = io.open(dir .. "/loop.sh", "w")
+  f:write(loop)
+  f:close()
+  local pid = sh(("bash %s >/dev/null 2>&1 & echo $!"):format(q(dir .. "/loop.sh"))):match("(%d+)")
+  local keys = { LOADED, "sleep:3000", "rss:before", "mark:before", ":", "text:stats", "Enter", "screen:before", "touch:" .. go }
+  for t = STEP, SECS, STEP do keys[#keys + 1] = "sleep:" .. STEP * 1000; keys[#keys + 1] = "rss:" .. t end
+  for _, k in ipairs({ "sleep:1000", "rss:after", "mark:after", ":", "text:stats", "Enter", "screen:after" }) do keys[#keys + 1] = k end
+  local r, werr = pty("pods -A", ROW, table.concat(keys, ","))
+  -- the loop ends by itself; if the UI never showed, it never started: stop it
+  for _ = 1, 100 do
+    if exists(done) or not exists(go) then break end
+    os.execute("sleep 0.1")
+  end
+  if pid and not exists(done) then sh("kill " .. pid .. " 2>/dev/null") end
+  local d = io.open(done)
+  local line = d and d:read("*l") or ""
+  if d then d:close() end
+  local ann, iters, ms = line:match("(%d+) (%d+) (%d+)")
+  local ef = io.open(dir .. "/events")
+  local events = tonumber(ef and ef:read("*l") or "")
+  if ef then ef:close() end
+  if not r then
+    note("watch run failed: %s", werr)
+  else
+    local n0 = stats_of(r.screens.before)
+    local n1, p50, p99 = stats_of(r.screens.after)
+    local secs = (tonumber(ms) or 0) / 1000
+    local during = n0 and n1 and n1 - n0
+    if n1 then
+      b.report{ name = ("tui %s frame p99 under watch events (p50 %.2f ms)"):format(K, p50), value = p99, unit = "ms",
+        target = "≤ 5 ms", ok = p99 <= 5 }
+    end
+    local rb, ra = r.rss.before or {}, r.rss.after or {}
+    local r0, r1 = mib(rb.rss_kb), mib(ra.rss_kb)
+    b.report{ name = ("tui %s RSS growth over %d s of watch events (%.1f → %.1f MiB)"):format(K, SECS, r0, r1),
+      value = (r1 - r0) / r0 * 100, unit = "%", target = "≤ 10 %", ok = (r1 - r0) / r0 <= 0.10 }
+    local path = {}
+    for t = STEP, SECS, STEP do path[#path + 1] = ("%ds %.1f"):format(t, mib(r.rss[tostring(t)] and r.rss[tostring(t)].rss_kb)) end
+    local cpu = (tonumber(ra.cpu_s) or 0) - (tonumber(rb.cpu_s) or 0)
+    local base = r.sleeps[1] or {}
+    note("watch: %s pods annotated in ns %s in %.1f s (%d kubectl annotate --all run(s)): %.0f/s; the API server sent a "
+      .. "pods -A watch %s events in %d s (%.0f/s, the node agent's included)", ann or "?", ns, secs, tonumber(iters) or 0,
+      (tonumber(ann) or 0) / math.max(secs, 0.001), events or "?", SECS + 1, (events or 0) / (SECS + 1))
+    note("watch: %s frames drawn in those %d s (%.0f/s; the :stats percentiles are over the last 1000 frames%s); "
+      .. "vcli used %.1f s of CPU (%.0f%% of a core); before the annotations, %d output bursts (%d bytes) in 3 s",
+      during and tostring(during) or "?", SECS + 1, (during or 0) / (SECS + 1),
+      during and during < 1000 and ", some from before the events" or "", cpu, cpu / (SECS + 1) * 100,
+      base.bursts or 0, base.bytes or 0)
+    note("watch: RSS %s MiB (before %.1f, %.1f one second after the events)", table.concat(path, ", "), r0, r1)
+    local wb, wn = 0, 0
+    for i = 2, #r.sleeps - 1 do wb, wn = wb + (r.sleeps[i].bytes or 0), wn + (r.sleeps[i].bursts or 0) end
+    note("watch: the terminal got %d bytes in %d bursts meanwhile (%.0f bytes a burst: frames that change no cell "
+      .. "write only the cursor's hide/move/show)", wb, wn, wb / math.max(wn, 1))
+  end
+end
+
+cleanup()
