@@ -340,7 +340,12 @@ function App:handle_key(k, ev)
     self:schedule()
     return
   end
-  if self.input then return self:input_key(k, ev) end
+  if self.input then
+    -- Ctrl-C quits from the command or filter line too (its keymap binding, default C-c)
+    local q = self:keymap_of(self:current()):action(k)
+    if q == "quit" then return self:quit() end
+    return self:input_key(k, ev)
+  end
   local px = self:current()
   local km = self:keymap_of(px)
   local act = km:action(k)
