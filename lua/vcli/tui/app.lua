@@ -342,8 +342,8 @@ function App:handle_key(k, ev)
   end
   if self.input then
     -- Ctrl-C quits from the command or filter line too (its keymap binding, default C-c)
-    local q = self:keymap_of(self:current()):action(k)
-    if q == "quit" then return self:quit() end
+    -- (a control key only: a letter bound to quit is typed into the line)
+    if k and k:match("^C%-") and self:keymap_of(self:current()):action(k) == "quit" then return self:quit() end
     return self:input_key(k, ev)
   end
   local px = self:current()
