@@ -172,6 +172,7 @@ function CV.actions()
   return {
     { name = "logs", key = { "Enter", "l" }, help = "Logs of the container", group = "Container" },
     { name = "logs_previous", key = "p", help = "Logs of its previous instance", group = "Container" },
+    { name = "logs_all", key = "a", help = "Logs of every container, interleaved", group = "Container" },
     { name = "shell", key = "s", help = "Shell in the container", group = "Container", mutates = true },
   }
 end
@@ -179,6 +180,11 @@ function CV:action(name)
   local row = self.t:selected()
   if not row then return nil end
   local a = self.args
+  if name == "logs_all" then
+    vcli.tui.push("k8s", { view = "logs", context = a.context, namespace = a.namespace, pods = { a.name },
+      all_containers = true, title = a.name .. " (all containers)" })
+    return true
+  end
   if name == "logs" or name == "logs_previous" then
     vcli.tui.push("k8s", { view = "logs", context = a.context, namespace = a.namespace, pods = { a.name },
       container = row.name, previous = name == "logs_previous", title = a.name .. "/" .. row.name })
@@ -285,6 +291,8 @@ function LV:run(gen)
     for _, pod in ipairs(pods) do
       local names = {}
       if a.container then names = { a.container }
+      elseif a.all_containers then
+        for _, ct in ipairs(pod.spec.containers or {}) do names[#names + 1] = ct.name end
       else
         for _, ct in ipairs(pod.spec.containers or {}) do names[#names + 1] = ct.name end
         if not many and #names > 1 then
