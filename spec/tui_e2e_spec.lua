@@ -258,6 +258,12 @@ describe("vcli ui against the test cluster", function()
     t:wait_for("pods%(" .. NSP .. "%)", 5000)
     cmd("nosuchtype")
     t:wait_for("doesn't have a resource type \"nosuchtype\"", 10000)
+    t:type("/-l app in (web")                    -- a selector the server rejects
+    t:send("Enter")
+    t:wait_for("unable to parse requirement", 15000)
+    t:type("/-l app=web")
+    t:send("Enter")
+    t:wait_for("\nweb%-%w+%-%w+%s+%d/%d", 15000)   -- the UI stayed up; a good selector works
     cmd("q")
     t:wait_for("vcli>%s*$", 10000)
     t:type("k8s ns")
