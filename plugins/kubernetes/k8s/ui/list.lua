@@ -200,7 +200,8 @@ function L:load_and_watch(gen)
   self.r = r
   local ns = (r.namespaced and not self.all) and conn.namespace or nil
   self.view_ns = ns
-  self:server_version(c)
+  -- the header's server version alongside the first chunk, not before it
+  if not self.server then env.go(function() pcall(self.server_version, self, c) self:dirty() end) end
   local path = discovery.path(r, ns)
   local q = { limit = sess:chunk_size(conn, {}), labelSelector = self.selector, fieldSelector = self.field,
               includeObject = "Metadata" }
