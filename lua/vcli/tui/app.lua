@@ -611,7 +611,11 @@ function App:flush()
   local c = self.cursor
   local out = self.grid:flush("screen", c and c[1] or 0, c and c[2] or 0, 0)
   if not c then out = out .. "\27[?25l" end
-  self.write(out)
+  -- a frame that changed no cell and left the cursor where it was writes nothing
+  local ckey = c and (c[1] .. "," .. c[2]) or "hidden"
+  local bare = out:gsub("\27%[%?25[lh]", ""):gsub("\27%[%d+;%d+H", "")
+  if bare ~= "" or ckey ~= self.last_cursor then self.write(out) end
+  self.last_cursor = ckey
   local f = self.frames
   f.n = f.n + 1
   f.i = f.i % 1000 + 1
@@ -666,6 +670,7 @@ function App:leave_screen(keep_owner)
 end
 
 function App:reenter()
+  self.last_cursor = nil
   self.write(ENTER)
   self.grid:invalidate()
   for _, px in ipairs(self.stack) do px.dirty = true end
