@@ -520,8 +520,17 @@ typedef struct {
     int cx, cy, rows_drawn;
 } grid;
 
-/* style: bits 0-8 fg (0 default, 1..256 = index+1), 9-17 bg, then attrs */
-enum { ST_BOLD = 1 << 18, ST_DIM = 1 << 19, ST_ITALIC = 1 << 20, ST_UNDER = 1 << 21, ST_REVERSE = 1 << 22 };
+/* A cell's style is a number term.style handed out: an index into one table
+ * of the distinct styles seen (0 is the terminal's default). A colour is 0
+ * (default), 1..256 (a 256-colour index + 1), or COL_RGB | 0xRRGGBB. */
+enum { ST_BOLD = 1, ST_DIM = 2, ST_ITALIC = 4, ST_UNDER = 8, ST_REVERSE = 16 };
+#define COL_RGB 0x1000000u
+#define MAX_STYLES 65536
+typedef struct { uint32_t fg, bg; uint8_t attrs; } style_def;
+static style_def *style_tab;
+static uint32_t style_n, style_cap;
+static const struct { const char *k; uint8_t bit; } style_flags[] = {
+    {"bold", ST_BOLD}, {"dim", ST_DIM}, {"italic", ST_ITALIC}, {"underline", ST_UNDER}, {"reverse", ST_REVERSE}};
 
 static void cell_blank(cell *c, uint32_t style) { c->ch[0] = ' '; c->len = 1; c->style = style; }
 
@@ -676,28 +685,32 @@ static int cell_eq(const cell *a, const cell *b)
     return a->len == b->len && a->style == b->style && memcmp(a->ch, b->ch, a->len) == 0;
 }
 
+/* one colour's SGR parameters: base (30/40) for 0-7, bright (90/100) for 8-15,
+ * ext (38/48) with ;5;N for the rest of the 256 and ;2;R;G;B for truecolour */
+static void emit_colour(luaL_Buffer *b, uint32_t c, int base, int bright, int ext)
+{
+    char tmp[32];
+    if (!c) return;
+    if (c & COL_RGB)
+        snprintf(tmp, sizeof tmp, ";%d;2;%u;%u;%u", ext, (c >> 16) & 0xFF, (c >> 8) & 0xFF, c & 0xFF);
+    else if (c <= 8) snprintf(tmp, sizeof tmp, ";%d", base + (int)c - 1);
+    else if (c <= 16) snprintf(tmp, sizeof tmp, ";%d", bright + (int)c - 9);
+    else snprintf(tmp, sizeof tmp, ";%d;5;%d", ext, (int)c - 1);
+    luaL_addstring(b, tmp);
+}
+
 static void emit_sgr(luaL_Buffer *b, uint32_t st)
 {
-    char tmp[64];
-    int fg = (int)(st & 0x1FF), bg = (int)((st >> 9) & 0x1FF);
     luaL_addstring(b, "\x1b[0");
-    if (st & ST_BOLD) luaL_addstring(b, ";1");
-    if (st & ST_DIM) luaL_addstring(b, ";2");
-    if (st & ST_ITALIC) luaL_addstring(b, ";3");
-    if (st & ST_UNDER) luaL_addstring(b, ";4");
-    if (st & ST_REVERSE) luaL_addstring(b, ";7");
-    if (fg) {
-        if (fg <= 8) snprintf(tmp, sizeof tmp, ";%d", 30 + fg - 1);
-        else if (fg <= 16) snprintf(tmp, sizeof tmp, ";%d", 90 + fg - 9);
-        else snprintf(tmp, sizeof tmp, ";38;5;%d", fg - 1);
-        luaL_addstring(b, tmp);
-    }
-    if (bg) {
-        if (bg <= 8) snprintf(tmp, sizeof tmp, ";%d", 40 + bg - 1);
-        else if (bg <= 16) snprintf(tmp, sizeof tmp, ";%d", 100 + bg - 9);
-        else snprintf(tmp, sizeof tmp, ";48;5;%d", bg - 1);
-        luaL_addstring(b, tmp);
-    }
+    if (st == 0 || st >= style_n) { luaL_addchar(b, 'm'); return; }
+    const style_def *d = &style_tab[st];
+    if (d->attrs & ST_BOLD) luaL_addstring(b, ";1");
+    if (d->attrs & ST_DIM) luaL_addstring(b, ";2");
+    if (d->attrs & ST_ITALIC) luaL_addstring(b, ";3");
+    if (d->attrs & ST_UNDER) luaL_addstring(b, ";4");
+    if (d->attrs & ST_REVERSE) luaL_addstring(b, ";7");
+    emit_colour(b, d->fg, 30, 90, 38);
+    emit_colour(b, d->bg, 40, 100, 48);
     luaL_addchar(b, 'm');
 }
 
@@ -835,24 +848,86 @@ static int grid_gc(lua_State *L)
     return 0;
 }
 
-/* term.style{fg=, bg=, bold=, dim=, italic=, underline=, reverse=} -> integer */
+/* a colour field of term.style's table: an index 0-255, or "#rrggbb" */
+static uint32_t style_colour(lua_State *L, const char *key)
+{
+    uint32_t c = 0;
+    lua_getfield(L, 1, key);
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        lua_Integer n = lua_tointeger(L, -1);
+        if (n < 0 || n > 255) luaL_error(L, "term.style: %s = %d is not a colour index (0-255)", key, (int)n);
+        c = (uint32_t)n + 1;
+    } else if (lua_type(L, -1) == LUA_TSTRING) {
+        const char *s = lua_tostring(L, -1);
+        unsigned v;
+        int end = 0;
+        if (strlen(s) != 7 || sscanf(s, "#%6x%n", &v, &end) != 1 || end != 7)
+            luaL_error(L, "term.style: %s = \"%s\" is not #rrggbb", key, s);
+        c = COL_RGB | v;
+    } else if (!lua_isnil(L, -1)) {
+        luaL_error(L, "term.style: %s must be a colour index or \"#rrggbb\"", key);
+    }
+    lua_pop(L, 1);
+    return c;
+}
+
+/* term.style{fg=, bg=, bold=, dim=, italic=, underline=, reverse=} -> the
+ * style's number for g:put (the same number for the same style). */
 static int l_style(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    uint32_t st = 0;
-    lua_getfield(L, 1, "fg");
-    if (lua_isnumber(L, -1)) st |= ((uint32_t)lua_tointeger(L, -1) + 1) & 0x1FF;
-    lua_getfield(L, 1, "bg");
-    if (lua_isnumber(L, -1)) st |= (((uint32_t)lua_tointeger(L, -1) + 1) & 0x1FF) << 9;
-    lua_pop(L, 2);
-    static const struct { const char *k; uint32_t bit; } flags[] = {
-        {"bold", ST_BOLD}, {"dim", ST_DIM}, {"italic", ST_ITALIC}, {"underline", ST_UNDER}, {"reverse", ST_REVERSE}};
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-        lua_getfield(L, 1, flags[i].k);
-        if (lua_toboolean(L, -1)) st |= flags[i].bit;
+    style_def d = { style_colour(L, "fg"), style_colour(L, "bg"), 0 };
+    for (size_t i = 0; i < sizeof style_flags / sizeof style_flags[0]; i++) {
+        lua_getfield(L, 1, style_flags[i].k);
+        if (lua_toboolean(L, -1)) d.attrs |= style_flags[i].bit;
         lua_pop(L, 1);
     }
-    lua_pushinteger(L, st);
+    if (!style_n) { /* 0: the default */
+        style_tab = calloc(style_cap = 64, sizeof *style_tab);
+        if (!style_tab) return luaL_error(L, "term.style: out of memory");
+        style_n = 1;
+    }
+    for (uint32_t i = 0; i < style_n; i++)
+        if (style_tab[i].fg == d.fg && style_tab[i].bg == d.bg && style_tab[i].attrs == d.attrs) {
+            lua_pushinteger(L, i);
+            return 1;
+        }
+    if (style_n >= MAX_STYLES) return luaL_error(L, "term.style: more than %d distinct styles", MAX_STYLES);
+    if (style_n == style_cap) {
+        style_def *t = realloc(style_tab, sizeof *t * style_cap * 2);
+        if (!t) return luaL_error(L, "term.style: out of memory");
+        style_tab = t;
+        style_cap *= 2;
+    }
+    style_tab[style_n] = d;
+    lua_pushinteger(L, style_n++);
+    return 1;
+}
+
+/* term.style_of(n) -> the table term.style made n from ({} for 0 or an unknown n) */
+static void push_colour(lua_State *L, const char *key, uint32_t c)
+{
+    if (!c) return;
+    if (c & COL_RGB) {
+        char hex[8];
+        snprintf(hex, sizeof hex, "#%06x", c & 0xFFFFFF);
+        lua_pushstring(L, hex);
+    } else {
+        lua_pushinteger(L, (lua_Integer)c - 1);
+    }
+    lua_setfield(L, -2, key);
+}
+
+static int l_style_of(lua_State *L)
+{
+    lua_Number n = luaL_checknumber(L, 1);
+    lua_newtable(L);
+    if (n < 1 || n >= style_n || n != (lua_Number)(uint32_t)n) return 1;
+    const style_def *d = &style_tab[(uint32_t)n];
+    push_colour(L, "fg", d->fg);
+    push_colour(L, "bg", d->bg);
+    for (size_t i = 0; i < sizeof style_flags / sizeof style_flags[0]; i++)
+        if (d->attrs & style_flags[i].bit) { lua_pushboolean(L, 1); lua_setfield(L, -2, style_flags[i].k); }
     return 1;
 }
 
@@ -878,7 +953,7 @@ int luaopen_vcli_term(lua_State *L)
     static const luaL_Reg fns[] = {
         {"raw", l_raw}, {"isatty", l_isatty}, {"size", l_size}, {"write", l_write},
         {"width", l_width}, {"split", l_split}, {"decoder", l_decoder}, {"grid", l_grid},
-        {"style", l_style}, {"char", l_char}, {NULL, NULL}};
+        {"style", l_style}, {"style_of", l_style_of}, {"char", l_char}, {NULL, NULL}};
     lua_newtable(L);
     vcli_setfuncs(L, fns);
     return 1;

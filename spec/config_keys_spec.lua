@@ -389,6 +389,8 @@ describe("the shell's colours and history", function()
     local h = home()
     spec.write(h.user, "ui:\n  colorScheme:\n    prompt: \"#ff0000\"\n")
     assert.truthy(on_pty(h, "", steps):find("\27[0;1;38;5;196mvcli> ", 1, true))
+    -- a terminal that says it takes 24-bit colour gets the colour itself
+    assert.truthy(on_pty(h, "", steps, "COLORTERM=truecolor"):find("\27[0;1;38;2;255;0;0mvcli> ", 1, true))
     spec.write(h.user, "ui:\n  colorScheme:\n    prompt: bright-green\n")
     assert.truthy(on_pty(h, "", steps):find("\27[0;1;92mvcli> ", 1, true))
     spec.write(h.user, "ui:\n  colorScheme:\n    prompt: mauve\n")

@@ -31,7 +31,15 @@ local function setting(key) -- (vcli.config may be loading us: no require at loa
   if ok then return config.setting(key) end
 end
 
--- A colour as a 256-colour index: red, bright-red, 0-255, #rrggbb (nearest).
+-- Whether the terminal takes 24-bit colour: $COLORTERM says so (truecolor or
+-- 24bit, as terminals that support it set it).
+function M.truecolor()
+  local ct = (os.getenv("COLORTERM") or ""):lower()
+  return ct == "truecolor" or ct == "24bit"
+end
+
+-- A colour for term.style: red, bright-red, 0-255 (an index), #rrggbb (itself
+-- on a truecolor terminal, else the nearest of the 256).
 function M.color(s)
   if type(s) == "number" then s = tostring(s) end
   if type(s) ~= "string" then return nil end
@@ -42,6 +50,7 @@ function M.color(s)
   local n = tonumber(s:match("^%d+$") or "")
   if n and n <= 255 then return n end
   local r, g, b = s:match("^#(%x%x)(%x%x)(%x%x)$")
+  if r and M.truecolor() then return s end
   if r then
     local function level(x) x = tonumber(x, 16) return x < 48 and 0 or (x < 115 and 1 or math.floor((x - 35) / 40)) end
     return 16 + 36 * level(r) + 6 * level(g) + level(b)
@@ -119,13 +128,14 @@ function M.colors() return setting("ui.theme") ~= "mono" end
 
 -- Prompt segments with their colours dropped when the theme is mono
 -- (bold, dim, reverse… stay); anything else is returned as it is.
-local COLOR_BITS = 0x3FFFF -- fg (bits 0-8) and bg (9-17) of a term.style
 function M.plain(p)
   if not M.mono or type(p) ~= "table" then return p end
   local out = {}
   for i, seg in ipairs(p) do
     if type(seg) == "table" and type(seg[2]) == "number" then
-      out[i] = { seg[1], bit.band(seg[2], bit.bnot(COLOR_BITS)) }
+      local t = term.style_of(seg[2])
+      t.fg, t.bg = nil, nil
+      out[i] = { seg[1], term.style(t) }
     else
       out[i] = seg
     end

@@ -1,6 +1,7 @@
 -- vcli.tui.styles — the style names panels and widgets use (docs/tui.md)
 -- as the grid's style numbers: a palette of the 256 colours, overridden by
--- ui.colorScheme (element names as here: selected = "#005f87"…), and only
+-- ui.colorScheme (element names as here: selected = "#005f87"…; 24-bit on a
+-- truecolor terminal, see vcli.theme.color), and only
 -- attributes (bold, reverse, underline) when colour is off: NO_COLOR set,
 -- ui.theme mono, or TERM=dumb.
 --   styles.new{color = bool} -> st;  st:get(name) -> style number (0 for an unknown name)
