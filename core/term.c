@@ -5,6 +5,7 @@
 #include "vcli.h"
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -75,10 +76,68 @@ static int cp_width(uint32_t cp)
 static struct termios saved;
 static int saved_ok, raw_mode; /* 0 the original mode, 1 raw keys, 2 fully raw */
 
+/* What term.on_exit registered: written to the terminal when the process
+ * ends, by exit or by a fatal signal (the full-screen interface's "leave the
+ * alternate screen, show the cursor"). */
+static char exit_seq[256];
+static volatile sig_atomic_t exit_len;
+
 static void term_restore(void)
 {
     if (raw_mode && saved_ok) tcsetattr(0, TCSADRAIN, &saved); /* never drop typeahead */
     raw_mode = 0;
+}
+
+static void term_at_exit(void)
+{
+    if (exit_len > 0 && write(1, exit_seq, (size_t)exit_len) < 0) { /* nothing more to do */ }
+    exit_len = 0;
+    term_restore();
+}
+
+/* a crash: put the terminal back (async-signal-safe calls only), then die of
+ * the same signal, so the shell and a core dump see what happened */
+static void term_fatal(int sig)
+{
+    if (exit_len > 0 && write(1, exit_seq, (size_t)exit_len) < 0) { /* dying anyway */ }
+    exit_len = 0;
+    if (raw_mode && saved_ok) tcsetattr(0, TCSANOW, &saved);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void term_hooks(void)
+{
+    static int done;
+    if (done) return;
+    done = 1;
+    atexit(term_at_exit);
+    static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+        struct sigaction old;
+        /* leave a handler someone else installed (AddressSanitizer's) alone */
+        if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL && !(old.sa_flags & SA_SIGINFO)) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = term_fatal;
+            sigemptyset(&sa.sa_mask);
+            sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+            sigaction(fatal[i], &sa, NULL);
+        }
+    }
+}
+
+/* term.on_exit(bytes | nil): what to write to the terminal if the process
+ * ends (exit, or a crash) before it is cleared with nil. At most 255 bytes. */
+static int l_on_exit(lua_State *L)
+{
+    size_t n = 0;
+    const char *s = lua_isnoneornil(L, 1) ? NULL : luaL_checklstring(L, 1, &n);
+    if (n >= sizeof exit_seq) return luaL_error(L, "term.on_exit: %d bytes is more than %d", (int)n, (int)sizeof exit_seq - 1);
+    term_hooks();
+    exit_len = 0;
+    if (s) { memcpy(exit_seq, s, n); exit_len = (sig_atomic_t)n; }
+    return 0;
 }
 
 /* term.raw(on [, "full"]): raw keys for the editor/TUI; "full" also turns
@@ -94,7 +153,7 @@ static int l_raw(lua_State *L)
     if (!saved_ok) {
         if (tcgetattr(0, &saved) < 0) { lua_pushboolean(L, 0); return 1; }
         saved_ok = 1;
-        atexit(term_restore);
+        term_hooks();
     }
     if (want && want != raw_mode) {
         struct termios t = saved;
@@ -951,7 +1010,7 @@ int luaopen_vcli_term(lua_State *L)
     vcli_newclass(L, DEC_META, dec_m);
     vcli_newclass(L, GRID_META, grid_m);
     static const luaL_Reg fns[] = {
-        {"raw", l_raw}, {"isatty", l_isatty}, {"size", l_size}, {"write", l_write},
+        {"raw", l_raw}, {"on_exit", l_on_exit}, {"isatty", l_isatty}, {"size", l_size}, {"write", l_write},
         {"width", l_width}, {"split", l_split}, {"decoder", l_decoder}, {"grid", l_grid},
         {"style", l_style}, {"style_of", l_style_of}, {"char", l_char}, {NULL, NULL}};
     lua_newtable(L);

@@ -57,6 +57,14 @@ function M:wait_for(pattern, timeout_ms)
   error(("screen never showed %q; it shows:\n%s"):format(pattern, s), 2)
 end
 
+-- What the terminal is in: "1" on the alternate screen; the shell's PID.
+function M:display(fmt)
+  local p = io.popen(("tmux -L %s display -p -t t %s"):format(self.socket, q(fmt)))
+  local s = p:read("*a")
+  p:close()
+  return (s:gsub("%s+$", ""))
+end
+
 function M:resize(w, h)
   os.execute(("tmux -L %s resize-window -t t -x %d -y %d"):format(self.socket, w, h))
 end

@@ -212,17 +212,23 @@ commands.define({
                { "ui pods --context prod --readonly", "look, never touch" } },
   handler = function(ctx)
     local host = require("vcli.tui.host")
+    -- the interface's `:` lines are kept as the shell's are (history.size, dedupe,
+    -- never a line with a secret), in their own file beside the shell's history:
+    -- Up in the shell stays the shell's, Up after `:` the interface's
+    local hist = require("vcli.shell.history")
+    local sh_hist = hist.from_config()
+    local ui_hist = hist.open(sh_hist.path .. "-ui", sh_hist.max, { dedupe = sh_hist.dedupe, ignore_space = sh_hist.ignore_space })
     local ty = ctx.args.type
     local panel = "k8s"
     for _, k in ipairs(host.kinds()) do if k.name == ty then panel, ty = ty, nil end end
     local args = { type = ty, namespace = ctx.flags.namespace, all = ctx.flags["all-namespaces"] or nil,
                    context = ctx.flags.context, readonly = ctx.flags.readonly or nil }
     local ok, err = require("vcli.tui.app").run({ panel = panel, args = args, readonly = ctx.flags.readonly,
-                                                  history = S.ui_history })
+                                                  history = ui_hist })
     if not ok then error("ui: " .. tostring(err), 0) end
     return 0
   end,
 }, "core")
-S.ui_history = S.ui_history or {}
+
 
 return {}

@@ -253,7 +253,7 @@ end
 function App:run_command(text)
   local ws = words_of(text)
   if #ws == 0 then return end
-  table.insert(self.history, text)
+  if type(self.history.add) == "function" then self.history:add(text) else table.insert(self.history, text) end
   local c = ws[1]
   if c == "q" or c == "q!" or c == "quit" or c == "exit" then return self:quit() end
   if c == "help" or c == "?" then return self:show_help() end
@@ -660,18 +660,21 @@ function App:enter_screen()
   if not t then return nil, err end
   self.term = t
   self.write(ENTER)
+  term.on_exit(LEAVE) -- a crash of the process still gives the terminal back
   self.grid:invalidate()
   return true
 end
 
 function App:leave_screen(keep_owner)
   self.write(LEAVE)
+  term.on_exit(nil)
   if not keep_owner and self.term then self.term:release(); self.term = nil end
 end
 
 function App:reenter()
   self.last_cursor = nil
   self.write(ENTER)
+  term.on_exit(LEAVE)
   self.grid:invalidate()
   for _, px in ipairs(self.stack) do px.dirty = true end
   self:resize(term.size())
@@ -681,6 +684,7 @@ end
 -- :suspend (and SIGTSTP): the shell's prompt comes back; `fg` redraws.
 function App:suspend()
   self.write(LEAVE)
+  term.on_exit(nil)
   term.raw(false)
   local proc = require("vcli.proc")
   proc.kill(proc.getpid(), 19)   -- SIGSTOP (Linux): stopped as Ctrl-Z stops a program; fg sends SIGCONT

@@ -157,6 +157,7 @@ function I:_entries()
     local ok, e = pcall(h.entries, h)
     return ok and type(e) == "table" and e or {}
   end
+  if type(h.entries) == "table" then return h.entries end -- a vcli.shell.history
   return h
 end
 
