@@ -4,94 +4,30 @@
 -- seeding). Watch throughput: 10 000 Table watch events through the code
 -- path of a live `get -w`.
 local b = _G.bench
-local KUBE = "spec/support/kube"
 
 local function sh(cmd) return b.sh(cmd) end
-local kenv = dofile("spec/support/kube_env.lua")
-
-local started = false
-local _, rc = sh(KUBE .. " status")
-if rc ~= 0 then
-  local out, rc2 = sh(KUBE .. " build >/dev/null && " .. KUBE .. " start 2>/dev/null")
-  if rc2 ~= 0 then print("  k8s bench skipped: cannot start the test cluster:\n" .. out) return end
-  started = true
-end
-local E = kenv()
-local KC = E.KUBECONFIG
-local TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
-
--- curl's User-Agent would make the API server pretty-print (a bigger body than vcli gets)
-local UA = "-H 'User-Agent: vcli-bench-curl'"
-local function count_pods()
-  local out = sh(("curl -s " .. UA .. " --cacert %s -H 'Authorization: Bearer %s' '%s/api/v1/pods?limit=1'")
-    :format(E.VCLI_KUBE_CA, E.VCLI_KUBE_ADMIN_TOKEN, E.VCLI_KUBE_API))
-  local rem = tonumber(out:match('"remainingItemCount":%s*(%d+)')) or 0
-  return rem + 1
-end
+local C, why = dofile("bench/support/cluster.lua")(b)
+if not C then print("  k8s bench skipped: " .. why) return end
+local E, KC, TABLE = C.E, C.KC, C.TABLE
 
 local json_rss = {} -- peak MiB of `-o json`, per run in order
 
--- After seeding, the controller-manager reconciles for a while (minutes at
--- 50 000 pods) and the API server collects garbage: figures taken then are
--- noise. Wait (at most 3 min) until the cluster's processes use under a
--- fifth of a core for 3 s running, and say how long that took.
-local function settle()
-  local pids = {}
-  local f = io.open(E.VCLI_KUBE_DIR .. "/pids")
-  for line in (f and f:read("*a") or ""):gmatch("[^\n]+") do
-    local name, pid = line:match("^(%S+) (%d+)$")
-    if name == "etcd" or name == "apiserver" or name == "controller-manager" then pids[#pids + 1] = pid end
-  end
-  if f then f:close() end
-  local function ticks()
-    local t = 0
-    for _, pid in ipairs(pids) do
-      local st = io.open("/proc/" .. pid .. "/stat")
-      local s = st and st:read("*a") or ""
-      if st then st:close() end
-      local rest = s:match("%) (.*)$") or ""
-      local fields = {}
-      for w in rest:gmatch("%S+") do fields[#fields + 1] = w end
-      t = t + (tonumber(fields[12]) or 0) + (tonumber(fields[13]) or 0) -- utime, stime (fields 14, 15)
-    end
-    return t
-  end
-  local quiet, waited, last = 0, 0, ticks()
-  while quiet < 3 and waited < 180 do
-    os.execute("sleep 1")
-    waited = waited + 1
-    local now = ticks()
-    if now - last < 20 then quiet = quiet + 1 else quiet = 0 end -- < 0.2 s of CPU in 1 s (100 ticks/s)
-    last = now
-  end
-  io.write(quiet >= 3 and ("  (cluster settled after %d s)\n"):format(waited)
-    or "  (cluster still busy after 180 s: the figures below are noisier)\n")
-  io.flush()
-end
-
 local function run(n)
-  io.write(("  (seeding to %d pods…)\n"):format(n)); io.flush()
-  sh(KUBE .. " seed --pods " .. n .. " >/dev/null 2>&1")
-  local have = count_pods()
-  io.write(("  cluster has %d pods\n"):format(have)); io.flush()
-  settle()
+  local have = C.seed(n)
+  C.settle()
   local env = ("env KUBECONFIG=%s HOME=/tmp/vcli-bench-home XDG_DATA_HOME=/tmp/vcli-bench-home/data "):format(KC)
   os.execute("mkdir -p /tmp/vcli-bench-home")
-  local curl = ("curl -s " .. UA .. " -o /dev/null --cacert %s -H 'Authorization: Bearer %s' -H 'Accept: %s' '%s/api/v1/pods'")
-    :format(E.VCLI_KUBE_CA, E.VCLI_KUBE_ADMIN_TOKEN, TABLE, E.VCLI_KUBE_API)
-  local curl_json = ("curl -s " .. UA .. " -o /dev/null --cacert %s -H 'Authorization: Bearer %s' '%s/api/v1/pods'")
-    :format(E.VCLI_KUBE_CA, E.VCLI_KUBE_ADMIN_TOKEN, E.VCLI_KUBE_API)
+  local curl = ("%s -o /dev/null -H 'Accept: %s' '%s/api/v1/pods'"):format(C.curl, TABLE, E.VCLI_KUBE_API)
+  local curl_json = ("%s -o /dev/null '%s/api/v1/pods'"):format(C.curl, E.VCLI_KUBE_API)
   -- the rows vcli asks for past its first chunk: each namespace's cells
   -- alone (includeObject=None), one request per namespace, one after the
   -- other on one connection
-  local nsout = sh(("curl -s " .. UA .. " --cacert %s -H 'Authorization: Bearer %s' '%s/api/v1/namespaces'")
-    :format(E.VCLI_KUBE_CA, E.VCLI_KUBE_ADMIN_TOKEN, E.VCLI_KUBE_API))
+  local nsout = sh(("%s '%s/api/v1/namespaces'"):format(C.curl, E.VCLI_KUBE_API))
   local urls = {}
   for name in nsout:gmatch('"metadata":%s*{%s*"name":%s*"([^"]+)"') do
     urls[#urls + 1] = ("'%s/api/v1/namespaces/%s/pods?includeObject=None' -o /dev/null"):format(E.VCLI_KUBE_API, name)
   end
-  local curl_ns = ("curl -s " .. UA .. " --cacert %s -H 'Authorization: Bearer %s' -H 'Accept: %s' %s")
-    :format(E.VCLI_KUBE_CA, E.VCLI_KUBE_ADMIN_TOKEN, TABLE, table.concat(urls, " "))
+  local curl_ns = ("%s -H 'Accept: %s' %s"):format(C.curl, TABLE, table.concat(urls, " "))
   local runs = n > 20000 and 3 or 5
   local c_ms, c_mb = b.cmd(curl, runs)
   local cn_ms = b.cmd(curl_ns, runs)
@@ -179,4 +115,4 @@ else
   io.write("  (50 000-pod run skipped: set VCLI_BENCH_BIG=1 to seed 50k pods (~6 min) and list them)\n")
 end
 
-if started then sh(KUBE .. " stop") end
+C.stop()

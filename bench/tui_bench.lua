@@ -3,13 +3,12 @@
 -- 120x40: keystroke -> screen per key group, the first screen against curl's
 -- first chunk of the same request and kubectl's first line, the frame cost
 -- the app records (:stats) on the big list and on a small one, the process's
--- RSS, and a stretch of watch events (annotations) with the UI open.
+-- RSS, a minute of watch events (annotations, four namespaces at once) with
+-- the UI open, and the log viewer ingesting a 300 000-line log.
 -- The table widget alone (in process) is bench/tui_table_bench.lua.
 local b = _G.bench
 local vm = require("vcli.vm")
 local json = require("vcli.json")
-local KUBE = "spec/support/kube"
-local kenv = dofile("spec/support/kube_env.lua")
 
 local function sh(cmd) return b.sh(cmd) end
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
@@ -21,72 +20,23 @@ local function exists(path)
 end
 local function mib(kb) return (tonumber(kb) or 0) / 1024 end
 
-local started = false
-do
-  local _, rc = sh(KUBE .. " status")
-  if rc ~= 0 then
-    local out, rc2 = sh(KUBE .. " build >/dev/null && " .. KUBE .. " start 2>/dev/null")
-    if rc2 ~= 0 then print("  tui bench skipped: cannot start the test cluster:\n" .. out) return end
-    started = true
-  end
-end
-local E = kenv()
-local KC = E.KUBECONFIG
-local TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
-local UA = "-H 'User-Agent: vcli-bench-curl'"
-local CURL = ("curl -s " .. UA .. " --cacert %s -H 'Authorization: Bearer %s'"):format(E.VCLI_KUBE_CA, E.VCLI_KUBE_ADMIN_TOKEN)
+local C, why = dofile("bench/support/cluster.lua")(b)
+if not C then print("  tui bench skipped: " .. why) return end
+local E, KC, TABLE, CURL = C.E, C.KC, C.TABLE, C.curl
 local HOME = (sh("mktemp -d /tmp/vcli-tui-bench.XXXXXX")):gsub("%s+$", "")
 local N = os.getenv("VCLI_BENCH_BIG") == "1" and 50000 or 10000
 
 local function cleanup()
   if HOME:match("^/tmp/vcli%-tui%-bench%.") then sh("rm -rf " .. q(HOME)) end
-  if started then sh(KUBE .. " stop") end
-end
-
-local function count_pods()
-  local out = sh(("%s '%s/api/v1/pods?limit=1'"):format(CURL, E.VCLI_KUBE_API))
-  return (tonumber(out:match('"remainingItemCount":%s*(%d+)')) or 0) + 1
-end
-
--- As bench/k8s_bench.lua: after seeding, wait (at most 3 min) until the
--- cluster's processes use under a fifth of a core for 3 s running.
-local function settle()
-  local pids = {}
-  local f = io.open(E.VCLI_KUBE_DIR .. "/pids")
-  for line in (f and f:read("*a") or ""):gmatch("[^\n]+") do
-    local name, pid = line:match("^(%S+) (%d+)$")
-    if name == "etcd" or name == "apiserver" or name == "controller-manager" then pids[#pids + 1] = pid end
-  end
-  if f then f:close() end
-  local function ticks()
-    local t = 0
-    for _, pid in ipairs(pids) do
-      local st = io.open("/proc/" .. pid .. "/stat")
-      local s = st and st:read("*a") or ""
-      if st then st:close() end
-      local fields = {}
-      for w in (s:match("%) (.*)$") or ""):gmatch("%S+") do fields[#fields + 1] = w end
-      t = t + (tonumber(fields[12]) or 0) + (tonumber(fields[13]) or 0)
-    end
-    return t
-  end
-  local quiet, waited, last = 0, 0, ticks()
-  while quiet < 3 and waited < 180 do
-    os.execute("sleep 1")
-    waited = waited + 1
-    local now = ticks()
-    if now - last < 20 then quiet = quiet + 1 else quiet = 0 end
-    last = now
-  end
-  note(quiet >= 3 and "(cluster settled after %d s)" or "(cluster still busy after %d s: the figures below are noisier)", waited)
+  C.stop()
 end
 
 -- `vcli ui ARGS` on a 120x40 pty: wait for the regex `wait`, then the key
 -- script (see bench/pty_keys.py). -> the decoded JSON, or nil, why.
-local function pty(args, wait, keys)
+local function pty(args, wait, keys, env)
   local cmd = ("python3 %s/bench/pty_keys.py --cols 120 --rows 40 --wait %s --keys %s -- "
-    .. "env TERM=xterm-256color KUBECONFIG=%s HOME=%s XDG_DATA_HOME=%s/data XDG_CONFIG_HOME=%s/config %s ui %s")
-    :format(b.root, q(wait), q(keys), q(KC), q(HOME), q(HOME), q(HOME), q(b.vcli), args)
+    .. "env TERM=xterm-256color KUBECONFIG=%s HOME=%s XDG_DATA_HOME=%s/data XDG_CONFIG_HOME=%s/config %s %s ui %s")
+    :format(b.root, q(wait), q(keys), q(KC), q(HOME), q(HOME), q(HOME), env or "", q(b.vcli), args)
   local out = sh(cmd)
   local line = out:match("([^\n]*)%s*$")
   local r = line and line:sub(1, 1) == "{" and json.decode(line)
@@ -112,11 +62,8 @@ end
 local STATS = ",mark:stats,:,text:stats,Enter,screen:stats"
 local K = ("%dk pods"):format(math.floor(N / 1000))
 
-io.write(("  (seeding to %d pods…)\n"):format(N)); io.flush()
-sh(KUBE .. " seed --pods " .. N .. " >/dev/null 2>&1")
-local have = count_pods()
-note("cluster has %d pods", have)
-settle()
+local have = C.seed(N)
+C.settle()
 -- the title once every row is in: pods(all)(10000) (5 digits: never the first chunk's 500)
 local LOADED = ("wait:pods\\(all\\)\\(\\d{%d}\\)"):format(#tostring(have))
 local ROW = "Running"
@@ -242,23 +189,33 @@ do
   local dir = HOME .. "/watch"
   sh("mkdir -p " .. q(dir))
   local go, done = dir .. "/go", dir .. "/done"
-  local SECS, STEP = 20, 5
-  local ns = "web"
+  local SECS, STEP = 60, 10
+  -- one annotate loop per namespace, side by side, to come near 1 000 events/s
+  local NSS = { "web", "team-a", "team-b", "payments" }
   local loop = ([[
     while [ ! -e %s ]; do sleep 0.05; done
     rv=$(%s '%s/api/v1/pods?limit=1' | grep -o '"resourceVersion": *"[0-9]*"' | head -1 | grep -o '[0-9][0-9]*')
     timeout %d %s -N "%s/api/v1/pods?watch=1&resourceVersion=$rv" 2>/dev/null | grep -c '"type"' >%s/events &
-    t0=$(date +%%s%%N); end=$(( $(date +%%s) + %d )); n=0; i=0
-    while [ "$(date +%%s)" -lt "$end" ]; do
-      i=$((i + 1))
-      c=$(timeout $(( end - $(date +%%s) + 1 )) env KUBECONFIG=%s HOME=%s \
-        kubectl annotate pods --all -n %s vcli-bench="$t0-$i" --overwrite 2>/dev/null | grep -c annotated)
-      n=$((n + c))
-    done
-    t1=$(date +%%s%%N)
+    t0=$(date +%%s%%N); end=$(( $(date +%%s) + %d ))
+    annotate() {
+      n=0; i=0
+      while [ "$(date +%%s)" -lt "$end" ]; do
+        i=$((i + 1))
+        c=$(timeout $(( end - $(date +%%s) + 1 )) env KUBECONFIG=%s HOME=%s \
+          kubectl annotate pods --all -n "$1" vcli-bench="$t0-$i" --overwrite 2>/dev/null | grep -c annotated)
+        n=$((n + c))
+      done
+      echo "$n $i" >%s/count-"$1"
+    }
+    for ns in %s; do annotate "$ns" & done
     wait
+    t1=$(date +%%s%%N)
+    n=0; i=0
+    for ns in %s; do read -r a b <%s/count-"$ns"; n=$((n + a)); i=$((i + b)); done
     echo "$n $i $(( (t1 - t0) / 1000000 ))" >%s
-  ]]):format(q(go), CURL, E.VCLI_KUBE_API, SECS + 1, CURL, E.VCLI_KUBE_API, q(dir), SECS, q(KC), q(HOME), ns, q(done))
+  ]]):format(q(go), CURL, E.VCLI_KUBE_API, SECS + 1, CURL, E.VCLI_KUBE_API, q(dir), SECS, q(KC), q(HOME), q(dir),
+    table.concat(NSS, " "), table.concat(NSS, " "), q(dir), q(done))
+  local ns = table.concat(NSS, ", ")
   local f = io.open(dir .. "/loop.sh", "w")
   f:write(loop)
   f:close()
@@ -313,6 +270,39 @@ do
     note("watch: the terminal got %d bytes in %d bursts meanwhile (%.0f bytes a burst: frames that change no cell "
       .. "write only the cursor's hide/move/show)", wb, wn, wb / math.max(wn, 1))
   end
+end
+
+-- 6: the log viewer ingesting: a pod whose log is LINES lines (the node
+-- agent writes them as fast as it can), opened with `l` and a tail of all of
+-- them (ui.logTail), kept in a 4 MiB ring (ui.logBufferMB): lines per second
+-- until the last line is on the screen, and the RSS before, after, and after
+-- some seconds of following (the ring is full: memory must stay flat).
+do
+  local LINES, LNS = 300000, "bench-logs"
+  local kc = ("env KUBECONFIG=%s HOME=%s kubectl "):format(q(KC), q(HOME))
+  sh(kc .. "create namespace " .. LNS .. " >/dev/null 2>&1")
+  sh(kc .. "-n " .. LNS .. " delete pod logbench --wait=false >/dev/null 2>&1")
+  sh(kc .. "-n " .. LNS .. " wait --for=delete pod/logbench --timeout=60s >/dev/null 2>&1")
+  sh(("%s -n %s run logbench --image=busybox --annotations=vcli-test/log-lines=%d >/dev/null 2>&1"):format(kc, LNS, LINES))
+  sh(kc .. "-n " .. LNS .. " wait --for=condition=Ready pod/logbench --timeout=120s >/dev/null 2>&1")
+  local last = ("logbench logbench line %d"):format(LINES)
+  local r, lerr = pty("pods -n " .. LNS, "logbench%s+1/1", ("rss:before,l,wait:%s,rss:ingested,sleep:5000,rss:after"):format(last),
+    ("VCLI_UI_LOGTAIL=%d VCLI_UI_LOGBUFFERMB=4"):format(LINES))
+  local shown = r and r.waits and r.waits[last]
+  if not r or type(shown) ~= "number" then
+    note("log run failed: %s", tostring(lerr or (r and ("the last line never showed; the screen:\n" .. tostring(r.screen)))))
+  else
+    local secs = (shown - r.first_screen_ms) / 1000
+    local rate = LINES / secs
+    b.report{ name = ("tui log view: lines ingested per second (%d lines, tail all, 4 MiB ring)"):format(LINES), value = rate,
+      unit = "lines/s", target = "≥ 50000/s", ok = rate >= 50000 }
+    local r0, r1, r2 = mib(r.rss.before.rss_kb), mib(r.rss.ingested.rss_kb), mib(r.rss.after.rss_kb)
+    b.report{ name = ("tui log view: RSS growth while following with the ring full (%.1f → %.1f MiB in 5 s)"):format(r1, r2),
+      value = r2 - r1, unit = "MiB", target = "flat (≤ 2 MiB)", ok = r2 - r1 <= 2 }
+    note("log view: %.2f s from the pod's row to its last line on the screen; RSS %.1f MiB before `l`, %.1f once every line "
+      .. "was in (the ring is 4 MiB of the %.0f MiB sent)", secs, r0, r1, LINES * (#last - 2) / 1048576)
+  end
+  sh(kc .. "delete namespace " .. LNS .. " --wait=false >/dev/null 2>&1")
 end
 
 cleanup()
