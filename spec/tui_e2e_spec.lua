@@ -41,10 +41,12 @@ describe("vcli ui against the test cluster", function()
     os.execute("rm -rf '" .. home .. "'")
   end)
 
-  local function start(args)
-    t = tmux.start("./vcli", { width = 120, height = 32, env = { KUBECONFIG = KC, HOME = home,
+  local function start(args, extra_env)
+    local env = { KUBECONFIG = KC, HOME = home,
       XDG_CONFIG_HOME = home .. "/c", XDG_DATA_HOME = home .. "/d", XDG_STATE_HOME = home .. "/s",
-      XDG_CACHE_HOME = home .. "/k", TERM = "xterm-256color", EDITOR = "true" } })
+      XDG_CACHE_HOME = home .. "/k", TERM = "xterm-256color", EDITOR = "true" }
+    for k, v in pairs(extra_env or {}) do env[k] = v end
+    t = tmux.start("./vcli", { width = 120, height = 32, env = env })
     t:wait_for("vcli>", 15000)
     t:type("ui " .. (args or ("pods -n " .. NS)))
     t:send("Enter")
@@ -220,6 +222,28 @@ describe("vcli ui against the test cluster", function()
     t:send("Enter")
     local s = t:wait_for("\ndone\n", 10000)
     assert.matches("\nicanon\n", s)
+  end)
+
+  it("keeps the browser working around a plugin's panel that fails and one that loops forever", function()
+    start(nil, { VCLI_PLUGIN_PATH = spec.root .. "/spec/support/plugins" })
+    t:wait_for("\nweb%-%w+%-%w+%s+%d/%d", 30000)
+    cmd("boom")
+    t:wait_for("panel boom: [^\n]*the boom panel cannot draw", 10000)
+    t:send("Escape")
+    t:wait_for("\nweb%-%w+%-%w+%s+%d/%d", 5000)
+    cmd("spin")
+    t:wait_for("panel spin: [^\n]*2000 ms CPU", 20000)
+    t:type("[")
+    t:wait_for("\nweb%-%w+%-%w+%s+%d/%d", 5000)
+    -- still live: a new pod appears, and keys answer
+    kubectl("-n " .. NS .. " run after-spin --image=nginx:1.25")
+    t:wait_for("\nafter%-spin%s+%d/%d", 30000)
+    t:type("/after")
+    t:wait_for("/after%(1/%d+%)", 5000)
+    t:send("Enter")
+    kubectl("-n " .. NS .. " delete pod after-spin --wait=false")
+    cmd("q")
+    t:wait_for("vcli>%s*$", 10000)
   end)
 
   it("in read-only mode hides and refuses every change", function()
