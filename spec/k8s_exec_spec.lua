@@ -35,7 +35,7 @@ local function kubectl(args, stdin)
 end
 local function shown(err) return (err:gsub("^vcli: ", ""):gsub("\nvcli: ", "\n")) end
 local function free_port()
-  return tonumber((spec.sh("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'")))
+  return tonumber((spec.sh(spec.root .. "/spec/support/freeport")))
 end
 
 local ECHO = [[

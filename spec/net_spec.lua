@@ -18,8 +18,7 @@ local function sh(cmd)
 end
 
 local function free_port()
-  return tonumber((sh("python3 -c 'import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0));"
-    .. " print(s.getsockname()[1])'")))
+  return tonumber((sh(spec.root .. "/spec/support/freeport")))
 end
 
 -- The binary running these specs (for the specs that start a fresh vcli).

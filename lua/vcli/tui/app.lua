@@ -259,17 +259,19 @@ function App:run_command(text)
   if c == "help" or c == "?" then return self:show_help() end
   if c == "suspend" then return self:suspend() end
   if c == "stats" then return self:flash(self:stats_line(), "info") end
-  local px = self:current()
-  if px then
-    local ok, err = px:call("command", ws)
-    if ok then return end
-    if err then return self:flash(err, "error") end
-  end
+  -- a panel a plugin declares, by its exact name, before the current panel's
+  -- own commands (the browser would take `:boom` for a resource type)
   for _, k in ipairs(host.kinds()) do
     if k.name == c then
       self:open(c, { words = { unpack(ws, 2) } })
       return
     end
+  end
+  local px = self:current()
+  if px then
+    local ok, err = px:call("command", ws)
+    if ok then return end
+    if err then return self:flash(err, "error") end
   end
   self:flash(("unknown command '%s' (? shows the keys, :help the commands)"):format(c), "error")
 end
