@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <luajit.h>
@@ -157,6 +158,13 @@ static void preload(lua_State *L, const char *name, lua_CFunction f)
 int main(int argc, char **argv)
 {
     if (!setlocale(LC_CTYPE, "C.UTF-8")) setlocale(LC_CTYPE, "");
+    /* no $HOME (env -i, some service managers): the account's home, as a login
+     * would set it, so that "~" means the same to every part of vcli */
+    const char *home = getenv("HOME");
+    if (!home || !*home) {
+        struct passwd *pw = getpwuid(getuid());
+        if (pw && pw->pw_dir && *pw->pw_dir) setenv("HOME", pw->pw_dir, 1);
+    }
     static vm_acct acct;
     lua_State *L = vm_newstate(&acct);
     if (!L) { fputs("vcli: cannot create the Lua state\n", stderr); return 70; }

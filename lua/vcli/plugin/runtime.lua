@@ -31,7 +31,13 @@ function R.config_mod()
   return ok and c or nil
 end
 function R.env(k) local v = os.getenv(k) return v ~= "" and v or nil end
-function R.home() return R.env("HOME") or "/" end
+-- (no home at all: a path no grant can reach, never "/" — "~" in an fs grant
+-- must not become every path)
+function R.home()
+  local h = R.env("HOME")
+  if not h or h == "" then return "/nonexistent/vcli-no-home" end
+  return h
+end
 function R.data_home() return R.env("XDG_DATA_HOME") or (R.home() .. "/.local/share") end
 function R.state_home() return R.env("XDG_STATE_HOME") or (R.home() .. "/.local/state") end
 
