@@ -10,6 +10,52 @@ local M = {}
 local C = {}
 C.__index = C
 
+-- Secrets never rest on disk: what is kept of a Secret is its metadata, its
+-- type and the names of its keys; the values (data, stringData, and the
+-- last-applied-configuration annotation, which repeats them) are dropped,
+-- and an annotation says so to whoever reads the offline answer.
+M.NOT_KEPT = "vcli.dev/values-not-kept"
+local LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+local function is_secrets(res) return type(res) == "string" and (res == "v1/secrets" or res:match(":v1/secrets$") ~= nil) end
+M.is_secrets = is_secrets
+
+function M.scrub_secret(obj)
+  if type(obj) ~= "table" then return obj end
+  local keys, seen = {}, {}
+  for _, field in ipairs({ "data", "stringData" }) do
+    if type(obj[field]) == "table" then
+      for k in pairs(obj[field]) do
+        if not seen[k] then seen[k] = true; keys[#keys + 1] = tostring(k) end
+      end
+    end
+    obj[field] = nil
+  end
+  table.sort(keys)
+  local md = type(obj.metadata) == "table" and obj.metadata or {}
+  obj.metadata = md
+  if type(md.annotations) ~= "table" then md.annotations = {} end
+  md.annotations[LAST_APPLIED] = nil
+  md.annotations[M.NOT_KEPT] = "the values of this Secret are not kept on disk; keys: "
+    .. (#keys > 0 and table.concat(keys, ", ") or "(none)")
+  return obj
+end
+
+-- text as it goes to disk: a Secret's JSON (an object, a List, or an array
+-- of items) scrubbed; anything else as it is. Text that is not JSON is not
+-- kept at all for secrets (nil).
+function C:on_disk(res, text)
+  if not is_secrets(res) then return text end
+  local json = self.env.json
+  local v = json.decode(text)
+  if type(v) ~= "table" then return nil end
+  if v.kind == "Secret" or v.data or v.stringData then M.scrub_secret(v)
+  else
+    for _, o in ipairs(v.items or v) do M.scrub_secret(o) end
+  end
+  return json.encode(v)
+end
+
 function M.new(env, opts)
   return setmetatable({ env = env, store = env.store, offline_ok = opts and opts.offline }, C)
 end
@@ -36,6 +82,8 @@ function C:list_writer(ctx, ns, res, sel)
     self:put_raw(("%s#%04d"):format(base, w.n), json.encode({ cols = cols, rows = rows }))
   end
   function w.text(_, s)
+    s = self:on_disk(res, s)
+    if not s then return w.abandon() end
     w.n = w.n + 1
     self:put_raw(("%s#%04d"):format(base, w.n), s)
   end
@@ -76,6 +124,8 @@ function C:read_list(ctx, ns, res, sel, raw)
 end
 
 function C:put_object(ctx, ns, res, name, text)
+  text = self:on_disk(res, text)
+  if not text then return end
   self:put_raw(key("obj", ctx, ns, res, name), tostring(self.env.time()) .. "\n" .. text)
 end
 
