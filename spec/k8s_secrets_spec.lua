@@ -12,10 +12,10 @@ local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 local function kubectl(args) return H.kubectl(KC, args) end
 local function b64(s) return (spec.sh("printf %s " .. q(s) .. " | base64 -w0")) end
 -- vcli as a user runs it: everything it writes lands under home
-local function vcli(line)
+local function vcli(line, flags)
   return spec.sh(("cd %s && env KUBECONFIG=%s HOME=%s XDG_STATE_HOME=%s/state XDG_DATA_HOME=%s/data "
-    .. "XDG_CACHE_HOME=%s/cache XDG_CONFIG_HOME=%s/config TMPDIR=%s/tmp ./vcli -c %s 2>&1")
-    :format(spec.root, KC, home, home, home, home, home, home, q(line)))
+    .. "XDG_CACHE_HOME=%s/cache XDG_CONFIG_HOME=%s/config TMPDIR=%s/tmp ./vcli %s -c %s 2>&1")
+    :format(spec.root, KC, home, home, home, home, home, home, flags or "", q(line)))
 end
 -- the files under home holding any of the needles -> "file: needle" lines
 local function hits(needles)
@@ -27,7 +27,7 @@ local function hits(needles)
   return out
 end
 
-describe("k8s and Secrets on disk", function()
+describe("k8s: what rests on disk", function()
   local password, literal, token
   before_all(function()
     E = H.start_cluster()
@@ -93,5 +93,42 @@ describe("k8s and Secrets on disk", function()
     assert.matches("vcli.dev/values%-not%-kept: .-keys: password", out)
     assert.falsy(out:find(b64(password), 1, true), out)
     assert.not_matches("\ndata:", out)
+  end)
+
+  it("gives and keeps no answer older than offline.cacheTTL", function()
+    kubectl("-n " .. NS .. " create configmap ttl --from-literal=a=1")
+    local ttl = "--set offline.cacheTTL=2s"
+    assert.matches("ttl", vcli("k8s get cm ttl -n " .. NS .. " -o yaml --context vcli-test-proxy", ttl))
+    local t0 = os.time()
+    spec.sh(H.KUBE .. " proxy refuse")
+    -- within the TTL the cached answer is given
+    local out = vcli("k8s get cm ttl -n " .. NS .. " -o yaml --context vcli-test-proxy", ttl)
+    if os.time() - t0 < 2 then assert.matches("offline — as of", out) end
+    -- the TTL is time itself: past it, no answer from the cache
+    spec.eventually(function() return os.time() - t0 > 3 end, 10000, "3 s to pass")
+    out = vcli("k8s get cm ttl -n " .. NS .. " -o yaml --context vcli-test-proxy", ttl)
+    spec.sh(H.KUBE .. " proxy pass")
+    assert.not_matches("offline — as of", out)
+    assert.not_matches("name: ttl", out)
+    assert.matches("connect", out)
+  end)
+
+  it("keeps the cache under offline.cacheSize, the oldest answers going first", function()
+    local big = string.rep("x", 60000)
+    for i = 1, 6 do
+      spec.write(home .. "/v.txt", big)
+      kubectl(("-n %s create configmap big%d --from-file=v=%s"):format(NS, i, q(home .. "/v.txt")))
+    end
+    local size = "--set offline.cacheSize=250000"
+    for i = 1, 6 do
+      assert.matches("big" .. i, vcli(("k8s get cm big%d -n %s -o json --context vcli-test-proxy"):format(i, NS), size))
+    end
+    spec.sh(H.KUBE .. " proxy refuse")
+    local first = vcli("k8s get cm big1 -n " .. NS .. " -o json --context vcli-test-proxy", size)
+    local last = vcli("k8s get cm big6 -n " .. NS .. " -o json --context vcli-test-proxy", size)
+    spec.sh(H.KUBE .. " proxy pass")
+    assert.not_matches("offline — as of", first)
+    assert.matches("offline — as of", last)
+    assert.matches('"name": "big6"', last)
   end)
 end)

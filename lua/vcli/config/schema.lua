@@ -70,7 +70,6 @@ local STRING = str(nil, "a string")
 -- Keys vcli accepts before the code that reads them exists (each an open issue).
 local TUI = "full-screen TUI"
 local QUEUE = "offline write queue"
-local LIMITS = "offline cache limits"
 local function later(what, n) n.pending = what return n end
 
 local tls = section("TLS settings for the connection.", {
@@ -154,8 +153,8 @@ M.root = section("The vcli configuration.", {
   { "offline", section("Working while a cluster is unreachable.", {
     { "enabled", bool(true, "answer k8s reads from the last known state when the cluster is unreachable "
       .. "(false: fail instead).") },
-    { "cacheSize", later(LIMITS, int(268435456, "bytes of cache (LMDB) at most.", { min = 0 })) },
-    { "cacheTTL", later(LIMITS, dur("24h", "cached objects older than this are dropped.")) },
+    { "cacheSize", int(268435456, "bytes of the Kubernetes offline cache at most; past it the oldest answers go first (0: no bound).", { min = 0 }) },
+    { "cacheTTL", dur("24h", "cached answers older than this are neither given nor kept (0: no limit).") },
     { "queueSize", later(QUEUE, int(1000, "queued writes at most.", { min = 0 })) },
     { "syncInterval", later(QUEUE, dur("30s", "how often an unreachable cluster is retried.")) },
     { "conflictStrategy", later(QUEUE, enum({ "ask", "server-wins", "client-wins", "merge" }, "ask",

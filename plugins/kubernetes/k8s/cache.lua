@@ -57,7 +57,18 @@ function C:on_disk(res, text)
 end
 
 function M.new(env, opts)
-  return setmetatable({ env = env, store = env.store, offline_ok = opts and opts.offline }, C)
+  return setmetatable({ env = env, store = env.store, offline_ok = opts and opts.offline,
+                        limits = opts and opts.limits, writes = 0 }, C)
+end
+
+-- offline.cacheTTL (seconds) and offline.cacheSize (bytes), nil when not set
+function C:ttl_size()
+  if not self.limits then return nil, nil end
+  return self.limits()
+end
+function C:expired(at)
+  local ttl = self:ttl_size()
+  return ttl ~= nil and ttl > 0 and tonumber(at) ~= nil and self.env.time() - tonumber(at) > ttl
 end
 function C:answers(ctx) return not self.offline_ok or self.offline_ok(ctx) end
 
@@ -95,6 +106,7 @@ function C:list_writer(ctx, ns, res, sel)
   end
   function w.done(_)
     self:put_raw(base, json.encode({ at = self.env.time(), chunks = w.n }))
+    self:wrote()
   end
   return w
 end
@@ -113,6 +125,7 @@ function C:read_list(ctx, ns, res, sel, raw)
   if not head then return nil end
   local h = json.decode(head)
   if not h then return nil end
+  if self:expired(h.at) then self:drop_list(base) return nil end
   local i = 0
   return h.at, function()
     i = i + 1
@@ -127,14 +140,89 @@ function C:put_object(ctx, ns, res, name, text)
   text = self:on_disk(res, text)
   if not text then return end
   self:put_raw(key("obj", ctx, ns, res, name), tostring(self.env.time()) .. "\n" .. text)
+  self:wrote()
 end
 
 function C:get_object(ctx, ns, res, name)
   if not self:answers(ctx) then return nil end
-  local v = self:get_raw(key("obj", ctx, ns, res, name))
+  local k = key("obj", ctx, ns, res, name)
+  local v = self:get_raw(k)
   if not v then return nil end
   local at, text = v:match("^(%d+)\n(.*)$")
+  if self:expired(at) then pcall(self.store.del, k) return nil end
   return tonumber(at), text
+end
+
+-- a list's head and its chunks
+function C:drop_list(base)
+  if not self.store then return end
+  pcall(self.store.del, base)
+  local ok, ks = pcall(self.store.keys, base .. "#")
+  for _, k in ipairs(ok and ks or {}) do pcall(self.store.del, k) end
+end
+
+-- after a write: one that takes the cache past offline.cacheSize sweeps it;
+-- otherwise the first of the process and every 64th do when the last sweep
+-- is an hour old
+function C:wrote()
+  self.writes = self.writes + 1
+  local _, size = self:ttl_size()
+  local over = false
+  if size and size > 0 and self.store and self.store.usage then
+    local ok, used = pcall(self.store.usage)
+    over = ok and tonumber(used) ~= nil and tonumber(used) > size
+  end
+  if over then return self:sweep() end
+  -- the TTL: once an hour (the last sweep's time is kept with the cache)
+  if self.writes == 1 or self.writes % 64 == 0 then
+    local last = tonumber(self:get_raw("sweep|at") or "") or 0
+    if self.env.time() - last >= 3600 then self:sweep() end
+  end
+end
+
+-- Drop what is older than offline.cacheTTL, then, while the cache is over
+-- offline.cacheSize, the oldest entries first (down to 90% of it, so that a
+-- full cache is not swept at every write). -> entries dropped
+function C:sweep()
+  local st = self.store
+  if not st or not st.keys then return 0 end
+  local ttl, size = self:ttl_size()
+  local now = self.env.time()
+  local entries = {}
+  local function keys(prefix)
+    local ok, ks = pcall(st.keys, prefix)
+    return ok and ks or {}
+  end
+  for _, k in ipairs(keys("list|")) do
+    if not k:find("#", 1, true) then
+      local h = self.env.json.decode(st.get(k) or "") or {}
+      entries[#entries + 1] = { at = tonumber(h.at) or 0, list = k }
+    end
+  end
+  for _, k in ipairs(keys("obj|")) do
+    entries[#entries + 1] = { at = tonumber((st.get(k) or ""):match("^(%d+)\n")) or 0, obj = k }
+  end
+  local dropped = 0
+  local function drop(e)
+    if e.list then self:drop_list(e.list) else pcall(st.del, e.obj) end
+    dropped = dropped + 1
+  end
+  local kept = {}
+  for _, e in ipairs(entries) do
+    if ttl and ttl > 0 and now - e.at > ttl then drop(e) else kept[#kept + 1] = e end
+  end
+  if size and size > 0 and st.usage then
+    table.sort(kept, function(a, b) return a.at < b.at end)
+    local i = 1
+    while i <= #kept do
+      local ok, used = pcall(st.usage)
+      if not ok or (tonumber(used) or 0) <= size * 0.9 then break end
+      drop(kept[i])
+      i = i + 1
+    end
+  end
+  self:put_raw("sweep|at", tostring(now))
+  return dropped
 end
 
 -- names of a resource seen in the cache (completion)

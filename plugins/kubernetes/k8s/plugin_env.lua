@@ -55,7 +55,7 @@ function M.new()
 
   if vcli.store then
     local st = vcli.store
-    env.store = { get = st.get, put = st.put, del = st.del, keys = st.keys }
+    env.store = { get = st.get, put = st.put, del = st.del, keys = st.keys, usage = st.usage }
   end
 
   function env.read_file(path)
@@ -181,6 +181,8 @@ function M.cluster_policy(context)
   if get("security.readOnly") == true then pol.readonly = true end
   pol.confirm = get("security.confirmDestructive") ~= false
   pol.offline = get("offline.enabled") ~= false
+  pol.cache_ttl = M.seconds(get("offline.cacheTTL"))
+  pol.cache_size = tonumber(get("offline.cacheSize"))
   pol.namespace = nonempty(get("kubernetes.namespace"))
   local clusters = get("clusters")
   for _, cl in ipairs(type(clusters) == "table" and clusters or {}) do

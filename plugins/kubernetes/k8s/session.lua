@@ -15,7 +15,12 @@ function M.new(env, opts)
     clients = {}, discos = {}, readonly = opts.readonly or false, readonly_contexts = opts.readonly_contexts or {},
     policy_of = opts.policy, client_opts = opts.client_opts }, S)
   -- offline answers come from the cache unless config says offline.enabled: false
-  s.cache = cache_mod.new(env, { offline = function(ctx) return s:policy({ context = ctx }).offline ~= false end })
+  -- and nothing stays longer than offline.cacheTTL, nor past offline.cacheSize
+  s.cache = cache_mod.new(env, { offline = function(ctx) return s:policy({ context = ctx }).offline ~= false end,
+    limits = function()
+      local pol = s:policy({})
+      return pol.cache_ttl, pol.cache_size
+    end })
   return s
 end
 
