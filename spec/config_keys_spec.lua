@@ -120,10 +120,12 @@ describe("config validate and config set", function()
 
   it("set writes a key not used yet and says so; a key in use gets no note", function()
     local h = home()
-    local out, _, status = h:run("config set offline.cacheTTL 2h")
+    local out, _, status = h:run("config set offline.queueSize 50")
     assert.equal(0, status)
-    assert.matches("offline.cacheTTL = 2h %(user: .-%)\nnote: offline.cacheTTL is accepted but not used yet "
-      .. "%(offline cache limits: not implemented%)\n$", out)
+    assert.matches("offline.queueSize = 50 %(user: .-%)\nnote: offline.queueSize is accepted but not used yet "
+      .. "%(offline write queue: not implemented%)\n$", out)
+    out = h:run("config set offline.cacheTTL 2h")
+    assert.falsy(out:find("note:", 1, true), out)
     out = h:run("config set history.size 50")
     assert.falsy(out:find("note:", 1, true), out)
   end)
