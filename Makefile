@@ -19,7 +19,7 @@ HDRS       := $(wildcard core/*.h)
 
 # Debian packages: the build, the tests (servers and tools they drive), and the checks.
 DEB_BUILD  := gcc make pkg-config libc6-dev libluajit-5.1-dev lua-cjson-dev libyaml-dev liblmdb-dev libcurl4-openssl-dev
-DEB_TEST   := tmux python3 curl openssl prometheus lua-check hyperfine
+DEB_TEST   := tmux python3 curl openssl procps prometheus lua-check hyperfine
 DEB_KUBE   := golang-go etcd-server rsync dpkg-dev golang-github-modern-go-reflect2-dev
 DEB_ALL    := $(DEB_BUILD) $(DEB_TEST) $(DEB_KUBE)
 # Installed only when the command is missing (a machine may have it from elsewhere):
