@@ -85,7 +85,7 @@ check: deps kube-build
 	$(MAKE) clean
 
 bench: deps $(BIN) kube-build
-	./vcli -l bench/run.lua $(BENCH)
+	$(WITH_KUBECTL) ./vcli -l bench/run.lua $(BENCH)
 
 install: vcli
 	install -D -m755 vcli $(DESTDIR)$(PREFIX)/bin/vcli
