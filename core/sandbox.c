@@ -570,6 +570,9 @@ static int l_new(lua_State *H)
     lua_getfield(H, 1, "host");
     lua_getfield(H, 1, "data");
     lua_insert(H, 2);   /* out of the way of the slots below */
+    lua_getfield(H, 1, "gc_pause");
+    int gc_pause = (int)luaL_optinteger(H, -1, 0);
+    lua_pop(H, 1);
     const char *name = luaL_checkstring(H, -7);
     const char *dir = luaL_optstring(H, -6, ".");
     size_t plen;
@@ -634,6 +637,9 @@ static int l_new(lua_State *H)
         return 2;
     }
     sb->acct.limit = memory;
+    /* gc_pause (percent): a cycle starts when the heap reaches this much of
+     * what the last one left (Lua's default 200 lets a big heap double) */
+    if (gc_pause > 0) lua_gc(L, LUA_GCSETPAUSE, gc_pause);
     lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1000);
     return 1;
 }

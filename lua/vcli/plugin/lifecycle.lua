@@ -90,7 +90,10 @@ local function boot(p)
   local dok, data = pcall(caps.plugin_data, m.grants)
   if not dok then return nil, ("plugin %s: %s"):format(p.name, data) end
   local sb, serr = require("vcli.sandbox").new({ name = p.name, dir = p.dir, prelude = prelude(), memory = memory,
-    cpu_ms = m.limits.start_ms, grants = m.grants, host = require("vcli.plugin.call").host, data = data })
+    cpu_ms = m.limits.start_ms, grants = m.grants, host = require("vcli.plugin.call").host, data = data,
+    -- a plugin's heap stays near what it holds: a watched 10 000-row list is
+    -- 50 MiB, and Lua's default pause (200%) let it reach 100 under churn
+    gc_pause = 120 })
   if not sb then return nil, serr end
   p.sb = sb
   p.breaker = p.breaker or resilience.breaker({ name = p.name, threshold = 5, reset_ms = 10000 })

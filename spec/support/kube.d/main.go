@@ -16,7 +16,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: vcli-kube-tools agent|proxy|seed|freeport ...")
+		fmt.Fprintln(os.Stderr, "usage: vcli-kube-tools agent|proxy|seed|churn|freeport ...")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -27,6 +27,8 @@ func main() {
 		runProxy(args)
 	case "seed":
 		runSeed(args)
+	case "churn":
+		runChurn(args)
 	case "freeport":
 		n := 1
 		if len(args) > 0 {
