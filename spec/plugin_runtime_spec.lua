@@ -527,11 +527,18 @@ end)
 
 describe("the CPU limit", function()
   it("bounds each stretch between waits, not the call's sum", function()
-    -- six stretches of 150 ms CPU under a 300 ms limit: 900 ms in all
+    -- six stretches of about 100 ms CPU under a 300 ms limit: 600 ms in all. The
+    -- work is sized from a rate measured first (loop turns in 20 ms of CPU), so
+    -- a slow build (the sanitizers') or a loaded machine gives the same stretches
     assert.equal("ok", eval2([[
+      local n, t = 0, os.clock()
+      while os.clock() - t < 0.02 do
+        for _ = 1, 10000 do end
+        n = n + 10000
+      end
+      vcli.sleep(1)
       for _ = 1, 6 do
-        local t = os.clock()
-        while os.clock() - t < 0.15 do end
+        for _ = 1, n * 5 do end
         vcli.sleep(1)
       end
       return "ok"
