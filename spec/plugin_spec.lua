@@ -268,4 +268,30 @@ describe("plugin new and plugin test", function()
     out = spec.sh(envs .. " " .. spec.vcli .. " xy there")
     assert.matches("hello from xy, there", out)
   end)
+
+  it("never lets a user plugin take a built-in's command: plugin new refuses, plugin list says why", function()
+    local home = spec.tmpdir()
+    local envs = ("HOME=%s XDG_DATA_HOME=%s/data XDG_STATE_HOME=%s/state XDG_CONFIG_HOME=%s/config")
+      :format(home, home, home, home)
+    local out, code = spec.sh(envs .. " " .. spec.vcli .. " plugin new k8s 2>&1")
+    assert.equal(1, code)
+    assert.equal("vcli: plugin new: 'k8s' is already a command (the kubernetes plugin's): choose another name\n", out)
+    out, code = spec.sh(envs .. " " .. spec.vcli .. " plugin new ui 2>&1")
+    assert.equal(1, code)
+    assert.matches("'ui' is already a command %(core's%)", out)
+    -- one made by hand (or installed) with a taken name: every run, the built-in keeps it
+    spec.sh(envs .. " " .. spec.vcli .. " plugin new mine")
+    local dir = home .. "/data/vcli/plugins"
+    spec.sh(("mv %s/mine %s/k8s && sed -i 's/^name: mine$/name: k8s/; s/^  - name: mine$/  - name: k8s/' "
+      .. "%s/k8s/plugin.yaml"):format(dir, dir, dir))
+    for _ = 1, 3 do
+      out = spec.sh(envs .. " " .. spec.vcli .. " -c 'k8s get ns --kubeconfig /nonexistent' 2>&1")
+      assert.matches("/nonexistent", out)   -- the kubernetes plugin answered
+      assert.not_matches("hello from", out)
+    end
+    out = spec.sh(envs .. " " .. spec.vcli .. " plugin list")
+    assert.matches("\nk8s%s+0%.1%.0%s+discovered %(command taken%)%s+user", out)
+    out = spec.sh(envs .. " " .. spec.vcli .. " plugin info k8s")
+    assert.matches("conflict:%s+command 'k8s' is the kubernetes plugin's: not registered", out)
+  end)
 end)

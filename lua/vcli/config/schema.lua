@@ -153,7 +153,8 @@ M.root = section("The vcli configuration.", {
   { "offline", section("Working while a cluster is unreachable.", {
     { "enabled", bool(true, "answer k8s reads from the last known state when the cluster is unreachable "
       .. "(false: fail instead).") },
-    { "cacheSize", int(268435456, "bytes of the Kubernetes offline cache at most; past it the oldest answers go first (0: no bound).", { min = 0 }) },
+    { "cacheSize", int(268435456,
+      "bytes of the Kubernetes offline cache at most; past it the oldest answers go first (0: no bound).", { min = 0 }) },
     { "cacheTTL", dur("24h", "cached answers older than this are neither given nor kept (0: no limit).") },
     { "queueSize", later(QUEUE, int(1000, "queued writes at most.", { min = 0 })) },
     { "syncInterval", later(QUEUE, dur("30s", "how often an unreachable cluster is retried.")) },

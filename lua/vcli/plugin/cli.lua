@@ -19,6 +19,7 @@ local function ms(n) return n and ("%.3f ms"):format(n) or "-" end
 local function status_of(p)
   local s = p.state
   if p.health and not p.health.ok then s = s .. " (unhealthy)" end
+  if p.conflicts then s = s .. " (command taken)" end
   return s
 end
 
@@ -42,6 +43,7 @@ local function info(ctx)
     "directory:    " .. p.dir .. " (" .. p.source .. ")",
   }
   for _, d in ipairs(p.shadowed) do table.insert(lines, "shadows:      " .. d .. " (not used: the first found wins)") end
+  for _, c in ipairs(p.conflicts or {}) do table.insert(lines, "conflict:     " .. c) end
   if p.m then
     if m.author then table.insert(lines, "author:       " .. m.author) end
     if m.license then table.insert(lines, "license:      " .. m.license) end

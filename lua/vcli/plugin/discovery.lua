@@ -111,8 +111,18 @@ function M.discover(search, opts)
   S.failed = failed
   if cache then cache:save() end
   M.register_schemas()
-  for name, p in pairs(S.plugins) do
-    if S.disabled[name] and p.state ~= "failed" then p.state = "disabled" end
+  -- stubs in a fixed order: the built-in plugins first, then by name, so a
+  -- command two plugins name is always the built-in one's (and the other is
+  -- told so in `plugin list`), never whichever the hash table gave first
+  local order = {}
+  for _, p in pairs(S.plugins) do order[#order + 1] = p end
+  table.sort(order, function(a, b)
+    local ba, bb = a.source == "built-in", b.source == "built-in"
+    if ba ~= bb then return ba end
+    return a.name < b.name
+  end)
+  for _, p in ipairs(order) do
+    if S.disabled[p.name] and p.state ~= "failed" then p.state = "disabled" end
     if p.state == "discovered" then M.stubs(p)
     elseif p.state == "failed" and not p.m then M.broken_stubs(p) end
   end
@@ -187,8 +197,14 @@ local function stub_complete(p, path)
 end
 
 function M.stubs(p)
+  p.conflicts = nil
   for _, c in ipairs(p.m.commands) do
     local existing = commands.get(c.name)
+    if existing and existing.owner ~= R.owner(p) then
+      p.conflicts = p.conflicts or {}
+      p.conflicts[#p.conflicts + 1] = ("command '%s' is %s's: not registered"):format(c.name,
+        tostring(existing.owner):gsub("^plugin:(.*)$", "the %1 plugin"))
+    end
     if not existing or existing.owner == R.owner(p) then
       local subs
       if c.subcommands then

@@ -61,6 +61,12 @@ function M.new(name, dir)
     error(("plugin new: '%s' must be lower-case letters, digits, '-' or '_', starting with a letter"):format(name), 0)
   end
   local pm = require("vcli.plugin")
+  -- its command would be refused (the name is taken): say so now, not after
+  local taken = require("vcli.shell.commands").get(name)
+  if taken then
+    error(("plugin new: '%s' is already a command (%s's): choose another name"):format(name,
+      tostring(taken.owner):gsub("^plugin:(.*)$", "the %1 plugin")), 0)
+  end
   dir = dir or (pm.data_home() .. "/vcli/plugins/" .. name)
   local fs = require("vcli.fs")
   if fs.stat(dir) then error(("plugin new: %s already exists"):format(dir), 0) end
