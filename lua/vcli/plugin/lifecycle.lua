@@ -57,6 +57,14 @@ end
 
 local function verify_files(p)
   local codec = require("vcli.codec")
+  -- a map covers the whole plugin: a file added after it was written is not trusted either
+  if p.m.sha256 and next(p.m.sha256) then
+    for _, file in ipairs(manifest.covered_files(p.dir)) do
+      if not p.m.sha256[file] then
+        return nil, ("%s/%s: not in the manifest's sha256 map (changed after `plugin publish`?)"):format(p.dir, file)
+      end
+    end
+  end
   for file, want in pairs(p.m.sha256 or {}) do
     local data = R.read_file(p.dir .. "/" .. file)
     if not data then return nil, ("%s: sha256 lists %s, which is missing"):format(p.dir, file) end

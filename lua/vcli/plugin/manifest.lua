@@ -350,4 +350,27 @@ function Cache:save()
   return true
 end
 
+-- The files a plugin's sha256 map covers: every regular file under dir but
+-- plugin.yaml itself, its spec/ (tests are not loaded with the plugin) and
+-- dot-files (.git…), by path relative to dir, sorted. -> list
+function M.covered_files(dir)
+  local fs = require("vcli.fs")
+  local out = {}
+  local function walk(rel)
+    local names = fs.list(rel == "" and dir or (dir .. "/" .. rel)) or {}
+    for _, n in ipairs(names) do
+      local path = rel == "" and n or (rel .. "/" .. n)
+      local st = n:sub(1, 1) ~= "." and fs.stat(dir .. "/" .. path, true)
+      if st and st.type == "dir" then
+        if path ~= "spec" then walk(path) end
+      elseif st and st.type == "file" and path ~= "plugin.yaml" then
+        out[#out + 1] = path
+      end
+    end
+  end
+  walk("")
+  table.sort(out)
+  return out
+end
+
 return M

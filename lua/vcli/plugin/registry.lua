@@ -378,6 +378,28 @@ function M.publish(dir, regdir)
   if not mtext then fail("plugin publish: %s has no plugin.yaml", dir) end
   local m, err = manifest.parse(mtext, dir .. "/plugin.yaml")
   if not m then fail("plugin publish: %s", err) end
+  -- the manifest's sha256 map, written anew: every file the plugin loads, so
+  -- that a copy changed on disk after installing is refused at its next load
+  local lines, skipping = {}, false
+  for line in (mtext:gsub("\n?$", "\n")):gmatch("([^\n]*)\n") do
+    if line:match("^sha256:") then skipping = true
+    elseif skipping and (line:match("^%s") or line == "") then -- luacheck: ignore 542
+    else skipping = false; lines[#lines + 1] = line end
+  end
+  lines[#lines + 1] = "sha256:"
+  for _, file in ipairs(manifest.covered_files(dir)) do
+    lines[#lines + 1] = ('  "%s": %s'):format(file, codec.sha256(read(dir .. "/" .. file) or ""))
+  end
+  mtext = table.concat(lines, "\n") .. "\n"
+  m, err = manifest.parse(mtext, dir .. "/plugin.yaml")
+  if not m then fail("plugin publish: the manifest with its sha256 map: %s", err) end
+  local mtmp = dir .. "/.plugin.yaml.tmp"
+  local mf = io.open(mtmp, "w")
+  if not mf then fail("plugin publish: cannot write %s", mtmp) end
+  mf:write(mtext)
+  mf:close()
+  local mok, merr = os.rename(mtmp, dir .. "/plugin.yaml")
+  if not mok then os.remove(mtmp) fail("plugin publish: %s", merr) end
   mkdir_p(regdir)
   local location = regdir .. "/index.json"
   local doc = { plugins = {} }
