@@ -14,11 +14,11 @@ local function run(line)
 end
 
 -- A plugin NAME VERSION whose command NAME-hi prints "NAME VERSION".
-local function make_plugin(root, name, version, deps)
+local function make_plugin(root, name, version, deps, caps)
   local dir = root .. "/" .. name
   os.execute("mkdir -p " .. q(dir))
   local yaml = ("name: %s\nversion: %s\ndescription: the %s plugin\nvcli: \">=0.1\"\ncommands: [{name: %s-hi, summary: hi}]\n")
-    :format(name, version, name, name)
+    :format(name, version, name, name) .. (caps or "")
   if deps then
     yaml = yaml .. "dependencies:\n"
     for dn, dr in pairs(deps) do yaml = yaml .. ("  - {name: %s, version: \"%s\"}\n"):format(dn, dr) end
@@ -29,9 +29,9 @@ local function make_plugin(root, name, version, deps)
   return dir
 end
 
-local function publish(src, name, version, deps, regdir)
+local function publish(src, name, version, deps, regdir, caps)
   local base = spec.tmpdir()
-  local dir = make_plugin(base, name, version, deps)
+  local dir = make_plugin(base, name, version, deps, caps)
   assert(registry.publish(dir, regdir))
   os.execute("rm -rf " .. q(base))
   return src
@@ -157,6 +157,46 @@ describe("plugin install", function()
   it("names what is missing from the registry", function()
     local out = user().vcli("plugin install nosuch --registry " .. url)
     assert.matches("plugin nosuch is not in the registry", out)
+  end)
+end)
+
+describe("installing is trusting", function()
+  local areg
+  local NET = "capabilities:\n  - net: { hosts: [api.example.com] }\n"
+  local MORE = NET .. "  - exec: { commands: [git] }\n"
+  before_all(function()
+    areg = spec.tmpdir()
+    publish(areg, "asker", "1.0.0", nil, areg, NET)
+    publish(areg, "asker", "1.1.0", nil, areg, NET)
+    publish(areg, "asker", "1.2.0", nil, areg, MORE)
+  end)
+  it("shows what a plugin asks for, and without a terminal installs it only with --yes", function()
+    local u = user()
+    local out, code = u.vcli("plugin install asker@1.0.0 --registry " .. areg .. " 2>&1")
+    assert.equal(1, code, out)
+    assert.matches("asker 1%.0%.0 asks for:\n  net: hosts api%.example%.com\n", out)
+    assert.matches("not granted: no terminal to ask on %(%-%-yes grants what it asks for%); nothing was installed", out)
+    assert.equal("", u.left())
+    out, code = u.vcli("plugin install asker@1.0.0 --yes --registry " .. areg)
+    assert.equal(0, code, out)
+    assert.matches("installed asker 1%.0%.0", out)
+    assert.equal("asker", u.left())
+  end)
+  it("an update that asks for no more goes ahead; one that asks for more asks again", function()
+    local u = user()
+    assert.equal(0, select(2, u.vcli("plugin install asker@1.0.0 --yes --registry " .. areg)))
+    -- 1.1.0 asks for the same: no question; 1.2.0 adds exec: git
+    local out, code = u.vcli("plugin install asker@1.1.0 --registry " .. areg .. " 2>&1")
+    assert.equal(0, code, out)
+    assert.not_matches("asks for", out)
+    out, code = u.vcli("plugin update asker --registry " .. areg .. " 2>&1")
+    assert.equal(1, code, out)
+    assert.matches("asker 1%.2%.0 asks for more than 1%.1%.0 did:\n  exec: commands git\n", out)
+    assert.not_matches("  net:", out)
+    assert.matches("1%.1%.0", u.vcli("plugin list"))
+    out, code = u.vcli("plugin update asker --yes --registry " .. areg)
+    assert.equal(0, code, out)
+    assert.matches("updated asker 1%.1%.0 → 1%.2%.0", out)
   end)
 end)
 

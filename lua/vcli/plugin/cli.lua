@@ -147,6 +147,8 @@ local function registry()
   if not ok then error("plugin: the registry (search/install/uninstall/update/publish) failed to load: " .. tostring(r), 0) end
   return r
 end
+local YES_FLAG = { name = "yes", short = "y", type = "bool",
+                   help = "grant the capabilities the plugins ask for (shown) without asking" }
 local REG_FLAG = { name = "registry", type = "string", metavar = "DIR|URL",
                    help = "registry (default: config global.pluginRegistry, then $VCLI_PLUGIN_REGISTRY)" }
 
@@ -190,12 +192,13 @@ function M.define()
         handler = test },
       { name = "search", summary = "Search the registry", args = { { name = "query", optional = true } }, flags = { REG_FLAG },
         handler = function(ctx) return registry().search_cmd(ctx) end },
-      { name = "install", summary = "Install a plugin (and its dependencies) from the registry", args = NAME, flags = { REG_FLAG },
+      { name = "install", summary = "Install a plugin (and its dependencies) from the registry", args = NAME,
+        flags = { REG_FLAG, YES_FLAG },
         handler = function(ctx) return registry().install_cmd(ctx) end },
       { name = "uninstall", summary = "Remove a user-installed plugin", args = NAME,
         handler = function(ctx) return registry().uninstall_cmd(ctx) end },
       { name = "update", summary = "Update installed plugins from the registry",
-        args = { { name = "name", optional = true, complete = names } }, flags = { REG_FLAG },
+        args = { { name = "name", optional = true, complete = names } }, flags = { REG_FLAG, YES_FLAG },
         handler = function(ctx) return registry().update_cmd(ctx) end },
       { name = "publish", summary = "Package a plugin directory into a registry directory", args = { { name = "dir" } },
         flags = { { name = "to", type = "string", metavar = "REGISTRY_DIR", help = "the registry directory to add it to" } },

@@ -276,11 +276,63 @@ local function commit(plan, root)
   if not ok then error(err, 0) end
 end
 
--- Stage all, then commit all. Returns the plan (each with .installed: the
--- version it replaced, if any).
+-- What a manifest's capabilities grant, one line each: name -> "net: hosts a, b".
+function M.grant_lines(m)
+  local out = {}
+  for n, o in pairs(m and m.capabilities or {}) do
+    local parts = {}
+    if type(o) == "table" then
+      local ks = {}
+      for k in pairs(o) do ks[#ks + 1] = k end
+      table.sort(ks)
+      for _, k in ipairs(ks) do
+        local v = o[k]
+        if type(v) == "table" then
+          local t = {}
+          for _, x in ipairs(v) do t[#t + 1] = tostring(x) end
+          v = table.concat(t, ", ")
+        end
+        parts[#parts + 1] = k .. " " .. tostring(v)
+      end
+    end
+    out[n] = n .. (#parts > 0 and (": " .. table.concat(parts, "; ")) or "")
+  end
+  return out
+end
+
+-- Of each staged step, what it asks for that the version it replaces did not
+-- (everything, for a new plugin): {{step, lines}} for the steps that ask.
+local function asks_of(plan, root)
+  local out = {}
+  for _, step in ipairs(plan) do
+    local before = {}
+    if step.installed then
+      before = M.grant_lines(manifest.parse(read(root .. "/" .. step.name .. "/plugin.yaml") or "", step.name) or nil)
+    end
+    local lines = {}
+    for n, line in pairs(M.grant_lines(step.m)) do
+      if before[n] ~= line then lines[#lines + 1] = line end
+    end
+    table.sort(lines)
+    if #lines > 0 then out[#out + 1] = { step = step, lines = lines } end
+  end
+  return out
+end
+
+-- Stage all, ask for the grants (opts.consent(asks) -> true | false, err),
+-- then commit all. Returns the plan (each with .installed: the version it
+-- replaced, if any).
 function M.apply(idx, plan, opts)
   local root = opts and opts.root or M.root()
   local ok, err = pcall(function() for _, step in ipairs(plan) do stage(idx, step, root) end end)
+  if ok then
+    local asks = asks_of(plan, root)
+    if #asks > 0 then
+      local granted, why = true, nil
+      if opts and opts.consent then granted, why = opts.consent(asks) end
+      if not granted then ok, err = false, why or "the capabilities were not granted" end
+    end
+  end
   if not ok then
     for _, step in ipairs(plan) do rm_rf(step.tmp) end
     fail("%s; nothing was installed", err)
@@ -292,6 +344,30 @@ function M.apply(idx, plan, opts)
 end
 
 -- M.install(reg, "name[@range]", opts) -> plan
+-- The consent of a command: the asks printed; --yes grants them; else asked
+-- on the terminal; with no terminal to ask on, refused (say how to go on).
+local function consent_of(ctx)
+  return function(asks)
+    for _, a in ipairs(asks) do
+      ctx.print(("%s %s %s:"):format(a.step.name, a.step.v.version, a.step.installed and "asks for more than "
+        .. a.step.installed .. " did" or "asks for"))
+      for _, l in ipairs(a.lines) do ctx.print("  " .. l) end
+    end
+    if ctx.flags.yes then return true end
+    if not require("vcli.plugin.runtime").has_terminal() then
+      return false, "not granted: no terminal to ask on (--yes grants what it asks for)"
+    end
+    io.stdout:flush()
+    io.stderr:write("Grant these and install? [y/N] ")
+    io.stderr:flush()
+    local line = require("vcli.terminal").read_line()
+    local answer = (line or ""):match("^%s*(.-)%s*$"):lower()
+    if answer == "y" or answer == "yes" then return true end
+    return false, "not granted"
+  end
+end
+M.consent_of = consent_of
+
 function M.install(reg, spec, opts)
   local name, range = spec:match("^([^@]+)@(.+)$")
   name, range = name or spec, range or "*"
@@ -472,7 +548,7 @@ function M.search_cmd(ctx)
 end
 
 function M.install_cmd(ctx)
-  describe_plan(ctx, M.install(M.source(ctx.flags.registry), ctx.args.name))
+  describe_plan(ctx, M.install(M.source(ctx.flags.registry), ctx.args.name, { consent = consent_of(ctx) }))
   return 0
 end
 
@@ -483,7 +559,7 @@ function M.uninstall_cmd(ctx)
 end
 
 function M.update_cmd(ctx)
-  local res = M.update(M.source(ctx.flags.registry), ctx.args.name)
+  local res = M.update(M.source(ctx.flags.registry), ctx.args.name, { consent = consent_of(ctx) })
   if #res == 0 then ctx.print("no user-installed plugins to update") end
   for _, r in ipairs(res) do
     if r.to then ctx.print(("updated %s %s → %s"):format(r.name, r.from, r.to))
