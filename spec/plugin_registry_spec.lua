@@ -182,6 +182,19 @@ describe("installing is trusting", function()
     assert.matches("installed asker 1%.0%.0", out)
     assert.equal("asker", u.left())
   end)
+  it("asks on the terminal: y installs, anything else installs nothing", function()
+    for _, answer in ipairs({ "n", "y" }) do
+      local u = user()
+      local steps = require("vcli.json").encode({ { "expect", "Grant these and install? [y/N] " }, { "send", answer .. "\r" },
+        { "expect", answer == "y" and "installed asker" or "nothing was installed" } })
+      local out = spec.sh(("env HOME=%s XDG_DATA_HOME=%s/data XDG_STATE_HOME=%s/state VCLI_PLUGIN_PATH= python3 "
+        .. "spec/support/pty_drive.py %s %s --norc plugin install asker@1.0.0 --registry %s"):format(u.home, u.home, u.home,
+        q(steps), spec.vcli, areg))
+      assert.matches("^OK", out)
+      assert.matches("  net: hosts api%.example%.com", out)
+      assert.equal(answer == "y" and "asker" or "", u.left())
+    end
+  end)
   it("an update that asks for no more goes ahead; one that asks for more asks again", function()
     local u = user()
     assert.equal(0, select(2, u.vcli("plugin install asker@1.0.0 --yes --registry " .. areg)))
