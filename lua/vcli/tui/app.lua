@@ -424,13 +424,16 @@ function App:drain()
 end
 
 -- ------------------------------------------------------------- drawing
--- Data arriving (a watch event) draws within a frame's time, with whatever
--- else arrives meanwhile: 1 000 events a second are ~60 frames, not 1 000.
--- A key draws at once (schedule).
+-- Data arriving (a watch event) draws at most one frame's time after the
+-- last frame, with whatever else arrives meanwhile: 1 000 events a second
+-- are ~60 frames, not 1 000; data after a quiet spell (the first rows of a
+-- list, a lone event) draws at once. A key draws at once (schedule).
 App.COALESCE_MS = 16
 function App:schedule_soon()
   if self.frame_due or self.frame_soon or not self.live then return end
-  self.frame_soon = loop.timer(App.COALESCE_MS, function()
+  local wait = App.COALESCE_MS - (vm.now() - (self.frame_at or -math.huge))
+  if wait <= 0 then return self:schedule() end
+  self.frame_soon = loop.timer(math.ceil(wait), function()
     self.frame_soon = nil
     self:schedule()
   end)
@@ -606,7 +609,8 @@ function App:render()
     g:put(0, h - 1, hint, self.st:get("dim"))
   end
   if self.overlay then self:draw_overlay(self.overlay) end
-  self.frame_ms = vm.now() - t0
+  self.frame_at = vm.now()
+  self.frame_ms = self.frame_at - t0
 end
 
 function App:flush()

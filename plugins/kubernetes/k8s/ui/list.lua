@@ -200,8 +200,6 @@ function L:load_and_watch(gen)
   self.r = r
   local ns = (r.namespaced and not self.all) and conn.namespace or nil
   self.view_ns = ns
-  -- the header's server version alongside the first chunk, not before it
-  if not self.server then env.go(function() pcall(self.server_version, self, c) self:dirty() end) end
   local path = discovery.path(r, ns)
   local q = { limit = sess:chunk_size(conn, {}), labelSelector = self.selector, fieldSelector = self.field,
               includeObject = "Metadata" }
@@ -229,6 +227,9 @@ function L:load_and_watch(gen)
     -- its end (set_rows costs the whole list: not once per chunk)
     if first or not cont then
       self:set_rows(all, first)
+      -- the header's server version once the first rows are in (not before
+      -- them, nor beside them: its handshake would delay them)
+      if first and not self.server then env.go(function() pcall(self.server_version, self, c) self:dirty() end) end
       if cont then self.t.loading = true end
     end
     self.loaded = #all
