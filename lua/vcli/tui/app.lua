@@ -430,7 +430,7 @@ end
 -- list, a lone event) draws at once. A key draws at once (schedule).
 App.COALESCE_MS = 16
 function App:schedule_soon()
-  if self.frame_due or self.frame_soon or not self.live then return end
+  if self.frame_due or self.frame_soon or not self.live or self.away then return end
   local wait = App.COALESCE_MS - (vm.now() - (self.frame_at or -math.huge))
   if wait <= 0 then return self:schedule() end
   self.frame_soon = loop.timer(math.ceil(wait), function()
@@ -440,12 +440,12 @@ function App:schedule_soon()
 end
 
 function App:schedule()
-  if self.frame_due or not self.live then return end
+  if self.frame_due or not self.live or self.away then return end
   if self.frame_soon then self.frame_soon:stop(); self.frame_soon = nil end
   self.frame_due = true
   loop.timer(0, function()
     self.frame_due = false
-    if self.done then return end
+    if self.done or self.away then return end
     async.spawn(function() self:render() self:flush() end)
   end)
 end
@@ -672,12 +672,17 @@ function App:enter_screen()
 end
 
 function App:leave_screen(keep_owner)
+  -- away: the terminal is another's (a shell in a pod, $EDITOR, the shell
+  -- after :suspend); nothing is drawn until reenter
+  self.away = true
+  if self.frame_soon then self.frame_soon:stop(); self.frame_soon = nil end
   self.write(LEAVE)
   term.on_exit(nil)
   if not keep_owner and self.term then self.term:release(); self.term = nil end
 end
 
 function App:reenter()
+  self.away = nil
   self.last_cursor = nil
   self.write(ENTER)
   term.on_exit(LEAVE)
@@ -689,6 +694,7 @@ end
 
 -- :suspend (and SIGTSTP): the shell's prompt comes back; `fg` redraws.
 function App:suspend()
+  self.away = true
   self.write(LEAVE)
   term.on_exit(nil)
   term.raw(false)
