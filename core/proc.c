@@ -45,10 +45,16 @@ static int l_spawn(lua_State *L)
     luaL_checktype(L, -1, LUA_TTABLE);
     int argc = (int)lua_objlen(L, -1);
     if (argc < 1) return luaL_error(L, "proc.spawn: argv is empty");
+    for (int i = 0; i < argc; i++) { /* checked before anything is allocated: an error cannot leak */
+        lua_rawgeti(L, -1, i + 1);
+        if (!lua_isstring(L, -1)) return luaL_error(L, "proc.spawn: argv[%d] is not a string", i + 1);
+        lua_pop(L, 1);
+    }
     char **argv = calloc((size_t)argc + 1, sizeof *argv);
+    if (!argv) return luaL_error(L, "proc.spawn: out of memory");
     for (int i = 0; i < argc; i++) {
         lua_rawgeti(L, -1, i + 1);
-        argv[i] = strdup(luaL_checkstring(L, -1));
+        argv[i] = strdup(lua_tostring(L, -1));
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
@@ -112,6 +118,7 @@ static int l_spawn(lua_State *L)
         close(errp[0]);
     }
     for (int i = 0; argv[i]; i++) free(argv[i]);
+    free(argv);
     for (int i = 0; envp && envp[i]; i++) free(envp[i]);
     free(envp);
     for (int i = 0; i < 3; i++) {
