@@ -12,6 +12,7 @@
 --   terminal.hand_over(fn, ...) -> fn's results: what vcli wrote goes out first, then fn runs
 --                           with the terminal in its normal mode (a child inherits it)
 --   terminal.read_line() -> line | "" at the end of input (in a task; the terminal in its normal mode)
+--   terminal.ask_yes(question) -> true for y/yes typed after the question (on stderr), else false
 --   terminal.size() -> cols, rows;  terminal.is_tty() -> stdin and stdout are a terminal
 local loop = require("vcli.loop")
 local async = require("vcli.async")
@@ -128,6 +129,16 @@ function M.read_line()
     end)
     return function() h:stop() end
   end)
+end
+
+-- A yes/no question on the terminal in its normal mode (the caller knows
+-- there is one): the question on stderr, y or yes is true, anything else false.
+function M.ask_yes(question)
+  io.stdout:flush()
+  io.stderr:write(question)
+  io.stderr:flush()
+  local answer = (M.read_line() or ""):match("^%s*(.-)%s*$"):lower()
+  return answer == "y" or answer == "yes"
 end
 
 return M

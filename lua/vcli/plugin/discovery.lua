@@ -196,14 +196,18 @@ local function stub_complete(p, path)
   end
 end
 
+-- A command's owner as a person reads it: "core", "the kubernetes plugin".
+function M.owner_label(owner)
+  return (tostring(owner):gsub("^plugin:(.*)$", "the %1 plugin"))
+end
+
 function M.stubs(p)
   p.conflicts = nil
   for _, c in ipairs(p.m.commands) do
     local existing = commands.get(c.name)
     if existing and existing.owner ~= R.owner(p) then
       p.conflicts = p.conflicts or {}
-      p.conflicts[#p.conflicts + 1] = ("command '%s' is %s's: not registered"):format(c.name,
-        tostring(existing.owner):gsub("^plugin:(.*)$", "the %1 plugin"))
+      p.conflicts[#p.conflicts + 1] = ("command '%s' is %s's: not registered"):format(c.name, M.owner_label(existing.owner))
     end
     if not existing or existing.owner == R.owner(p) then
       local subs

@@ -343,7 +343,6 @@ function M.apply(idx, plan, opts)
   return plan
 end
 
--- M.install(reg, "name[@range]", opts) -> plan
 -- The consent of a command: the asks printed; --yes grants them; else asked
 -- on the terminal; with no terminal to ask on, refused (say how to go on).
 local function consent_of(ctx)
@@ -357,17 +356,12 @@ local function consent_of(ctx)
     if not require("vcli.plugin.runtime").has_terminal() then
       return false, "not granted: no terminal to ask on (--yes grants what it asks for)"
     end
-    io.stdout:flush()
-    io.stderr:write("Grant these and install? [y/N] ")
-    io.stderr:flush()
-    local line = require("vcli.terminal").read_line()
-    local answer = (line or ""):match("^%s*(.-)%s*$"):lower()
-    if answer == "y" or answer == "yes" then return true end
+    if require("vcli.terminal").ask_yes("Grant these and install? [y/N] ") then return true end
     return false, "not granted"
   end
 end
-M.consent_of = consent_of
 
+-- M.install(reg, "name[@range]", opts) -> plan
 function M.install(reg, spec, opts)
   local name, range = spec:match("^([^@]+)@(.+)$")
   name, range = name or spec, range or "*"

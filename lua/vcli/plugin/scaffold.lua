@@ -64,8 +64,8 @@ function M.new(name, dir)
   -- its command would be refused (the name is taken): say so now, not after
   local taken = require("vcli.shell.commands").get(name)
   if taken then
-    error(("plugin new: '%s' is already a command (%s's): choose another name"):format(name,
-      tostring(taken.owner):gsub("^plugin:(.*)$", "the %1 plugin")), 0)
+    error(("plugin new: '%s' is already a command (%s's): choose another name")
+      :format(name, require("vcli.plugin.discovery").owner_label(taken.owner)), 0)
   end
   dir = dir or (pm.data_home() .. "/vcli/plugins/" .. name)
   local fs = require("vcli.fs")

@@ -215,9 +215,7 @@ commands.define({
     -- the interface's `:` lines are kept as the shell's are (history.size, dedupe,
     -- never a line with a secret), in their own file beside the shell's history:
     -- Up in the shell stays the shell's, Up after `:` the interface's
-    local hist = require("vcli.shell.history")
-    local sh_hist = hist.from_config()
-    local ui_hist = hist.open(sh_hist.path .. "-ui", sh_hist.max, { dedupe = sh_hist.dedupe, ignore_space = sh_hist.ignore_space })
+    local ui_hist = require("vcli.shell.history").from_config("-ui")
     local ty = ctx.args.type
     local panel = "k8s"
     for _, k in ipairs(host.kinds()) do if k.name == ty then panel, ty = ty, nil end end

@@ -42,7 +42,9 @@ end
 
 -- The history the configuration describes: history.file (empty: the
 -- default path), history.size, history.dedupe, history.ignoreSpace.
-function M.from_config()
+-- M.settings() -> path, max, opts: what the configuration says, nothing read.
+-- M.from_config([suffix]) opens that history (suffix: a file beside it, "-ui").
+function M.settings()
   local ok, config = pcall(require, "vcli.config")
   local function get(k)
     if not ok then return nil end
@@ -52,7 +54,12 @@ function M.from_config()
   local path = get("history.file")
   if type(path) ~= "string" or path == "" then path = M.default_path()
   elseif path:sub(1, 2) == "~/" then path = (os.getenv("HOME") or "") .. path:sub(2) end
-  return M.open(path, tonumber(get("history.size")), { dedupe = get("history.dedupe"), ignore_space = get("history.ignoreSpace") })
+  return path, tonumber(get("history.size")), { dedupe = get("history.dedupe"), ignore_space = get("history.ignoreSpace") }
+end
+
+function M.from_config(suffix)
+  local path, max, opts = M.settings()
+  return M.open(path .. (suffix or ""), max, opts)
 end
 
 function H:load()

@@ -64,12 +64,7 @@ function H.confirm(p, question)
     return type(r) == "table" and r.ok == true
   end
   if not R.has_terminal() then return false end
-  io.stdout:flush()
-  io.stderr:write(tostring(question))
-  io.stderr:flush()
-  local line = require("vcli.terminal").read_line()
-  local answer = (line or ""):match("^%s*(.-)%s*$"):lower()
-  return answer == "y" or answer == "yes"
+  return require("vcli.terminal").ask_yes(tostring(question))
 end
 
 -- The plugin's panels go when its state does.
