@@ -11,10 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define ENV_META "vcli.store.env"
 #define DB_META "vcli.store.db"
+#define LOCK_META "vcli.store.lock"
 #define META_DB ".meta"                 /* names starting with '.' are ours */
 #define DEFAULT_MAPSIZE ((size_t)1 << 30)
 #define DEFAULT_MAXMAP ((size_t)16 << 30)
@@ -374,13 +378,24 @@ static int db_get(lua_State *L)
 }
 
 typedef struct { const char *k, *v; size_t kn, vn; int del; } kv;
-typedef struct { kv *items; size_t n; uint64_t quota, before, after; } batch;
+/* expect: the values the batch is conditional on (del: the key is absent) */
+typedef struct { kv *items; size_t n; uint64_t quota, before, after; kv *expect; size_t nexpect; } batch;
+#define EXPECTATION_FAILED (-2)         /* not an LMDB code */
 
 static int apply_batch(senv *e, dbud *d, MDB_txn *txn, void *ud)
 {
     batch *b = ud;
     uint64_t u;
-    int rc = usage_of(txn, e, d, &u);
+    int rc;
+    for (size_t i = 0; i < b->nexpect; i++) {
+        kv *x = &b->expect[i];
+        MDB_val k = {x->kn, (void *)x->k}, cur;
+        rc = mdb_get(txn, d->dbi, &k, &cur);
+        if (rc && rc != MDB_NOTFOUND) return rc;
+        if (x->del ? rc == 0 : (rc || cur.mv_size != x->vn || memcmp(cur.mv_data, x->v, x->vn)))
+            return EXPECTATION_FAILED;
+    }
+    rc = usage_of(txn, e, d, &u);
     if (rc) return rc;
     b->before = u;
     for (size_t i = 0; i < b->n; i++) {
@@ -407,6 +422,11 @@ static int apply_batch(senv *e, dbud *d, MDB_txn *txn, void *ud)
 
 static int write_result(lua_State *L, dbud *d, batch *b, int rc, const char *what)
 {
+    if (rc == EXPECTATION_FAILED) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "changed");
+        return 2;
+    }
     if (rc == QUOTA_EXCEEDED) {
         lua_pushnil(L);
         lua_pushfstring(L, "store '%s': quota of %.0f bytes exceeded", d->name, (double)b->quota);
@@ -425,7 +445,7 @@ static int db_put(lua_State *L)
     kv it = {0};
     it.k = check_key(L, d, 2, &it.kn);
     it.v = luaL_checklstring(L, 3, &it.vn);
-    batch b = {&it, 1, 0, 0, 0};
+    batch b = {&it, 1, 0, 0, 0, NULL, 0};
     return write_result(L, d, &b, run_write(d, apply_batch, &b), "put into");
 }
 
@@ -436,34 +456,55 @@ static int db_del(lua_State *L)
     kv it = {0};
     it.k = check_key(L, d, 2, &it.kn);
     it.del = 1;
-    batch b = {&it, 1, 0, 0, 0};
+    batch b = {&it, 1, 0, 0, 0, NULL, 0};
     return write_result(L, d, &b, run_write(d, apply_batch, &b), "delete from");
 }
 
-/* db:put_many({key = value | false, ...}) -> true | nil, err; all or nothing */
+/* Items of a {key = string | false} table at idx into a new array (GC'd on error) */
+static kv *read_items(lua_State *L, dbud *d, int idx, size_t *count, const char *what)
+{
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) { lua_pop(L, 1); n++; }
+    kv *items = lua_newuserdata(L, sizeof(kv) * (n ? n : 1));
+    size_t i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        kv *it = &items[i++];
+        memset(it, 0, sizeof *it);
+        if (lua_type(L, -2) != LUA_TSTRING)
+        {
+            luaL_error(L, "store '%s': %s keys must be strings, got a %s", d->name, what, luaL_typename(L, -2));
+            return NULL;
+        }
+        it->k = check_key(L, d, -2, &it->kn);
+        if (lua_type(L, -1) == LUA_TSTRING) it->v = lua_tolstring(L, -1, &it->vn);
+        else if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) it->del = 1;
+        else {
+            luaL_error(L, "store '%s': %s value for '%s' must be a string or false, got a %s",
+                       d->name, what, it->k, luaL_typename(L, -1));
+            return NULL;
+        }
+        lua_pop(L, 1);
+    }
+    *count = n;
+    return items;
+}
+
+/* db:put_many({key = value | false, ...} [, expect]) -> true | nil, err; all
+ * or nothing. expect ({key = value | false}): only if each key holds that
+ * value (false: is absent) when the transaction runs; otherwise nothing is
+ * written and the answer is nil, "changed" (compare-and-swap). */
 static int db_put_many(lua_State *L)
 {
     dbud *d = check_db(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
-    size_t n = 0;
-    lua_pushnil(L);
-    while (lua_next(L, 2)) { lua_pop(L, 1); n++; }
-    kv *items = lua_newuserdata(L, sizeof(kv) * (n ? n : 1));   /* GC'd on error */
-    size_t i = 0;
-    lua_pushnil(L);
-    while (lua_next(L, 2)) {
-        kv *it = &items[i++];
-        memset(it, 0, sizeof *it);
-        if (lua_type(L, -2) != LUA_TSTRING)
-            return luaL_error(L, "store '%s': put_many keys must be strings, got a %s", d->name, luaL_typename(L, -2));
-        it->k = check_key(L, d, -2, &it->kn);
-        if (lua_type(L, -1) == LUA_TSTRING) it->v = lua_tolstring(L, -1, &it->vn);
-        else if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) it->del = 1;
-        else return luaL_error(L, "store '%s': put_many value for '%s' must be a string or false, got a %s",
-                               d->name, it->k, luaL_typename(L, -1));
-        lua_pop(L, 1);
-    }
-    batch b = {items, n, 0, 0, 0};
+    int has_expect = !lua_isnoneornil(L, 3);
+    if (has_expect) luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);                   /* the item arrays go above the arguments */
+    batch b = {0};
+    b.items = read_items(L, d, 2, &b.n, "put_many");
+    if (has_expect) b.expect = read_items(L, d, 3, &b.nexpect, "put_many expect");
     return write_result(L, d, &b, run_write(d, apply_batch, &b), "put_many into");
 }
 
@@ -600,6 +641,46 @@ static int env_stats(lua_State *L)
     return 1;
 }
 
+/* ---- locks ------------------------------------------------------------- */
+/* env:lock(name) -> lock | nil, "held"; an exclusive lock of the store
+ * directory's file NAME.lock (flock), held until lock:release(), the handle
+ * is collected, or the process ends however it ends (kill -9 included: the
+ * kernel drops it). Not inherited by child processes. */
+typedef struct { int fd; } lockud;
+
+static int env_lock(lua_State *L)
+{
+    senv *e = check_env(L, 1);
+    size_t n;
+    const char *name = luaL_checklstring(L, 2, &n);
+    if (n == 0 || n > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)
+        return luaL_error(L, "store: lock names are 1-64 letters, digits, '_' or '-'");
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s.lock", e->path, name) >= (int)sizeof path)
+        return fail(L, "cannot lock", "path too long");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return fail(L, lua_pushfstring(L, "cannot open %s", path), strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int err = errno;
+        close(fd);
+        if (err == EWOULDBLOCK) { lua_pushnil(L); lua_pushliteral(L, "held"); return 2; }
+        return fail(L, lua_pushfstring(L, "cannot lock %s", path), strerror(err));
+    }
+    lockud *u = lua_newuserdata(L, sizeof *u);
+    u->fd = fd;
+    luaL_getmetatable(L, LOCK_META);
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+static int lock_release(lua_State *L)
+{
+    lockud *u = vcli_checkudata(L, 1, LOCK_META);
+    if (u->fd >= 0) close(u->fd);   /* closing the only descriptor drops the flock */
+    u->fd = -1;
+    return 0;
+}
+
 static int env_tostring(lua_State *L)
 {
     envud *u = vcli_checkudata(L, 1, ENV_META);
@@ -611,7 +692,7 @@ static int env_tostring(lua_State *L)
 int luaopen_vcli_store(lua_State *L)
 {
     static const luaL_Reg env_m[] = {
-        {"db", env_db}, {"stats", env_stats}, {"close", env_close},
+        {"db", env_db}, {"stats", env_stats}, {"close", env_close}, {"lock", env_lock},
         {"__gc", env_gc}, {"__tostring", env_tostring}, {NULL, NULL}};
     static const luaL_Reg db_m[] = {
         {"get", db_get}, {"put", db_put}, {"del", db_del}, {"put_many", db_put_many},
@@ -620,6 +701,8 @@ int luaopen_vcli_store(lua_State *L)
         {"__gc", db_gc}, {"__tostring", db_tostring}, {NULL, NULL}};
     vcli_newclass(L, ENV_META, env_m);
     vcli_newclass(L, DB_META, db_m);
+    static const luaL_Reg lock_m[] = {{"release", lock_release}, {"__gc", lock_release}, {NULL, NULL}};
+    vcli_newclass(L, LOCK_META, lock_m);
     if (envs_ref == LUA_NOREF) {
         lua_newtable(L);
         lua_createtable(L, 0, 1);
