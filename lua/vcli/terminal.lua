@@ -12,6 +12,7 @@
 --   terminal.hand_over(fn, ...) -> fn's results: what vcli wrote goes out first, then fn runs
 --                           with the terminal in its normal mode (a child inherits it)
 --   terminal.read_line() -> line | "" at the end of input (in a task; the terminal in its normal mode)
+--   terminal.ask(question) -> the line typed after the question (on stderr), trimmed | nil
 --   terminal.ask_yes(question) -> true for y/yes typed after the question (on stderr), else false
 --   terminal.size() -> cols, rows;  terminal.is_tty() -> stdin and stdout are a terminal
 local loop = require("vcli.loop")
@@ -133,11 +134,17 @@ end
 
 -- A yes/no question on the terminal in its normal mode (the caller knows
 -- there is one): the question on stderr, y or yes is true, anything else false.
-function M.ask_yes(question)
+-- ask(question) -> the line typed after the question (on stderr), trimmed; nil at end of input
+function M.ask(question)
   io.stdout:flush()
   io.stderr:write(question)
   io.stderr:flush()
-  local answer = (M.read_line() or ""):match("^%s*(.-)%s*$"):lower()
+  local line = M.read_line()
+  return line and line:match("^%s*(.-)%s*$")
+end
+
+function M.ask_yes(question)
+  local answer = (M.ask(question) or ""):lower()
   return answer == "y" or answer == "yes"
 end
 

@@ -37,7 +37,10 @@ local function wrap(spec)
       plugin_env.ctx = ctx
       local ok, status = pcall(h, ctx)
       plugin_env.ctx = nil
-      if name == "ctx" or name == "ns" or name == "k8s" then show_prompt() end
+      if name == "ctx" or name == "ns" or name == "k8s" or (real and real.queued_changed) then
+        if real then real.queued_changed = nil end
+        show_prompt()
+      end
       if not ok then error(status, 0) end
       return status
     end
@@ -67,6 +70,23 @@ end
 
 -- the prompt shows context/namespace once the kubeconfig reads cleanly
 vcli.timer(0, show_prompt)
+
+-- writes queued while a cluster was unreachable: in the interactive shell,
+-- every offline.syncInterval, replayed once their cluster answers again
+-- (offline.autoSync), one line per operation
+if vcli.terminal and vcli.terminal.size and (vcli.terminal.size() or {}).terminal then
+  local pol = plugin_env.cluster_policy(nil)
+  local every = math.max(1, pol.sync_interval or 30) * 1000
+  local busy = false
+  vcli.every(every, function()
+    if busy then return end
+    busy = true
+    pcall(function()
+      if require("k8s.offline").background(session()) then show_prompt() end
+    end)
+    busy = false
+  end)
+end
 
 return {
   on_config_change = function()

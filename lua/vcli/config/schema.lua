@@ -69,7 +69,6 @@ local STRING = str(nil, "a string")
 
 -- Keys vcli accepts before the code that reads them exists (each an open issue).
 local TUI = "full-screen TUI"
-local QUEUE = "offline write queue"
 local function later(what, n) n.pending = what return n end
 
 local tls = section("TLS settings for the connection.", {
@@ -89,6 +88,8 @@ local cluster = section("One cluster vcli knows, merged across layers by its nam
   { "resources", section("Limits on what vcli reads from this cluster.", {
     { "pageSize", int(500, "objects per list request (chunked lists).", { min = 1, max = 10000 }) },
   }) },
+  { "conflictStrategy", enum({ "", "ask", "server-wins", "client-wins", "merge" }, "",
+    "this cluster's offline.conflictStrategy (empty: the global one).") },
 })
 
 local layout = section("A TUI layout: named set of panels.", {
@@ -156,11 +157,13 @@ M.root = section("The vcli configuration.", {
     { "cacheSize", int(268435456,
       "bytes of the Kubernetes offline cache at most; past it the oldest answers go first (0: no bound).", { min = 0 }) },
     { "cacheTTL", dur("24h", "cached answers older than this are neither given nor kept (0: no limit).") },
-    { "queueSize", later(QUEUE, int(1000, "queued writes at most.", { min = 0 })) },
-    { "syncInterval", later(QUEUE, dur("30s", "how often an unreachable cluster is retried.")) },
-    { "conflictStrategy", later(QUEUE, enum({ "ask", "server-wins", "client-wins", "merge" }, "ask",
-      "what to do when a queued write meets a changed object.")) },
-    { "autoSync", later(QUEUE, bool(true, "replay the queue as soon as the cluster is back.")) },
+    { "queueSize", int(1000, "writes queued at most while a cluster is unreachable (past it a write is refused).",
+      { min = 0 }) },
+    { "syncInterval", dur("30s", "how often the shell retries a cluster with queued writes.") },
+    { "conflictStrategy", enum({ "ask", "server-wins", "client-wins", "merge" }, "ask",
+      "what to do when a queued write meets an object changed meanwhile (docs/offline.md).") },
+    { "autoSync", bool(true, "replay the queue as soon as the cluster answers again (false: k8s offline sync).") },
+    { "queueNonInteractive", bool(false, "queue writes of vcli -c and pipes too (off: they fail as kubectl's do).") },
   }) },
   { "prometheus", section("The Prometheus server.", {
     { "url", str("http://localhost:9090", "base URL of the Prometheus HTTP API.") },

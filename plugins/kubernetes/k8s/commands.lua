@@ -20,6 +20,7 @@ local function global_flags(sess)
     { name = "as", type = "string", metavar = "USER", help = "impersonate USER" },
     { name = "as-group", type = "list", metavar = "GROUP", help = "impersonate GROUP (repeatable; needs --as)" },
     { name = "as-uid", type = "string", metavar = "UID", help = "impersonate this UID (needs --as)" },
+    { name = "no-queue", type = "bool", help = "fail when the cluster is unreachable instead of queuing the change" },
   }
 end
 
@@ -124,7 +125,10 @@ end
 function M.prompt(sess)
   local ok, conn = pcall(sess.conn, sess, {})
   if not ok then return nil end
-  return { { ("⎈ %s/%s "):format(conn.context, conn.namespace), 6 } }
+  local segs = { { ("⎈ %s/%s "):format(conn.context, conn.namespace), 6 } }
+  local q = require("k8s.offline").prompt_segment(sess)
+  if q then segs[#segs + 1] = q end
+  return segs
 end
 
 function M.specs(sess)
@@ -181,6 +185,7 @@ function M.specs(sess)
                    { "k8s ns -", "back to the previous one" } },
     },
   }
+  subs[#subs + 1] = require("k8s.offline").spec(sess)
   local containers = function(p, cctx) return M.complete_containers(sess, p, cctx) end
   for _, s in ipairs(verbs.specs(sess, { type_arg = type_arg, names_arg = names_arg, name_arg = name_arg,
                                          containers = containers })) do

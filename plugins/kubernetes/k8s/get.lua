@@ -45,7 +45,9 @@ local function min_rows(tbl, null)
     local c = {}
     for j, v in ipairs(row.cells or {}) do c[j] = printer.cell_text(v, null) end
     local md = type(row.object) == "table" and row.object.metadata or {}
-    rows[i] = { c = c, ns = md.namespace or tbl.namespace, name = md.name or c[ncol], ts = md.creationTimestamp }
+    -- rv and g (generation): what a write queued offline records as the version the user saw
+    rows[i] = { c = c, ns = md.namespace or tbl.namespace, name = md.name or c[ncol], ts = md.creationTimestamp,
+                rv = md.resourceVersion, g = md.generation }
   end
   return rows
 end

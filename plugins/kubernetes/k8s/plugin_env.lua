@@ -55,7 +55,8 @@ function M.new()
 
   if vcli.store then
     local st = vcli.store
-    env.store = { get = st.get, put = st.put, del = st.del, keys = st.keys, usage = st.usage }
+    env.store = { get = st.get, put = st.put, del = st.del, keys = st.keys, usage = st.usage,
+                  put_many = st.put_many, lock = st.lock, unlock = st.unlock }
   end
 
   function env.read_file(path)
@@ -160,6 +161,17 @@ function M.new()
     if ctx then ctx.err(question .. "(no terminal to ask on: add -y to delete)\n") end
     return false
   end
+  -- a line typed on the terminal after the question (offline sync's ask); nil without one
+  function env.ask(question)
+    local ctx = M.ctx
+    if vcli.ui and ctx and ctx.terminal then return vcli.ui.ask(question) end
+    return nil
+  end
+  -- a line for the user outside any command (the offline queue replayed in the background)
+  function env.notify(line)
+    if vcli.terminal then pcall(vcli.terminal.write, line, 2) end
+  end
+  env.every = function(ms, fn) return vcli.every(ms, fn) end
   return env
 end
 
@@ -183,6 +195,11 @@ function M.cluster_policy(context)
   pol.offline = get("offline.enabled") ~= false
   pol.cache_ttl = M.seconds(get("offline.cacheTTL"))
   pol.cache_size = tonumber(get("offline.cacheSize"))
+  pol.queue_size = tonumber(get("offline.queueSize"))
+  pol.sync_interval = M.seconds(get("offline.syncInterval"))
+  pol.strategy = get("offline.conflictStrategy")
+  pol.auto_sync = get("offline.autoSync") ~= false
+  pol.queue_noninteractive = get("offline.queueNonInteractive") == true
   pol.namespace = nonempty(get("kubernetes.namespace"))
   local clusters = get("clusters")
   for _, cl in ipairs(type(clusters) == "table" and clusters or {}) do
@@ -192,6 +209,7 @@ function M.cluster_policy(context)
       local ps = type(cl.resources) == "table" and tonumber(cl.resources.pageSize)
       if ps and ps >= 1 then pol.page_size = math.floor(ps) end
       pol.namespace = nonempty(cl.namespace) or pol.namespace
+      pol.strategy = nonempty(cl.conflictStrategy) or pol.strategy
     end
   end
   return pol

@@ -5,6 +5,7 @@ local util = require("k8s.util")
 local discovery = require("k8s.discovery")
 local printer = require("k8s.printer")
 local kubeconfig = require("k8s.kubeconfig")
+local offline = require("k8s.offline")
 
 local M = {}
 
@@ -255,6 +256,19 @@ local function words_of(ctx)
   return w
 end
 
+-- the object now, or, when the cluster does not answer, as the cache last saw
+-- it (the base a queued write records) -> obj | nil, err, kind
+local function current(sess, c, conn, r, ns, name)
+  local obj, err, kind = c:get_json(discovery.path(r, ns, name))
+  if obj or kind ~= "network" then return obj, err, kind end
+  local b = offline.base(sess, conn, r, ns, name)
+  if b.obj then return b.obj, err, "cached" end
+  return nil, err, kind
+end
+
+-- the command's exit status: 0, or offline.EXIT_QUEUED when something was queued
+local function status_of(state) return state.queued and offline.EXIT_QUEUED or 0 end
+
 local function patch(c, r, ns, name, body, ptype, sub, q)
   local p = discovery.path(r, ns, name) .. (sub and ("/" .. sub) or "") .. util.query(q or {})
   local res, err = c:request{ method = "PATCH", path = p, body = body,
@@ -274,10 +288,10 @@ function M.describe(sess, ctx)
   local env = sess.env
   local describe = require("k8s.describe")
   local shown, errs = 0, {}
-  local function show(t, obj, offline, prefixed)
+  local function show(t, obj, from_cache, prefixed)
     obj.apiVersion = obj.apiVersion or t.r.gv
     obj.kind = obj.kind or t.r.kind
-    local text = describe.describe{ env = env, c = not offline and c or nil, obj = obj, events = not offline }
+    local text = describe.describe{ env = env, c = not from_cache and c or nil, obj = obj, events = not from_cache }
     -- kubectl: "\n\n" between objects; after each object matched by prefix, "\n"
     if shown > 0 and not prefixed then ctx.out("\n\n") end
     ctx.out(prefixed and (text .. "\n") or text)
@@ -428,14 +442,24 @@ function M.delete(sess, ctx)
     local answer = sess.env.confirm and sess.env.confirm(question)
     if not answer then ctx.err("Nothing deleted.\n"); return 1 end
   end
+  local state = {}
   for _, t in ipairs(ts) do
     local q = { dryRun = dry and "All" or nil, gracePeriodSeconds = f["grace-period"] and tostring(f["grace-period"]) or nil }
-    local res, err = c:request{ method = "DELETE", path = discovery.path(t.r, t.ns or ns_of(t.r, conn), t.name) .. util.query(q),
-      accept = "application/json", timeout_ms = 30000 }
-    if not res then error(err, 0) end
+    local ns = t.ns or ns_of(t.r, conn)
+    local path = discovery.path(t.r, ns, t.name) .. util.query(q)
+    if dry then
+      local res, err = c:request{ method = "DELETE", path = path, accept = "application/json", timeout_ms = 30000 }
+      if not res then error(err, 0) end
+    else
+      local target = offline.target(t.r, ns, t.name)
+      local op = { kind = "delete", target = target, send = { method = "DELETE", path = path },
+        line = ("delete %s%s"):format(qualified(t), target.ns and (" -n " .. target.ns) or "") }
+      if not offline.try(sess, ctx, c, conn, op, state) then goto next end
+    end
     ctx.out(('%s "%s" deleted%s\n'):format(discovery.kind_prefix(t.r), t.name, dry and " (server dry run)" or ""))
+    ::next::
   end
-  return 0
+  return status_of(state)
 end
 
 -- ---------------------------------------------------------------- scale
@@ -444,11 +468,14 @@ function M.scale(sess, ctx)
   guard(sess, conn, "scale")
   local n = ctx.flags.replicas
   if not n then error("k8s scale: --replicas is required", 0) end
+  local state = {}
   for _, t in ipairs(ts) do
-    patch(c, t.r, ns_of(t.r, conn), t.name, sess.env.json.encode({ spec = { replicas = n } }), nil, "scale")
-    ctx.out(qualified(t) .. " scaled\n")
+    local ns = ns_of(t.r, conn)
+    local op = offline.patch_op(sess, t.r, ns, t.name, { spec = { replicas = n } },
+      ("scale %s%s --replicas %d"):format(qualified(t), ns and (" -n " .. ns) or "", n), { sub = "scale" })
+    if offline.try(sess, ctx, c, conn, op, state) then ctx.out(qualified(t) .. " scaled\n") end
   end
-  return 0
+  return status_of(state)
 end
 
 -- ---------------------------------------------------------------- rollout
@@ -456,6 +483,7 @@ local function rfc3339(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", t) end
 
 -- a deployment's revisions: its replica sets by revision, newest first
 local function revisions(c, ns, d)
+  if not d then return {} end
   local rsl = c:get_json("/apis/apps/v1/namespaces/" .. ns .. "/replicasets")
   local revs = {}
   for _, rs in ipairs(rsl and rsl.items or {}) do
@@ -470,6 +498,8 @@ local function revisions(c, ns, d)
   return revs
 end
 
+M.revisions = revisions
+
 function M.rollout(sess, ctx)
   local action = ctx.args.action
   if action == "history" and ctx.flags.revision then
@@ -481,13 +511,17 @@ function M.rollout(sess, ctx)
   end
   local ts, c, conn = targets(sess, ctx, ctx.args.items or {})
   local env = sess.env
+  local state = {}
+  local function nsf(ns) return ns and (" -n " .. ns) or "" end
   for _, t in ipairs(ts) do
     local ns = ns_of(t.r, conn)
     if action == "restart" then
       guard(sess, conn, "rollout restart")
-      patch(c, t.r, ns, t.name, env.json.encode({ spec = { template = { metadata = { annotations = {
-        ["kubectl.kubernetes.io/restartedAt"] = rfc3339(env.time()) } } } } }))
-      ctx.out(qualified(t) .. " restarted\n")
+      -- the time the user asked: a second send of the same patch restarts nothing more
+      local op = offline.patch_op(sess, t.r, ns, t.name, { spec = { template = { metadata = { annotations = {
+        ["kubectl.kubernetes.io/restartedAt"] = rfc3339(env.time()) } } } } },
+        ("rollout restart %s%s"):format(qualified(t), nsf(ns)))
+      if offline.try(sess, ctx, c, conn, op, state) then ctx.out(qualified(t) .. " restarted\n") end
     elseif action == "status" then
       local deadline = env.now() + (ctx.flags.timeout or 600) * 1000
       local last
@@ -518,7 +552,19 @@ function M.rollout(sess, ctx)
       end
     elseif action == "undo" then
       guard(sess, conn, "rollout undo")
-      local d, err = c:get_json(discovery.path(t.r, ns, t.name))
+      local d, err, kind = c:get_json(discovery.path(t.r, ns, t.name))
+      if not d and kind == "network" then
+        -- queued: the revision it goes back to is chosen when it is replayed
+        local want = ctx.flags["to-revision"]
+        local op = { kind = "undo", target = offline.target(t.r, ns, t.name), to_revision = want,
+          send = { method = "PATCH", path = discovery.path(t.r, ns, t.name) .. util.query({ fieldManager = offline.MANAGER }),
+                   content_type = "application/json-patch+json" },
+          line = ("rollout undo %s%s%s"):format(qualified(t), nsf(ns), want and (" --to-revision " .. want) or "") }
+        state.err = state.err or err
+        state.queued = true
+        offline.try(sess, ctx, c, conn, op, state)
+        goto continue
+      end
       if not d then error(err, 0) end
       local revs = revisions(c, ns, d)
       local want = ctx.flags["to-revision"]
@@ -534,6 +580,7 @@ function M.rollout(sess, ctx)
       local body = env.json.encode({ { op = "replace", path = "/spec/template", value = tmpl } })
       patch(c, t.r, ns, t.name, body, "application/json-patch+json")
       ctx.out(qualified(t) .. " rolled back\n")
+      ::continue::
     elseif action == "history" then
       local d, err = c:get_json(discovery.path(t.r, ns, t.name))
       if not d then error(err, 0) end
@@ -551,20 +598,25 @@ function M.rollout(sess, ctx)
       ctx.out(table.concat(out, "\n") .. "\n\n")
     elseif action == "pause" or action == "resume" then
       guard(sess, conn, "rollout " .. action)
-      local d, err = c:get_json(discovery.path(t.r, ns, t.name))
-      if not d then error(err, 0) end
-      local paused = (d.spec or {}).paused == true
-      if paused == (action == "pause") then
+      local d, err, kind = current(sess, c, conn, t.r, ns, t.name)
+      if not d and kind == "network" then state.err, state.queued = err, true end
+      if not d and kind ~= "network" then error(err, 0) end
+      local paused = d and (d.spec or {}).paused == true
+      if d and paused == (action == "pause") then
         error(('error: %s "%s" is %s'):format(t.r.name .. (t.r.group ~= "" and ("." .. t.r.group) or ""), t.name,
           paused and "already paused" or "not paused"), 0)
       end
-      patch(c, t.r, ns, t.name, env.json.encode({ spec = { paused = action == "pause" } }))
-      ctx.out(qualified(t) .. (action == "pause" and " paused\n" or " resumed\n"))
+      if kind == "cached" then state.err, state.queued = err, true end
+      local op = offline.patch_op(sess, t.r, ns, t.name, { spec = { paused = action == "pause" } },
+        ("rollout %s %s%s"):format(action, qualified(t), nsf(ns)))
+      if offline.try(sess, ctx, c, conn, op, state) then
+        ctx.out(qualified(t) .. (action == "pause" and " paused\n" or " resumed\n"))
+      end
     else
       error("k8s rollout: restart, status, undo, history, pause or resume", 0)
     end
   end
-  return 0
+  return status_of(state)
 end
 
 -- ---------------------------------------------------------------- label / annotate
@@ -578,11 +630,14 @@ local function meta_patch(field, past)
     if #changes == 0 then error("k8s " .. ctx.spec.name .. ": what to set? KEY=VALUE or KEY-", 0) end
     local ts, c, conn = targets(sess, ctx, res_words)
     guard(sess, conn, ctx.spec.name)
+    local state = {}
     for _, t in ipairs(ts) do
       local ns = ns_of(t.r, conn)
-      local cur = c:get_json(discovery.path(t.r, ns, t.name))
-      if not cur then local _, err = c:get_json(discovery.path(t.r, ns, t.name)); error(err, 0) end
-      local existing = cur.metadata[field] or {}
+      local cur, err, kind = current(sess, c, conn, t.r, ns, t.name)
+      if not cur and kind ~= "network" then error(err, 0) end
+      -- unreachable: checked against the cached copy, or (none kept) when it is replayed
+      if kind == "network" or kind == "cached" then state.err, state.queued = err, true end
+      local existing = cur and cur.metadata[field] or {}
       local set = {}
       for _, ch in ipairs(changes) do
         local k, v = ch:match("^([^=]+)=(.*)$")
@@ -595,10 +650,11 @@ local function meta_patch(field, past)
           set[ch:sub(1, -2)] = sess.env.json.null
         end
       end
-      patch(c, t.r, ns, t.name, sess.env.json.encode({ metadata = { [field] = set } }))
-      ctx.out(qualified(t) .. " " .. past .. "\n")
+      local op = offline.patch_op(sess, t.r, ns, t.name, { metadata = { [field] = set } },
+        ("%s %s%s %s"):format(ctx.spec.name, qualified(t), ns and (" -n " .. ns) or "", table.concat(changes, " ")))
+      if offline.try(sess, ctx, c, conn, op, state) then ctx.out(qualified(t) .. " " .. past .. "\n") end
     end
-    return 0
+    return status_of(state)
   end
 end
 M.label = meta_patch("labels", "labeled")
@@ -670,20 +726,24 @@ end
 local function cordon(flag, past)
   return function(sess, ctx)
     local c, conn = sess:client(ctx.flags)
-    guard(sess, conn, flag and "cordon" or "uncordon")
+    local verb = flag and "cordon" or "uncordon"
+    guard(sess, conn, verb)
+    local state = {}
+    local r = { group = "", gv = "v1", name = "nodes", namespaced = false, kind = "Node" }
     for _, n in ipairs(ctx.args.nodes) do
       n = n:match("^nodes?/(.+)$") or n
-      local node, err = c:get_json("/api/v1/nodes/" .. n)
-      if not node then error(err, 0) end
-      if (node.spec.unschedulable == true) == flag then
+      local node, err, kind = current(sess, c, conn, r, nil, n)
+      if not node and kind ~= "network" then error(err, 0) end
+      if kind == "network" or kind == "cached" then state.err, state.queued = err, true end
+      if node and ((node.spec or {}).unschedulable == true) == flag then
         ctx.out("node/" .. n .. " already " .. past .. "\n")
       else
-        local r = { group = "", gv = "v1", name = "nodes", namespaced = false, kind = "Node" }
-        patch(c, r, nil, n, sess.env.json.encode({ spec = { unschedulable = flag or sess.env.json.null } }))
-        ctx.out("node/" .. n .. " " .. past .. "\n")
+        local op = offline.patch_op(sess, r, nil, n, { spec = { unschedulable = flag or sess.env.json.null } },
+          verb .. " node/" .. n)
+        if offline.try(sess, ctx, c, conn, op, state) then ctx.out("node/" .. n .. " " .. past .. "\n") end
       end
     end
-    return 0
+    return status_of(state)
   end
 end
 M.cordon = cordon(true, "cordoned")
@@ -745,15 +805,28 @@ function M.apply(sess, ctx)
   local c, conn = sess:client(ctx.flags)
   local dry = ctx.flags["dry-run"]
   if not dry then guard(sess, conn, "apply") end
+  local state = {}
   for _, o in ipairs(manifest_objects(sess, c, conn, ctx.flags.filename or {}, "apply")) do
-    local q = { fieldManager = "vcli", force = ctx.flags["force-conflicts"] and "true" or nil, dryRun = dry and "All" or nil }
-    local res, err = c:request{ method = "PATCH", path = discovery.path(o.r, o.ns, o.name) .. util.query(q),
-      body = env.json.encode(o.doc), content_type = "application/apply-patch+yaml", accept = "application/json",
-      timeout_ms = 30000 }
-    if not res then error(err, 0) end
-    ctx.out(("%s/%s serverside-applied%s\n"):format(discovery.kind_prefix(o.r), o.name, dry and " (server dry run)" or ""))
+    local force = ctx.flags["force-conflicts"] and true or nil
+    local q = { fieldManager = offline.MANAGER, force = force and "true" or nil, dryRun = dry and "All" or nil }
+    local send = { method = "PATCH", path = discovery.path(o.r, o.ns, o.name) .. util.query(q),
+      body = env.json.encode(o.doc), content_type = "application/apply-patch+yaml" }
+    local applied
+    if dry then
+      local res, err = c:request{ method = send.method, path = send.path, body = send.body, content_type = send.content_type,
+        accept = "application/json", timeout_ms = 30000 }
+      if not res then error(err, 0) end
+      applied = true
+    else
+      local op = { kind = "apply", target = offline.target(o.r, o.ns, o.name), doc = o.doc, force = force, send = send,
+        line = ("apply %s/%s%s"):format(discovery.kind_prefix(o.r), o.name, o.ns and (" -n " .. o.ns) or "") }
+      applied = offline.try(sess, ctx, c, conn, op, state)
+    end
+    if applied then
+      ctx.out(("%s/%s serverside-applied%s\n"):format(discovery.kind_prefix(o.r), o.name, dry and " (server dry run)" or ""))
+    end
   end
-  return 0
+  return status_of(state)
 end
 
 -- ---------------------------------------------------------------- edit
@@ -761,11 +834,24 @@ function M.edit(sess, ctx)
   local env = sess.env
   local ts, c, conn = targets(sess, ctx, words_of(ctx))
   guard(sess, conn, "edit")
+  local state = {}
   for _, t in ipairs(ts) do
     local ns = ns_of(t.r, conn)
     local path = discovery.path(t.r, ns, t.name)
-    local obj, err = c:get_json(path)
+    local obj, err, kind = current(sess, c, conn, t.r, ns, t.name)
+    if not obj and kind == "network" then
+      error(("%s (not queued: %s is not in the offline cache to edit; k8s get it while the cluster answers)")
+        :format(err, qualified(t)), 0)
+    end
     if not obj then error(err, 0) end
+    local cached = kind == "cached"
+    if cached then
+      local ok, why = offline.may_queue(sess, ctx, conn)
+      if not ok then error(("%s (not queued: %s)"):format(err, why), 0) end
+      ctx.err(("cluster %s unreachable: editing the copy cached %s ago\n"):format(conn.context,
+        require("k8s.printer").age(os.date("!%Y-%m-%dT%H:%M:%SZ", offline.base(sess, conn, t.r, ns, t.name).at or env.time()),
+          env.time())))
+    end
     if obj.metadata then obj.metadata.managedFields = nil end
     local original = env.yaml.encode(obj)
     -- 0600 in a 0700 directory, removed however this ends (editor crash, Ctrl-C, error)
@@ -781,13 +867,23 @@ function M.edit(sess, ctx)
     if body == original or body:match("^%s*$") then ctx.err("Edit cancelled, no changes made.\n"); return 0 end
     local newobj, yerr = env.yaml.decode(body, tmp)
     if newobj == nil then error(yerr, 0) end
+    if cached then
+      -- queued as a merge patch of what changed against the cached copy
+      local patch_body = offline.merge_patch(env, obj, newobj)
+      local op = offline.patch_op(sess, t.r, ns, t.name, patch_body,
+        ("edit %s%s"):format(qualified(t), ns and (" -n " .. ns) or ""))
+      state.err, state.queued = err, true
+      offline.try(sess, ctx, c, conn, op, state)
+      goto continue
+    end
     -- resourceVersion stays the one read: a change made meanwhile is a 409 Conflict, not overwritten
     local res, perr = c:request{ method = "PUT", path = path, body = env.json.encode(newobj),
       content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
     if not res then error(perr, 0) end
     ctx.out(qualified(t) .. " edited\n")
+    ::continue::
   end
-  return 0
+  return status_of(state)
 end
 
 -- ---------------------------------------------------------------- exec / port-forward

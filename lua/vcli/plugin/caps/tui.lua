@@ -7,6 +7,7 @@
 --                 vcli.tui.dirty(id), .flash(msg [, level]), .push(name, args), .back(),
 --                 .quit(), .dialog(spec) -> result, .active() -> bool
 --                 vcli.ui.confirm(question) -> true | false
+--                 vcli.ui.ask(question) -> the line typed on the terminal | nil (none)
 -- A panel object lives in the plugin's state; the host holds its id and calls
 -- panel:view(w, h) -> lines [, meta], :key(name), :action(name), :command(words),
 -- :complete(text), :filter(text), :close() through D.panel. Only plain data
@@ -15,7 +16,7 @@ local R = require("vcli.plugin.runtime")
 
 local C = { name = "tui", summary = "full-screen panels (vcli ui); questions on the terminal (ui.confirm)",
             grant = "- tui: { panels: [NAME] }",
-            api = { "vcli.ui.confirm", "vcli.tui.panel", "vcli.tui.dirty", "vcli.tui.flash", "vcli.tui.push",
+            api = { "vcli.ui.confirm", "vcli.ui.ask", "vcli.tui.panel", "vcli.tui.dirty", "vcli.tui.flash", "vcli.tui.push",
                     "vcli.tui.dialog" } }
 C.options = {
   panels = { list = true, check = function(v)
@@ -26,7 +27,7 @@ C.options = {
     end
   end },
 }
-C.ops = { confirm = "wait", panel = "now", dirty = "now", flash = "now", push = "now", back = "now",
+C.ops = { confirm = "wait", ask = "wait", panel = "now", dirty = "now", flash = "now", push = "now", back = "now",
           quit = "now", dialog = "wait", active = "now" }
 C.host = {}
 local H = C.host
@@ -67,13 +68,22 @@ function H.confirm(p, question)
   return require("vcli.terminal").ask_yes(tostring(question))
 end
 
+-- ui.ask(question): a line typed on the terminal in its normal mode; nil
+-- without a terminal, or while the interface is open
+function H.ask(_, question)
+  if host_tui().active() or not R.has_terminal() then return nil end
+  return require("vcli.terminal").ask(tostring(question))
+end
+
 -- The plugin's panels go when its state does.
 function C.stopped(p) host_tui().plugin_stopped(p) end
 
 function C.plugin(vcli, api)
   local host, await, D = api.host, api.await, api.dispatch
   local confirm = api.op("tui", "confirm")
-  vcli.ui = { confirm = function(question) return confirm(tostring(question or "")) == true end }
+  local ask = api.op("tui", "ask")
+  vcli.ui = { confirm = function(question) return confirm(tostring(question or "")) == true end,
+              ask = function(question) return ask(tostring(question or "")) end }
   local kinds, open = {}, {}
   vcli.tui = {
     panel = function(spec)
