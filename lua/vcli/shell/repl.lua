@@ -166,6 +166,12 @@ function M.run(opts)
 
   S.exit_requested = false
   enter_edit()
+  -- once the first prompt is up: "shell.started" on the bus (a plugin whose
+  -- manifest lists it starts now, in the background: the kubernetes plugin,
+  -- to replay writes queued offline in an earlier session)
+  loop.timer(0, function()
+    async.spawn(function() pcall(require("vcli.plugin").bus.publish, "shell.started", {}) end)
+  end)
   loop.run()
   reader:stop()
   return S.exit_status or 0

@@ -72,7 +72,12 @@ function C:expired(at)
 end
 function C:answers(ctx) return not self.offline_ok or self.offline_ok(ctx) end
 
-function C:get_raw(k) if not self.store then return nil end return self.store.get(k) end
+-- (a store that cannot be opened, a damaged file, leaves the cache empty: reads go to the server)
+function C:get_raw(k)
+  if not self.store then return nil end
+  local ok, v = pcall(self.store.get, k)
+  return ok and v or nil
+end
 function C:put_raw(k, v) if not self.store then return end pcall(self.store.put, k, v) end
 
 local function key(kind, ctx, ns, res, extra)

@@ -254,6 +254,18 @@ function M.merge_patch(env, old, new)
   return out
 end
 
+-- RFC 7386 applied: target with patch merged in (a new table; null removes)
+local function merge_apply(env, target, patch)
+  if type(patch) ~= "table" or is_array(env, patch) then return patch end
+  local out = {}
+  if type(target) == "table" and not is_array(env, target) then for k, v in pairs(target) do out[k] = v end end
+  for k, v in pairs(patch) do
+    if v == env.json.null then out[k] = nil else out[k] = merge_apply(env, out[k], v) end
+  end
+  return out
+end
+M.merge_apply = merge_apply
+
 -- ------------------------------------------------------------------ base
 -- What the user saw of an object, from the cache: { at, rv, gen, obj } (obj
 -- when it was kept whole: get NAME, describe, -o yaml/json lists), { absent }
@@ -573,6 +585,7 @@ local function replay_one(sess, J, c, op, opts)
     return "done"
   end
   local why = not opts.rebased[op.id] and conflict_of(env, op, live)
+  opts.landed_conflict = why
   local how = { precondition = live and live.metadata and live.metadata.resourceVersion }
   if why then
     local strategy = strategy_of(sess, op, opts)
@@ -733,8 +746,16 @@ function M.sync(sess, opts)
               if later.id > op.id and obj_path(later.target) == path then
                 local o = opts.landed_obj
                 if o and type(o.metadata) == "table" then o.metadata.managedFields = nil end
-                later.base = o and { obj = o, rv = o.metadata and o.metadata.resourceVersion, at = env.time() }
-                  or (op.kind == "delete" and { absent = true, at = env.time() }) or later.base
+                if op.kind == "delete" then
+                  later.base = { absent = true, at = env.time() }
+                elseif not opts.landed_conflict and o then
+                  -- the object was as the user saw it, plus this write: that is what they built on
+                  later.base = { obj = o, rv = o.metadata and o.metadata.resourceVersion, at = env.time() }
+                elseif later.base and later.base.obj and op.want then
+                  -- it had changed meanwhile too: the user's view gains their own write only,
+                  -- so the others' change is still a conflict for the later write
+                  later.base.obj = merge_apply(env, later.base.obj, op.want)
+                end
                 J:save(later)
               end
             end

@@ -783,7 +783,11 @@ local function manifest_objects(sess, c, conn, files, verb)
           end
           local group = av:find("/") and av:match("^(.*)/") or ""
           local r
-          for _, cand in ipairs(d:resources() or {}) do
+          local served, derr = d:resources()
+          if not served then
+            error(("%s: document %d: cannot tell which types the server serves: %s"):format(file, i, derr), 0)
+          end
+          for _, cand in ipairs(served) do
             if cand.kind == kind and cand.group == group then r = cand; break end
           end
           if not r then error(("%s: document %d: the server doesn't serve %s %s"):format(file, i, av, kind), 0) end
