@@ -101,11 +101,17 @@ end
 function Journal:save(op) assert(self.st.put_many({ [okey(PEND, op.id)] = self.env.json.encode(op) })) end
 
 -- done or dropped: out of the queue into the history, in one transaction
-function Journal:finish(op, state, note)
+-- (also: other pending operations saved in the same transaction)
+function Journal:finish(op, state, note, also)
   op.state, op.note, op.done_at = state, note, self.env.time()
   op.base = op.base and { rv = op.base.rv, absent = op.base.absent, unknown = op.base.unknown,
                           whole = op.base.obj ~= nil or op.base.whole } or nil
-  assert(self.st.put_many({ [okey(PEND, op.id)] = false, [okey(DONE, op.id)] = self.env.json.encode(op) }))
+  local batch = { [okey(PEND, op.id)] = false, [okey(DONE, op.id)] = self.env.json.encode(op) }
+  for _, o in ipairs(also or {}) do batch[okey(PEND, o.id)] = self.env.json.encode(o) end
+  assert(self.st.put_many(batch))
+  -- the history is trimmed now and then, not at every write
+  self.finished = (self.finished or 0) + 1
+  if self.finished % 50 ~= 1 then return end
   local ks = self.st.keys(DONE) or {}
   if #ks > HISTORY then
     table.sort(ks)
@@ -545,6 +551,22 @@ local function send(sess, c, op, how)
   return nil, err, kind, code
 end
 
+-- later (the next pending write on op's object) after op landed as landed_obj;
+-- had_conflict: op met a change of the others'
+local function rebase(env, later, op, landed_obj, had_conflict)
+  if landed_obj and type(landed_obj.metadata) == "table" then landed_obj.metadata.managedFields = nil end
+  if op.kind == "delete" then
+    later.base = { absent = true, at = env.time() }
+  elseif not had_conflict and landed_obj then
+    -- the object was as the user saw it, plus this write: that is what they built on
+    later.base = { obj = landed_obj, rv = landed_obj.metadata and landed_obj.metadata.resourceVersion, at = env.time() }
+  elseif later.base and later.base.obj and op.want then
+    -- it had changed meanwhile too: the user's view gains their own write only,
+    -- so the others' change is still a conflict for the later write
+    later.base.obj = merge_apply(env, later.base.obj, op.want)
+  end
+end
+
 -- rollout undo queued: the template it goes back to is chosen at the first
 -- replay and kept in the op, so a second send after a crash sends the same
 local function resolve_undo(sess, c, op, live)
@@ -575,17 +597,18 @@ local function replay_one(sess, J, c, op, opts)
     return "stop"
   end
   if op.state == "sending" and landed(env, op, live) then
-    J:finish(op, "done", "landed before vcli stopped (sent once)")
+    if opts.next_same then rebase(env, opts.next_same, op, live, nil) end
+    J:finish(op, "done", "landed before vcli stopped (sent once)", opts.next_same and { opts.next_same } or nil)
     log_line(opts, ("applied  %s (it had landed before vcli stopped)"):format(what))
     return "done"
   end
   if op.kind == "delete" and live == nil then
-    J:finish(op, "done", "already gone")
+    if opts.next_same then rebase(env, opts.next_same, op, nil, nil) end
+    J:finish(op, "done", "already gone", opts.next_same and { opts.next_same } or nil)
     log_line(opts, ("applied  %s (already gone)"):format(what))
     return "done"
   end
   local why = not opts.rebased[op.id] and conflict_of(env, op, live)
-  opts.landed_conflict = why
   local how = { precondition = live and live.metadata and live.metadata.resourceVersion }
   if why then
     local strategy = strategy_of(sess, op, opts)
@@ -670,8 +693,16 @@ local function replay_one(sess, J, c, op, opts)
   J:save(op)
   local ok, err, kind = send(sess, c, op, how)
   if ok then
-    opts.landed_obj = type(err) == "table" and err or nil
-    J:finish(op, "done", how.merge_note)
+    -- the next write on the same object builds on this one: its base moves
+    -- in the same transaction that records this one done
+    local later = opts.next_same
+    if later then
+      local landed_obj = type(err) == "table" and err or nil
+      -- (a subresource answers with its own kind, a Scale: the object itself is asked for)
+      if landed_obj and landed_obj.kind ~= op.target.kind then landed_obj = live_of(c, op) end
+      rebase(env, later, op, landed_obj, why)
+    end
+    J:finish(op, "done", how.merge_note, later and { later } or nil)
     log_line(opts, ("applied  %s%s"):format(what, how.merge_note and (" (merged; " .. how.merge_note .. ")") or ""))
     return "done"
   end
@@ -734,32 +765,12 @@ function M.sync(sess, opts)
           stopped = true
         else
           local cl = client_for(sess, op)
-          opts.landed_obj = nil
-          local r, rerr = replay_one(sess, J, cl, op, opts)
-          -- what we just sent is what the later operations on the same object
-          -- build on: their base becomes the object as the server answered
-          if r == "done" then
-            local path = obj_path(op.target)
-            -- (a subresource answers with its own kind, a Scale: the object itself is asked for)
-            if opts.landed_obj and opts.landed_obj.kind ~= op.target.kind then opts.landed_obj = live_of(cl, op) end
-            for _, later in ipairs(per[ctxname]) do
-              if later.id > op.id and obj_path(later.target) == path then
-                local o = opts.landed_obj
-                if o and type(o.metadata) == "table" then o.metadata.managedFields = nil end
-                if op.kind == "delete" then
-                  later.base = { absent = true, at = env.time() }
-                elseif not opts.landed_conflict and o then
-                  -- the object was as the user saw it, plus this write: that is what they built on
-                  later.base = { obj = o, rv = o.metadata and o.metadata.resourceVersion, at = env.time() }
-                elseif later.base and later.base.obj and op.want then
-                  -- it had changed meanwhile too: the user's view gains their own write only,
-                  -- so the others' change is still a conflict for the later write
-                  later.base.obj = merge_apply(env, later.base.obj, op.want)
-                end
-                J:save(later)
-              end
-            end
+          opts.next_same = nil
+          local path = obj_path(op.target)
+          for _, later in ipairs(per[ctxname]) do
+            if later.id > op.id and obj_path(later.target) == path then opts.next_same = later break end
           end
+          local r, rerr = replay_one(sess, J, cl, op, opts)
           if r == "done" then summary.done = summary.done + 1
           elseif r == "offline" then
             J:mark_down(ctxname)
