@@ -31,7 +31,10 @@ local function vcli(line, stdin)
 end
 local function kubectl(args, stdin)
   local o, e, rc = run3(("%s env KUBECONFIG=%s %s %s"):format(stdin and (stdin .. " |") or "", KC, H.tools.kubectl_cmd(), args))
-  return o, (e:gsub("[^\n]*WARNING[^\n]*\n", "")), rc
+  -- (and kubectl's own klog lines, "E1202 22:31:14.745509 7718 websocket.go:296] Unknown stream id 1…":
+  -- its client's internal logging, printed now and then, not what a user is shown by the exec)
+  e = ("\n" .. e:gsub("[^\n]*WARNING[^\n]*\n", "")):gsub("\n[EWI]%d%d%d%d %d%d:%d%d:%d%d%.%d+ +%d+ [%w_.]+:%d+%] [^\n]*", ""):sub(2)
+  return o, e, rc
 end
 local function shown(err) return (err:gsub("^vcli: ", ""):gsub("\nvcli: ", "\n")) end
 local function free_port()

@@ -133,7 +133,7 @@ describe("plugin test in a running vcli", function()
     assert.matches("\ncore%s+cancel_timer, command, log, prompt, provide, sleep, timer\n", all)
     local mine = run("plugin test --stubs testee")
     assert.matches("OPERATIONS %(plugin testee%)", mine)
-    assert.matches("\nstore%s+del, get, keys, put, usage\n", mine)
+    assert.matches("\nstore%s+del, get, keys, lock, put, put_many, unlock, usage\n", mine)
     assert.not_matches("\nexec%s", mine)
   end)
 

@@ -342,7 +342,7 @@ function M.may_queue(sess, ctx, conn)
   local pol = sess:policy(conn)
   if pol.offline == false then return nil, "offline.enabled is false" end
   if ctx.flags and ctx.flags["no-queue"] then return nil, "--no-queue" end
-  if not ctx.interactive and not pol.queue_noninteractive then
+  if not (ctx.interactive or ctx.queue_interactive) and not pol.queue_noninteractive then
     return nil, "not an interactive shell, and offline.queueNonInteractive is off"
   end
   local max = pol.queue_size or 1000

@@ -65,13 +65,15 @@ function H.confirm(p, question)
     return type(r) == "table" and r.ok == true
   end
   if not R.has_terminal() then return false end
+  R.flush(p)
   return require("vcli.terminal").ask_yes(tostring(question))
 end
 
 -- ui.ask(question): a line typed on the terminal in its normal mode; nil
 -- without a terminal, or while the interface is open
-function H.ask(_, question)
+function H.ask(p, question)
   if host_tui().active() or not R.has_terminal() then return nil end
+  R.flush(p) -- what the command printed so far comes before the question
   return require("vcli.terminal").ask(tostring(question))
 end
 

@@ -98,6 +98,8 @@ local function run_verb(v, fn, items, flags, opts)
     args = { items = items, name = items and items[1], pod = items and items[1], nodes = items, action = opts.action },
     flags = f, spec = { name = opts.verb or "ui" }, positional = items,
     interactive = false, terminal = opts.terminal or false,
+    -- a person at the screen: a write the cluster cannot take now is queued (k8s.offline)
+    queue_interactive = true,
     out = function(s) out[#out + 1] = tostring(s) end,
     print = function(...) out[#out + 1] = table.concat({ ... }, "\t") .. "\n" end,
     err = function(s) err[#err + 1] = tostring(s) end,

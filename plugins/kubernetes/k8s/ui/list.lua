@@ -335,9 +335,17 @@ end
 function L:header()
   local conn = self.conn or {}
   local user = conn.impersonate and (conn.impersonate.user .. " (as)") or conn.user_name
+  -- writes waiting in the offline queue (counted at most once a second, not per frame)
+  local now = self.env.now()
+  if not self.queued_at or now - self.queued_at > 1000 then
+    self.queued_at = now
+    local ok, n = pcall(function() return require("k8s.offline").journal(self.env):count() end)
+    self.queued = ok and n or nil
+  end
   return { context = conn.context, cluster = conn.cluster_name, user = user,
            namespace = self.all and "all" or (self.view_ns or conn.namespace), server = self.server,
-           offline = self.state == "offline", offline_since = self.offline_since, readonly = self:readonly() }
+           offline = self.state == "offline", offline_since = self.offline_since, readonly = self:readonly(),
+           queued = self.queued }
 end
 
 function L:view(w, h)
