@@ -380,9 +380,14 @@ describe("k8s offline: writes queued while the cluster is unreachable", function
       t:wait_for("queued #%d+: scale deployment.apps/bg", 20000)
       t:wait_for("⟳ 1 queued", 20000)
       assert.equal("1", jsonpath("deploy bg", "{.spec.replicas}"))
+      -- a line half typed when the notice comes: the notice goes above it, the line stays
+      t:type("k8s get po")
       pass()
-      t:wait_for("⟳ applied  #%d+ scale deployment.apps/bg", 30000)
+      local screen = t:wait_for("\n⟳ applied  #%d+ scale deployment.apps/bg[^\n]*\n⎈ [^\n]*vcli> k8s get po", 30000)
       assert.equal("2", jsonpath("deploy bg", "{.spec.replicas}"))
+      -- and the prompt's count went with it
+      t:wait_for("\n⎈ vcli%-test/default vcli> k8s get po", 20000)
+      assert.falsy(screen:find("vcli> k8s get po⟳", 1, true), screen)
     end)
     t:stop()
     if not ok then error(err, 0) end

@@ -522,6 +522,16 @@ function E:render()
     for _, cell in ipairs(extra[r]) do g:put(cell[3], nshow + r - 1, cell[1], cell[2], width - cell[3]) end
   end
   self.write(g:flush("inline", ccol, crow - first))
+  self.cursor_row = crow - first
+end
+
+-- Text from elsewhere (a plugin's background notice) above the line being
+-- edited: the input is erased, the text written, the input drawn again below.
+function E:print_above(text)
+  local up = self.cursor_row or 0
+  self.grid:finish_inline() -- forget what was drawn (its cursor motion is not written)
+  self.write("\r" .. (up > 0 and ("\27[" .. up .. "A") or "") .. "\27[J" .. text:gsub("\r?\n", "\r\n"))
+  self:render()
 end
 
 -- Leave the input on screen and move below it (after Enter or Ctrl-C).

@@ -59,9 +59,11 @@ function M.run(opts)
     term.write(PASTE_ON)
     ed:reset()
     ed:render()
+    S.editing = true
   end
 
   local function leave_edit()
+    S.editing = false
     term.write(PASTE_OFF)
     term.raw(false)
   end
@@ -175,6 +177,19 @@ function M.run(opts)
   loop.run()
   reader:stop()
   return S.exit_status or 0
+end
+
+-- Text written while no command runs (a plugin's background notice): above
+-- the line being edited, which is drawn again below it. -> true when it was.
+function M.print_above(text)
+  if not (S.editing and S.editor) then return false end
+  S.editor:print_above(text)
+  return true
+end
+
+-- The prompt and the line drawn again (a plugin's prompt segment changed).
+function M.redraw()
+  if S.editing and S.editor then S.editor:render() end
 end
 
 -- Ask the REPL to exit after the current command (the `exit` command).

@@ -370,6 +370,24 @@ function M.enqueue(sess, ctx, conn, op, err)
   return id
 end
 
+-- After a write landed: the cache holds the object as the server answered it
+-- (or, when the answer is not the object — a Scale, a delete — holds no whole
+-- copy any more), so a later write queued offline is based on what is, not
+-- on a copy older than the user's own change.
+function M.remember(sess, ctxname, op, obj)
+  local t = op.target
+  local res = t.gv .. "/" .. t.name
+  local cache = sess.cache
+  if type(obj) == "table" and obj.kind == t.kind and type(obj.metadata) == "table" and not (t.name == "secrets" and t.group == "") then
+    obj.metadata.managedFields = nil
+    cache:put_object(ctxname, t.ns, res, t.obj, sess.env.json.encode(obj))
+  elseif cache.store then
+    for _, rk in ipairs({ res, "describe:" .. res }) do
+      pcall(cache.store.del, require("k8s.cache").key("obj", ctxname, t.ns, rk, t.obj))
+    end
+  end
+end
+
 -- Send op now, or queue it when the cluster cannot be reached. state (one per
 -- command): once a write found the cluster unreachable, the rest are queued
 -- without waiting for it again. -> res | nil (queued)
@@ -377,7 +395,10 @@ function M.try(sess, ctx, c, conn, op, state)
   if not state.queued then
     local res, err, kind = c:request{ method = op.send.method, path = op.send.path, body = op.send.body,
       content_type = op.send.content_type, accept = "application/json", timeout_ms = 30000 }
-    if res then return res end
+    if res then
+      M.remember(sess, conn.context, op, op.kind ~= "delete" and sess.env.json.decode(res.body or "") or nil)
+      return res
+    end
     if kind ~= "network" then error(err, 0) end
     state.err = err
   end
@@ -696,12 +717,13 @@ local function replay_one(sess, J, c, op, opts)
     -- the next write on the same object builds on this one: its base moves
     -- in the same transaction that records this one done
     local later = opts.next_same
+    local landed_obj = type(err) == "table" and err or nil
     if later then
-      local landed_obj = type(err) == "table" and err or nil
       -- (a subresource answers with its own kind, a Scale: the object itself is asked for)
       if landed_obj and landed_obj.kind ~= op.target.kind then landed_obj = live_of(c, op) end
       rebase(env, later, op, landed_obj, why)
     end
+    M.remember(sess, op.ctx, op, landed_obj)
     J:finish(op, "done", how.merge_note, later and { later } or nil)
     log_line(opts, ("applied  %s%s"):format(what, how.merge_note and (" (merged; " .. how.merge_note .. ")") or ""))
     return "done"
@@ -763,6 +785,9 @@ function M.sync(sess, opts)
           summary.left = summary.left + 1
           if op.state == "failed" then summary.failed = summary.failed + 1 end
           stopped = true
+          log_line(opts, ("waiting  #%d %s: %s%s — the writes after it wait too (k8s offline sync --strategy "
+            .. "client-wins|server-wins|merge %d, retry %d or drop %d)"):format(op.id, op.line, op.state,
+            op.note and (": " .. op.note) or "", op.id, op.id, op.id))
         else
           local cl = client_for(sess, op)
           opts.next_same = nil
@@ -821,7 +846,15 @@ function M.background(sess)
   if not next(contexts) then return end
   local lines = {}
   local s = M.sync(sess, { contexts = contexts, out = function(l) lines[#lines + 1] = l end })
-  for _, l in ipairs(lines) do env.notify("⟳ " .. l) end
+  -- a write that waits for a decision is said once per session, not at every retry
+  sess.notified = sess.notified or {}
+  for _, l in ipairs(lines) do
+    local key = l:match("^waiting  (#%d+ .*)$")
+    if not key or not sess.notified[key] then
+      if key then sess.notified[key] = true end
+      env.notify("⟳ " .. l)
+    end
+  end
   return s
 end
 

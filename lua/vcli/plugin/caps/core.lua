@@ -151,7 +151,14 @@ function H.prompt(p, segs)
     if type(style) == "string" then style = styles[style] or 0 end
     out[#out + 1] = { tostring(text or ""):gsub("[%c]", ""), type(style) == "number" and style or 0 }
   end
+  local old = S.prompts[p.name]
   S.prompts[p.name] = { rec = p, segs = out }
+  -- a change while the prompt is on screen (set from a timer) is drawn now
+  local same = old and #old.segs == #out
+  for i = 1, same and #out or 0 do
+    if old.segs[i][1] ~= out[i][1] or old.segs[i][2] ~= out[i][2] then same = false end
+  end
+  if not same then require("vcli.shell.repl").redraw() end
   return true
 end
 

@@ -76,6 +76,8 @@ function H.close(p, id) R.close_resource(p, id) return true end
 function H.write(p, data, stream)
   if type(data) ~= "string" then error("terminal.write takes a string", 0) end
   R.flush(p)
+  -- between commands the shell's prompt is on screen: the text goes above it
+  if require("vcli.shell.repl").print_above(data) then return true end
   local shell = require("vcli.shell")
   if stream == 2 then shell.ewrite(data) else shell.write(data) end
   io.stdout:flush()
