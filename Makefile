@@ -27,7 +27,7 @@ DEB_ALL    := $(DEB_BUILD) $(DEB_TEST) $(DEB_KUBE)
 DEB_CMDS   := npm:npm
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps run test check bench clean install lint kube-build
+.PHONY: all deps run test check bench clean install lint kube-build fuzz
 all: $(BIN)
 
 deps:
@@ -83,6 +83,28 @@ check: deps kube-build
 	  $(WITH_KUBECTL) ./vcli -l spec/runner.lua --c-tests $(BUILD)/test_core $(SPECS)
 	$(MAKE) lint
 	$(MAKE) clean
+
+# Fuzzing (not part of `make test`): libFuzzer with ASan + UBSan over the C core and the
+# Lua parsers, one target of spec/fuzz/targets.lua at a time, FUZZ_SECS seconds each.
+# Crashing inputs land in build/fuzz/crashes/TARGET/; fixed ones go to spec/fuzz/regress/.
+FUZZ_TARGETS ?= yaml jsonfmt wsock term_keys shell_words kubeconfig jsonpath custom_columns plugin_manifest promql watch_lines
+FUZZ_SECS    ?= 60
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS    := $(patsubst core/%.c,$(BUILD)/fuzz/%.o,$(filter-out core/test_%.c core/main.c,$(SRCS)))
+
+$(BUILD)/fuzz/%.o: core/%.c $(HDRS)
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/vcli-fuzz: spec/fuzz/harness.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+fuzz: deps
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends clang
+	$(MAKE) $(BUILD)/fuzz/vcli-fuzz
+	spec/fuzz/run $(FUZZ_SECS) $(FUZZ_TARGETS)
 
 bench: deps $(BIN) kube-build
 	$(WITH_KUBECTL) ./vcli -l bench/run.lua $(BENCH)

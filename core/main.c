@@ -1,159 +1,11 @@
-/* vcli — the host: one LuaJIT state with the core modules preloaded, then
- * lua/vcli/main.lua decides everything else. */
+/* vcli — the host: the state of core/host.c, then lua/vcli/main.lua decides
+ * everything else. */
 #include "vcli.h"
-#include <limits.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <fcntl.h>
 #include <pwd.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include <luajit.h>
-
-
-/* ---- module loading with a bytecode cache ----------------------------------
- * Parsing vcli's Lua sources costs several ms at every start; loading their
- * bytecode costs a tenth of that. The first require of a module dumps its
- * chunk (with debug info, so tracebacks keep file:line) to
- * $XDG_CACHE_HOME/vcli/bc/, keyed by the source's path, mtime, size and the
- * LuaJIT version: an edited source is a new key, so a stale entry is never
- * used. Hot reload reads sources directly and is unaffected. */
-static char bc_dir[PATH_MAX];
-
-static void bc_init(void)
-{
-    if (getenv("VCLI_NO_BYTECODE_CACHE")) return;
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (xdg && *xdg) snprintf(bc_dir, sizeof bc_dir, "%s/vcli/bc", xdg);
-    else if (home && *home) snprintf(bc_dir, sizeof bc_dir, "%s/.cache/vcli/bc", home);
-}
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) { h ^= b[i]; h *= 1099511628211ULL; }
-    return h;
-}
-
-static int bc_writer(lua_State *L, const void *p, size_t n, void *ud)
-{
-    (void)L;
-    return fwrite(p, 1, n, ud) == n ? 0 : 1;
-}
-
-static void mkdirs(const char *path)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *q = tmp + 1; *q; q++)
-        if (*q == '/') { *q = 0; mkdir(tmp, 0700); *q = '/'; }
-    mkdir(tmp, 0700);
-}
-
-/* Load the Lua file at path (source or cached bytecode). 0 on success. */
-static int bc_load(lua_State *L, const char *path)
-{
-    struct stat st;
-    if (!bc_dir[0] || stat(path, &st) != 0) return luaL_loadfile(L, path);
-    uint64_t h = 1469598103934665603ULL;
-    h = fnv1a(h, path, strlen(path));
-    h = fnv1a(h, &st.st_mtim, sizeof st.st_mtim);
-    h = fnv1a(h, &st.st_size, sizeof st.st_size);
-    h = fnv1a(h, LUAJIT_VERSION, sizeof LUAJIT_VERSION);
-    char cache[PATH_MAX + 32];
-    snprintf(cache, sizeof cache, "%s/%016llx.bc", bc_dir, (unsigned long long)h);
-    FILE *f = fopen(cache, "rb");
-    if (f) {
-        char *buf = NULL;
-        size_t cap = 0, len = 0, n;
-        do {
-            if (len + 65536 > cap) { cap = (cap ? cap * 2 : 65536) + 65536; buf = realloc(buf, cap); }
-            n = fread(buf + len, 1, cap - len, f);
-            len += n;
-        } while (n > 0);
-        fclose(f);
-        lua_pushfstring(L, "@%s", path);
-        int rc = luaL_loadbuffer(L, buf, len, lua_tostring(L, -1));
-        free(buf);
-        lua_remove(L, -2);
-        if (rc == 0) return 0;
-        lua_pop(L, 1); /* a damaged cache entry: fall back to the source */
-    }
-    int rc = luaL_loadfile(L, path);
-    if (rc != 0) return rc;
-    mkdirs(bc_dir);
-    char tmp[PATH_MAX + 64];
-    snprintf(tmp, sizeof tmp, "%s.%d.tmp", cache, (int)getpid());
-    FILE *out = fopen(tmp, "wb");
-    if (out) {
-        int bad = lua_dump(L, bc_writer, out);
-        if (fclose(out) != 0 || bad || rename(tmp, cache) != 0) unlink(tmp);
-    }
-    return 0;
-}
-
-/* package.loaders entry: finds name on package.path, loads it via the cache. */
-static int host_searcher(lua_State *L)
-{
-    const char *name = luaL_checkstring(L, 1);
-    lua_getglobal(L, "package");
-    lua_getfield(L, -1, "path");
-    const char *path = lua_tostring(L, -1);
-    if (!path) return 0;
-    char fname[PATH_MAX];
-    char mod[PATH_MAX];
-    snprintf(mod, sizeof mod, "%s", name);
-    for (char *q = mod; *q; q++) if (*q == '.') *q = '/';
-    const char *p = path;
-    while (*p) {
-        const char *e = strchr(p, ';');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        size_t o = 0;
-        for (size_t i = 0; i < len && o < sizeof fname - 1; i++) {
-            if (p[i] == '?') { size_t ml = strlen(mod); if (o + ml >= sizeof fname) break; memcpy(fname + o, mod, ml); o += ml; }
-            else fname[o++] = p[i];
-        }
-        fname[o] = 0;
-        if (o && access(fname, R_OK) == 0) {
-            if (bc_load(L, fname) != 0) return lua_error(L);
-            return 1;
-        }
-        p += len;
-        if (*p == ';') p++;
-    }
-    lua_pushfstring(L, "\n\tno file for '%s' on vcli's path", name);
-    return 1;
-}
-
-/* The directory holding lua/ and plugins/: next to the binary when run from a
- * checkout, else the installed data dir. */
-static const char *datadir(void)
-{
-    static char buf[PATH_MAX];
-    const char *env = getenv("VCLI_DATADIR");
-    if (env && *env) return env;
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 32);
-    if (n > 0) {
-        buf[n] = 0;
-        char *slash = strrchr(buf, '/');
-        if (slash) {
-            strcpy(slash, "/lua/vcli/main.lua");
-            if (access(buf, R_OK) == 0) { *slash = 0; return buf; }
-        }
-    }
-    return VCLI_DATADIR;
-}
-
-static void preload(lua_State *L, const char *name, lua_CFunction f)
-{
-    lua_getglobal(L, "package");
-    lua_getfield(L, -1, "preload");
-    lua_pushcfunction(L, f);
-    lua_setfield(L, -2, name);
-    lua_pop(L, 2);
-}
 
 int main(int argc, char **argv)
 {
@@ -165,43 +17,9 @@ int main(int argc, char **argv)
         struct passwd *pw = getpwuid(getuid());
         if (pw && pw->pw_dir && *pw->pw_dir) setenv("HOME", pw->pw_dir, 1);
     }
-    static vm_acct acct;
-    lua_State *L = vm_newstate(&acct);
+    const char *dir;
+    lua_State *L = vcli_host_new(&dir);
     if (!L) { fputs("vcli: cannot create the Lua state\n", stderr); return 70; }
-    vm_set_main(L);
-    luaL_openlibs(L);
-    preload(L, "vcli.vm", luaopen_vcli_vm);
-    preload(L, "vcli.loop", luaopen_vcli_loop);
-    preload(L, "vcli.term", luaopen_vcli_term);
-    preload(L, "vcli.yaml", luaopen_vcli_yaml);
-    preload(L, "vcli.store", luaopen_vcli_store);
-    preload(L, "vcli.net", luaopen_vcli_net);
-    preload(L, "vcli.watch", luaopen_vcli_watch);
-    preload(L, "vcli.proc", luaopen_vcli_proc);
-    preload(L, "vcli.sandbox", luaopen_vcli_sandbox);
-    preload(L, "vcli.wsock", luaopen_vcli_wsock);
-    preload(L, "vcli.jsonfmt", luaopen_vcli_jsonfmt);
-    preload(L, "vcli.tcp", luaopen_vcli_tcp);
-    preload(L, "vcli.fs", luaopen_vcli_fs);
-    preload(L, "vcli.codec", luaopen_vcli_codec);
-    preload(L, "vcli.sort", luaopen_vcli_sort);
-    preload(L, "vcli.regex", luaopen_vcli_regex);
-    preload(L, "cjson", luaopen_cjson);
-    preload(L, "cjson.safe", luaopen_cjson_safe);
-
-    const char *dir = datadir();
-    lua_getglobal(L, "package");
-    lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua", dir, dir);
-    lua_setfield(L, -2, "path");
-    lua_pushliteral(L, "");
-    lua_setfield(L, -2, "cpath");
-    /* our searcher goes right after the preload one */
-    bc_init();
-    lua_getfield(L, -1, "loaders");
-    for (int i = (int)lua_objlen(L, -1); i >= 2; i--) { lua_rawgeti(L, -1, i); lua_rawseti(L, -2, i + 1); }
-    lua_pushcfunction(L, host_searcher);
-    lua_rawseti(L, -2, 2);
-    lua_pop(L, 2);
 
     int rc = 70;
     lua_getglobal(L, "require");

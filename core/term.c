@@ -295,6 +295,7 @@ typedef struct {
 
 static void buf_add(char **b, size_t *len, size_t *cap, const char *s, size_t n)
 {
+    if (n == 0) return;                 /* (*b may still be NULL: no pointer arithmetic on it) */
     if (*len + n > *cap) {
         size_t c = *cap ? *cap : 256;
         while (c < *len + n) c *= 2;
@@ -362,7 +363,11 @@ static int decode_seq(lua_State *L, decoder *d, const unsigned char *p, size_t n
     int have = 0;
     for (; i < n; i++) {
         unsigned c = p[i];
-        if (c >= '0' && c <= '9') { if (np < 8) params[np] = params[np] * 10 + (int)(c - '0'); have = 1; }
+        if (c >= '0' && c <= '9') {
+            /* a terminal never sends a number this long: held at 1e6 rather than overflowing */
+            if (np < 8 && params[np] < 1000000) params[np] = params[np] * 10 + (int)(c - '0');
+            have = 1;
+        }
         else if (c == ';') { if (np < 7) np++; }
         else if (c >= 0x40 && c <= 0x7E) break;
         else if (c < 0x20 || c > 0x7E) return -1;
@@ -435,7 +440,7 @@ static void decode(lua_State *L, decoder *d, int final_flush)
     const unsigned char *p = (const unsigned char *)d->buf;
     size_t n = d->len, i = 0, text_start = 0, text_len = 0;
     static const char end_paste[] = "\x1b[201~";
-#define FLUSH_TEXT() do { push_text(L, "text", (const char *)p + text_start, text_len); text_len = 0; } while (0)
+#define FLUSH_TEXT() do { if (text_len) push_text(L, "text", (const char *)p + text_start, text_len); text_len = 0; } while (0)
     while (i < n) {
         if (d->in_paste) {
             /* Everything up to ESC[201~ is pasted text, controls included. */
@@ -515,7 +520,7 @@ static void decode(lua_State *L, decoder *d, int final_flush)
     }
     FLUSH_TEXT();
 #undef FLUSH_TEXT
-    memmove(d->buf, d->buf + i, n - i);
+    if (n > i) memmove(d->buf, d->buf + i, n - i);   /* (d->buf may be NULL when nothing was fed) */
     d->len = n - i;
 }
 
@@ -918,7 +923,7 @@ static uint32_t style_colour(lua_State *L, const char *key)
         c = (uint32_t)n + 1;
     } else if (lua_type(L, -1) == LUA_TSTRING) {
         const char *s = lua_tostring(L, -1);
-        unsigned v;
+        unsigned v = 0;
         int end = 0;
         if (strlen(s) != 7 || sscanf(s, "#%6x%n", &v, &end) != 1 || end != 7)
             luaL_error(L, "term.style: %s = \"%s\" is not #rrggbb", key, s);

@@ -42,6 +42,10 @@ int vm_traceback(lua_State *L);                 /* message handler for lua_pcall
 int vm_pcall(lua_State *L, int nargs, int nres); /* pcall with traceback */
 void vm_on_sigint(void);                        /* async-signal-safe */
 void vm_set_main(lua_State *L);
+
+/* The host state (core/host.c): the core modules preloaded, vcli's Lua on
+ * package.path; *dir (if given) is where lua/ and plugins/ are. */
+lua_State *vcli_host_new(const char **dir);
 double vm_now_ms(void);                          /* monotonic milliseconds */
 
 /* loop.c: one poll loop for the process. C users register callbacks; so does Lua. */

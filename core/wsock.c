@@ -220,9 +220,11 @@ static long parse(lua_State *L, wdec *d, int *count)
             push_msg(L, count, op, pl, (size_t)n);   /* the common case: a message in one frame */
         } else {
             if (op) d->msg_op = op;
-            if (grow(&d->msg, &d->msg_cap, d->msg_len + (size_t)n) < 0) { snprintf(d->err, sizeof d->err, "out of memory"); return -1; }
-            memcpy(d->msg + d->msg_len, pl, (size_t)n);
-            d->msg_len += (size_t)n;
+            if (n) {                    /* an empty fragment adds nothing (d->msg may be NULL yet) */
+                if (grow(&d->msg, &d->msg_cap, d->msg_len + (size_t)n) < 0) { snprintf(d->err, sizeof d->err, "out of memory"); return -1; }
+                memcpy(d->msg + d->msg_len, pl, (size_t)n);
+                d->msg_len += (size_t)n;
+            }
             if (fin) {
                 push_msg(L, count, d->msg_op, d->msg, d->msg_len);
                 d->msg_op = 0;
