@@ -22,6 +22,9 @@
 #include <string.h>
 
 #define MAX_DEPTH 500
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define TOO_DEEP "nested deeper than " STR(MAX_DEPTH) " levels"
 
 /* the output grows in memory from the state's own allocator (a plugin's
  * memory limit counts it) */
@@ -171,8 +174,8 @@ static int is_array(lua_State *L, enc *e, int idx, size_t n)
 
 static void put_table(lua_State *L, enc *e, int idx, const char *ind, size_t ilen, int depth)
 {
-    if (depth >= MAX_DEPTH) { e->err = "nested too deeply (or a cycle)"; return; }
-    if (!lua_checkstack(L, 6)) { e->err = "nested too deeply"; return; }
+    if (depth >= MAX_DEPTH) { e->err = TOO_DEEP " (or a cycle)"; return; }
+    if (!lua_checkstack(L, 6)) { e->err = "nested deeper than the Lua stack allows"; return; }
     size_t n = lua_objlen(L, idx);
     if (is_array(L, e, idx, n)) {
         if (n == 0) { adds(e, "[]"); return; }
@@ -432,7 +435,7 @@ static int get_container(lua_State *L, dec *d)
     int list = *d->p == '[';
     char close = list ? ']' : '}';
     /* room for the table, a key and a string being unescaped (up to 11) */
-    if (d->depth >= MAX_DEPTH || !lua_checkstack(L, 24)) return dfail(d, "nested too deeply");
+    if (d->depth >= MAX_DEPTH || !lua_checkstack(L, 24)) return dfail(d, TOO_DEEP);
     d->depth++;
     d->p++;
     lua_newtable(L);

@@ -81,7 +81,7 @@ describe("vcli.jsonfmt", function()
       assert.same({ nil, want }, { f.decode(text) }, text)
     end
     assert.same({ nil, "expected a string to decode" }, { f.decode(nil) })
-    assert.same({ nil, "1:501: nested too deeply" }, { f.decode(string.rep("[", 501) .. string.rep("]", 501)) })
+    assert.same({ nil, "1:501: nested deeper than 500 levels" }, { f.decode(string.rep("[", 501) .. string.rep("]", 501)) })
     assert.equal(500, #f.encode(f.decode(string.rep("[", 250) .. string.rep("]", 250)), "", nil, true))
   end)
 
@@ -100,7 +100,7 @@ describe("vcli.jsonfmt", function()
   it("refuses what JSON cannot hold with an error, not a crash", function()
     local t = {}
     t.self = t
-    assert.same({ nil, "nested too deeply (or a cycle)" }, { f.encode(t) })
+    assert.same({ nil, "nested deeper than 500 levels (or a cycle)" }, { f.encode(t) })
     assert.same({ nil, "a number JSON cannot hold (NaN or infinity)" }, { f.encode({ x = 0 / 0 }) })
   end)
 end)
