@@ -665,10 +665,12 @@ typedef struct {
     size_t n, cap;
     int visiting;           /* stack slot: tables on the current path */
     int depth;
+    int open_line;          /* a literal block ended: its last line break is still to come */
 } ectx;
 
 static void out(lua_State *L, ectx *e, const char *s, size_t n)
 {
+    e->open_line = 0;
     if (e->n + n + 1 > e->cap) {
         size_t cap = e->cap ? e->cap : 256;
         while (cap < e->n + n + 1) cap *= 2;
@@ -906,6 +908,9 @@ static void put_string(lua_State *L, ectx *e, const char *s, size_t n, int ind, 
             if (j >= end) break;
             i = j + 1;
         }
+        /* (the output may end in an empty line of |+: the block's own last
+         * break still has to follow, even at the end of a document) */
+        e->open_line = 1;
         break;
     }
     }
@@ -1122,7 +1127,7 @@ static int encode_inner(lua_State *L)
     e->visiting = lua_gettop(L);
     if (!all) {
         put_value(L, e, 2, lua_istable(L, 2) ? 0 : 2, 0);
-        if (!e->n || e->p[e->n - 1] != '\n') out(L, e, "\n", 1);
+        if (e->open_line || !e->n || e->p[e->n - 1] != '\n') out(L, e, "\n", 1);
         return 0;
     }
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -1131,7 +1136,7 @@ static int encode_inner(lua_State *L)
         if (i > 1) OUTS(L, e, "---\n");
         lua_rawgeti(L, 2, (int)i);
         put_value(L, e, lua_gettop(L), lua_istable(L, -1) ? 0 : 2, 0);
-        if (!e->n || e->p[e->n - 1] != '\n') out(L, e, "\n", 1);
+        if (e->open_line || !e->n || e->p[e->n - 1] != '\n') out(L, e, "\n", 1);
         lua_pop(L, 1);
     }
     return 0;

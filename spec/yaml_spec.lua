@@ -444,4 +444,11 @@ spec:
     assert.equal("a: 1\n---\nb:\n- 1\n- 2\n", text)
     assert.same({ { a = 1 }, { b = { 1, 2 } } }, yaml.decode_all(text))
   end)
+  it("a string ending in several line breaks comes back whole, also as a whole document (|+)", function()
+    for _, str in ipairs({ "a\n\n", "a\nb\n\n\n", "qA\n\n\n\n\n\n\n" }) do
+      assert.equal(str, yaml.decode(yaml.encode(str)))
+      assert.equal(str, yaml.decode(yaml.encode({ k = str })).k)
+      assert.equal(str, yaml.decode_all(yaml.encode_all({ str, str }))[2])
+    end
+  end)
 end)
