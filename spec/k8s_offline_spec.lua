@@ -364,15 +364,18 @@ describe("k8s offline: writes queued while the cluster is unreachable", function
     pending("the shell replays the queue by itself", "tmux is not installed (make deps installs it)")
     return
   end
+  -- the interactive shell in tmux, with a config directory of its own holding config
+  local function shell(dir, config)
+    os.execute("mkdir -p " .. q(home .. "/" .. dir .. "/vcli"))
+    spec.write(home .. "/" .. dir .. "/vcli/config.yaml", config)
+    return tmux.start(spec.vcli, { width = 160, env = { KUBECONFIG = KC, HOME = home, XDG_STATE_HOME = home .. "/state",
+      XDG_CONFIG_HOME = home .. "/" .. dir, TMPDIR = home .. "/tmp" } })
+  end
   it("in the shell: the prompt counts what is queued, and the queue replays by itself when the cluster is back", function()
     deploy("bg")
     vcli("k8s get deploy -n " .. NS .. P)
     refuse()
-    local envs = { KUBECONFIG = KC, HOME = home, XDG_STATE_HOME = home .. "/state", XDG_CONFIG_HOME = home .. "/config",
-                   TMPDIR = home .. "/tmp" }
-    os.execute("mkdir -p " .. q(home .. "/config/vcli"))
-    spec.write(home .. "/config/vcli/config.yaml", "offline:\n  syncInterval: 1s\n")
-    local t = tmux.start(spec.vcli, { env = envs, width = 160 })
+    local t = shell("config", "offline:\n  syncInterval: 1s\n")
     local ok, err = pcall(function()
       t:wait_for("vcli>", 20000)
       t:type("k8s scale deploy bg -n " .. NS .. " --replicas 2" .. P)
@@ -395,11 +398,7 @@ describe("k8s offline: writes queued while the cluster is unreachable", function
 
   it("in the shell, ask shows cached · live · yours and keeps mine on m", function()
     deploy("ask", 2)
-    local envs = { KUBECONFIG = KC, HOME = home, XDG_STATE_HOME = home .. "/state", XDG_CONFIG_HOME = home .. "/config2",
-                   TMPDIR = home .. "/tmp" }
-    os.execute("mkdir -p " .. q(home .. "/config2/vcli"))
-    spec.write(home .. "/config2/vcli/config.yaml", "offline:\n  autoSync: false\n")
-    local t = tmux.start(spec.vcli, { env = envs, width = 160 })
+    local t = shell("config2", "offline:\n  autoSync: false\n")
     local ok, err = pcall(function()
       t:wait_for("vcli>", 20000)
       t:type(("k8s get deploy ask -n %s -o yaml%s | head -1"):format(NS, P))

@@ -130,7 +130,9 @@ end
 
 local function readf(env, e, field)
   local p = e.data[field]
-  if type(p) ~= "string" or p == "" then efail(e, field, "expected a file path, got " .. ((p == nil or p == env.yaml.null) and "nothing" or type(p))) end
+  if type(p) ~= "string" or p == "" then
+    efail(e, field, "expected a file path, got " .. ((p == nil or p == env.yaml.null) and "nothing" or type(p)))
+  end
   local text = env.read_file(p)
   if not text then efail(e, field, "no such file " .. p) end
   return text

@@ -629,7 +629,7 @@ local function replay_one(sess, J, c, op, opts)
     log_line(opts, ("applied  %s (already gone)"):format(what))
     return "done"
   end
-  local why = not opts.rebased[op.id] and conflict_of(env, op, live)
+  local why = conflict_of(env, op, live)
   local how = { precondition = live and live.metadata and live.metadata.resourceVersion }
   if why then
     local strategy = strategy_of(sess, op, opts)
@@ -751,7 +751,6 @@ end
 -- -> { done = n, left = n, offline = {ctx = err}, busy = bool, failed = n }
 function M.sync(sess, opts)
   opts = opts or {}
-  opts.rebased = opts.rebased or {}
   local env = sess.env
   local J = M.journal(env)
   local summary = { done = 0, left = 0, offline = {}, failed = 0 }
