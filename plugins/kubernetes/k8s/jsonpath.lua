@@ -12,6 +12,7 @@
 local M = {}
 
 local function perr(src, i, msg)
+  if #src > 120 then src = src:sub(1, 100) .. "…" end   -- one line a person can read
   error(("error parsing jsonpath %s: %s at character %d"):format(src, msg, i), 0)
 end
 
@@ -46,38 +47,41 @@ end
 
 -- one path expression: steps of { op = "root"|"cur"|"field"|"recurse"|"wild"|"index"|"slice"|"union"|"filter", … }
 local parse_path
-local function parse_filter(src, s, i)
+local MAX_NESTING = 100   -- filters within filters, ranges within ranges
+local function parse_filter(src, s, i, depth)
   -- s[i] is after "[?(": until the matching ")]"
-  local depth, j = 1, i
+  if depth > MAX_NESTING then perr(src, i, ("filters nested deeper than %d levels"):format(MAX_NESTING)) end
+  local open, j = 1, i
   while j <= #s do
     local ch = s:sub(j, j)
     if ch == "'" or ch == '"' then
       local _, nj = quoted(src, s, j)
       j = nj
     else
-      if ch == "(" then depth = depth + 1 elseif ch == ")" then depth = depth - 1 end
-      if depth == 0 then break end
+      if ch == "(" then open = open + 1 elseif ch == ")" then open = open - 1 end
+      if open == 0 then break end
       j = j + 1
     end
   end
-  if depth ~= 0 or s:sub(j + 1, j + 1) ~= "]" then perr(src, i, "unterminated filter") end
+  if open ~= 0 or s:sub(j + 1, j + 1) ~= "]" then perr(src, i, "unterminated filter") end
   local body = s:sub(i, j - 1)
   local left, op, right = body:match("^%s*(.-)%s*([=!<>]=?)%s*(.-)%s*$")
   local f = {}
   if left and op ~= "=" and op ~= "!" and left ~= "" then
-    f.left = parse_path(src, left)
+    f.left = parse_path(src, left, depth)
     f.cmp = op
     if right:match("^['\"]") then f.value = quoted(src, right, 1)
     elseif tonumber(right) then f.value = tonumber(right)
     elseif right == "true" or right == "false" then f.value = right == "true"
-    else f.right = parse_path(src, right) end
+    else f.right = parse_path(src, right, depth) end
   else
-    f.left = parse_path(src, body:match("^%s*(.-)%s*$"))
+    f.left = parse_path(src, body:match("^%s*(.-)%s*$"), depth)
   end
   return { op = "filter", f = f }, j + 2
 end
 
-function parse_path(src, s)
+function parse_path(src, s, depth)
+  depth = depth or 0
   local steps, i = {}, 1
   local c = s:sub(1, 1)
   if c == "$" then steps[1] = { op = "root" }; i = 2
@@ -99,7 +103,7 @@ function parse_path(src, s)
       end
     elseif ch == "[" then
       if s:sub(i, i + 2) == "[?(" then
-        local st, j = parse_filter(src, s, i + 3)
+        local st, j = parse_filter(src, s, i + 3, depth + 1)
         steps[#steps + 1] = st
         i = j
       else
@@ -158,6 +162,7 @@ function M.parse(src)
       if #stack == 1 then perr(src, open, "not in range, nothing to end") end
       table.remove(stack)
     elseif inner:match("^range%s") then
+      if #stack > MAX_NESTING then perr(src, open, ("ranges nested deeper than %d levels"):format(MAX_NESTING)) end
       local node = { range = parse_path(src, inner:match("^range%s+(.*)$")), body = {} }
       cur[#cur + 1] = node
       stack[#stack + 1] = node
