@@ -26,6 +26,7 @@
 #define HIGH_WATER (1u << 20)
 #define LOW_WATER (256u << 10)
 #define CHUNK_MAX (64u << 10)   /* largest string handed to one on_data call */
+#define HEADERS_MAX (256u << 10)  /* a response's headers, all of them: more is an error (libcurl's own cap is 300 KiB) */
 
 /* ---- libcurl, loaded on demand ----------------------------------------- */
 static struct {
@@ -95,6 +96,8 @@ typedef struct nreq {
     struct curl_slist *hdrs, *connect_to;
     int state;
     unsigned dirty : 1, busy : 1, lua_paused : 1, recv_paused : 1, hdr_done : 1, hdr_sent : 1, via_proxy : 1, tls_no_cert : 1;
+    unsigned body_too_big : 1, hdr_too_big : 1;
+    size_t max_body, body_in;   /* opts.max_body (0: none); the body's bytes so far, decoded */
     const char *cancelled;      /* reason, once cancelled */
     int self_ref, on_headers_ref, on_data_ref, on_done_ref;
     nbuf hdr, data;
@@ -212,12 +215,14 @@ static size_t on_write(char *p, size_t sz, size_t n, void *ud)
 {
     nreq *r = ud;
     size_t len = sz * n;
-    if (r->on_data_ref == LUA_NOREF) { net.bytes_in += (double)len; return len; }
+    if (r->max_body && len > r->max_body - r->body_in) { r->body_too_big = 1; return 0; }  /* fails the transfer */
+    if (r->on_data_ref == LUA_NOREF) { r->body_in += len; net.bytes_in += (double)len; return len; }
     if (r->lua_paused || pending(&r->data) >= HIGH_WATER) {
         r->recv_paused = 1;     /* curl keeps these bytes and offers them again on unpause */
         return CURL_WRITEFUNC_PAUSE;
     }
     if (buf_add(&r->data, p, len) < 0) return 0;  /* out of memory: curl fails the transfer */
+    r->body_in += len;
     net.bytes_in += (double)len;
     net.buffered += len;
     if (net.buffered > net.peak_buffered) net.peak_buffered = net.buffered;
@@ -240,7 +245,15 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
         if (r->status >= 200) { r->hdr_done = 1; mark_dirty(r); }
         return len;
     }
+    if (len > HEADERS_MAX - r->hdr.len) { r->hdr_too_big = 1; return 0; }
     return buf_add(&r->hdr, p, len) < 0 ? 0 : len;
+}
+
+static void size_text(char *out, size_t cap, size_t n)
+{
+    if (n >= (1u << 20) && !(n & ((1u << 20) - 1))) snprintf(out, cap, "%zu MiB", n >> 20);
+    else if (n >= 1024 && !(n & 1023)) snprintf(out, cap, "%zu KiB", n >> 10);
+    else snprintf(out, cap, "%zu bytes", n);
 }
 
 static void sock_ready(int fd, int revents, void *ud);
@@ -440,7 +453,19 @@ static void push_error(lua_State *L, nreq *r)
                  ? " (does the server require a client certificate?)" : "");
         break;
     case CURLE_GOT_NOTHING: snprintf(why, sizeof why, "server closed the connection without replying"); break;
-    case CURLE_WRITE_ERROR: snprintf(why, sizeof why, "out of memory buffering the response"); break;
+    case CURLE_WRITE_ERROR: {
+        char lim[32];
+        if (r->body_too_big) {
+            size_text(lim, sizeof lim, r->max_body);
+            snprintf(why, sizeof why, "response body larger than %s (the limit)", lim);
+        } else if (r->hdr_too_big) {
+            size_text(lim, sizeof lim, HEADERS_MAX);
+            snprintf(why, sizeof why, "response headers larger than %s (the limit)", lim);
+        } else {
+            snprintf(why, sizeof why, "out of memory buffering the response");
+        }
+        break;
+    }
     default:
         snprintf(why, sizeof why, "%s", *eb ? eb : cu.easy_strerror(r->result));
     }
@@ -812,6 +837,9 @@ static int l_request(lua_State *L)
     setup_tls(L, r);
 
     r->timeout_ms = (long)opt_num(L, "timeout_ms", 0);
+    double mb = opt_num(L, "max_body", 0);
+    if (mb < 0) return luaL_error(L, "net.request: max_body must be a number of bytes, 0 for no limit");
+    r->max_body = mb > (double)SIZE_MAX ? SIZE_MAX : (size_t)mb;
     long cto = (long)opt_num(L, "connect_timeout_ms", 0);
     if (r->timeout_ms > 0) cu.easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
     if (cto > 0) cu.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, cto);

@@ -75,6 +75,17 @@ describe("k8s verbs against the test cluster", function()
     assert.matches("^vhello vhello line 100\nvhello vhello line 101\n", spec.read(f))
   end)
 
+  it("logs -f of a container whose line is 100 MB stops at the line limit with one line naming it", function()
+    kubectl("delete pod vbigline --ignore-not-found")
+    kubectl("run vbigline --image=nginx:1.25 --annotations=vcli-test/log-line-bytes=104857600 --annotations=vcli-test/log-lines=2")
+    kubectl("wait --for=condition=Ready pod/vbigline --timeout=60s")
+    local out, err, st = H.run("k8s logs vbigline -f")
+    kubectl("delete pod vbigline --wait=false")
+    assert.equal(1, st)
+    assert.equal("", out)
+    assert.equal("vcli: error: pod/vbigline, container vbigline: a line longer than 16 MiB (the limit)\n", err)
+  end)
+
   it("Tab after logs/exec -c completes the containers of the pod on the line", function()
     local f = dir .. "/vtwo.yaml"
     local h = assert(io.open(f, "w"))

@@ -278,6 +278,52 @@ describe("vcli.net and vcli.http", function()
     end)
   end)
 
+  describe("limits: what a server sends cannot take all memory", function()
+    local function q(s) return (s:gsub("%p", "%%%0")) end
+
+    it("a body over max_body fails the request, naming the limit, and stops the transfer", function()
+      collectgarbage()
+      local heap0 = collectgarbage("count")
+      local res, err = http.get(base .. "/big?mb=64", { max_body = 4 * 1024 * 1024 })
+      assert.equal(nil, res)
+      assert.equal(("GET %s/big: response body larger than 4 MiB (the limit)"):format(base), err)
+      assert.truthy(collectgarbage("count") - heap0 < 16 * 1024, "the Lua heap kept the partial body")
+      -- the limit is the default for whole answers; a body under it is whole
+      assert.equal(256 * 1024 * 1024, http.MAX_BODY)
+      res = assert(http.get(base .. "/big?mb=4", { max_body = 4 * 1024 * 1024 }))
+      assert.equal(4 * 1024 * 1024, #res.body)
+    end)
+
+    it("the limit counts decoded bytes: a gzip bomb is stopped at it", function()
+      local res, err = http.get(base .. "/gzipbomb?mb=64", { max_body = 8 * 1024 * 1024 })
+      assert.equal(nil, res)
+      assert.matches("^GET " .. q(base) .. "/gzipbomb: response body larger than 8 MiB %(the limit%)$", err)
+    end)
+
+    it("response headers over 256 KiB fail the request, naming the limit", function()
+      local res, err = http.get(base .. "/bighead?kb=300")
+      assert.equal(nil, res)
+      assert.equal(("GET %s/bighead: response headers larger than 256 KiB (the limit)"):format(base), err)
+      res = assert(http.get(base .. "/bighead?kb=200"))
+      assert.equal("ok\n", res.body)
+    end)
+
+    it("a stream's line longer than 16 MiB raises, naming the limit; shorter lines pass", function()
+      local s = assert(http.stream({ url = base .. "/noline?mb=20" }))
+      local err = assert.has_error(function() for _ in s:lines() do end end)
+      s:close()
+      assert.equal("a line longer than 16 MiB (the limit)", err)
+      s = assert(http.stream({ url = base .. "/noline?mb=2" }))
+      local got = {}
+      for line in s:lines(4 * 1024 * 1024) do got[#got + 1] = #line end
+      assert.same({ 2 * 1024 * 1024 }, got)
+      s = assert(http.stream({ url = base .. "/noline?mb=2" }))
+      err = assert.has_error(function() for _ in s:lines(1024 * 1024) do end end)
+      s:close()
+      assert.equal("a line longer than 1 MiB (the limit)", err)
+    end)
+  end)
+
   describe("concurrency and memory", function()
     it("20 concurrent requests complete while the loop keeps turning", function()
       local ticks = 0

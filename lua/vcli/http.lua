@@ -12,6 +12,10 @@ local M = {}
 -- resumes it once the consumer is down to STREAM_LOW.
 local STREAM_HIGH = 1024 * 1024
 local STREAM_LOW = 256 * 1024
+-- A whole answer (http.request/get/post) is held in memory: one larger than
+-- this (opts.max_body overrides it) fails, naming the limit. Streams have
+-- none: they are read as they come.
+M.MAX_BODY = 256 * 1024 * 1024
 
 local function in_task(name)
   if not async.current() then error(name .. " must run inside a task; use async.run", 3) end
@@ -27,6 +31,7 @@ local function request(name, opts)
   in_task(name)
   if type(opts) ~= "table" then error(name .. ": expected an options table", 3) end
   local o = copy(opts)
+  o.max_body = o.max_body or M.MAX_BODY
   local chunks, status, headers = {}, nil, nil
   o.on_headers = function(st, h) status, headers = st, h end
   o.on_data = function(chunk) chunks[#chunks + 1] = chunk end
@@ -42,7 +47,7 @@ local function request(name, opts)
 end
 
 -- http.request(opts) -> {status, headers, body, info} | nil, err
--- opts are vcli.net's (url, method, headers, body, timeouts, TLS…), without callbacks.
+-- opts are vcli.net's (url, method, headers, body, timeouts, TLS, max_body…), without callbacks.
 -- A status of 4xx/5xx is a response, not an error.
 function M.request(opts) return request("http.request", opts) end
 
@@ -132,9 +137,10 @@ function Stream:chunks()
   return function() return self:read() end
 end
 
--- Lines split on "\n" (without it), whatever the chunking (vcli.lines).
-function Stream:lines()
-  return require("vcli.lines")(function() return self:read() end)
+-- Lines split on "\n" (without it), whatever the chunking (vcli.lines); a
+-- line longer than max (16 MiB) raises, naming the limit.
+function Stream:lines(max)
+  return require("vcli.lines")(function() return self:read() end, max)
 end
 
 -- Stop the transfer and drop what was not read. Safe to call twice.

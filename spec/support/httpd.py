@@ -21,6 +21,9 @@ Endpoints (all ports):
   /drop?chunked=0            promises 1000 bytes (or chunks), sends 100, closes
   /big?mb=N                  N MiB body, Content-Length set
   /gzip                      a gzip-encoded body when the client accepts it
+  /gzipbomb?mb=N             gzip of N MiB of zeros (about N KiB on the wire)
+  /bighead?kb=N              N KiB of response headers (X-Pad-i, 1 KiB each)
+  /noline?mb=N               chunked body of N MiB with no line break
   /whoami                    the client certificate's CN (mtls port)
 """
 import argparse
@@ -165,6 +168,33 @@ class Handler(BaseHTTPRequestHandler):
             if "gzip" in (self.headers.get("Accept-Encoding") or ""):
                 return self.send_body(200, gzip.compress(plain), extra={"Content-Encoding": "gzip"})
             return self.send_body(200, plain)
+        if p == "/gzipbomb":
+            mb = self.q("mb", 64)
+            z = gzip.compress(b"\0" * (mb << 20), compresslevel=9)
+            return self.send_body(200, z, extra={"Content-Encoding": "gzip"})
+        if p == "/bighead":
+            self.send_response(200)
+            for i in range(self.q("kb", 2048)):
+                self.send_header("X-Pad-%d" % i, "p" * 1000)
+            self.send_header("Content-Length", "3")
+            try:
+                self.end_headers()
+                self.wfile.write(b"ok\n")
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+            return
+        if p == "/noline":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            block = b"z" * (64 << 10)
+            try:
+                for _ in range(self.q("mb", 20) * 16):
+                    self.chunk(block)
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+            return
         if p == "/whoami":
             cert = self.request.getpeercert() if isinstance(self.request, ssl.SSLSocket) else None
             cn = ""

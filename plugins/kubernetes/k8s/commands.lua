@@ -150,6 +150,7 @@ function M.specs(sess)
         { name = "sort-by", type = "string", metavar = "JSONPATH", help = "sort rows, e.g. .metadata.creationTimestamp" },
         { name = "watch", short = "w", type = "bool", help = "keep printing changes" },
         { name = "watch-timeout", type = "duration", help = "stop watching after this long" },
+        { name = "output-watch-events", type = "bool", help = "with -w: each change's type (ADDED, MODIFIED, DELETED) as kubectl prints it" },
         { name = "no-headers", type = "bool", help = "no header line" },
         { name = "show-labels", type = "bool", help = "a LABELS column" },
         { name = "label-columns", short = "L", type = "list", metavar = "KEY", help = "a column for this label (repeatable; KEY1,KEY2)" },

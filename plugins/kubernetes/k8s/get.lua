@@ -25,7 +25,8 @@ end
 
 -- the column holding the object's name (rows without an object: includeObject=None)
 local function name_col(tbl)
-  for i, cd in ipairs(tbl.columnDefinitions or {}) do
+  local cds = tbl.columnDefinitions
+  for i, cd in ipairs(type(cds) == "table" and cds or {}) do
     if cd.format == "name" or cd.name == "Name" then return i end
   end
   return 1
@@ -316,13 +317,33 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
       row.cells = cells
     end
   end
+  -- --output-watch-events: an EVENT column first (ADDED for the list's rows)
+  local events = flags.watch and flags["output-watch-events"]
+  local function with_event(tbl, evtype)
+    if not events or tbl.evented then return end
+    tbl.evented = true
+    -- a watch event's Table has no column definitions after the first
+    if type(tbl.columnDefinitions) == "table" then
+      local cds = { { name = "Event", type = "string", priority = 0 } }
+      for _, cd in ipairs(tbl.columnDefinitions) do cds[#cds + 1] = cd end
+      tbl.columnDefinitions = cds
+    end
+    for _, row in ipairs(type(tbl.rows) == "table" and tbl.rows or {}) do
+      row.cells = row.cells or {}
+      table.insert(row.cells, 1, evtype)
+    end
+  end
   -- rows as printed: the table, or kind/name lines for -o name
-  local function show(tbl)
+  local cds_seen   -- a watch event's Table has no column definitions after the first
+  local function show(tbl, evtype)
     decorate(tbl)
+    with_event(tbl, evtype or "ADDED")
+    if type(tbl.columnDefinitions) == "table" then cds_seen = tbl.columnDefinitions end
     if out_name then
       local buf = {}
-      local ncol = name_col(tbl)
-      for i, row in ipairs(tbl.rows or {}) do buf[i] = discovery.kind_prefix(r) .. "/" .. row_name(row, ncol, null) end
+      local ncol = name_col({ columnDefinitions = cds_seen })
+      local ev = events and ((evtype or "ADDED") .. " ") or ""
+      for i, row in ipairs(tbl.rows or {}) do buf[i] = ev .. discovery.kind_prefix(r) .. "/" .. row_name(row, ncol, null) end
       if #buf > 0 then ctx.out(table.concat(buf, "\n") .. "\n") end
     else
       tp:feed(tbl)
@@ -399,7 +420,7 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
         show(tbl)
         return tbl.metadata and tbl.metadata.resourceVersion
       end,
-      on_event = function(_, obj) if obj.kind == "Table" then show(obj) end end })
+      on_event = function(evtype, obj) if obj.kind == "Table" then show(obj, evtype) end end })
   end
   return 0
 end
@@ -463,8 +484,9 @@ local function object_writer(env, ctx, r, flags)
     end
     function w.cut() if w.started then ctx.out("\n") end end
     -- -w: each object alone, as it comes (YAML documents separated by ---)
-    function w.one(_, obj)
+    function w.one(_, obj, evtype)
       fill(obj)
+      if evtype then obj = { type = evtype, object = obj } end
       if fmt == "yaml" and w.n > 0 then ctx.out("---\n") end
       w.n = w.n + 1
       ctx.out(one(obj))
@@ -479,7 +501,11 @@ local function object_writer(env, ctx, r, flags)
       ctx.out(jsonpath.execute(tpl, as_list and list_of(objs) or objs[1], null, compact))
     end
     function w.cut() end
-    function w.one(_, obj) fill(obj); ctx.out(jsonpath.execute(tpl, obj, null, compact)) end
+    function w.one(_, obj, evtype)
+      fill(obj)
+      if evtype then obj = { type = evtype, object = obj } end
+      ctx.out(jsonpath.execute(tpl, obj, null, compact))
+    end
   else -- custom-columns
     local cols = M.custom_columns(arg)
     local defs = {}
@@ -505,7 +531,11 @@ local function object_writer(env, ctx, r, flags)
     function w.list_end() tp:flush() end
     function w.objects(_, objs) w:items(objs); tp:flush() end
     function w.cut() tp:flush() end
-    function w.one(_, obj) tp:flush(); w:items({ obj }) end
+    function w.one(_, obj, evtype)
+      tp:flush()
+      if evtype then fill(obj); obj = { type = evtype, object = obj } end
+      w:items({ obj })
+    end
   end
   return w
 end
@@ -537,6 +567,8 @@ end
 -- object, as kubectl prints them (the watch resumes after dropped streams)
 local function object_watch(sess, ctx, c, r, ns, flags, names, w)
   local env = sess.env
+  -- --output-watch-events: each object as {type, object}, the list's as ADDED
+  local events = flags["output-watch-events"] and "ADDED" or nil
   local path = discovery.path(r, ns, nil)
   local q = { labelSelector = flags.selector, fieldSelector = flags["field-selector"] }
   if names and #names == 1 then q.fieldSelector = "metadata.name=" .. names[1] end
@@ -546,7 +578,7 @@ local function object_watch(sess, ctx, c, r, ns, flags, names, w)
     for k, v in pairs(q) do lq[k] = v end
     local ok, err = chunks(sess, c, path, lq, "application/json", function(list)
       rv = rv or (list.metadata and list.metadata.resourceVersion)
-      for _, item in ipairs(list.items or {}) do w:one(item) end
+      for _, item in ipairs(list.items or {}) do w:one(item, events) end
     end, not flags["show-managed-fields"] and M.drop_managed_fields or nil)
     if not ok then error(err, 0) end
     return rv
@@ -556,10 +588,10 @@ local function object_watch(sess, ctx, c, r, ns, flags, names, w)
     deadline = flags["watch-timeout"] and (env.now() + flags["watch-timeout"] * 1000),
     on_state = function(msg) ctx.err(msg .. "\n") end,
     relist = list_all,
-    on_event = function(_, obj)
+    on_event = function(evtype, obj)
       if type(obj) == "table" and obj.kind ~= "Status" then
         if not flags["show-managed-fields"] and type(obj.metadata) == "table" then obj.metadata.managedFields = nil end
-        w:one(obj)
+        w:one(obj, events and evtype)
       end
     end })
   w.cut()

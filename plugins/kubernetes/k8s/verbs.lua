@@ -384,7 +384,12 @@ function M.logs(sess, ctx)
       if f.follow then
         local s, err = c:stream{ path = path, accept = "*/*" }
         if not s then error(err, 0) end
-        for line in s:lines() do ctx.out(pfx .. line .. "\n") end
+        local ok, e = pcall(function() for line in s:lines() do ctx.out(pfx .. line .. "\n") end end)
+        if not ok then
+          s:close()
+          if tostring(e) == "interrupted" then error(e, 0) end
+          error(("error: pod/%s, container %s: %s"):format(pod.metadata.name, cn, tostring(e)), 0)
+        end
       else
         local res, err = c:request{ path = path, accept = "*/*", timeout_ms = 60000 }
         if not res then error(err, 0) end

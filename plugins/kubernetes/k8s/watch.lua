@@ -64,6 +64,8 @@ function M.run(env, client, o)
         end
       end)
       if not ok and perr and tostring(perr):find("^watch error") then error(perr, 0) end
+      -- an event too long to hold comes again on every reconnect: that ends the watch
+      if not ok and tostring(perr):find("^a line longer than") then s:close(); error("watch: an event " .. tostring(perr):sub(8), 0) end
       -- the command was stopped (Ctrl-C, its time is up): that ends the watch, quietly
       if not ok and tostring(perr) == "interrupted" then error(perr, 0) end
       if o.deadline and env.now() >= o.deadline - 50 then break end

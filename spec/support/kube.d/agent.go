@@ -15,7 +15,8 @@ package main
 //   running (default) | restarting | crashloop | completed | failed |
 //   pending | imagepull | oomkilled | notready
 // Pods with restartPolicy Never/OnFailure or owned by a Job default to completed.
-// vcli-test/restarts: N sets the restart count; vcli-test/log-lines: N the log length (default 100).
+// vcli-test/restarts: N sets the restart count; vcli-test/log-lines: N the log length (default 100);
+// vcli-test/log-line-bytes: N the length of each line.
 
 import (
 	"bufio"
@@ -877,6 +878,10 @@ func (a *agent) serveLogs(w http.ResponseWriter, r *http.Request, ns, name, cnam
 	if n, err := strconv.Atoi(p.Metadata.Annotations["vcli-test/log-lines"]); err == nil && n >= 0 {
 		total = n
 	}
+	pad := 0 // vcli-test/log-line-bytes: N makes each line N bytes long (its text, then "x"s)
+	if n, err := strconv.Atoi(p.Metadata.Annotations["vcli-test/log-line-bytes"]); err == nil && n > 0 {
+		pad = n
+	}
 	if previous {
 		total = 20
 		started = started.Add(-time.Minute)
@@ -908,7 +913,11 @@ func (a *agent) serveLogs(w http.ResponseWriter, r *http.Request, ns, name, cnam
 	fl, _ := w.(http.Flusher)
 	written := 0
 	emit := func(n int, t time.Time) bool {
-		s := logLine(name, cname, n, previous) + "\n"
+		s := logLine(name, cname, n, previous)
+		if len(s) < pad {
+			s += strings.Repeat("x", pad-len(s))
+		}
+		s += "\n"
 		if timestamps {
 			s = t.UTC().Format(time.RFC3339Nano) + " " + s
 		}

@@ -15,6 +15,11 @@ package main
 //   refuse          close the listeners and all connections: the server is "gone"
 //   http500[=N]     (HTTP listener) answer the next N requests (all if no N) with 500
 //   http429[=S]     (HTTP listener) answer with 429 and Retry-After: S (default 1); ",count=N" limits it
+//   http503[=N][,retry=S]  (HTTP listener) 503, with Retry-After: S when given
+//   trickle=BPS     forward at most BPS bytes a second, in both directions (0 or pass: off)
+//   truncate=N      cut every connection after N bytes from the server (its answer ends mid-body)
+//   reset           close every current connection with a TCP reset (RST), not a FIN
+//   hang            (HTTP listener) answer 200 with the start of a list, then never send more nor close
 
 import (
 	"context"
@@ -49,6 +54,9 @@ type faultProxy struct {
 	httpCode   int
 	httpCount  int // remaining injected errors; -1 = unlimited
 	retryAfter int
+	trickle    int   // bytes a second; 0: unlimited
+	truncate   int64 // bytes from the server per connection; 0: unlimited
+	hang       bool
 	conns      map[net.Conn]struct{}
 	tcpLn      net.Listener
 	httpLn     net.Listener
@@ -116,7 +124,8 @@ func (p *faultProxy) writeStatus(w http.ResponseWriter) {
 		"refusing": p.refusing, "http_error": p.httpCode, "http_error_remaining": p.httpCount,
 		"active_connections": len(p.conns), "accepted_total": atomic.LoadInt64(&p.accepted),
 		"dropped_total": atomic.LoadInt64(&p.dropped), "http_requests_total": atomic.LoadInt64(&p.requests),
-		"http_injected_total": atomic.LoadInt64(&p.injected), "listen": p.tcpAddr, "http_listen": p.httpAddr}
+		"http_injected_total": atomic.LoadInt64(&p.injected), "listen": p.tcpAddr, "http_listen": p.httpAddr,
+		"trickle_bps": p.trickle, "truncate_bytes": p.truncate, "hang": p.hang}
 	p.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(st)
@@ -145,12 +154,24 @@ func (p *faultProxy) listen() error {
 	return err
 }
 
-func (p *faultProxy) dropAll() {
+func (p *faultProxy) dropAll() { p.closeAll(false) }
+
+// closeAll closes every current connection; with rst, as a TCP reset.
+func (p *faultProxy) closeAll(rst bool) {
 	p.mu.Lock()
 	conns := p.conns
 	p.conns = map[net.Conn]struct{}{}
 	p.mu.Unlock()
 	for c := range conns {
+		if rst {
+			raw := c
+			if fc, ok := c.(*faultConn); ok {
+				raw = fc.Conn
+			}
+			if tc, ok := raw.(*net.TCPConn); ok {
+				tc.SetLinger(0)
+			}
+		}
 		c.Close()
 		atomic.AddInt64(&p.dropped, 1)
 	}
@@ -182,6 +203,7 @@ func (p *faultProxy) setMode(mode string) error {
 	case "pass":
 		p.mu.Lock()
 		p.latency, p.httpCode, p.httpCount, p.refusing = 0, 0, 0, false
+		p.trickle, p.truncate, p.hang = 0, 0, false
 		if p.stallCh != nil {
 			close(p.stallCh)
 			p.stallCh = nil
@@ -192,6 +214,26 @@ func (p *faultProxy) setMode(mode string) error {
 	case "drop":
 		p.dropAll()
 		return nil
+	case "reset":
+		p.closeAll(true)
+		return nil
+	case "trickle", "truncate":
+		n, err := num(arg, 0)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%s=N: a number of bytes expected", name)
+		}
+		p.mu.Lock()
+		if name == "trickle" {
+			p.trickle = n
+		} else {
+			p.truncate = int64(n)
+		}
+		p.lastMode = mode
+		p.mu.Unlock()
+	case "hang":
+		p.mu.Lock()
+		p.hang, p.lastMode = true, "hang"
+		p.mu.Unlock()
 	case "stall":
 		p.mu.Lock()
 		if p.stallCh == nil {
@@ -235,13 +277,15 @@ func (p *faultProxy) setMode(mode string) error {
 			}
 		} else if count, err = num(arg, -1); err != nil {
 			return err
+		} else if retryAfter, err = num(opts["retry"], 0); err != nil {
+			return err
 		}
 		p.mu.Lock()
 		p.httpCode, p.httpCount, p.retryAfter = code, count, retryAfter
 		p.lastMode = mode
 		p.mu.Unlock()
 	default:
-		return fmt.Errorf("unknown mode %q (pass|drop|stall|latency=MS|refuse|http500[=N]|http503[=N]|http429[=SECS][,count=N])", mode)
+		return fmt.Errorf("unknown mode %q (pass|drop|reset|stall|latency=MS|trickle=BPS|truncate=N|hang|refuse|http500[=N]|http503[=N][,retry=S]|http429[=SECS][,count=N])", mode)
 	}
 	return nil
 }
@@ -315,13 +359,14 @@ func (p *faultProxy) spliceTCP(client net.Conn) {
 	done := make(chan struct{})
 	var once sync.Once
 	finish := func() { once.Do(func() { close(done); client.Close(); up.Close() }) }
-	go p.pump(client, up, done, finish)
-	p.pump(up, client, done, finish)
+	go p.pump(client, up, done, finish, false)
+	p.pump(up, client, done, finish, true)
 	<-done
 }
 
 // pump copies src to dst, honouring stall and latency without limiting throughput.
-func (p *faultProxy) pump(src, dst net.Conn, done chan struct{}, finish func()) {
+func (p *faultProxy) pump(src, dst net.Conn, done chan struct{}, finish func(), down bool) {
+	var sent int64
 	q := make(chan chunk, 4096)
 	go func() {
 		defer close(q)
@@ -352,12 +397,55 @@ func (p *faultProxy) pump(src, dst net.Conn, done chan struct{}, finish func()) 
 				return
 			}
 		}
-		if _, err := dst.Write(c.data); err != nil {
+		if !p.shape(dst.Write, c.data, &sent, down, done) {
 			finish()
 			return
 		}
 	}
 	finish()
+}
+
+// shape writes b with the current trickle and truncate faults: false when
+// the connection is to end (cut, closed, or write failed). sent counts the
+// bytes written on this direction of the connection.
+func (p *faultProxy) shape(write func([]byte) (int, error), b []byte, sent *int64, down bool, done <-chan struct{}) bool {
+	for len(b) > 0 {
+		p.mu.Lock()
+		bps, cut := p.trickle, p.truncate
+		p.mu.Unlock()
+		n := len(b)
+		if down && cut > 0 {
+			if *sent >= cut {
+				return false
+			}
+			if int64(n) > cut-*sent {
+				n = int(cut - *sent)
+			}
+		}
+		if bps > 0 {
+			step := bps / 10 // a tenth of a second's worth at a time
+			if step < 1 {
+				step = 1
+			}
+			if n > step {
+				n = step
+			}
+		}
+		k, err := write(b[:n])
+		*sent += int64(k)
+		if err != nil {
+			return false
+		}
+		b = b[n:]
+		if bps > 0 {
+			select {
+			case <-time.After(time.Duration(n) * time.Second / time.Duration(bps)):
+			case <-done:
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ----------------------------------------------------------- HTTP listener --
@@ -368,6 +456,7 @@ type faultConn struct {
 	p    *faultProxy
 	done chan struct{}
 	once sync.Once
+	sent int64
 }
 
 func (c *faultConn) Read(b []byte) (int, error) {
@@ -389,7 +478,12 @@ func (c *faultConn) Write(b []byte) (int, error) {
 			return 0, net.ErrClosed
 		}
 	}
-	return c.Conn.Write(b)
+	before := c.sent
+	if !c.p.shape(c.Conn.Write, b, &c.sent, true, c.done) {
+		c.Close()
+		return int(c.sent - before), net.ErrClosed
+	}
+	return len(b), nil
 }
 
 func (c *faultConn) Close() error {
@@ -440,7 +534,7 @@ func writeK8sStatus(w http.ResponseWriter, code int, reason, msg string, retryAf
 func (p *faultProxy) handleHTTP(w http.ResponseWriter, r *http.Request) {
 	atomic.AddInt64(&p.requests, 1)
 	p.mu.Lock()
-	code, retryAfter := p.httpCode, p.retryAfter
+	code, retryAfter, hang := p.httpCode, p.retryAfter, p.hang
 	if code != 0 {
 		if p.httpCount > 0 {
 			p.httpCount--
@@ -451,13 +545,24 @@ func (p *faultProxy) handleHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.mu.Unlock()
+	if hang {
+		atomic.AddInt64(&p.injected, 1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(200)
+		io.WriteString(w, `{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[`)
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		<-r.Context().Done() // the client gives up; the server never does
+		return
+	}
 	if code != 0 {
 		atomic.AddInt64(&p.injected, 1)
 		switch code {
 		case 429:
 			writeK8sStatus(w, 429, "TooManyRequests", "vcli fault proxy: injected 429, please try again later", retryAfter)
 		case 503:
-			writeK8sStatus(w, 503, "ServiceUnavailable", "vcli fault proxy: injected 503", 0)
+			writeK8sStatus(w, 503, "ServiceUnavailable", "vcli fault proxy: injected 503", retryAfter)
 		default:
 			writeK8sStatus(w, 500, "InternalError", "vcli fault proxy: injected 500", 0)
 		}

@@ -81,6 +81,7 @@ end
 function H.request(p, opts)
   local o, why = net_opts(p, opts)
   if not o then return nil, why end
+  o.max_body = p.mem_limit   -- an answer the plugin could not hold is not buffered for it
   local r, err = require("vcli.http").request(o)
   if not r then return nil, err end
   return { status = r.status, headers = r.headers, body = r.body }
@@ -207,7 +208,7 @@ function C.plugin(vcli, api)
     return chunk
   end
   function Stream:chunks() return function() return self:read() end end
-  function Stream:lines() return api.require("vcli.lines")(function() return self:read() end) end
+  function Stream:lines(max) return api.require("vcli.lines")(function() return self:read() end, max) end
   function Stream:close()
     if self.closed then return end
     self.closed = true
