@@ -87,7 +87,7 @@ check: deps kube-build
 # Fuzzing (not part of `make test`): libFuzzer with ASan + UBSan over the C core and the
 # Lua parsers, one target of spec/fuzz/targets.lua at a time, FUZZ_SECS seconds each.
 # Crashing inputs land in build/fuzz/crashes/TARGET/; fixed ones go to spec/fuzz/regress/.
-FUZZ_TARGETS ?= yaml jsonfmt wsock term_keys shell_words kubeconfig jsonpath custom_columns plugin_manifest promql watch_lines
+FUZZ_TARGETS ?= yaml jsonfmt wsock term_keys shell_words kubeconfig jsonpath custom_columns plugin_manifest promql watch_lines pattern
 FUZZ_SECS    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -fno-omit-frame-pointer \

@@ -178,6 +178,7 @@ lua_State *vcli_host_new(const char **dirp)
     preload(L, "vcli.codec", luaopen_vcli_codec);
     preload(L, "vcli.sort", luaopen_vcli_sort);
     preload(L, "vcli.regex", luaopen_vcli_regex);
+    preload(L, "vcli.pattern", luaopen_vcli_pattern);
     preload(L, "cjson", luaopen_cjson);
     preload(L, "cjson.safe", luaopen_cjson_safe);
 

@@ -245,6 +245,9 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
                    sb->name, (int)sb->cpu_limit_ms);
 }
 
+/* the CPU check from inside a long C call (the pattern matcher) */
+static void sb_tick(lua_State *L) { sb_hook(L, NULL); }
+
 static int has_grant(sandbox *sb, const char *cap)
 {
     for (int i = 0; i < sb->ngrants; i++)
@@ -469,6 +472,9 @@ static int setup_job(lua_State *L)
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
     lua_pop(L, 1);
+    /* Patterns that check the CPU limit as they backtrack: LuaJIT's run
+     * inside one C call, where the count hook never fires. */
+    vcli_pattern_install(L, sb_tick);
     lua_newtable(L);  /* the taken originals, handed to the prelude only */
     for (int pass = 0; pass < 2; pass++) {
         const char *const *names = pass ? REPLACED : DENIED;

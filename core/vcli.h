@@ -28,6 +28,9 @@ int luaopen_vcli_tcp(lua_State *L);
 int luaopen_vcli_codec(lua_State *L);
 int luaopen_vcli_sort(lua_State *L);
 int luaopen_vcli_regex(lua_State *L);
+int luaopen_vcli_pattern(lua_State *L);
+/* pattern.c: string.find/match/gmatch/gsub of L replaced by ones calling tick every few thousand steps */
+void vcli_pattern_install(lua_State *L, void (*tick)(lua_State *L));
 int luaopen_cjson(lua_State *L);
 int luaopen_cjson_safe(lua_State *L);
 

@@ -14,7 +14,7 @@ local function inputs(dir)
 end
 
 local TARGETS = { "yaml", "jsonfmt", "wsock", "term_keys", "shell_words", "kubeconfig", "jsonpath", "custom_columns",
-                  "plugin_manifest", "promql", "watch_lines" }
+                  "plugin_manifest", "promql", "watch_lines", "pattern" }
 
 describe("fuzz targets: seeds and every input that ever crashed", function()
   for _, t in ipairs(TARGETS) do

@@ -132,4 +132,9 @@ local ev = '{"type":"ADDED","object":{"kind":"Pod","metadata":{"name":"a","resou
   .. '{"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired"}}\n'
 write("watch_lines", "events", "\5" .. ev)
 write("watch_lines", "partial", "\1" .. ev:sub(1, 50))
+-- Lua patterns as the plugins write them (SUBJECT \255 PATTERN)
+local pat = { { "kube-system/coredns-7f9c", "^([^/]+)/(.+)$" }, { "  key = value  ", "^%s*(%S+)%s*=%s*(.-)%s*$" },
+  { "f(a(b)c)d", "%b()" }, { "THE (quick) fox", "%f[%a]%a+" }, { "abcabc", "(a)(b)c%1" }, { "a.b-c", "[%.%-]" },
+  { "x=1, y=2", "(%w+)=(%w+)" }, { "hello world", "()o()" }, { "[x]", "[]]" }, { "\0a\0", "%z" } }
+for i, v in ipairs(pat) do write("pattern", ("p%02d"):format(i), v[1] .. "\255" .. v[2]) end
 print("seeds written under spec/fuzz/corpus/")

@@ -205,4 +205,40 @@ function T.watch_lines(s)
   if joined ~= want then bug("watch lines: %d lines do not add up to the input", #got) end
 end
 
+-- vcli.pattern (plugin states' string.find/match/gmatch/gsub) against
+-- LuaJIT's own: SUBJECT \255 PATTERN (no separator: the input is both), the
+-- same answers or both refused. Inputs whose backtracking could run long in
+-- LuaJIT's matcher (subject length to the power of the quantifiers over a
+-- million) are skipped: that is the blow-up vcli.pattern exists to stop.
+function T.pattern(s)
+  local P = require("vcli.pattern")
+  local sep = s:find("\255", 1, true)
+  local subj, pat = s, s
+  if sep then subj, pat = s:sub(1, sep - 1), s:sub(sep + 1) end
+  local quant = select(2, pat:gsub("[%*%+%-%?]", ""))
+  if quant * math.log(#subj + 2) > math.log(1e6) then return end
+  local function same(name, ...)
+    local a, b = { pcall(string[name], ...) }, { pcall(P[name], ...) }
+    if a[1] ~= b[1] or (not a[1] and a[2] ~= b[2]) then
+      bug("pattern %s: LuaJIT %s %s, vcli.pattern %s %s", name, tostring(a[1]), tostring(a[2]), tostring(b[1]), tostring(b[2]))
+    end
+    for i = 2, math.max(#a, #b) do
+      if a[1] and a[i] ~= b[i] then bug("pattern %s: result %d differs (%s vs %s)", name, i - 1, tostring(a[i]), tostring(b[i])) end
+    end
+  end
+  same("find", subj, pat)
+  same("find", subj, pat, 2, true)
+  same("match", subj, pat, -3)
+  same("gsub", subj, pat, "<%0>")
+  same("gsub", subj, pat, function(a) return a == "" and false or "*" end, 3)
+  local function all(fn)
+    local out = {}
+    for a, b in fn(subj, pat) do out[#out + 1] = tostring(a) .. "|" .. tostring(b); if #out > 100 then break end end
+    return table.concat(out, ",")
+  end
+  local oka, ga = pcall(all, string.gmatch)
+  local okb, gb = pcall(all, P.gmatch)
+  if oka ~= okb or (oka and ga ~= gb) then bug("pattern gmatch: LuaJIT %s, vcli.pattern %s", tostring(ga), tostring(gb)) end
+end
+
 return T

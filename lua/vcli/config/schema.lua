@@ -183,6 +183,8 @@ M.root = section("The vcli configuration.", {
       .. "(empty: the context's).") },
     { "requestTimeout", dur("", "timeout of one API request, watches and streams aside "
       .. "(empty: 30 s, 60–120 s for lists).") },
+    { "watchTimeout", dur("", "a watch stream is renewed after this long (the server's timeoutSeconds); one that "
+      .. "has not ended 10 s later (a server that never closes) is given up and resumed (empty: 5 min).") },
     { "qps", num(50, "API requests per second per context, at most (after a burst).", { min = 0.1 }) },
     { "burst", int(100, "requests sent at once before qps applies.", { min = 1 }) },
   }) },

@@ -21,6 +21,8 @@ local function global_flags(sess)
     { name = "as-group", type = "list", metavar = "GROUP", help = "impersonate GROUP (repeatable; needs --as)" },
     { name = "as-uid", type = "string", metavar = "UID", help = "impersonate this UID (needs --as)" },
     { name = "no-queue", type = "bool", help = "fail when the cluster is unreachable instead of queuing the change" },
+    { name = "request-timeout", type = "duration", metavar = "DURATION",
+      help = "give up on a single server request after this long (1s, 2m; 0: never); watches and streams aside" },
   }
 end
 
@@ -87,7 +89,7 @@ end
 -- or TYPE/NAME (the pod of its selector logs/exec would use)
 local VALUE_FLAGS = { ["-n"] = true, ["--namespace"] = true, ["-c"] = true, ["--container"] = true, ["--context"] = true,
   ["--tail"] = true, ["--since"] = true, ["--since-time"] = true, ["-l"] = true, ["--selector"] = true,
-  ["--kubeconfig"] = true, ["--as"] = true, ["--as-group"] = true }
+  ["--kubeconfig"] = true, ["--as"] = true, ["--as-group"] = true, ["--as-uid"] = true, ["--request-timeout"] = true }
 function M.complete_containers(sess, prefix, ctx)
   local words = ctx and ctx.words or {}
   local pod, ns

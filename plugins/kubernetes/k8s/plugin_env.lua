@@ -231,7 +231,7 @@ end
 
 -- How each client talks to its API server: kubernetes.qps and burst (a
 -- token bucket per context), kubernetes.requestTimeout (ms; nil: each
--- request's own).
+-- request's own), kubernetes.watchTimeout (watch_timeout_s; nil: 300).
 function M.client_opts()
   local o = {}
   local qps, burst = tonumber(get("kubernetes.qps")), tonumber(get("kubernetes.burst"))
@@ -239,6 +239,9 @@ function M.client_opts()
   local t = get("kubernetes.requestTimeout")
   local secs = type(t) == "number" and t or M.seconds(nonempty(t))
   if secs and secs > 0 then o.timeout_ms = math.floor(secs * 1000) end
+  t = get("kubernetes.watchTimeout")
+  secs = type(t) == "number" and t or M.seconds(nonempty(t))
+  if secs and secs > 0 then o.watch_timeout_s = math.max(1, math.floor(secs)) end
   return o
 end
 

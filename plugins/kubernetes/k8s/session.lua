@@ -66,12 +66,21 @@ end
 
 function S:client(flags)
   local conn = self:conn(flags)
-  local key = conn.context .. "|" .. identity_key(conn)
+  -- --request-timeout overrides kubernetes.requestTimeout for this command (0: none)
+  local rt = flags and flags["request-timeout"]
+  local key = conn.context .. "|" .. identity_key(conn) .. (rt and ("|" .. rt) or "")
   local c = self.clients[key]
   if not c then
     -- rate and timeout from config (kubernetes.qps, burst, requestTimeout);
     -- a config change drops the clients (reload), so the next one has the new values
-    c = client_mod.new(self.env, conn, self.client_opts and self.client_opts() or nil)
+    local opts = self.client_opts and self.client_opts() or nil
+    if rt then
+      local o = {}
+      for k, v in pairs(opts or {}) do o[k] = v end
+      o.timeout_ms = rt > 0 and math.max(1, math.floor(rt * 1000)) or nil
+      opts = o
+    end
+    c = client_mod.new(self.env, conn, opts)
     self.clients[key] = c
   end
   c.conn.namespace = conn.namespace

@@ -15,11 +15,15 @@ function M.run(env, client, o)
     local q = {}
     for k, v in pairs(o.query or {}) do q[k] = v end
     q.watch = "1"; q.allowWatchBookmarks = "true"; q.resourceVersion = rv
-    q.timeoutSeconds = q.timeoutSeconds or "1800"
+    -- the server ends each stream after timeoutSeconds (kubernetes.watchTimeout);
+    -- one still open 10 s later is a server that never closes: given up, resumed
+    local period = client.opts and client.opts.watch_timeout_s or 300
+    q.timeoutSeconds = q.timeoutSeconds or tostring(period)
+    local bound = (tonumber(q.timeoutSeconds) + 10) * 1000
     local left = o.deadline and (o.deadline - env.now())
     if left and left <= 0 then break end
     local s, err, kind, code = client:stream{ path = o.path .. util.query(q), accept = o.accept or "application/json",
-      low_speed = o.low_speed, timeout_ms = left and math.floor(left) or nil }
+      low_speed = o.low_speed, timeout_ms = left and math.min(math.floor(left), bound) or bound }
     if not s then
       if err == "interrupted" then error(err, 0) end
       if code == 410 or (kind == "http" and err and err:find("Expired")) then
