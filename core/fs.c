@@ -14,6 +14,10 @@
  *   fs.mkdtemp(prefix)          -> "/tmp/prefixXXXXXX" (mode 0700) | nil, err
  *   fs.write_new(path, data)    -> true | nil, err   created 0600, never over an existing file
  *   fs.rmtree_private(dir)      -> true | nil, err   removes dir and the plain files in it
+ *   fs.read_exact(path)         -> data | nil, err   path must be absolute and free of symlinks
+ *   fs.write_exact(path, data)  -> true | nil, err   (a real path, checked): each component is
+ *                                  opened without following links, so a symlink swapped in after
+ *                                  the check fails the call instead of leading elsewhere
  */
 #include "vcli.h"
 #include <dirent.h>
@@ -212,11 +216,107 @@ static int l_rmtree_private(lua_State *L) {
     return 1;
 }
 
+/* open an absolute path component by component, never following a link
+ * (O_NOFOLLOW each step): -> fd, or -1 with errno (ELOOP: a symlink on the way) */
+static int open_exact(const char *path, int flags, mode_t mode) {
+    if (path[0] != '/') { errno = EINVAL; return -1; }
+    int dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return -1;
+    const char *p = path;
+    char comp[256];
+    for (;;) {
+        while (*p == '/') p++;
+        const char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (end && end[1] == '/') end++;
+        int last = !end || end[1] == 0;
+        if (n == 0) { close(dir); errno = EISDIR; return -1; }   /* "/" itself, or a trailing slash */
+        if (n >= sizeof comp) { close(dir); errno = ENAMETOOLONG; return -1; }
+        memcpy(comp, p, n);
+        comp[n] = 0;
+        if (!strcmp(comp, "..") || !strcmp(comp, ".")) { close(dir); errno = EINVAL; return -1; }
+        int fd = last ? openat(dir, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode)
+                      : openat(dir, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int e = errno;
+        close(dir);
+        if (fd < 0) {
+            /* a symlink where a directory was checked: O_NOFOLLOW|O_DIRECTORY says ENOTDIR */
+            if (!last && e == ENOTDIR) e = ELOOP;
+            errno = e;
+            return -1;
+        }
+        if (last) return fd;
+        dir = fd;
+        p = end + 1;
+    }
+}
+
+static int exact_fail(lua_State *L, const char *what, const char *path) {
+    if (errno == ELOOP) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s %s: a symbolic link is on the way (it changed after the check)", what, path);
+        return 2;
+    }
+    return fail(L, what, path);
+}
+
+static int l_read_exact(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    int fd = open_exact(path, O_RDONLY, 0);
+    if (fd < 0) return exact_fail(L, "cannot read", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot read %s: not a regular file", path);
+        return 2;
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (;;) {
+        char *buf = luaL_prepbuffer(&b);
+        ssize_t r = read(fd, buf, LUAL_BUFFERSIZE);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { int e = errno; close(fd); errno = e; return fail(L, "cannot read", path); }
+        if (r == 0) break;
+        luaL_addsize(&b, (size_t)r);
+    }
+    close(fd);
+    luaL_pushresult(&b);
+    return 1;
+}
+
+static int l_write_exact(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    size_t len;
+    const char *data = luaL_checklstring(L, 2, &len);
+    int fd = open_exact(path, O_WRONLY | O_CREAT, 0666);   /* truncated only once it is the right file */
+    if (fd < 0) return exact_fail(L, "cannot write", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || ftruncate(fd, 0) != 0) {
+        close(fd);
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot write %s: not a regular file", path);
+        return 2;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) { int e = errno; close(fd); errno = e; return fail(L, "cannot write", path); }
+        off += (size_t)w;
+    }
+    if (close(fd) != 0) return fail(L, "cannot write", path);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 int luaopen_vcli_fs(lua_State *L) {
     static const luaL_Reg fns[] = {{"mkdir_p", l_mkdir_p}, {"list", l_list}, {"stat", l_stat},
                                    {"realpath", l_realpath}, {"remove", l_remove},
                                    {"mkdtemp", l_mkdtemp}, {"write_new", l_write_new},
-                                   {"rmtree_private", l_rmtree_private}, {NULL, NULL}};
+                                   {"rmtree_private", l_rmtree_private}, {"read_exact", l_read_exact},
+                                   {"write_exact", l_write_exact}, {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);
     return 1;

@@ -778,11 +778,19 @@ static int run(lua_State *H, sandbox *sb, lua_State *co, int tref, int nargs)
 
 static void drop_thread(sandbox *sb, int tref) { thread_op(sb, THR_DROP, tref, NULL); }
 
+/* A call into a plugin while it is inside a host call (a plugin calling
+ * itself through the host): refused in one line, without a position. */
+static int busy(lua_State *H, sandbox *sb)
+{
+    lua_pushfstring(H, "plugin %s is busy: a call into it is running (it may not call itself through the host)", sb->name);
+    return lua_error(H);
+}
+
 /* sb:call(...) — dispatch(...) in a fresh coroutine of the plugin state. */
 static int l_call(lua_State *H)
 {
     sandbox *sb = check_sb(H);
-    if (sb->host) return luaL_error(H, "plugin %s is busy (a call into it is running)", sb->name);
+    if (sb->host) return busy(H, sb);
     int nargs = lua_gettop(H) - 1;
     lua_State *co;
     int tref = thread_op(sb, THR_NEW, 0, &co);
@@ -805,7 +813,7 @@ static int l_call(lua_State *H)
 static int l_resume(lua_State *H)
 {
     sandbox *sb = check_sb(H);
-    if (sb->host) return luaL_error(H, "plugin %s is busy (a call into it is running)", sb->name);
+    if (sb->host) return busy(H, sb);
     int tref = (int)luaL_checkinteger(H, 2);
     lua_State *co = NULL;
     thread_op(sb, THR_GET, tref, &co);

@@ -102,6 +102,11 @@ function M.invoke(p, kind, ...)
       if p.mem_cap then msg = ("%s (security.maxMemoryMB is %d)"):format(msg, p.mem_cap) end
       R.fail(p, msg)
     end
+    -- a limit stopped it (memory, CPU): plugin info and stats say which call and why
+    if res[3] == "memory" or res[3] == "time" then
+      p.stops = (p.stops or 0) + 1
+      p.last_stop = { msg = msg, at = os.time(), kind = kind }
+    end
     -- global.debug: the plugin's own traceback goes with the message
     if tb and R.setting("global.debug") == true then msg = msg .. tb end
     error(msg, 0)

@@ -58,6 +58,12 @@ local function info(ctx)
     table.insert(lines, "commands:     " .. (#cmds > 0 and table.concat(cmds, ", ") or "none"))
   end
   if p.last_reload_error then table.insert(lines, "last reload:  failed: " .. p.last_reload_error) end
+  if p.last_stop then
+    local ago = os.time() - p.last_stop.at
+    table.insert(lines, ("last stop:    %s (a %s call, %s ago; %d stop%s so far)"):format(p.last_stop.msg, p.last_stop.kind,
+      ago < 60 and (ago .. "s") or ago < 3600 and (math.floor(ago / 60) .. "m") or (math.floor(ago / 3600) .. "h"),
+      p.stops, p.stops == 1 and "" or "s"))
+  end
   ctx.print(table.concat(lines, "\n"))
   return 0
 end

@@ -17,10 +17,8 @@ local H = C.host
 
 function H.write(p, path, data)
   local real = fs_read.check_path(p, "fs.write", path, true)
-  local f, err = io.open(real, "wb")
-  if not f then error("fs.write: " .. err, 0) end
-  f:write(tostring(data))
-  f:close()
+  local ok, err = fs.write_exact(real, tostring(data))   -- no link followed after the check
+  if not ok then error("fs.write: " .. tostring(err), 0) end
   return true
 end
 

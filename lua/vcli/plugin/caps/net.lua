@@ -68,7 +68,10 @@ local function net_opts(p, opts)
       if not ok then
         return nil, ("plugin %s: fs.read does not cover %s"):format(p.name, path)
       end
-      o[k] = real
+      -- read here, as checked (libcurl opening the path later could be sent elsewhere by a swapped link)
+      local pem, rerr = require("vcli.fs").read_exact(real)
+      if not pem then return nil, ("plugin %s: %s"):format(p.name, rerr) end
+      o[(k:gsub("_file$", "_pem"))] = pem
     end
   end
   return o
