@@ -6,7 +6,9 @@
  *       flags: "i" ignore case; "s" smart case: ignore case unless the
  *       pattern has an upper-case letter (a letter right after a backslash,
  *       as in \S or \W, does not count). err is one line:
- *       bad regex "a(": <regerror's message>
+ *       bad regex "a(": <regerror's message>; back-references and
+ *       repetition counts over 1000 (in all) are refused, as RE2 has them
+ *       not: libc would backtrack on them without bound
  *   re:test(s) -> boolean                 (the fast path: no positions)
  *   re:find(s [, init]) -> start, end | nil
  *       1-based and inclusive like string.find (an empty match: end =
@@ -158,6 +160,52 @@ static int all_ascii(const char *s, size_t n)
     return 1;
 }
 
+/* What libc would backtrack on without bound, refused before regcomp (as
+ * RE2, k9s' syntax, has them not): a back-reference (\1-\9), whose matching
+ * is exponential in glibc (^((a*)(a*)(a*)(a*)\2\3\4\5|z)b on 96 a's: 22 s in
+ * one call), and repetition counts whose product is over 1000 ((a{1000}){1000}
+ * compiles to a million states). -> NULL, or why. */
+static const char *too_costly(const char *p, size_t n)
+{
+    int bracket = 0;
+    double product = 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (bracket) {
+            if (c == ']' && bracket > 1) bracket = 0;
+            else bracket++;
+            continue;
+        }
+        if (c == '\\' && i + 1 < n) {
+            if (p[i + 1] >= '1' && p[i + 1] <= '9') return "back-references (\\1-\\9) are not supported";
+            i++;
+            continue;
+        }
+        if (c == '[') {
+            bracket = 1;
+            if (i + 1 < n && p[i + 1] == '^') i++;
+            continue;
+        }
+        if (c == '{') {
+            double a = 0, b = -1;
+            size_t j = i + 1;
+            while (j < n && p[j] >= '0' && p[j] <= '9') a = a * 10 + (p[j++] - '0');
+            if (j < n && p[j] == ',') {
+                j++;
+                if (j < n && p[j] >= '0' && p[j] <= '9') {
+                    b = 0;
+                    while (j < n && p[j] >= '0' && p[j] <= '9') b = b * 10 + (p[j++] - '0');
+                }
+            }
+            double count = b > a ? b : a;
+            if (count > 1000) return "a repetition count over 1000";
+            if (count > 1) product *= count;
+            if (product > 1000) return "repetition counts whose product is over 1000";
+        }
+    }
+    return NULL;
+}
+
 static int l_compile(lua_State *L)
 {
     size_t n;
@@ -172,6 +220,15 @@ static int l_compile(lua_State *L)
     if (memchr(p, '\0', n)) {
         lua_pushnil(L);
         lua_pushliteral(L, "bad regex: the pattern has a NUL byte");
+        return 2;
+    }
+    const char *why = too_costly(p, n);
+    if (why) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "bad regex \"");
+        push_shown(L, p, n);
+        lua_pushfstring(L, "\": %s", why);
+        lua_concat(L, 3);
         return 2;
     }
     size_t off, len;

@@ -160,6 +160,19 @@ describe("regex", function()
     assert.error(function() regex.compile("a", "z") end, "unknown flag 'z'")
   end)
 
+  it("refuses what libc would backtrack on without bound: back-references, repetition counts over 1000", function()
+    local re, err = regex.compile("^((a*)(a*)(a*)(a*)\\2\\3\\4\\5|z)b")
+    assert.equal(nil, re)
+    assert.equal('bad regex "^((a*)(a*)(a*)(a*)\\2\\3\\4\\5|z)b": back-references (\\1-\\9) are not supported', err)
+    assert.matches("repetition count over 1000", select(2, regex.compile("a{1001}")))
+    assert.matches("product is over 1000", select(2, regex.compile("(a{100}){100}")))
+    -- escaped digits in brackets, a literal backslash, and counts in bounds are fine
+    assert.truthy(regex.compile("[\\1]x"))
+    assert.truthy(regex.compile("\\\\1"))
+    assert.truthy(regex.compile("(ab){2,10}[0-9]{1,3}"))
+    assert.equal(true, assert(regex.compile("[\\1]x")):test("1x"))
+  end)
+
   it("matches across embedded NUL bytes (glibc) and frees itself when collected", function()
     assert.same({ 3, 3 }, { assert(regex.compile("x")):find("a\0x") })
     for _ = 1, 2000 do regex.compile("(a|b)+c[0-9]{1,3}", "s") end
