@@ -14,7 +14,8 @@
  *   fs.mkdtemp(prefix)          -> "/tmp/prefixXXXXXX" (mode 0700) | nil, err
  *   fs.write_new(path, data)    -> true | nil, err   created 0600, never over an existing file
  *   fs.rmtree_private(dir)      -> true | nil, err   removes dir and the plain files in it
- *   fs.read_exact(path)         -> data | nil, err   path must be absolute and free of symlinks
+ *   fs.read_exact(path [, max]) -> data | nil, err   path must be absolute and free of symlinks;
+ *                                  a file over max bytes is refused, naming the limit
  *   fs.write_exact(path, data)  -> true | nil, err   (a real path, checked): each component is
  *                                  opened without following links, so a symlink swapped in after
  *                                  the check fails the call instead of leading elsewhere
@@ -262,6 +263,7 @@ static int exact_fail(lua_State *L, const char *what, const char *path) {
 
 static int l_read_exact(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
+    double max = luaL_optnumber(L, 2, 0);   /* bytes; 0: no limit */
     int fd = open_exact(path, O_RDONLY, 0);
     if (fd < 0) return exact_fail(L, "cannot read", path);
     struct stat st;
@@ -269,6 +271,13 @@ static int l_read_exact(lua_State *L) {
         close(fd);
         lua_pushnil(L);
         lua_pushfstring(L, "cannot read %s: not a regular file", path);
+        return 2;
+    }
+    if (max > 0 && (double)st.st_size > max) {
+        close(fd);
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot read %s: %d MiB, larger than the limit (%d MiB)", path,
+                        (int)((double)st.st_size / 1048576 + 0.5), (int)(max / 1048576));
         return 2;
     }
     luaL_Buffer b;

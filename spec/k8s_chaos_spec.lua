@@ -21,6 +21,7 @@ local async = require("vcli.async")
 local vm = require("vcli.vm")
 
 local E, KC, dir, srv, prom_proxy_pid
+local long_running = {}   -- the PIDs of the watch and the port-forward, killed in after_all whatever happened
 local P = "vcli-test-proxy-http"   -- the context through the proxy's HTTP port: every fault applies there
 local seed = tonumber(os.getenv("VCLI_CHAOS_SEED") or "") or (os.time() % 1000000)
 local ROUNDS = tonumber(os.getenv("VCLI_CHAOS_ROUNDS") or "") or 10
@@ -57,7 +58,9 @@ end
 local function worker(name, cmd, bound)
   local script = ("exec > /dev/null 2>&1; n=0; while [ ! -e %s/stop ]; do n=$((n+1)); timeout -s KILL %d sh -c %s > %s/%s.$n.out 2> %s/%s.$n.err;"
     .. " echo \"$n $?\" >> %s/%s.runs; done"):format(dir, bound, q(cmd), dir, name, dir, name, dir, name)
-  return { name = name, pid = H.spawn("export n; " .. script) }
+  local pid = H.spawn("export n; " .. script)
+  long_running[#long_running + 1] = pid
+  return { name = name, pid = pid }
 end
 
 -- the runs of a worker: { {n=, status=, out=, err=}, … }
@@ -129,6 +132,7 @@ describe("chaos: vcli through random network faults", function()
 
   after_all(function()
     if dir then spec.write(dir .. "/stop", "") end
+    for _, pid in ipairs(long_running) do spec.sh("kill -KILL " .. pid .. " 2>/dev/null") end
     spec.sh(H.KUBE .. " proxy pass")
     if prom_proxy_pid then spec.sh("kill " .. prom_proxy_pid) end
     if prom_dir then spec.sh("spec/support/prom stop " .. prom_dir) end
@@ -157,6 +161,7 @@ describe("chaos: vcli through random network faults", function()
       :format(env, P, q(W), dir, dir))
     local pf_pid = H.spawn(("%s k8s --context %s port-forward -n chaos pod/vchaos %s:%s > %s/pf.out 2> %s/pf.err")
       :format(env, P, pf_port, hello_port, dir, dir))
+    long_running[1], long_running[2] = watch_pid, pf_pid
     spec.eventually(function() return (spec.read(dir .. "/pf.out") or ""):find("Forwarding from", 1, true) end, 30000,
       "port-forward listening")
     spec.eventually(function() return #lines_of(dir .. "/watch.out") > 0 end, 30000, "the watch's first rows")

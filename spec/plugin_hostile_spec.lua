@@ -229,6 +229,14 @@ describe("a hostile plugin: files and programs", function()
     assert.matches("may not read", refused("return vcli.fs.read('/tmp/vcli-hostile-fs/allowed/link/f')"))
     shell_lives()
   end)
+  it("a file larger than the plugin may hold is refused before it is read, naming the limit", function()
+    os.execute("head -c 9437184 /dev/zero > /tmp/vcli-hostile-fs/allowed/big")
+    assert.equal("plugin hostile: fs.read: cannot read /tmp/vcli-hostile-fs/allowed/big: 9 MiB, larger than plugin hostile's memory limit (8 MiB)",
+      refused("return vcli.fs.read('/tmp/vcli-hostile-fs/allowed/big')"))
+    assert.equal("running", plugin().state)
+    os.remove("/tmp/vcli-hostile-fs/allowed/big")
+    shell_lives()
+  end)
   it("what fs.read opens is what it checked: no component of the real path may be a link by the time it is opened", function()
     -- the window between the check and the open is microseconds; the primitive the
     -- caps open with (fs.read_exact, fs.write_exact) is tried here directly

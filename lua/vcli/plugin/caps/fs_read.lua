@@ -48,8 +48,9 @@ end
 -- fails the read (fs.read_exact) instead of reading where it points
 function C.host.read(p, path)
   local real = C.check_path(p, "fs.read", path)
-  local s, err = fs.read_exact(real)
-  if not s then error("fs.read: " .. tostring(err), 0) end
+  -- a file the plugin could not hold is refused before it is read (its memory limit)
+  local s, err = fs.read_exact(real, p.mem_limit)
+  if not s then error("fs.read: " .. tostring(err):gsub("the limit %(", ("plugin %s's memory limit ("):format(p.name)), 0) end
   return s
 end
 function C.host.list(p, path) return fs.list(C.check_path(p, "fs.read", path)) end
