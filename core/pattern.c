@@ -299,9 +299,30 @@ static void prep(mstate *ms, lua_State *L, const char *s, size_t ls, const char 
 
 static int has_specials(const char *p, size_t lp)
 {
-    for (size_t i = 0; i < lp; i++)
-        if (strchr("^$*+?.([%-", p[i]) && p[i]) return 1;
+    for (size_t i = 0; i < lp; i++) {
+        switch (p[i]) {
+        case '^': case '$': case '*': case '+': case '?': case '.': case '(': case '[': case '%': case '-':
+            return 1;
+        }
+    }
     return 0;
+}
+
+/* plain search: memchr on the first byte, then memcmp (short needles, the
+ * common case, without memmem's set-up); memmem for long ones */
+static const char *find_plain(const char *s, size_t ls, const char *p, size_t lp)
+{
+    if (lp == 0) return s;
+    if (lp > ls) return NULL;
+    if (lp > 32) return memmem(s, ls, p, lp);
+    const char *end = s + ls - lp + 1;
+    while (s < end) {
+        const char *hit = memchr(s, (unsigned char)p[0], (size_t)(end - s));
+        if (!hit) return NULL;
+        if (memcmp(hit + 1, p + 1, lp - 1) == 0) return hit;
+        s = hit + 1;
+    }
+    return NULL;
 }
 
 static ptrdiff_t start_at(lua_State *L, int arg, size_t ls)
@@ -321,7 +342,7 @@ static int find_aux(lua_State *L, int find)
     const char *p = luaL_checklstring(L, 2, &lp);
     ptrdiff_t init = start_at(L, 3, ls);
     if (find && (lua_toboolean(L, 4) || !has_specials(p, lp))) {
-        const char *hit = lp == 0 ? s + init : memmem(s + init, ls - (size_t)init, p, lp);
+        const char *hit = find_plain(s + init, ls - (size_t)init, p, lp);
         if (hit) {
             lua_pushinteger(L, hit - s + 1);
             lua_pushinteger(L, hit - s + (ptrdiff_t)lp);
