@@ -192,6 +192,12 @@ spec:
       "get pods -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,IMAGES:.spec.containers[*].image",
       "get svc -A --no-headers -o custom-columns=NAME:.metadata.name,PORTS:.spec.ports[*].port",
       "get ns --sort-by=.metadata.name -o json",
+      -- several types or names: one List of them all (a YAML stream of two would lose the first in yq)
+      "get deploy,svc -n checkout -o yaml",
+      "get deploy,svc -n checkout -o json",
+      "get deploy/api svc/api -n checkout -o yaml",
+      "get deploy,svc -n checkout -o jsonpath={.items[*].kind}",
+      "get deploy,svc -n checkout -o custom-columns=KIND:.kind,NAME:.metadata.name",
     }) do
       -- one word for the shell, one argument for kubectl
       local verb, rest = args:match("^(.-) %-o (.*)$")
@@ -202,6 +208,15 @@ spec:
       -- (kubectl itself, not through H.kubectl's filter, which would end the text with a newline)
       agrees(function() return (H.run(mine_line)) end,
              function() return (spec.sh(("KUBECONFIG='%s' %s %s 2>/dev/null"):format(KC, H.tools.kubectl_cmd(), theirs_args))) end, args)
+    end
+    -- found ones printed, then what was not found (kubectl goes on past it), status 1
+    for _, args in ipairs({ "get deploy api nosuch -n checkout -o yaml", "get deploy/api svc/nosuch -n checkout -o json" }) do
+      local out, err, st = H.run("k8s " .. args)
+      local theirs, trc = spec.sh(("KUBECONFIG='%s' %s %s 2>/dev/null"):format(KC, H.tools.kubectl_cmd(), args))
+      assert.equal(theirs, out, args)
+      assert.equal(1, st)
+      assert.equal(1, trc)
+      assert.matches('^vcli: Error from server %(NotFound%): %S+ "nosuch" not found\n$', err)
     end
     -- bad templates and formats: one line naming what is wrong
     local _, err, st = H.run("k8s get ns -o 'jsonpath={.items['")

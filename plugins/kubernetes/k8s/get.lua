@@ -434,14 +434,15 @@ end
 -- w:items(list) for each chunk of a list, w:list_end(); w:objects(objs, as_list)
 -- for named ones (as_list: several were asked for, so a List even of one, as kubectl);
 -- w:one(obj) for each object of a -w (the list's items, then every change).
+-- w.r is the type being written (several types share one writer: one List).
 local function object_writer(env, ctx, r, flags)
   local fmt, arg = M.output_format(flags.output)
   local null = env.json.null
-  local w = { n = 0 }
+  local w = { n = 0, r = r }
   local function fill(item)
     if not flags["show-managed-fields"] and type(item.metadata) == "table" then item.metadata.managedFields = nil end
-    item.apiVersion = item.apiVersion or r.gv
-    item.kind = item.kind or r.kind
+    item.apiVersion = item.apiVersion or w.r.gv
+    item.kind = item.kind or w.r.kind
   end
   local function list_of(items) return { apiVersion = "v1", kind = "List", items = items, metadata = { resourceVersion = "" } } end
   if fmt == "json" or fmt == "yaml" then
@@ -516,6 +517,7 @@ local function object_writer(env, ctx, r, flags)
     function w.items(_, items)
       local rows = {}
       for i, item in ipairs(items) do
+        fill(item)
         local cells = {}
         for k, col in ipairs(cols) do
           local vals = jsonpath.eval(col.path, item, null)
@@ -601,9 +603,12 @@ end
 -- whole objects (-o json|yaml|jsonpath|custom-columns): a list streamed out
 -- chunk by chunk; named objects one request each; both answered from the
 -- cache when the cluster is unreachable
-local function object_get(sess, ctx, c, r, ns, flags, names)
+-- shared: the writer of several types (kubectl prints them as one List):
+-- this type's objects are added to it, and the caller ends the list.
+local function object_get(sess, ctx, c, r, ns, flags, names, shared)
   local env = sess.env
-  local w = object_writer(env, ctx, r, flags)
+  local w = shared or object_writer(env, ctx, r, flags)
+  w.r = r
   if flags.watch then return object_watch(sess, ctx, c, r, ns, flags, names, w) end
   if flags["sort-by"] then
     -- the whole list, sorted, then written
@@ -635,7 +640,8 @@ local function object_get(sess, ctx, c, r, ns, flags, names)
       end
       objs[#objs + 1] = obj
     end
-    if #objs > 0 then w:objects(objs, #names > 1) end
+    if shared then w:items(objs)
+    elseif #objs > 0 then w:objects(objs, #names > 1) end
     if failed then error(failed, 0) end
     return 0
   end
@@ -659,7 +665,7 @@ local function object_get(sess, ctx, c, r, ns, flags, names)
       at, it = sess.cache:list_reader(c.conn.context, ns, res_key, "objects|" .. selector_key(flags), true)
     end
     if not at then
-      w.cut()
+      if not shared then w.cut() end
       error(err, 0)
     end
     ctx.err(M.offline_note(env, at, err))
@@ -670,7 +676,7 @@ local function object_get(sess, ctx, c, r, ns, flags, names)
   else
     writer:done()
   end
-  w.list_end()
+  if not shared then w.list_end() end
   return 0
 end
 
@@ -732,13 +738,13 @@ function M.run(sess, ctx)
   -- several tables: a blank line between those that print something; kubectl
   -- says "No resources found" once, when none did
   local printed = false
-  local function one(t, nm)
-    local r, err = t, nil
-    if type(t) == "string" then r, err = disco:resolve(t) end
-    if not r then error(err, 0) end
+  -- whole objects of several types: one List of them all, as kubectl prints it
+  local objects = M.OBJECT_OUTPUTS[M.output_format(flags.output)]
+  local shared = multi and objects and not flags.watch and object_writer(sess.env, ctx, nil, flags) or nil
+  local function one(r, nm)
     local rns = r.namespaced and ns or nil
-    if M.OBJECT_OUTPUTS[M.output_format(flags.output)] then
-      return object_get(sess, ctx, c, r, rns, flags, nm)
+    if objects then
+      return object_get(sess, ctx, c, r, rns, flags, nm, shared)
     end
     local sub = ctx
     if multi then
@@ -754,14 +760,36 @@ function M.run(sess, ctx)
     end
     return table_get(sess, sub, c, r, rns, flags, nm, multi)
   end
+  -- every type resolved before anything is asked for (an unknown one: nothing printed, as kubectl)
+  local function resolved(t)
+    if type(t) ~= "string" then return t end
+    local r, err = disco:resolve(t)
+    if not r then error(err, 0) end
+    return r
+  end
+  local work = {}
   if #slash_items > 0 then
-    for _, it in ipairs(slash_items) do status = one(it[1], { it[2] }) or status end
+    for _, it in ipairs(slash_items) do work[#work + 1] = { resolved(it[1]), { it[2] } } end
   else
-    for _, t in ipairs(types) do status = one(t, #names > 0 and names or nil) or status end
-    if multi and not printed and #names == 0 and not flags.watch and not M.OBJECT_OUTPUTS[M.output_format(flags.output)] then
-      no_resources(ctx, ns)
+    for _, t in ipairs(types) do work[#work + 1] = { resolved(t), #names > 0 and names or nil } end
+  end
+  -- several types: each one's failure is said after what the others printed (kubectl goes on)
+  local errs = {}
+  for _, job in ipairs(work) do
+    if multi then
+      local ok, st = pcall(one, job[1], job[2])
+      if ok then status = st or status
+      elseif tostring(st) == "interrupted" then error(st, 0)
+      else errs[#errs + 1] = tostring(st) end
+    else
+      status = one(job[1], job[2]) or status
     end
   end
+  if shared then shared.list_end() end
+  if multi and not printed and #names == 0 and #errs == 0 and not flags.watch and not objects then
+    no_resources(ctx, ns)
+  end
+  if #errs > 0 then error(table.concat(errs, "\n"), 0) end
   -- a stale discovery cache is refreshed after the answer, off the command's time
   local function refresh() pcall(disco.refresh_if_stale, disco) end
   if sess.env.background then sess.env.background(refresh) else refresh() end
