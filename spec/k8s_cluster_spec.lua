@@ -90,7 +90,10 @@ describe("k8s against the test cluster", function()
                             "get all -n web", "get all -n data-pipeline", "get svc,deploy -n checkout -o name",
                             -- label columns come last (ages are compared too: the spec retries until they agree)
                             "get deploy -A -L app,app.kubernetes.io/part-of,nope", "get deploy -n web --show-labels",
-                            "get pods -n team-a -L app -o wide" }) do
+                            "get pods -n team-a -L app -o wide",
+                            -- fully qualified: RESOURCE.VERSION.GROUP, the core group's empty name, another version
+                            "get deployments.v1.apps -n web", "get pods.v1. -n team-a -o name",
+                            "get hpa.v2beta2.autoscaling -A -o name", "get cronjobs.v1beta1.batch -A -o name" }) do
       local drop_age = not args:find("-o name") and not args:find("-L") and not args:find("--show-labels")
       agrees(function() return H.cells(ok_run("k8s " .. args), drop_age) end,
              function() return H.cells(kubectl(args), drop_age) end, args)

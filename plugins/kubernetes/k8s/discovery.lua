@@ -154,10 +154,39 @@ local function matches(r, word)
 end
 
 -- resolve("po") -> resource | nil, err
+-- a resource of group at another version than the one discovery keeps
+-- (hpa.v2beta2.autoscaling next to autoscaling/v2): that version's list
+function D:at_version(word, group, version)
+  local gv = group == "" and version or (group .. "/" .. version)
+  self.versions = self.versions or {}
+  local l = self.versions[gv]
+  if l == nil then
+    local doc = self.client:get_json(group == "" and ("/api/" .. version) or ("/apis/" .. gv))
+    l = {}
+    for _, r in ipairs(type(doc) == "table" and type(doc.resources) == "table" and doc.resources or {}) do
+      if type(r) == "table" and type(r.name) == "string" then add(l, gv, group, version, r) end
+    end
+    self.versions[gv] = l
+  end
+  for _, r in ipairs(l) do if matches(r, word) then return r end end
+end
+
 function D:resolve(word)
   local lw = word:lower()
   local list, err, kind = self:resources()
   if not list then return nil, err, kind end
+  -- kubectl's RESOURCE.VERSION.GROUP first (deployments.v1.apps, pods.v1.,
+  -- hpa.v2beta2.autoscaling), then RESOURCE.GROUP (deploy.apps, widgets.example.com)
+  local res3, ver, grp = lw:match("^([^.]+)%.(v%d+[%w]*)%.(.*)$")
+  if res3 then
+    for _, r in ipairs(list) do
+      if matches(r, res3) and r.group == grp then
+        if r.version == ver then return r end
+        local other = self:at_version(res3, grp, ver)
+        if other then return other end
+      end
+    end
+  end
   local res_name, group = lw:match("^([^.]+)%.(.+)$")
   local function find(l)
     for _, r in ipairs(l) do
