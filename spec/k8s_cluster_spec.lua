@@ -100,6 +100,18 @@ describe("k8s against the test cluster", function()
     end
   end)
 
+  it("the server's warnings go to stderr as kubectl prints them, each once", function()
+    local out, err, st = H.run("k8s get ingresses.v1beta1.extensions -A")
+    assert.equal(0, st)
+    assert.equal("", out)
+    local theirs = spec.sh(("KUBECONFIG='%s' %s get ingresses.v1beta1.extensions -A 2>&1 >/dev/null"):format(KC, H.tools.kubectl_cmd()))
+    local warning = theirs:match("(Warning: [^\n]*\n)")
+    assert.truthy(warning, theirs)
+    assert.equal(warning .. "No resources found\n", err)
+    -- several in one header, commas and escaped quotes inside them
+    assert.same({ 'a, "b"', "c" }, H.eval([[return require("k8s.client").warnings('299 - "a, \\"b\\"", 299 - "c"')]]))
+  end)
+
   it("-o json is kubectl's, byte for byte; -o yaml has the same fields", function()
     H.tools.need_kubectl(21, "-o json as kubectl prints it since v1.21 (managedFields hidden)")
     local mine = ok_run("k8s get deploy -n payments -o json")

@@ -165,6 +165,7 @@ function Client:request(opts)
       return nil, self:redact(err), "network"
     end
     self.down_since = nil
+    self:warn_from(res.headers)
     if res.status == 401 and self.conn.exec and not refreshed then
       refreshed = true
       opts = setmetatable({ refresh = true }, { __index = opts })
@@ -182,6 +183,34 @@ function Client:request(opts)
   end
 end
 
+-- The server's warnings (a Warning header: 299 - "text", several joined
+-- with ", "), each text once per command, to opts.on_warning as kubectl
+-- prints them on stderr ("Warning: extensions/v1beta1 Ingress is deprecated…").
+function M.warnings(value)
+  local out, i = {}, 1
+  while true do
+    local s = value:find('%d%d%d%s+%S+%s+"', i)
+    if not s then break end
+    local j = value:find('"', s, true) + 1
+    local text = {}
+    while j <= #value do
+      local ch = value:sub(j, j)
+      if ch == "\\" then text[#text + 1] = value:sub(j + 1, j + 1); j = j + 2
+      elseif ch == '"' then break
+      else text[#text + 1] = ch; j = j + 1 end
+    end
+    out[#out + 1] = table.concat(text)
+    i = j + 1
+  end
+  return out
+end
+
+function Client:warn_from(headers)
+  local v = type(headers) == "table" and headers.warning
+  if type(v) ~= "string" or not self.opts.on_warning then return end
+  for _, text in ipairs(M.warnings(v)) do self.opts.on_warning(text) end
+end
+
 function Client:get_json(path, accept)
   local res, err, kind, code, st = self:request{ path = path, accept = accept or "application/json" }
   if not res then return nil, err, kind, code, st end
@@ -197,6 +226,7 @@ function Client:stream(opts)
   if not okb then return nil, self:redact(o), "auth" end
   local s, err = self.env.http.stream(o)
   if not s then return nil, self:redact(err), "network" end
+  self:warn_from(s.headers)
   if s.status >= 400 then
     local parts = {}
     for ch in s:chunks() do parts[#parts + 1] = ch end

@@ -233,7 +233,15 @@ end
 -- token bucket per context), kubernetes.requestTimeout (ms; nil: each
 -- request's own), kubernetes.watchTimeout (watch_timeout_s; nil: 300).
 function M.client_opts()
-  local o = {}
+  -- the server's warnings on the running command's stderr, each once
+  local o = { on_warning = function(text)
+    local ctx = M.ctx
+    if not ctx then return end
+    ctx.warned = ctx.warned or {}
+    if ctx.warned[text] then return end
+    ctx.warned[text] = true
+    ctx.err("Warning: " .. text .. "\n")
+  end }
   local qps, burst = tonumber(get("kubernetes.qps")), tonumber(get("kubernetes.burst"))
   if qps and qps > 0 then o.qps, o.burst = qps, math.max(1, math.floor(burst or 1)) end
   local t = get("kubernetes.requestTimeout")
