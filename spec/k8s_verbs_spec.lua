@@ -184,6 +184,43 @@ data: {a: "1"}
     assert.matches("note: hi", kubectl("get pod vhello -o yaml"))
   end)
 
+  it("label and annotate say what kubectl says: unlabeled, not found, not labeled, --list, -l, --all, --dry-run", function()
+    kubectl("create namespace vlabel")
+    kubectl("-n vlabel create configmap one --from-literal=a=1")
+    kubectl("-n vlabel create configmap two --from-literal=a=1")
+    -- each line on both, one after the other (the same state for each): output and status alike
+    local function mine_of(args)
+      local out, err, st = H.run("k8s -n vlabel " .. args)
+      return out .. err:gsub("^vcli: ", ""), st
+    end
+    local function theirs_of(args)
+      local out, rc = spec.sh(("KUBECONFIG='%s' %s -n vlabel %s 2>&1"):format(KC, H.tools.kubectl_cmd(), args))
+      return (out:gsub("[^\n]*deprecated and can be replaced[^\n]*\n", "")), rc
+    end
+    for _, step in ipairs({
+      { "label cm one x=1", "label cm one x-" }, { "label cm one x=1", "label cm one nosuch-" },
+      { "label cm one x=1", "label cm one x=1" }, { "label cm one x=1", "label cm one x=2" },
+      { "label cm one x=1 y=2", "label cm one --list" }, { "label cm one x=1", "label cm --all --list" },
+      { "label cm one x=1", "label cm -l x=1 z=9" }, { "label cm one x=1", "label cm -l nosuch=1 z=9" },
+      { "label cm one x=1", "label cm --all w=1 --dry-run=client" }, { "label cm one x=1", "label cm --all w=1 --dry-run=server" },
+      { "annotate cm one n=1", "annotate cm one n-" },
+    }) do
+      -- the same start for each side: labels and annotations cleared, then the set-up
+      local function reset()
+        kubectl("-n vlabel label cm --all x- y- z- w- --overwrite")
+        kubectl("-n vlabel annotate cm --all n-")
+        kubectl("-n vlabel " .. step[1] .. " --overwrite")
+      end
+      reset()
+      local mine, mst = mine_of(step[2])
+      reset()
+      local theirs, trc = theirs_of(step[2])
+      assert.equal(theirs, mine, step[2])
+      assert.equal(trc, mst, step[2])
+    end
+    kubectl("delete namespace vlabel --wait=false")
+  end)
+
   it("cordon and uncordon a node", function()
     assert.equal("node/vcli-node-3 cordoned\n", ok_run("k8s cordon vcli-node-3"))
     assert.matches("SchedulingDisabled", kubectl("get node vcli-node-3"))
@@ -226,7 +263,8 @@ data: {a: "1"}
   end)
 
   it("delete: --dry-run changes nothing; -y deletes; read-only mode refuses", function()
-    assert.equal('configmap "vweb-config" deleted (server dry run)\n', ok_run("k8s delete cm vweb-config -n team-a --dry-run"))
+    assert.equal('configmap "vweb-config" deleted (server dry run)\n', ok_run("k8s delete cm vweb-config -n team-a --dry-run=server"))
+    assert.equal('configmap "vweb-config" deleted (dry run)\n', ok_run("k8s delete cm vweb-config -n team-a --dry-run"))
     assert.matches("vweb%-config", kubectl("-n team-a get cm vweb-config"))
     ok_run("k8s --readonly")
     local _, err, st = H.run("k8s delete cm vweb-config -n team-a -y")

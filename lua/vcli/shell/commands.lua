@@ -194,7 +194,7 @@ local function flag_width(spec, w, nextw)
       return f and f.type == "bool" and 1 or nil
     end
     if not f then return nil end
-    return (f.type == "bool" or value) and 1 or (nextw and 2 or nil)
+    return (f.type == "bool" or f.bare ~= nil or value) and 1 or (nextw and 2 or nil)
   end
   local shorts = w:sub(2)
   for k = 1, #shorts do
@@ -330,6 +330,8 @@ function M.parse(words)
             flags[f.name] = true
           end
         else
+          -- a flag with a bare value (kubectl's --dry-run: client) takes one only after "="
+          if v == nil and f.bare ~= nil then v = f.bare end
           if v == nil then
             i = i + 1
             v = words[i]

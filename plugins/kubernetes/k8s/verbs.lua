@@ -417,6 +417,32 @@ function M.events(sess, ctx)
   return get.run(sess, ctx)
 end
 
+-- TYPE with -l SELECTOR or --all: every (matching) object of the type, in
+-- the namespace or (-A) in all of them, each target with its namespace
+-- -> targets, client, conn | nil when the words are no such request
+local function selected(sess, ctx, words)
+  local f = ctx.flags
+  if not ((f.selector or f.all) and words[1] and not words[1]:find("/") and not words[2]) then return nil end
+  local ts, c, conn = targets(sess, ctx, { words[1] })
+  local r = ts.r
+  local all_ns = f["all-namespaces"] and r.namespaced
+  local list, err = c:get_json(discovery.path(r, (not all_ns) and ns_of(r, conn) or nil) .. util.query({ labelSelector = f.selector }))
+  if not list then error(err, 0) end
+  for _, it in ipairs(list.items or {}) do
+    ts[#ts + 1] = { r = r, name = it.metadata.name, ns = all_ns and it.metadata.namespace or nil }
+  end
+  return ts, c, conn
+end
+
+-- kubectl's --dry-run: none (false), client (bare) or server
+local function dry_run(f)
+  local v = f["dry-run"]
+  if v == nil or v == false or v == "none" or v == "false" then return nil end
+  if v == true or v == "client" or v == "true" then return "client" end
+  if v == "server" then return "server" end
+  error(('error: Invalid dry-run value (%s). Must be "none", "server", or "client".'):format(tostring(v)), 0)
+end
+
 -- ---------------------------------------------------------------- delete
 function M.delete(sess, ctx)
   local f = ctx.flags
@@ -427,18 +453,14 @@ function M.delete(sess, ctx)
     c, conn = sess:client(f)
     ts = M.manifest_objects(sess, c, conn, f.filename, "delete")
   elseif (f.selector or f.all) and words[1] and not words[1]:find("/") and not words[2] then
-    -- -l SELECTOR or --all: every (matching) object of the type
-    ts, c, conn = targets(sess, ctx, { words[1] })
-    local r = ts.r
-    local list, err = c:get_json(discovery.path(r, ns_of(r, conn)) .. util.query({ labelSelector = f.selector }))
-    if not list then error(err, 0) end
-    for _, it in ipairs(list.items or {}) do ts[#ts + 1] = { r = r, name = it.metadata.name } end
+    -- -l SELECTOR or --all: every (matching) object of the type (-A: in every namespace)
+    ts, c, conn = selected(sess, ctx, words)
     if #ts == 0 then ctx.err("No resources found\n"); return 0 end
   else
     ts, c, conn = targets(sess, ctx, words)
   end
   if #ts == 0 then error("k8s delete: which names? (TYPE NAME…, TYPE --all, -l SELECTOR or -f FILE)", 0) end
-  local dry = f["dry-run"]
+  local dry = dry_run(f)
   if not dry then guard(sess, conn, "delete") end
   if ctx.interactive and not f.yes and not dry and sess:asks_first(conn) then
     local names = {}
@@ -449,10 +471,14 @@ function M.delete(sess, ctx)
   end
   local state = {}
   for _, t in ipairs(ts) do
-    local q = { dryRun = dry and "All" or nil, gracePeriodSeconds = f["grace-period"] and tostring(f["grace-period"]) or nil }
+    local q = { dryRun = dry == "server" and "All" or nil, gracePeriodSeconds = f["grace-period"] and tostring(f["grace-period"]) or nil }
     local ns = t.ns or ns_of(t.r, conn)
     local path = discovery.path(t.r, ns, t.name) .. util.query(q)
-    if dry then
+    if dry == "client" then
+      -- as kubectl: no request; the object must exist (it was listed or is named)
+      local _, err, kind = c:get_json(discovery.path(t.r, ns, t.name))
+      if err and kind == "http" then error(err, 0) end
+    elseif dry then
       local res, err = c:request{ method = "DELETE", path = path, accept = "application/json", timeout_ms = 30000 }
       if not res then error(err, 0) end
     else
@@ -461,7 +487,8 @@ function M.delete(sess, ctx)
         line = ("delete %s%s"):format(qualified(t), target.ns and (" -n " .. target.ns) or "") }
       if not offline.try(sess, ctx, c, conn, op, state) then goto next end
     end
-    ctx.out(('%s "%s" deleted%s\n'):format(discovery.kind_prefix(t.r), t.name, dry and " (server dry run)" or ""))
+    ctx.out(('%s "%s" deleted%s\n'):format(discovery.kind_prefix(t.r), t.name,
+      dry == "server" and " (server dry run)" or dry == "client" and " (dry run)" or ""))
     ::next::
   end
   return status_of(state)
@@ -625,42 +652,106 @@ function M.rollout(sess, ctx)
 end
 
 -- ---------------------------------------------------------------- label / annotate
+-- label and annotate: KEY=VALUE sets, KEY- removes; --overwrite, -l, --all
+-- (-A), --list, --dry-run[=client|server], --resource-version, as kubectl
 local function meta_patch(field, past)
+  local unpast = field == "labels" and "unlabeled" or past
   return function(sess, ctx)
+    local f = ctx.flags
     local words = words_of(ctx)
     local res_words, changes = {}, {}
     for _, w in ipairs(words) do
       if w:find("=") or (w:match("%-$") and #res_words >= 1) then changes[#changes + 1] = w else res_words[#res_words + 1] = w end
     end
-    if #changes == 0 then error("k8s " .. ctx.spec.name .. ": what to set? KEY=VALUE or KEY-", 0) end
-    local ts, c, conn = targets(sess, ctx, res_words)
-    guard(sess, conn, ctx.spec.name)
+    if f.list and #changes > 0 then error("error: can not both modify and list " .. field .. " simultaneously", 0) end
+    if #changes == 0 and not f.list then error("k8s " .. ctx.spec.name .. ": what to set? KEY=VALUE or KEY-", 0) end
+    local ts, c, conn = selected(sess, ctx, res_words)
+    if not ts then ts, c, conn = targets(sess, ctx, res_words) end
+    if #ts == 0 then
+      if not f.selector and not f.all then error("k8s " .. ctx.spec.name .. ": which names? (TYPE NAME…, TYPE/NAME, -l or --all)", 0) end
+      return 0
+    end
+    local dry = dry_run(f)
+    if not f.list and not dry then guard(sess, conn, ctx.spec.name) end
     local state = {}
     for _, t in ipairs(ts) do
-      local ns = ns_of(t.r, conn)
+      local ns = t.ns or ns_of(t.r, conn)
       local cur, err, kind = current(sess, c, conn, t.r, ns, t.name)
       if not cur and kind ~= "network" then error(err, 0) end
-      -- unreachable: checked against the cached copy, or (none kept) when it is replayed
-      if kind == "network" or kind == "cached" then state.err, state.queued = err, true end
-      local existing = cur and cur.metadata[field] or {}
-      local set = {}
-      for _, ch in ipairs(changes) do
-        local k, v = ch:match("^([^=]+)=(.*)$")
-        if k then
-          if existing[k] ~= nil and existing[k] ~= v and not ctx.flags.overwrite then
-            error(("error: '%s' already has a value (%s), and --overwrite is false"):format(k, existing[k]), 0)
-          end
-          set[k] = v
-        else
-          set[ch:sub(1, -2)] = sess.env.json.null
+      if f.list then
+        if not cur then error(err, 0) end
+        local m = type(cur.metadata[field]) == "table" and cur.metadata[field] or {}
+        local keys = {}
+        for k in pairs(m) do keys[#keys + 1] = k end
+        table.sort(keys)
+        local indent = ""
+        if #ts > 1 then
+          indent = " "
+          ctx.out(("Listing %s for %s.%s/%s:\n"):format(field, t.r.kind, t.r.group, t.name))
         end
+        for _, k in ipairs(keys) do ctx.out(("%s%s=%s\n"):format(indent, k, tostring(m[k]))) end
+        goto next
       end
-      local op = offline.patch_op(sess, t.r, ns, t.name, { metadata = { [field] = set } },
-        ("%s %s%s %s"):format(ctx.spec.name, qualified(t), ns and (" -n " .. ns) or "", table.concat(changes, " ")))
-      if offline.try(sess, ctx, c, conn, op, state) then ctx.out(qualified(t) .. " " .. past .. "\n") end
+      do
+        -- unreachable: checked against the cached copy, or (none kept) when it is replayed
+        if kind == "network" or kind == "cached" then state.err, state.queued = err, true end
+        local existing = cur and type(cur.metadata[field]) == "table" and cur.metadata[field] or {}
+        local set, removed_missing = {}, {}
+        local before, after = 0, 0
+        for _ in pairs(existing) do before = before + 1 end
+        local result = {}
+        for k, v in pairs(existing) do result[k] = v end
+        for _, ch in ipairs(changes) do
+          local k, v = ch:match("^([^=]+)=(.*)$")
+          if k then
+            if existing[k] ~= nil and existing[k] ~= v and not f.overwrite then
+              error(("error: '%s' already has a value (%s), and --overwrite is false"):format(k, existing[k]), 0)
+            end
+            set[k], result[k] = v, v
+          else
+            k = ch:sub(1, -2)
+            if cur and existing[k] == nil then removed_missing[#removed_missing + 1] = k end
+            set[k], result[k] = sess.env.json.null, nil
+          end
+        end
+        for _ in pairs(result) do after = after + 1 end
+        local changed = not cur
+        for k, v in pairs(result) do if existing[k] ~= v then changed = true end end
+        for k in pairs(existing) do if result[k] == nil then changed = true end end
+        if field == "labels" then
+          for _, k in ipairs(removed_missing) do ctx.out(('label "%s" not found.\n'):format(k)) end
+        end
+        local word = not changed and ("not " .. past) or (not f.overwrite and after < before) and unpast or past
+        local suffix = dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
+        if not changed or dry == "client" then
+          ctx.out(qualified(t) .. " " .. word .. suffix .. "\n")
+          goto next
+        end
+        local body = { metadata = { [field] = set, resourceVersion = f["resource-version"] } }
+        if dry == "server" then
+          patch(c, t.r, ns, t.name, sess.env.json.encode(body), nil, nil, { dryRun = "All" })
+          ctx.out(qualified(t) .. " " .. word .. suffix .. "\n")
+          goto next
+        end
+        local op = offline.patch_op(sess, t.r, ns, t.name, body,
+          ("%s %s%s %s"):format(ctx.spec.name, qualified(t), ns and (" -n " .. ns) or "", table.concat(changes, " ")))
+        if offline.try(sess, ctx, c, conn, op, state) then ctx.out(qualified(t) .. " " .. word .. "\n") end
+      end
+      ::next::
     end
     return status_of(state)
   end
+end
+-- the flags label and annotate take (kubectl's)
+local function meta_flags(field)
+  return { { name = "overwrite", type = "bool", help = "replace existing values" },
+           { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "every object of the type matching it" },
+           { name = "all", type = "bool", help = "every object of the type in the namespace (with -A: in every namespace)" },
+           { name = "list", type = "bool", help = "show the " .. field .. " instead of changing them" },
+           { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
+             help = "client: say what would change; server: ask the server; nothing is changed" },
+           { name = "resource-version", type = "string", metavar = "RV",
+             help = "change it only if it is still at this resourceVersion (else a conflict)" } }
 end
 M.label = meta_patch("labels", "labeled")
 M.annotate = meta_patch("annotations", "annotated")
@@ -952,7 +1043,8 @@ function M.specs(sess, a)
       handler = run(M.events) },
     { name = "delete", summary = "Delete resources (asks first in the shell; --dry-run)", handler = run(M.delete),
       args = { optional_items },
-      flags = { yes, { name = "dry-run", type = "bool", help = "ask the server, change nothing" },
+      flags = { yes, { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
+                       help = "client: say what would go; server: ask the server; nothing is deleted" },
                 { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "every object of the type matching it" },
                 { name = "grace-period", type = "int", metavar = "SECONDS", help = "seconds a pod has to stop (0: at once)" },
                 { name = "all", type = "bool", help = "every object of the type in the namespace" },
@@ -960,7 +1052,7 @@ function M.specs(sess, a)
                   help = "the objects a manifest file or directory names" } },
       examples = { { "k8s delete pod web-7d4b9-x2x5q", "asks first in the shell (-y does not)" },
                    { "k8s delete deploy/api svc/api -y", "several, as TYPE/NAME" },
-                   { "k8s delete pods -l app=web --dry-run", "what would go, changing nothing" },
+                   { "k8s delete pods -l app=web --dry-run=server", "what would go, changing nothing" },
                    { "k8s delete -f app.yaml", "what a manifest names" } } },
     { name = "scale", summary = "Set the replica count", args = { items }, handler = run(M.scale),
       flags = { { name = "replicas", type = "int", min = 0, metavar = "N", help = "new replica count" } },
@@ -976,11 +1068,13 @@ function M.specs(sess, a)
                    { "k8s rollout status deploy/api --timeout 2m", "wait until the rollout is done" },
                    { "k8s rollout undo deploy/api --to-revision 3" }, { "k8s rollout history deploy/api" } } },
     { name = "label", summary = "Set or remove labels: KEY=VALUE, KEY-", args = { items }, handler = run(M.label),
-      flags = { { name = "overwrite", type = "bool", help = "replace existing values" } },
-      examples = { { "k8s label pod web-1 tier=front", "add a label" }, { "k8s label deploy/api tier-", "remove one" } } },
+      flags = meta_flags("labels"),
+      examples = { { "k8s label pod web-1 tier=front", "add a label" }, { "k8s label deploy/api tier-", "remove one" },
+                   { "k8s label pods -l app=web tier=front --overwrite", "every pod matching a selector" },
+                   { "k8s label deploy/api --list", "its labels" } } },
     { name = "annotate", summary = "Set or remove annotations: KEY=VALUE, KEY-", args = { items }, handler = run(M.annotate),
-      flags = { { name = "overwrite", type = "bool", help = "replace existing values" } },
-      examples = { { "k8s annotate deploy/api owner=team-a --overwrite" } } },
+      flags = meta_flags("annotations"),
+      examples = { { "k8s annotate deploy/api owner=team-a --overwrite" }, { "k8s annotate pods --all note=x --dry-run" } } },
     { name = "cordon", summary = "Mark nodes unschedulable", args = { { name = "nodes", variadic = true, help = "node names" } },
       handler = run(M.cordon), examples = { { "k8s cordon node-1", "no new pods are scheduled there" } } },
     { name = "api-resources", summary = "The resource types the server serves (from discovery)", handler = run(M.api_resources),
