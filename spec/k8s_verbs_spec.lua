@@ -185,16 +185,17 @@ data: {a: "1"}
   end)
 
   it("label and annotate say what kubectl says: unlabeled, not found, not labeled, --list, -l, --all, --dry-run", function()
-    kubectl("create namespace vlabel")
-    kubectl("-n vlabel create configmap one --from-literal=a=1")
-    kubectl("-n vlabel create configmap two --from-literal=a=1")
+    local NS = "vlabel-" .. os.time()   -- (a reused cluster may still be removing an earlier run's)
+    kubectl("create namespace " .. NS)
+    kubectl("-n " .. NS .. " create configmap one --from-literal=a=1")
+    kubectl("-n " .. NS .. " create configmap two --from-literal=a=1")
     -- each line on both, one after the other (the same state for each): output and status alike
     local function mine_of(args)
-      local out, err, st = H.run("k8s -n vlabel " .. args)
+      local out, err, st = H.run("k8s -n " .. NS .. " " .. args)
       return out .. err:gsub("^vcli: ", ""), st
     end
     local function theirs_of(args)
-      local out, rc = spec.sh(("KUBECONFIG='%s' %s -n vlabel %s 2>&1"):format(KC, H.tools.kubectl_cmd(), args))
+      local out, rc = spec.sh(("KUBECONFIG='%s' %s -n %s %s 2>&1"):format(KC, H.tools.kubectl_cmd(), NS, args))
       return (out:gsub("[^\n]*deprecated and can be replaced[^\n]*\n", "")), rc
     end
     for _, step in ipairs({
@@ -207,18 +208,23 @@ data: {a: "1"}
     }) do
       -- the same start for each side: labels and annotations cleared, then the set-up
       local function reset()
-        kubectl("-n vlabel label cm --all x- y- z- w- --overwrite")
-        kubectl("-n vlabel annotate cm --all n-")
-        kubectl("-n vlabel " .. step[1] .. " --overwrite")
+        kubectl("-n " .. NS .. " label cm --all x- y- z- w- --overwrite")
+        kubectl("-n " .. NS .. " annotate cm --all n-")
+        kubectl("-n " .. NS .. " " .. step[1] .. " --overwrite")
       end
       reset()
       local mine, mst = mine_of(step[2])
       reset()
       local theirs, trc = theirs_of(step[2])
+      if step[2]:find("--list", 1, true) then
+        -- kubectl lists a map in Go's random order (vcli sorts): the same lines
+        local function sorted(t) local l = {} for x in t:gmatch("[^\n]+") do l[#l + 1] = x end table.sort(l) return table.concat(l, "\n") end
+        mine, theirs = sorted(mine), sorted(theirs)
+      end
       assert.equal(theirs, mine, step[2])
       assert.equal(trc, mst, step[2])
     end
-    kubectl("delete namespace vlabel --wait=false")
+    kubectl("delete namespace " .. NS .. " --wait=false")
   end)
 
   it("cordon and uncordon a node", function()
@@ -239,6 +245,36 @@ data: {a: "1"}
       :format(spec.root, KC, ed, KC))
     assert.matches("Conflict", out)
     assert.matches("replicas: 1\n", kubectl("-n team-a get deploy vweb -o yaml"))
+  end)
+
+  it("edit as kubectl loops: a YAML error or an invalid object reopens the file with the error on top; comments alone cancel", function()
+    local twice = spec.root .. "/spec/support/k8s/edit-twice.sh"
+    local function edit(envs)
+      local out, rc = spec.sh(("cd %s && KUBECONFIG=%s %s ./vcli k8s edit deploy vweb -n team-a 2>&1"):format(spec.root, KC, envs))
+      return out, rc
+    end
+    os.remove(dir .. "/count")
+    local out, rc = edit(("EDITOR=%s VCLI_TEST_COUNT=%s/count VCLI_TEST_SEEN=%s/seen VCLI_TEST_REPLICAS=2"):format(twice, dir, dir))
+    assert.equal(0, rc, out)
+    assert.equal("deployment.apps/vweb edited\n", out)
+    assert.matches("replicas: 2\n", kubectl("-n team-a get deploy vweb -o yaml"))
+    local seen = spec.read(dir .. "/seen")
+    assert.matches("^# Please edit the object below%. Lines beginning with a '#' will be ignored,\n", seen)
+    assert.matches("\n# The edited file had a syntax error: [^\n]+\n#\n", seen)
+    -- saved again as it was reopened: kubectl's words, status 1, nothing sent
+    os.remove(dir .. "/count")
+    out, rc = edit(("EDITOR=%s VCLI_TEST_COUNT=%s/count VCLI_TEST_SEEN=%s/seen VCLI_TEST_AGAIN=same"):format(twice, dir, dir))
+    assert.equal(1, rc)
+    assert.equal("vcli: error: Edit cancelled, no valid changes were saved.\n", out)
+    -- the server refuses the object: reopened with its words
+    out, rc = edit([[EDITOR="sed -i 's/^  replicas: .*/  replicas: -1/'"]])
+    assert.equal(1, rc)
+    assert.matches("no valid changes were saved", out)
+    -- only a comment added: nothing to send
+    out, rc = edit([[EDITOR="sed -i '6i# a note'"]])
+    assert.equal(0, rc)
+    assert.equal("Edit cancelled, no changes made.\n", out)
+    assert.matches("replicas: 2\n", kubectl("-n team-a get deploy vweb -o yaml"))
   end)
 
   it("delete without -y asks in the interactive shell (y deletes, anything else does not)", function()

@@ -930,6 +930,11 @@ function M.apply(sess, ctx)
 end
 
 -- ---------------------------------------------------------------- edit
+-- kubectl's words at the top of the file being edited
+local EDIT_HEADER = "# Please edit the object below. Lines beginning with a '#' will be ignored,\n"
+  .. "# and an empty file will abort the edit. If an error occurs while saving this file will be\n"
+  .. "# reopened with the relevant failures.\n#\n"
+
 function M.edit(sess, ctx)
   local env = sess.env
   local ts, c, conn = targets(sess, ctx, words_of(ctx))
@@ -954,19 +959,53 @@ function M.edit(sess, ctx)
     end
     if obj.metadata then obj.metadata.managedFields = nil end
     local original = env.yaml.encode(obj)
-    -- 0600 in a 0700 directory, removed however this ends (editor crash, Ctrl-C, error)
-    local tmp = env.private_file(("%s-%s.yaml"):format(t.r.name, t.name):gsub("[^%w._-]", "_"),
-      "# Edit the object below; an empty file or no change cancels the edit.\n" .. original)
-    local editor = env.getenv("KUBE_EDITOR") or env.getenv("EDITOR") or "vi"
-    local ok, code = pcall(env.run_tty, { "/bin/sh", "-c", editor .. ' "$1"', "sh", tmp })
-    local edited = env.read_file(tmp) or ""
-    env.remove(tmp)
-    if not ok then error(code, 0) end
-    if code ~= 0 then error(("k8s edit: the editor exited with status %s; nothing changed"):format(tostring(code)), 0) end
-    local body = edited:gsub("^#[^\n]*\n", "")
-    if body == original or body:match("^%s*$") then ctx.err("Edit cancelled, no changes made.\n"); return 0 end
-    local newobj, yerr = env.yaml.decode(body, tmp)
-    if newobj == nil then error(yerr, 0) end
+    local canon = env.jsonfmt.encode(obj, "", env.json.array_mt, true)
+    -- kubectl's loop: a file that does not parse, or that the server refuses as
+    -- invalid, is opened again with the error as comments at the top; the same
+    -- file saved again unchanged ends it
+    local content, failure, last_failed = original, nil, nil
+    local newobj
+    while true do
+      local head = EDIT_HEADER
+      if failure then head = head .. "# " .. failure:gsub("\n", "\n# ") .. "\n#\n" end
+      -- 0600 in a 0700 directory, removed however this ends (editor crash, Ctrl-C, error)
+      local tmp = env.private_file(("%s-%s.yaml"):format(t.r.name, t.name):gsub("[^%w._-]", "_"), head .. content)
+      local editor = env.getenv("KUBE_EDITOR") or env.getenv("EDITOR") or "vi"
+      local ok, code = pcall(env.run_tty, { "/bin/sh", "-c", editor .. ' "$1"', "sh", tmp })
+      local edited = env.read_file(tmp) or ""
+      env.remove(tmp)
+      if not ok then error(code, 0) end
+      if code ~= 0 then error(("k8s edit: the editor exited with status %s; nothing changed"):format(tostring(code)), 0) end
+      -- the comment lines at the top (ours, and the errors) are not the object's
+      local body = edited:gsub("^[ \t]*#[^\n]*\n", ""):gsub("^\n*", "")
+      while body:match("^[ \t]*#") do body = body:gsub("^[^\n]*\n?", "", 1) end
+      if body:match("^%s*$") then ctx.err("Edit cancelled, no changes made.\n"); return 0 end
+      if last_failed and body == last_failed then error("error: Edit cancelled, no valid changes were saved.", 0) end
+      local yerr
+      newobj, yerr = env.yaml.decode(body, "the edited file")
+      if newobj == nil then
+        failure, content, last_failed = "The edited file had a syntax error: " .. tostring(yerr), body, body
+        goto again
+      end
+      -- the same object (only comments or layout changed): nothing to send
+      if type(newobj) == "table" and env.jsonfmt.encode(newobj, "", env.json.array_mt, true) == canon then
+        ctx.err("Edit cancelled, no changes made.\n")
+        return 0
+      end
+      if cached then break end
+      do
+        -- resourceVersion stays the one read: a change made meanwhile is a 409 Conflict, not overwritten
+        local res, perr, pkind, pcode = c:request{ method = "PUT", path = path, body = env.json.encode(newobj),
+          content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
+        if res then ctx.out(qualified(t) .. " edited\n") goto continue end
+        if pkind == "http" and (pcode == 422 or pcode == 400) then
+          failure, content, last_failed = perr:gsub("^Error from server %(%w+%): ", ""), body, body
+          goto again
+        end
+        error(perr, 0)
+      end
+      ::again::
+    end
     if cached then
       -- queued as a merge patch of what changed against the cached copy
       local patch_body = offline.merge_patch(env, obj, newobj)
@@ -974,13 +1013,7 @@ function M.edit(sess, ctx)
         ("edit %s%s"):format(qualified(t), ns and (" -n " .. ns) or ""))
       state.err, state.queued = err, true
       offline.try(sess, ctx, c, conn, op, state)
-      goto continue
     end
-    -- resourceVersion stays the one read: a change made meanwhile is a 409 Conflict, not overwritten
-    local res, perr = c:request{ method = "PUT", path = path, body = env.json.encode(newobj),
-      content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
-    if not res then error(perr, 0) end
-    ctx.out(qualified(t) .. " edited\n")
     ::continue::
   end
   return status_of(state)
