@@ -277,6 +277,34 @@ data: {a: "1"}
     assert.matches("replicas: 2\n", kubectl("-n team-a get deploy vweb -o yaml"))
   end)
 
+  it("delete as kubectl: waits until gone, --force, -o name, --ignore-not-found, --cascade=orphan, each error on its line", function()
+    local NS = "vdel-" .. os.time()
+    kubectl("create namespace " .. NS)
+    kubectl("-n " .. NS .. " run p1 --image=nginx:1.25")
+    kubectl("-n " .. NS .. " run p2 --image=nginx:1.25")
+    kubectl("-n " .. NS .. " create configmap c1")
+    kubectl("-n " .. NS .. " create deployment d1 --image=nginx:1.25")
+    kubectl("-n " .. NS .. " wait --for=condition=Ready pod/p1 pod/p2 --timeout=60s")
+    -- waits (kubectl's default): gone when the command returns
+    assert.equal('pod "p1" deleted\n', ok_run("k8s delete pod p1 -y -n " .. NS))
+    assert.matches("NotFound", select(1, spec.sh(("KUBECONFIG=%s %s -n %s get pod p1 2>&1"):format(KC, H.tools.kubectl_cmd(), NS))))
+    local out, err = ok_run("k8s delete pod p2 --force -y -n " .. NS)
+    assert.equal('pod "p2" force deleted\n', out)
+    assert.equal("Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated."
+      .. " The resource may continue to run on the cluster indefinitely.\n", err)
+    assert.equal("configmap/c1\n", ok_run("k8s delete cm c1 -o name -y -n " .. NS))
+    assert.equal("", ok_run("k8s delete cm nosuch --ignore-not-found -y -n " .. NS))
+    local _, e2, st = H.run("k8s delete cm nosuch nosuch2 -y -n " .. NS)
+    assert.equal(1, st)
+    assert.equal('vcli: Error from server (NotFound): configmaps "nosuch" not found\n'
+      .. 'vcli: Error from server (NotFound): configmaps "nosuch2" not found\n', e2)
+    -- orphan: the deployment goes, its replica set stays
+    spec.eventually(function() return kubectl("-n " .. NS .. " get rs -o name"):find("replicaset") ~= nil end, 30000, "d1's replica set")
+    ok_run("k8s delete deploy d1 --cascade=orphan -y -n " .. NS)
+    assert.matches("replicaset.apps/d1%-", kubectl("-n " .. NS .. " get rs -o name"))
+    kubectl("delete namespace " .. NS .. " --wait=false")
+  end)
+
   it("delete without -y asks in the interactive shell (y deletes, anything else does not)", function()
     kubectl("-n team-a delete configmap vask --ignore-not-found")
     kubectl("-n team-a create configmap vask --from-literal=a=b")

@@ -107,7 +107,12 @@ function M.run_words(words, realized)
     if os.getenv("VCLI_DEBUG") or require("vcli.log").debugging() then
       M.ewrite(tostring(res[2]) .. "\n")
     end
-    M.ewrite("vcli: " .. msg .. "\n")
+    -- several errors (kubectl's "found ones, then each one not found"): one line each
+    local text = tostring(res[2])
+    text = text:match("^(.-)\nstack traceback:") or text
+    for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+      if line ~= "" then M.ewrite("vcli: " .. line .. "\n") end
+    end
     return msg == "interrupted" and 130 or msg == "terminated" and 143 or 1
   end
   local status = res[2]

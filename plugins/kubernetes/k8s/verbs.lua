@@ -469,28 +469,80 @@ function M.delete(sess, ctx)
     local answer = sess.env.confirm and sess.env.confirm(question)
     if not answer then ctx.err("Nothing deleted.\n"); return 1 end
   end
-  local state = {}
+  -- kubectl's --force (grace 0, a warning), --now (grace 1), --cascade, --wait, -o name
+  local grace = f["grace-period"]
+  if f.now then grace = 1 end
+  if f.force and (grace == nil or grace < 0) then grace = 0 end
+  if f.force and grace == 0 then
+    ctx.err("Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated."
+      .. " The resource may continue to run on the cluster indefinitely.\n")
+  end
+  local cascade = f.cascade
+  local policy = ({ background = "Background", ["true"] = "Background", foreground = "Foreground", orphan = "Orphan",
+                    ["false"] = "Orphan" })[cascade or "background"]
+  if not policy then
+    error(('error: invalid cascade value (%s). Must be "background", "foreground", or "orphan".'):format(tostring(cascade)), 0)
+  end
+  local state, gone, errs = {}, {}, {}
   for _, t in ipairs(ts) do
-    local q = { dryRun = dry == "server" and "All" or nil, gracePeriodSeconds = f["grace-period"] and tostring(f["grace-period"]) or nil }
+    local q = { dryRun = dry == "server" and "All" or nil, gracePeriodSeconds = grace and tostring(grace) or nil,
+                propagationPolicy = cascade and policy or nil }
     local ns = t.ns or ns_of(t.r, conn)
     local path = discovery.path(t.r, ns, t.name) .. util.query(q)
-    if dry == "client" then
-      -- as kubectl: no request; the object must exist (it was listed or is named)
-      local _, err, kind = c:get_json(discovery.path(t.r, ns, t.name))
-      if err and kind == "http" then error(err, 0) end
-    elseif dry then
-      local res, err = c:request{ method = "DELETE", path = path, accept = "application/json", timeout_ms = 30000 }
-      if not res then error(err, 0) end
-    else
-      local target = offline.target(t.r, ns, t.name)
-      local op = { kind = "delete", target = target, send = { method = "DELETE", path = path },
-        line = ("delete %s%s"):format(qualified(t), target.ns and (" -n " .. target.ns) or "") }
-      if not offline.try(sess, ctx, c, conn, op, state) then goto next end
+    local ok, why = pcall(function()
+      if dry == "client" then
+        -- as kubectl: no request; the object must exist (it was listed or is named)
+        local _, err, kind = c:get_json(discovery.path(t.r, ns, t.name))
+        if err and kind == "http" then error(err, 0) end
+      elseif dry then
+        local res, err = c:request{ method = "DELETE", path = path, accept = "application/json", timeout_ms = 30000 }
+        if not res then error(err, 0) end
+      else
+        local target = offline.target(t.r, ns, t.name)
+        local op = { kind = "delete", target = target, send = { method = "DELETE", path = path },
+          line = ("delete %s%s"):format(qualified(t), target.ns and (" -n " .. target.ns) or "") }
+        local res = offline.try(sess, ctx, c, conn, op, state)
+        if not res then return "queued" end
+        -- the object's UID: one made again under the name (a controller's) is not the one waited for
+        local body = sess.env.json.decode(res.body or "")
+        local uid = type(body) == "table" and ((type(body.metadata) == "table" and body.metadata.uid)
+          or (type(body.details) == "table" and body.details.uid)) or nil
+        gone[#gone + 1] = { t = t, ns = ns, uid = uid }
+      end
+    end)
+    if not ok then
+      local msg = tostring(why)
+      if msg == "interrupted" then error(msg, 0) end
+      -- --ignore-not-found: a missing one is no error; otherwise it is said after the others, as kubectl goes on
+      if not (f["ignore-not-found"] and msg:find("(NotFound)", 1, true)) then errs[#errs + 1] = msg end
+    elseif why ~= "queued" then
+      if f.output == "name" then ctx.out(qualified(t) .. "\n")
+      else
+        ctx.out(('%s "%s" %s%s\n'):format(discovery.kind_prefix(t.r), t.name, (f.force and grace == 0) and "force deleted" or "deleted",
+          dry == "server" and " (server dry run)" or dry == "client" and " (dry run)" or ""))
+      end
     end
-    ctx.out(('%s "%s" deleted%s\n'):format(discovery.kind_prefix(t.r), t.name,
-      dry == "server" and " (server dry run)" or dry == "client" and " (dry run)" or ""))
-    ::next::
   end
+  -- --wait (kubectl's default): until each one is gone (its finalizers and grace period done)
+  if f.wait ~= false and not state.queued then
+    local deadline = f.timeout and f.timeout > 0 and (sess.env.now() + f.timeout * 1000) or nil
+    for _, g in ipairs(gone) do
+      local wait_ms = 100
+      while true do
+        local obj, err, kind = c:get_json(discovery.path(g.t.r, g.ns, g.t.name))
+        if not obj and kind == "http" and err:find("(NotFound)", 1, true) then break end
+        if obj and g.uid and type(obj.metadata) == "table" and obj.metadata.uid ~= g.uid then break end
+        if not obj and kind ~= "http" then break end   -- unreachable: nothing more to learn here
+        if deadline and sess.env.now() >= deadline then
+          errs[#errs + 1] = ("error: timed out waiting for the condition on %s"):format(qualified(g.t))
+          break
+        end
+        sess.env.sleep(wait_ms)
+        wait_ms = math.min(wait_ms * 2, 1000)
+      end
+    end
+  end
+  if #errs > 0 then error(table.concat(errs, "\n"), 0) end
   return status_of(state)
 end
 
@@ -1080,6 +1132,14 @@ function M.specs(sess, a)
                        help = "client: say what would go; server: ask the server; nothing is deleted" },
                 { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "every object of the type matching it" },
                 { name = "grace-period", type = "int", metavar = "SECONDS", help = "seconds a pod has to stop (0: at once)" },
+                { name = "now", type = "bool", help = "a grace period of 1 s" },
+                { name = "force", type = "bool", help = "remove at once, without waiting for the kubelet (grace period 0)" },
+                { name = "cascade", type = "enum", values = { "background", "foreground", "orphan" }, bare = "background",
+                  metavar = "MODE", help = "what becomes of dependents: background (default), foreground, orphan" },
+                { name = "wait", type = "bool", help = "wait until it is gone (default; --wait=false returns at once)" },
+                { name = "timeout", type = "duration", help = "how long --wait waits (0: until it is gone)" },
+                { name = "ignore-not-found", type = "bool", help = "a missing object is no error" },
+                { name = "output", short = "o", type = "enum", values = { "name" }, help = "name: TYPE/NAME lines" },
                 { name = "all", type = "bool", help = "every object of the type in the namespace" },
                 { name = "filename", short = "f", type = "list", metavar = "FILE",
                   help = "the objects a manifest file or directory names" } },
