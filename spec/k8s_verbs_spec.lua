@@ -227,6 +227,71 @@ data: {a: "1"}
     kubectl("delete namespace " .. NS .. " --wait=false")
   end)
 
+  it("rollout of daemon sets and stateful sets as kubectl: status, history and undo by ControllerRevision; jobs refused", function()
+    local NS = "vroll-" .. os.time()
+    kubectl("create namespace " .. NS)
+    -- two of each, alike: vcli drives the -v ones, kubectl the -k ones, and they must say the same
+    local docs = {}
+    for _, who in ipairs({ "v", "k" }) do
+      docs[#docs + 1] = ([[
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: ds-%s}
+spec:
+  selector: {matchLabels: {app: ds-%s}}
+  template:
+    metadata: {labels: {app: ds-%s}}
+    spec: {containers: [{name: c, image: "nginx:1.25"}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: sts-%s}
+spec:
+  serviceName: sts-%s
+  replicas: 2
+  selector: {matchLabels: {app: sts-%s}}
+  template:
+    metadata: {labels: {app: sts-%s}}
+    spec: {containers: [{name: c, image: "nginx:1.25"}]}
+]]):format(who, who, who, who, who, who, who)
+    end
+    spec.write(dir .. "/sets.yaml", table.concat(docs, "---\n") .. "---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: j1}\n"
+      .. "spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}}}\n")
+    kubectl("-n " .. NS .. " apply -f " .. dir .. "/sets.yaml")
+    local function vk(args)
+      local mine, merr, mst = H.run(("k8s -n %s %s"):format(NS, args:gsub("@", "v")))
+      local theirs, trc = spec.sh(("KUBECONFIG='%s' %s -n %s %s 2>&1"):format(KC, H.tools.kubectl_cmd(), NS, args:gsub("@", "k")))
+      return (mine .. merr:gsub("^vcli: ", "")):gsub("%-v([\" ])", "-@%1"), mst, theirs:gsub("%-k([\" ])", "-@%1"), trc
+    end
+    local function same(args, last_line_only)
+      local mine, mst, theirs, trc = vk(args)
+      if last_line_only then mine, theirs = mine:match("([^\n]*\n)$"), theirs:match("([^\n]*\n)$") end
+      assert.equal(theirs, mine, args)
+      assert.equal(trc, mst, args)
+    end
+    -- status waits (the lines on the way depend on timing: the last one is compared)
+    same("rollout status ds/ds-@ --timeout=90s", true)
+    same("rollout status sts/sts-@ --timeout=90s", true)
+    for _, who in ipairs({ "v", "k" }) do
+      kubectl(("-n %s set image ds/ds-%s c=nginx:1.26"):format(NS, who))
+      kubectl(("-n %s set image sts/sts-%s c=nginx:1.26"):format(NS, who))
+    end
+    same("rollout status ds/ds-@ --timeout=90s", true)
+    same("rollout status sts/sts-@ --timeout=90s", true)
+    same("rollout history ds/ds-@")
+    same("rollout history sts/sts-@")
+    same("rollout undo ds/ds-@")
+    same("rollout undo sts/sts-@ --to-revision=9")
+    same("rollout status ds/ds-@ --timeout=90s", true)
+    same("rollout history ds/ds-@")
+    same("rollout undo ds/ds-@ --to-revision=3")
+    -- what rollout does not do for a job, in kubectl's words
+    for _, a in ipairs({ "rollout status job/j1", "rollout history job/j1", "rollout undo job/j1", "rollout restart job/j1" }) do
+      same(a)
+    end
+    kubectl("delete namespace " .. NS .. " --wait=false")
+  end)
+
   it("cordon and uncordon a node", function()
     assert.equal("node/vcli-node-3 cordoned\n", ok_run("k8s cordon vcli-node-3"))
     assert.matches("SchedulingDisabled", kubectl("get node vcli-node-3"))

@@ -584,6 +584,67 @@ end
 
 M.revisions = revisions
 
+-- a daemon set's or stateful set's revisions: its ControllerRevisions, newest first
+-- ({ rev, rs = the ControllerRevision (metadata, data: the template as a patch) })
+local function controller_revisions(c, ns, d)
+  local l = c:get_json("/apis/apps/v1/namespaces/" .. ns .. "/controllerrevisions")
+  local revs = {}
+  for _, cr in ipairs(l and l.items or {}) do
+    for _, o in ipairs(cr.metadata.ownerReferences or {}) do
+      if o.uid == d.metadata.uid and tonumber(cr.revision) then revs[#revs + 1] = { rev = tonumber(cr.revision), rs = cr } end
+    end
+  end
+  table.sort(revs, function(a, b) return a.rev > b.rev end)
+  return revs
+end
+
+-- the kinds kubectl's rollout knows (its "Kind.group" in the words it refuses others with)
+local ROLLOUT_KINDS = { deployments = true, daemonsets = true, statefulsets = true }
+local function kind_group(r) return r.kind .. (r.group ~= "" and ("." .. r.group) or "") end
+
+-- the status line of a daemon set or stateful set, as kubectl's status viewers say it
+-- -> message, done | nil, error
+local function set_status(r, o)
+  local sp, st, md = o.spec or {}, o.status or {}, o.metadata or {}
+  local strategy = type(sp.updateStrategy) == "table" and sp.updateStrategy or {}
+  if strategy.type ~= nil and strategy.type ~= "RollingUpdate" then
+    return nil, "error: rollout status is only available for RollingUpdate strategy type"
+  end
+  if r.name == "daemonsets" then
+    if (md.generation or 0) > (st.observedGeneration or 0) then return "Waiting for daemon set spec update to be observed..." end
+    local want = st.desiredNumberScheduled or 0
+    if (st.updatedNumberScheduled or 0) < want then
+      return ("Waiting for daemon set %q rollout to finish: %d out of %d new pods have been updated..."):format(
+        md.name, st.updatedNumberScheduled or 0, want)
+    end
+    if (st.numberAvailable or 0) < want then
+      return ("Waiting for daemon set %q rollout to finish: %d of %d updated pods are available..."):format(
+        md.name, st.numberAvailable or 0, want)
+    end
+    return ("daemon set %q successfully rolled out"):format(md.name), true
+  end
+  if (st.observedGeneration or 0) == 0 or (md.generation or 0) > (st.observedGeneration or 0) then
+    return "Waiting for statefulset spec update to be observed..."
+  end
+  if sp.replicas and (st.readyReplicas or 0) < sp.replicas then
+    return ("Waiting for %d pods to be ready..."):format(sp.replicas - (st.readyReplicas or 0))
+  end
+  local ru = strategy.rollingUpdate
+  if strategy.type == "RollingUpdate" and type(ru) == "table" then
+    if sp.replicas and ru.partition and (st.updatedReplicas or 0) < sp.replicas - ru.partition then
+      return ("Waiting for partitioned roll out to finish: %d out of %d new pods have been updated..."):format(
+        st.updatedReplicas or 0, sp.replicas - ru.partition)
+    end
+    return ("partitioned roll out complete: %d new pods have been updated..."):format(st.updatedReplicas or 0), true
+  end
+  if st.updateRevision ~= st.currentRevision then
+    return ("waiting for statefulset rolling update to complete %d pods at revision %s..."):format(
+      st.updatedReplicas or 0, tostring(st.updateRevision))
+  end
+  return ("statefulset rolling update complete %d pods at revision %s..."):format(st.currentReplicas or 0,
+    tostring(st.currentRevision)), true
+end
+
 function M.rollout(sess, ctx)
   local action = ctx.args.action
   if action == "history" and ctx.flags.revision then
@@ -600,12 +661,30 @@ function M.rollout(sess, ctx)
   for _, t in ipairs(ts) do
     local ns = ns_of(t.r, conn)
     if action == "restart" then
+      if not ROLLOUT_KINDS[t.r.name] then
+        error(('error: %s "%s" restarting is not supported'):format(t.r.name .. (t.r.group ~= "" and ("." .. t.r.group) or ""),
+          t.name), 0)
+      end
       guard(sess, conn, "rollout restart")
       -- the time the user asked: a second send of the same patch restarts nothing more
       local op = offline.patch_op(sess, t.r, ns, t.name, { spec = { template = { metadata = { annotations = {
         ["kubectl.kubernetes.io/restartedAt"] = rfc3339(env.time()) } } } } },
         ("rollout restart %s%s"):format(qualified(t), nsf(ns)))
       if offline.try(sess, ctx, c, conn, op, state) then ctx.out(qualified(t) .. " restarted\n") end
+    elseif action == "status" and t.r.name ~= "deployments" then
+      if not ROLLOUT_KINDS[t.r.name] then error("error: no status viewer has been implemented for " .. kind_group(t.r), 0) end
+      local deadline = env.now() + (ctx.flags.timeout or 600) * 1000
+      local last
+      while true do
+        local o, err = c:get_json(discovery.path(t.r, ns, t.name))
+        if not o then error(err, 0) end
+        local msg, done = set_status(t.r, o)
+        if not msg then error(done, 0) end
+        if msg ~= last then ctx.out(msg .. "\n"); last = msg end
+        if done then break end
+        if env.now() > deadline then error("error: timed out waiting for the condition", 0) end
+        env.sleep(500)
+      end
     elseif action == "status" then
       local deadline = env.now() + (ctx.flags.timeout or 600) * 1000
       local last
@@ -633,6 +712,31 @@ function M.rollout(sess, ctx)
         if msg ~= last then ctx.out(msg .. "\n"); last = msg end
         if env.now() > deadline then error("error: timed out waiting for the condition", 0) end
         env.sleep(500)
+      end
+    elseif action == "undo" and t.r.name ~= "deployments" then
+      if not ROLLOUT_KINDS[t.r.name] then error(("error: no rollbacker has been implemented for %q"):format(kind_group(t.r)), 0) end
+      guard(sess, conn, "rollout undo")
+      local o, err = c:get_json(discovery.path(t.r, ns, t.name))
+      if not o then error(err, 0) end
+      local revs = controller_revisions(c, ns, o)
+      local want = ctx.flags["to-revision"]
+      local pick
+      for i, rv in ipairs(revs) do
+        if (want and rv.rev == want) or (not want and i == 2) then pick = rv end
+      end
+      if not pick then
+        error(want and ("error: unable to find specified revision %d in history"):format(want)
+          or "error: no last revision to roll back to", 0)
+      end
+      -- the revision's data is the template as a strategic merge patch; already the current one: skipped
+      local data = pick.rs.data
+      local cur_tpl = env.jsonfmt.encode((o.spec or {}).template or {}, "", env.json.array_mt, true)
+      local rev_tpl = type(data) == "table" and type(data.spec) == "table" and data.spec.template
+      if rev_tpl and env.jsonfmt.encode(rev_tpl, "", env.json.array_mt, true) == cur_tpl or pick.rev == (revs[1] and revs[1].rev) then
+        ctx.out(("%s skipped rollback (current template already matches revision %d)\n"):format(qualified(t), pick.rev))
+      else
+        patch(c, t.r, ns, t.name, env.json.encode(data), "application/strategic-merge-patch+json")
+        ctx.out(qualified(t) .. " rolled back\n")
       end
     elseif action == "undo" then
       guard(sess, conn, "rollout undo")
@@ -666,9 +770,10 @@ function M.rollout(sess, ctx)
       ctx.out(qualified(t) .. " rolled back\n")
       ::continue::
     elseif action == "history" then
+      if not ROLLOUT_KINDS[t.r.name] then error(("error: no history viewer has been implemented for %q"):format(kind_group(t.r)), 0) end
       local d, err = c:get_json(discovery.path(t.r, ns, t.name))
       if not d then error(err, 0) end
-      local revs = revisions(c, ns, d)
+      local revs = t.r.name == "deployments" and revisions(c, ns, d) or controller_revisions(c, ns, d)
       -- kubectl's: "KIND/NAME ", then REVISION and CHANGE-CAUSE (oldest first), a blank line
       local rows = { { "REVISION", "CHANGE-CAUSE" } }
       for i = #revs, 1, -1 do
