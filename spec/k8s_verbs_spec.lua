@@ -292,6 +292,32 @@ spec:
     kubectl("delete namespace " .. NS .. " --wait=false")
   end)
 
+  it("api-versions, auth can-i and patch natively, saying what kubectl says", function()
+    local NS = "vpatch-" .. os.time()
+    kubectl("create namespace " .. NS)
+    for _, who in ipairs({ "v", "k" }) do kubectl(("-n %s create configmap cm-%s --from-literal=a=1"):format(NS, who)) end
+    local function same(args)
+      local mine, merr, mst = H.run(("k8s -n %s %s"):format(NS, args:gsub("@", "v")))
+      local theirs, trc = spec.sh(("KUBECONFIG='%s' %s -n %s %s 2>%s/kerr"):format(KC, H.tools.kubectl_cmd(), NS,
+        args:gsub("@", "k"), dir))
+      local terr = (spec.read(dir .. "/kerr") or ""):gsub("[^\n]*version difference[^\n]*\n", "")
+      assert.equal(theirs:gsub("cm%-k", "cm-@"), (mine:gsub("cm%-v", "cm-@")), args)
+      assert.equal(terr:gsub("cm%-k", "cm-@"), (merr:gsub("vcli: ", ""):gsub("cm%-v", "cm-@")), args)
+      assert.equal(trc, mst, args)
+    end
+    for _, a in ipairs({ "api-versions", "auth can-i list pods", "auth can-i delete nodes", "auth can-i get pods/log",
+                         "auth can-i create deployments.apps", "auth can-i get /healthz",
+                         "auth can-i delete pods --as=system:serviceaccount:default:nobody",
+                         [[patch cm cm-@ -p '{"data":{"b":"2"}}']], [[patch cm cm-@ -p '{"data":{"b":"2"}}']],
+                         [[patch cm cm-@ --type=merge -p '{"data":{"c":"3"}}' -o name]],
+                         [[patch cm cm-@ --type=json -p '[{"op":"remove","path":"/data/b"}]']],
+                         [[patch cm cm-@ -p '{"data":{"d":"4"}}' --dry-run=server]], "patch cm nosuch -p '{}'" }) do
+      same(a)
+    end
+    assert.matches("^Client Version: vcli [^\n]+\nServer Version: v%d", ok_run("k8s version"))
+    kubectl("delete namespace " .. NS .. " --wait=false")
+  end)
+
   it("cordon and uncordon a node", function()
     assert.equal("node/vcli-node-3 cordoned\n", ok_run("k8s cordon vcli-node-3"))
     assert.matches("SchedulingDisabled", kubectl("get node vcli-node-3"))

@@ -917,6 +917,141 @@ M.annotate = meta_patch("annotations", "annotated")
 -- kubectl api-resources from the session's discovery: groups in order of
 -- name (the core group first), resources by name within each; -o wide|name,
 -- --namespaced, --api-group, --verbs, --sort-by name|kind, --no-headers.
+-- ---------------------------------------------------------------- version, api-versions, auth can-i, patch
+-- kubectl's words, natively (no kubectl needed)
+function M.version(sess, ctx)
+  local c = sess:client(ctx.flags)
+  local v, err = c:get_json("/version")
+  local client = "Client Version: vcli " .. tostring(sess.env.vcli_version or (vcli and vcli.version) or "?")
+  if ctx.flags.client then ctx.out(client .. "\n") return 0 end
+  if not v then ctx.out(client .. "\n"); error(err, 0) end
+  if ctx.flags.output == "json" or ctx.flags.output == "yaml" then
+    local doc = { clientVersion = { gitVersion = "vcli" }, serverVersion = v }
+    ctx.out(ctx.flags.output == "json" and (sess.env.jsonfmt.encode(doc, "  ", sess.env.json.array_mt) .. "\n") or sess.env.yaml.encode(doc))
+    return 0
+  end
+  ctx.out(client .. "\nServer Version: " .. tostring(v.gitVersion) .. "\n")
+  return 0
+end
+
+function M.api_versions(sess, ctx)
+  local c = sess:client(ctx.flags)
+  local out = {}
+  local core, err = c:get_json("/api")
+  if not core then error(err, 0) end
+  for _, v in ipairs(core.versions or {}) do out[#out + 1] = v end
+  local apis, err2 = c:get_json("/apis")
+  if not apis then error(err2, 0) end
+  for _, g in ipairs(apis.groups or {}) do
+    for _, v in ipairs(g.versions or {}) do out[#out + 1] = v.groupVersion end
+  end
+  table.sort(out)
+  ctx.out(table.concat(out, "\n") .. "\n")
+  return 0
+end
+
+-- auth can-i VERB TYPE[/NAME] [NAME]: a SelfSubjectAccessReview as the session's identity;
+-- "yes" (0) or "no" (1), as kubectl
+function M.auth(sess, ctx)
+  local f = ctx.flags
+  local words = words_of(ctx)
+  local sub = table.remove(words, 1)
+  local c, conn = sess:client(f)
+  if sub == "whoami" then
+    local res, err = c:request{ method = "POST", path = "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+      body = '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}', content_type = "application/json",
+      accept = "application/json", timeout_ms = 30000 }
+    if not res then
+      if err:find("(NotFound)", 1, true) then
+        error("error: the server doesn't have a resource type \"selfsubjectreviews\"", 0)
+      end
+      error(err, 0)
+    end
+    local doc = sess.env.json.decode(res.body) or {}
+    local ui = type(doc.status) == "table" and doc.status.userInfo or {}
+    local rows = { { "ATTRIBUTE", "VALUE" }, { "Username", tostring(ui.username) } }
+    if type(ui.groups) == "table" and #ui.groups > 0 then rows[#rows + 1] = { "Groups", "[" .. table.concat(ui.groups, " ") .. "]" } end
+    for _, r in ipairs(rows) do ctx.out(("%-12s%s\n"):format(r[1], r[2])) end
+    return 0
+  end
+  if sub ~= "can-i" then error("k8s auth: can-i or whoami", 0) end
+  local verb, what, name = words[1], words[2], words[3]
+  if not verb or not what then error("error: you must specify two arguments: verb resource or verb resource/resourceName.", 0) end
+  local attrs = { verb = verb }
+  if what:sub(1, 1) == "/" then
+    attrs = nil
+  else
+    local t, n = what:match("^([^/]+)/(.+)$")
+    if t then what, name = t, n end
+    local r, rerr = sess:discovery(c):resolve(what)
+    if not r then
+      ctx.err(("Warning: the server doesn't have a resource type '%s'\n\n"):format(what))
+      attrs.resource, attrs.group = what, ""
+    else
+      attrs.resource, attrs.group = r.name, r.group
+      if not r.namespaced and not f["all-namespaces"] then
+        ctx.err(("Warning: resource '%s' is not namespace scoped\n\n"):format(r.name))
+      elseif not f["all-namespaces"] then
+        attrs.namespace = conn.namespace
+      end
+      local _ = rerr
+    end
+    attrs.name = name
+    if attrs.resource and attrs.resource:find("/") then attrs.resource, attrs.subresource = attrs.resource:match("^([^/]+)/(.+)$") end
+  end
+  local spec_ = attrs and { resourceAttributes = attrs } or { nonResourceAttributes = { verb = verb, path = what } }
+  local body = sess.env.json.encode({ apiVersion = "authorization.k8s.io/v1", kind = "SelfSubjectAccessReview", spec = spec_ })
+  local res, err = c:request{ method = "POST", path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body = body,
+    content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
+  if not res then error(err, 0) end
+  local doc = sess.env.json.decode(res.body) or {}
+  local allowed = type(doc.status) == "table" and doc.status.allowed == true
+  if f.quiet then return allowed and 0 or 1 end
+  ctx.out(allowed and "yes\n" or "no\n")
+  return allowed and 0 or 1
+end
+
+-- patch TYPE NAME -p PATCH [--type strategic|merge|json]: "patched", or
+-- "patched (no change)" when the object did not move, as kubectl
+local PATCH_TYPES = { strategic = "application/strategic-merge-patch+json", merge = "application/merge-patch+json",
+                      json = "application/json-patch+json" }
+function M.patch(sess, ctx)
+  local f = ctx.flags
+  local ts, c, conn = targets(sess, ctx, words_of(ctx))
+  if not f.patch then error("error: must specify -p to patch", 0) end
+  local ptype = PATCH_TYPES[f.type or "strategic"]
+  if not ptype then error(('error: --type must be one of [json merge strategic], not "%s"'):format(tostring(f.type)), 0) end
+  local dry = dry_run(f)
+  if not dry then guard(sess, conn, "patch") end
+  -- the patch is JSON or YAML, as kubectl takes it
+  local doc = sess.env.json.decode(f.patch)
+  if doc == nil then
+    local y, yerr = sess.env.yaml.decode(f.patch, "the patch")
+    if y == nil then error("error: unable to parse \"" .. f.patch .. "\": " .. tostring(yerr), 0) end
+    doc = y
+  end
+  local body = sess.env.json.encode(doc)
+  for _, t in ipairs(ts) do
+    local ns = ns_of(t.r, conn)
+    local before = c:get_json(discovery.path(t.r, ns, t.name))
+    local res
+    if dry == "client" then
+      if not before then error(("Error from server (NotFound): %s %q not found"):format(discovery.kind_prefix(t.r), t.name), 0) end
+      res = { body = sess.env.json.encode(before) }
+    else
+      res = patch(c, t.r, ns, t.name, body, ptype, nil, { dryRun = dry == "server" and "All" or nil, fieldManager = "kubectl-patch" })
+    end
+    local after = sess.env.json.decode(res.body or "")
+    local moved = not before or not after or (before.metadata or {}).resourceVersion ~= (after.metadata or {}).resourceVersion
+    if f.output == "name" then ctx.out(qualified(t) .. "\n")
+    else
+      -- (kubectl's patch says no "(dry run)")
+      ctx.out(("%s %s\n"):format(qualified(t), (moved or dry) and "patched" or "patched (no change)"))
+    end
+  end
+  return 0
+end
+
 function M.api_resources(sess, ctx)
   local f = ctx.flags
   local c = sess:client(f)
@@ -1284,6 +1419,24 @@ function M.specs(sess, a)
                 { name = "no-headers", type = "bool", help = "no header line" } },
       examples = { { "k8s api-resources --namespaced=false", "the cluster-wide types" },
                    { "k8s api-resources --api-group apps -o wide" } } },
+    { name = "version", summary = "The server's version (and vcli's)", handler = run(M.version),
+      flags = { { name = "client", type = "bool", help = "only vcli's" },
+                { name = "output", short = "o", type = "enum", values = { "json", "yaml" } } } },
+    { name = "api-versions", summary = "The API versions the server serves, group/version", handler = run(M.api_versions) },
+    { name = "auth", summary = "Ask the server what you may do: auth can-i VERB TYPE [NAME], auth whoami", handler = run(M.auth),
+      args = { { name = "items", variadic = true, help = "can-i VERB TYPE[/NAME] [NAME] | whoami" } },
+      flags = { { name = "quiet", short = "q", type = "bool", help = "no output: the exit status says it (0 yes, 1 no)" } },
+      examples = { { "k8s auth can-i delete pods", "yes or no (exit status 0 or 1)" },
+                   { "k8s auth can-i list secrets --as system:serviceaccount:web:bot -n web", "as someone else" } } },
+    { name = "patch", summary = "Change fields of a resource: -p PATCH (strategic, merge or json)", args = { items },
+      handler = run(M.patch),
+      flags = { { name = "patch", short = "p", type = "string", metavar = "PATCH", help = "the patch, JSON or YAML" },
+                { name = "type", type = "enum", values = { "strategic", "merge", "json" }, help = "the patch's kind (default strategic)" },
+                { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
+                  help = "client or server: nothing is changed" },
+                { name = "output", short = "o", type = "enum", values = { "name" }, help = "name: TYPE/NAME" } },
+      examples = { { [[k8s patch deploy api -p '{"spec":{"replicas":3}}']] },
+                   { [[k8s patch cm conf --type json -p '[{"op":"remove","path":"/data/old"}]']] } } },
     { name = "uncordon", summary = "Mark nodes schedulable", args = { { name = "nodes", variadic = true, help = "node names" } },
       handler = run(M.uncordon), examples = { { "k8s uncordon node-1" } } },
     { name = "apply", summary = "Server-side apply manifests: -f FILE|DIR", handler = run(M.apply),
