@@ -315,6 +315,15 @@ spec:
       same(a)
     end
     assert.matches("^Client Version: vcli [^\n]+\nServer Version: v%d", ok_run("k8s version"))
+    -- cluster-info, config, wait: the same words
+    kubectl("-n " .. NS .. " run w1 --image=nginx:1.25")
+    for _, a in ipairs({ "cluster-info", "config current-context", "config get-contexts", "config get-contexts vcli-test",
+                         "config get-contexts -o name", "config get-contexts nosuch",
+                         "wait --for=condition=Ready pod/w1 --timeout=60s", "wait --for=condition=Ready pod/nosuch --timeout=2s",
+                         "wait --for=delete pod/nosuch --timeout=2s", "wait --for=jsonpath={.status.phase}=Running pod/w1 --timeout=60s",
+                         "wait --for=condition=Nope pod/w1 --timeout=1s", "wait --for=bogus pod/w1" }) do
+      same(a)
+    end
     kubectl("delete namespace " .. NS .. " --wait=false")
   end)
 

@@ -1052,6 +1052,141 @@ function M.patch(sess, ctx)
   return 0
 end
 
+-- config current-context | get-contexts [NAME] (-o name, --no-headers), from the session's kubeconfig
+function M.config(sess, ctx)
+  local f = ctx.flags
+  local words = words_of(ctx)
+  local sub = words[1]
+  local kc = sess:kc(f)
+  -- the session's context: k8s ctx switched it, --context names it, else the file's current-context
+  local cur_ctx = f.context or sess.context or kc.current_context
+  if sub == "current-context" then
+    if not cur_ctx then error("error: current-context is not set", 0) end
+    ctx.out(cur_ctx .. "\n")
+    return 0
+  end
+  if sub ~= "get-contexts" then
+    error("k8s config: current-context or get-contexts (others through kubectl: k8s config " .. tostring(sub) .. " …)", 0)
+  end
+  local names = {}
+  if words[2] then
+    for i = 2, #words do
+      if not kc.contexts[words[i]] then
+        if not f["no-headers"] and f.output ~= "name" then ctx.out("CURRENT   NAME   CLUSTER   AUTHINFO   NAMESPACE\n") end
+        error(("error: context %s not found"):format(words[i]), 0)
+      end
+      names[#names + 1] = words[i]
+    end
+  else
+    names = require("k8s.kubeconfig").context_names(kc)
+  end
+  if f.output == "name" then
+    for _, n in ipairs(names) do ctx.out(n .. "\n") end
+    return 0
+  end
+  local rows = f["no-headers"] and {} or { { "CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE" } }
+  for _, n in ipairs(names) do
+    local d = kc.contexts[n].data or {}
+    rows[#rows + 1] = { n == cur_ctx and "*" or "", n, tostring(d.cluster or ""), tostring(d.user or ""), tostring(d.namespace or "") }
+  end
+  -- kubectl's tabwriter: columns 3 apart, no padding after the last
+  local w = {}
+  for _, r in ipairs(rows) do for i, cell in ipairs(r) do if #cell > (w[i] or 0) then w[i] = #cell end end end
+  for _, r in ipairs(rows) do
+    local line = {}
+    for i, cell in ipairs(r) do line[i] = i < #r and (cell .. (" "):rep(w[i] - #cell + 3)) or cell end
+    ctx.out((table.concat(line):gsub("%s+$", "")) .. "\n")
+  end
+  return 0
+end
+
+-- cluster-info: the control plane's address and the cluster services (kubernetes.io/cluster-service)
+function M.cluster_info(sess, ctx)
+  local c, conn = sess:client(ctx.flags)
+  if (ctx.args.items or {})[1] == "dump" then
+    return delegate(sess, ctx, { "cluster-info", "dump" }, "cluster-info dump")
+  end
+  local ok, err = c:get_json("/version")
+  if not ok then error(err, 0) end
+  ctx.out(("Kubernetes control plane is running at %s\n"):format(conn.server))
+  local l = c:get_json("/api/v1/namespaces/kube-system/services" .. util.query({ labelSelector = "kubernetes.io/cluster-service=true" }))
+  for _, svc in ipairs(l and l.items or {}) do
+    local name = svc.metadata.name
+    local port = ((svc.spec or {}).ports or {})[1]
+    local link = port and (port.name and port.name ~= "" and port.name or tostring(port.port)) or nil
+    local title = (svc.metadata.labels or {})["kubernetes.io/name"] or name
+    ctx.out(("%s is running at %s/api/v1/namespaces/kube-system/services/%s%s/proxy\n"):format(title, conn.server,
+      (port and port.name == "https") and "https:" or "", name .. (link and (":" .. link) or "")))
+  end
+  ctx.out("\nTo further debug and diagnose cluster problems, use 'kubectl cluster-info dump'.\n")
+  return 0
+end
+
+-- wait --for=condition=C[=V] | delete | jsonpath={…}=V  TYPE/NAME… | TYPE -l SEL | TYPE --all
+function M.wait(sess, ctx)
+  local f = ctx.flags
+  local env = sess.env
+  local words = words_of(ctx)
+  local want = f["for"]
+  if not want then error("error: --for must be specified", 0) end
+  local ts, c, conn = selected(sess, ctx, words)
+  if not ts then ts, c, conn = targets(sess, ctx, words) end
+  if #ts == 0 then error("error: no matching resources found", 0) end
+  local cond, cval = want:match("^condition=([^=]+)=?(.*)$")
+  local jp_expr, jp_val = want:match("^jsonpath=(.-)=([^=]*)$")
+  if not jp_expr then jp_expr = want:match("^jsonpath=(.+)$") end
+  if not cond and want ~= "delete" and not jp_expr then
+    error(('error: unrecognized condition: "%s"'):format(want), 0)
+  end
+  if cval == "" then cval = "true" end
+  local jsonpath = require("k8s.jsonpath")
+  local jp = jp_expr and (jp_expr:gsub("^'(.*)'$", "%1"))
+  if jp then jsonpath.eval(jp, {}, env.json.null) end   -- a bad expression: said before waiting
+  local deadline = env.now() + (f.timeout or 30) * 1000
+  local errs = {}
+  for _, t in ipairs(ts) do
+    local ns = t.ns or ns_of(t.r, conn)
+    local path = discovery.path(t.r, ns, t.name)
+    local met, first = false, true
+    while true do
+      local obj, err, kind = c:get_json(path)
+      if want == "delete" then
+        if not obj and kind == "http" and err:find("(NotFound)", 1, true) then
+          if first then break end   -- already gone: nothing to say, as kubectl
+          met = true
+        end
+      elseif not obj then
+        if kind == "http" then errs[#errs + 1] = err break end
+      elseif cond then
+        for _, cd in ipairs(type(obj.status) == "table" and type(obj.status.conditions) == "table" and obj.status.conditions or {}) do
+          if tostring(cd.type):lower() == cond:lower() and tostring(cd.status):lower() == cval:lower() then met = true end
+        end
+      else
+        local vals = jsonpath.eval(jp, obj, env.json.null)
+        if jp_val then
+          for _, v in ipairs(vals) do if jsonpath.text(v, env.json.null) == jp_val then met = true end end
+        else
+          met = #vals > 0
+        end
+      end
+      if met then
+        ctx.out(("%s %s\n"):format(qualified(t), want == "delete" and "deleted" or "condition met"))
+        break
+      end
+      if env.now() >= deadline then
+        errs[#errs + 1] = ("timed out waiting for the condition on %s/%s"):format(t.r.name, t.name)
+        break
+      end
+      first = false
+      env.sleep(500)
+    end
+  end
+  -- (one is kubectl's "error: …"; several, a line each without it)
+  if #errs == 1 and errs[1]:match("^timed out") then errs[1] = "error: " .. errs[1] end
+  if #errs > 0 then error(table.concat(errs, "\n"), 0) end
+  return 0
+end
+
 function M.api_resources(sess, ctx)
   local f = ctx.flags
   local c = sess:client(f)
@@ -1437,6 +1572,21 @@ function M.specs(sess, a)
                 { name = "output", short = "o", type = "enum", values = { "name" }, help = "name: TYPE/NAME" } },
       examples = { { [[k8s patch deploy api -p '{"spec":{"replicas":3}}']] },
                    { [[k8s patch cm conf --type json -p '[{"op":"remove","path":"/data/old"}]']] } } },
+    { name = "config", summary = "The kubeconfig's contexts: config current-context | get-contexts [NAME]", handler = run(M.config),
+      args = { { name = "items", variadic = true, help = "current-context | get-contexts [NAME…]",
+                 complete = function() return { "current-context", "get-contexts" } end } },
+      flags = { { name = "output", short = "o", type = "enum", values = { "name" } },
+                { name = "no-headers", type = "bool", help = "no header line" } } },
+    { name = "cluster-info", summary = "Where the control plane and the cluster services run", handler = run(M.cluster_info),
+      args = { { name = "items", variadic = true, optional = true, help = "dump (through kubectl)" } } },
+    { name = "wait", summary = "Wait for a condition: --for=condition=Ready|delete|jsonpath={…}=VALUE", args = { optional_items },
+      handler = run(M.wait),
+      flags = { { name = "for", type = "string", metavar = "CONDITION", help = "condition=NAME[=VALUE], delete, jsonpath={EXPR}=VALUE" },
+                { name = "timeout", type = "duration", help = "how long to wait (default 30s)" },
+                { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "every object of the type matching it" },
+                { name = "all", type = "bool", help = "every object of the type in the namespace" } },
+      examples = { { "k8s wait --for=condition=Ready pod/web-1 --timeout 60s" }, { "k8s wait --for=delete pod -l app=web" },
+                   { "k8s wait --for=jsonpath='{.status.phase}'=Running pod/web-1" } } },
     { name = "uncordon", summary = "Mark nodes schedulable", args = { { name = "nodes", variadic = true, help = "node names" } },
       handler = run(M.uncordon), examples = { { "k8s uncordon node-1" } } },
     { name = "apply", summary = "Server-side apply manifests: -f FILE|DIR", handler = run(M.apply),
