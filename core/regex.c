@@ -206,6 +206,17 @@ static const char *too_costly(const char *p, size_t n)
     return NULL;
 }
 
+/* nil, 'bad regex "PATTERN": why' */
+static int bad_regex(lua_State *L, const char *p, size_t n, const char *why)
+{
+    lua_pushnil(L);
+    lua_pushliteral(L, "bad regex \"");
+    push_shown(L, p, n);
+    lua_pushfstring(L, "\": %s", why);
+    lua_concat(L, 3);
+    return 2;
+}
+
 static int l_compile(lua_State *L)
 {
     size_t n;
@@ -223,14 +234,7 @@ static int l_compile(lua_State *L)
         return 2;
     }
     const char *why = too_costly(p, n);
-    if (why) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "bad regex \"");
-        push_shown(L, p, n);
-        lua_pushfstring(L, "\": %s", why);
-        lua_concat(L, 3);
-        return 2;
-    }
+    if (why) return bad_regex(L, p, n, why);
     size_t off, len;
     int whole;
     required_text(p, n, &off, &len, &whole);
@@ -247,12 +251,7 @@ static int l_compile(lua_State *L)
     if (rc != 0) {
         char msg[256];
         regerror(rc, &u->re, msg, sizeof msg);   /* (no regfree: regcomp failed) */
-        lua_pushnil(L);
-        lua_pushliteral(L, "bad regex \"");
-        push_shown(L, p, n);
-        lua_pushfstring(L, "\": %s", msg);
-        lua_concat(L, 3);
-        return 2;
+        return bad_regex(L, p, n, msg);
     }
     u->live = 1;
     /* An ASCII pattern on an ASCII subject means the same in the C locale, and

@@ -592,11 +592,8 @@ end
 -- replay and kept in the op, so a second send after a crash sends the same
 local function resolve_undo(sess, c, op, live)
   if op.send.body then return true end
-  local revs = require("k8s.verbs").revisions(c, op.target.ns, live)
-  local pick
-  for i, rv in ipairs(revs) do
-    if (op.to_revision and rv.rev == op.to_revision) or (not op.to_revision and i == 2) then pick = rv end
-  end
+  local verbs = require("k8s.verbs")
+  local pick = verbs.pick_revision(verbs.revisions(c, op.target.ns, live), op.to_revision)
   if not pick then return nil, ("no %s revision found"):format(op.to_revision and ("revision " .. op.to_revision) or "previous") end
   local tmpl = pick.rs.spec.template
   if tmpl.metadata and tmpl.metadata.labels then tmpl.metadata.labels["pod-template-hash"] = nil end

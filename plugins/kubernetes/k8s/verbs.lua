@@ -598,6 +598,14 @@ local function controller_revisions(c, ns, d)
   return revs
 end
 
+-- the revision undo goes back to: --to-revision N, else the one before the newest
+local function pick_revision(revs, want)
+  for i, rv in ipairs(revs) do
+    if (want and rv.rev == want) or (not want and i == 2) then return rv end
+  end
+end
+M.pick_revision = pick_revision
+
 -- the kinds kubectl's rollout knows (its "Kind.group" in the words it refuses others with)
 local ROLLOUT_KINDS = { deployments = true, daemonsets = true, statefulsets = true }
 local function kind_group(r) return r.kind .. (r.group ~= "" and ("." .. r.group) or "") end
@@ -720,10 +728,7 @@ function M.rollout(sess, ctx)
       if not o then error(err, 0) end
       local revs = controller_revisions(c, ns, o)
       local want = ctx.flags["to-revision"]
-      local pick
-      for i, rv in ipairs(revs) do
-        if (want and rv.rev == want) or (not want and i == 2) then pick = rv end
-      end
+      local pick = pick_revision(revs, want)
       if not pick then
         error(want and ("error: unable to find specified revision %d in history"):format(want)
           or "error: no last revision to roll back to", 0)
@@ -756,10 +761,7 @@ function M.rollout(sess, ctx)
       if not d then error(err, 0) end
       local revs = revisions(c, ns, d)
       local want = ctx.flags["to-revision"]
-      local pick
-      for i, rv in ipairs(revs) do
-        if (want and rv.rev == want) or (not want and i == 2) then pick = rv end
-      end
+      local pick = pick_revision(revs, want)
       if not pick then
         error(("error: no %s revision found for %s"):format(want and ("revision " .. want) or "previous", qualified(t)), 0)
       end
@@ -927,7 +929,8 @@ function M.version(sess, ctx)
   if not v then ctx.out(client .. "\n"); error(err, 0) end
   if ctx.flags.output == "json" or ctx.flags.output == "yaml" then
     local doc = { clientVersion = { gitVersion = "vcli" }, serverVersion = v }
-    ctx.out(ctx.flags.output == "json" and (sess.env.jsonfmt.encode(doc, "  ", sess.env.json.array_mt) .. "\n") or sess.env.yaml.encode(doc))
+    local text = ctx.flags.output == "json" and (sess.env.jsonfmt.encode(doc, "  ", sess.env.json.array_mt) .. "\n")
+    ctx.out(text or sess.env.yaml.encode(doc))
     return 0
   end
   ctx.out(client .. "\nServer Version: " .. tostring(v.gitVersion) .. "\n")
