@@ -194,6 +194,21 @@ describe("a hostile plugin: limits", function()
     assert.same({}, res.items or {})
     shell_lives()
   end)
+  it("a prompt segment is data the host keeps (never a call into the plugin), and a line at most", function()
+    eval([[
+      local spin = function() while true do end end
+      local segs = {}
+      for i = 1, 5000 do segs[i] = { string.rep("p", 10000), "info" } end
+      vcli.prompt.set(setmetatable(segs, { __index = spin, __len = spin }))
+    ]])
+    local t0 = vm.now()
+    local segs = pm.prompt_segments()
+    assert.equal(16, #segs)
+    assert.equal(200, #segs[1][1])
+    assert.truthy(vm.now() - t0 < 1000)
+    eval("vcli.prompt.set(nil)")
+    shell_lives()
+  end)
   it("a health check that never returns is stopped and reported unhealthy", function()
     eval("vcli.store.put('trap', 'health')")
     local h = health.check_health("hostile")

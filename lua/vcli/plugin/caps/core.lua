@@ -144,12 +144,14 @@ function H.prompt(p, segs)
   if type(segs) ~= "table" then error("prompt.set: a string or a list of {text, style} expected", 0) end
   local styles = require("vcli.shell.editor").styles
   local out = {}
+  -- a prompt is a line: at most 16 segments of 200 bytes each are kept
   for i, seg in ipairs(segs) do
+    if i > 16 then break end
     if type(seg) == "string" then seg = { seg } end
     if type(seg) ~= "table" then error(("prompt.set: segment %d is not {text, style}"):format(i), 0) end
     local text, style = seg[1] or seg.text, seg[2] or seg.style
     if type(style) == "string" then style = styles[style] or 0 end
-    out[#out + 1] = { tostring(text or ""):gsub("[%c]", ""), type(style) == "number" and style or 0 }
+    out[#out + 1] = { (tostring(text or ""):gsub("[%c]", ""):sub(1, 200)), type(style) == "number" and style or 0 }
   end
   local old = S.prompts[p.name]
   S.prompts[p.name] = { rec = p, segs = out }
