@@ -208,16 +208,17 @@ end
 -- vcli.pattern (plugin states' string.find/match/gmatch/gsub) against
 -- LuaJIT's own: SUBJECT \255 PATTERN (no separator: the input is both), the
 -- same answers or both refused. Inputs whose backtracking could run long in
--- LuaJIT's matcher (subject length to the power of the quantifiers, and one
--- more for the start positions, over a million) are skipped: that is the
--- blow-up vcli.pattern exists to stop, and a 1 s time-out would call it a hang.
+-- LuaJIT's matcher (subject length to the power of the quantifiers, one more
+-- for the start positions, times the pattern's length for its sets: over 3e7)
+-- are skipped: that is the blow-up vcli.pattern exists to stop, and the 1 s
+-- time-out of the sanitizers' build would call it a hang.
 function T.pattern(s)
   local P = require("vcli.pattern")
   local sep = s:find("\255", 1, true)
   local subj, pat = s, s
   if sep then subj, pat = s:sub(1, sep - 1), s:sub(sep + 1) end
   local quant = select(2, pat:gsub("[%*%+%-%?]", ""))
-  if (quant + 1) * math.log(#subj + 2) > math.log(1e6) then return end
+  if (quant + 1) * math.log(#subj + 2) + math.log(#pat + 1) > math.log(3e7) then return end
   local function same(name, ...)
     local a, b = { pcall(string[name], ...) }, { pcall(P[name], ...) }
     if a[1] ~= b[1] or (not a[1] and a[2] ~= b[2]) then
