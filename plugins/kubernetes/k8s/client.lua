@@ -14,6 +14,8 @@ Client.__index = Client
 -- exec credentials are shared by every client of the same user (per process)
 local exec_cache = {}
 
+M.DEFAULT_TIMEOUT_MS = 30000
+
 function M.new(env, conn, opts)
   local c = setmetatable({ env = env, conn = conn, opts = opts or {} }, Client)
   c.secrets = { conn.token, conn.key_pem, conn.basic and conn.basic[2] }
@@ -153,7 +155,11 @@ end
 function Client:request(opts)
   local http = self.env.http
   local attempt, refreshed = 0, false
-  if self.opts.timeout_ms then opts = setmetatable({ timeout_ms = self.opts.timeout_ms }, { __index = opts }) end
+  -- kubernetes.requestTimeout (or --request-timeout), else the request's own, else 30 s:
+  -- a request never waits for ever (a server that answers and never ends)
+  -- (--request-timeout 0 is never: 0, which vcli.net takes as no limit)
+  local tmo = self.opts.timeout_ms or opts.timeout_ms or M.DEFAULT_TIMEOUT_MS
+  if tmo ~= opts.timeout_ms then opts = setmetatable({ timeout_ms = tmo }, { __index = opts }) end
   while true do
     attempt = attempt + 1
     self:throttle()

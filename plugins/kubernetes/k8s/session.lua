@@ -77,7 +77,7 @@ function S:client(flags)
     if rt then
       local o = {}
       for k, v in pairs(opts or {}) do o[k] = v end
-      o.timeout_ms = rt > 0 and math.max(1, math.floor(rt * 1000)) or nil
+      o.timeout_ms = rt > 0 and math.max(1, math.floor(rt * 1000)) or 0   -- 0: never
       opts = o
     end
     c = client_mod.new(self.env, conn, opts)
