@@ -205,11 +205,18 @@ describe("chaos: vcli through random network faults", function()
         kubectl("-n chaos label pod " .. pods[math.random(#pods)] .. " --overwrite round=" .. math.random(1000))
       end
     end
-    local schedule = {}
+    -- the whole schedule drawn first, so the seed replays it whatever the timing
+    -- (the pod changes draw from the generator after it, as many as the time allows)
+    local plan, schedule = {}, {}
     for round = 1, ROUNDS do
       local kf, pf = pick(kube_faults), pick(prom_faults)
       local hold, calm = math.random(1000, 3000), math.random(500, 1500)
+      plan[round] = { kf, pf, hold, calm }
       schedule[#schedule + 1] = ("%d: kube %s, prom %s for %d ms"):format(round, kf, pf, hold)
+    end
+    print("# schedule: " .. table.concat(schedule, "; "))
+    for round = 1, ROUNDS do
+      local kf, pf, hold, calm = unpack(plan[round])
       must(spec.sh(H.KUBE .. " proxy " .. q(kf)))
       must(spec.sh(("curl -sS -f -X POST --data-binary %s %s/mode"):format(q(pf), prom_control)))
       local t_end = vm.now() + hold
@@ -218,7 +225,6 @@ describe("chaos: vcli through random network faults", function()
       must(spec.sh(("curl -sS -f -X POST --data-binary pass %s/mode"):format(prom_control)))
       async.sleep(calm)
     end
-    print("# schedule: " .. table.concat(schedule, "; "))
     spec.write(dir .. "/stop", "")
     -- every worker finishes its current run (each is bounded by its kill timer)
     for _, w in ipairs(workers) do
