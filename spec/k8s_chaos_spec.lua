@@ -56,7 +56,8 @@ end
 -- NAME.N.out / NAME.N.err with a line "N STATUS" in NAME.runs. A run still
 -- going after `bound` seconds is killed (status 137): a hang.
 local function worker(name, cmd, bound)
-  local script = ("exec > /dev/null 2>&1; n=0; while [ ! -e %s/stop ]; do n=$((n+1)); timeout -s KILL %d sh -c %s > %s/%s.$n.out 2> %s/%s.$n.err;"
+  local script = ("exec > /dev/null 2>&1; n=0; while [ ! -e %s/stop ]; do n=$((n+1));"
+    .. " timeout -s KILL %d sh -c %s > %s/%s.$n.out 2> %s/%s.$n.err;"
     .. " echo \"$n $?\" >> %s/%s.runs; done"):format(dir, bound, q(cmd), dir, name, dir, name, dir, name)
   local pid = H.spawn("export n; " .. script)
   long_running[#long_running + 1] = pid
@@ -124,7 +125,8 @@ describe("chaos: vcli through random network faults", function()
     prom_target = out:match("PROM_URL=http://([^/%s]+)")
     local pport, cport = spec.sh("spec/support/freeport"):match("%d+"), spec.sh("spec/support/freeport"):match("%d+")
     prom_proxy, prom_control = "http://127.0.0.1:" .. pport, "http://127.0.0.1:" .. cport
-    prom_proxy_pid = H.spawn(("exec %s/vcli-kube-tools proxy --upstream %s --listen 127.0.0.1:%s --control 127.0.0.1:%s > %s/prom-proxy.log 2>&1")
+    prom_proxy_pid = H.spawn(("exec %s/vcli-kube-tools proxy --upstream %s --listen 127.0.0.1:%s --control 127.0.0.1:%s"
+      .. " > %s/prom-proxy.log 2>&1")
       :format(E.VCLI_KUBE_BIN, prom_target, pport, cport, dir))
     spec.eventually(function() return (select(2, spec.sh("curl -sf " .. prom_control .. "/status"))) == 0 end, 20000,
       "the Prometheus fault proxy")
@@ -264,7 +266,8 @@ describe("chaos: vcli through random network faults", function()
     local final, why
     local converged = pcall(spec.eventually, function()
       final = {}
-      for name, rv in must(kubectl("get pods -n chaos -o " .. q("jsonpath={range .items[*]}{.metadata.name} {.metadata.resourceVersion}{\"\\n\"}{end}")))
+      local RVS = "jsonpath={range .items[*]}{.metadata.name} {.metadata.resourceVersion}{\"\\n\"}{end}"
+      for name, rv in must(kubectl("get pods -n chaos -o " .. q(RVS)))
           :gmatch("(%S+) (%S+)") do
         final[name] = rv
       end
@@ -275,12 +278,16 @@ describe("chaos: vcli through random network faults", function()
       end
       for name, rv in pairs(final) do
         if not last[name] or last[name].t == "DELETED" or last[name].rv ~= rv then
-          why = ("pod %s: server at %s, the watch last said %s"):format(name, rv, last[name] and (last[name].t .. " " .. last[name].rv) or "nothing")
+          why = ("pod %s: server at %s, the watch last said %s"):format(name, rv,
+            last[name] and (last[name].t .. " " .. last[name].rv) or "nothing")
           return false
         end
       end
       for name, e in pairs(last) do
-        if not final[name] and e.t ~= "DELETED" then why = ("pod %s is gone, the watch last said %s %s"):format(name, e.t, e.rv) return false end
+        if not final[name] and e.t ~= "DELETED" then
+          why = ("pod %s is gone, the watch last said %s %s"):format(name, e.t, e.rv)
+          return false
+        end
       end
       return true
     end, 60000, "the watch to agree with the server")

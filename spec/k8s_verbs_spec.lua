@@ -218,7 +218,12 @@ data: {a: "1"}
       local theirs, trc = theirs_of(step[2])
       if step[2]:find("--list", 1, true) then
         -- kubectl lists a map in Go's random order (vcli sorts): the same lines
-        local function sorted(t) local l = {} for x in t:gmatch("[^\n]+") do l[#l + 1] = x end table.sort(l) return table.concat(l, "\n") end
+        local function sorted(t)
+          local l = {}
+          for x in t:gmatch("[^\n]+") do l[#l + 1] = x end
+          table.sort(l)
+          return table.concat(l, "\n")
+        end
         mine, theirs = sorted(mine), sorted(theirs)
       end
       assert.equal(theirs, mine, step[2])

@@ -152,7 +152,8 @@ describe("a hostile plugin: values at the door", function()
   end)
   it("a coroutine that calls the host from inside it waits as the call would, and cannot yield into the host", function()
     eval("vcli.store.put('k', 'v')")
-    assert.same({ true, "v" }, eval("local co = coroutine.create(function() return vcli.store.get('k') end) return { coroutine.resume(co) }"))
+    assert.same({ true, "v" },
+      eval("local co = coroutine.create(function() return vcli.store.get('k') end) return { coroutine.resume(co) }"))
     assert.matches("outside a coroutine", refused("coroutine.yield('x')"))
     shell_lives()
   end)
@@ -246,7 +247,8 @@ describe("a hostile plugin: files and programs", function()
   end)
   it("a file larger than the plugin may hold is refused before it is read, naming the limit", function()
     os.execute("head -c 9437184 /dev/zero > /tmp/vcli-hostile-fs/allowed/big")
-    assert.equal("plugin hostile: fs.read: cannot read /tmp/vcli-hostile-fs/allowed/big: 9 MiB, larger than plugin hostile's memory limit (8 MiB)",
+    assert.equal("plugin hostile: fs.read: cannot read /tmp/vcli-hostile-fs/allowed/big: 9 MiB,"
+      .. " larger than plugin hostile's memory limit (8 MiB)",
       refused("return vcli.fs.read('/tmp/vcli-hostile-fs/allowed/big')"))
     assert.equal("running", plugin().state)
     os.remove("/tmp/vcli-hostile-fs/allowed/big")
@@ -283,13 +285,15 @@ describe("a hostile plugin: files and programs", function()
       local seen = {}
       for _ = 1, 3000 do
         local ok, r = pcall(vcli.fs.read, '/tmp/vcli-hostile-fs/allowed/sub/f')
-        local k = ok and r or (tostring(r):match("symbolic link") and "link refused" or tostring(r):match("may not read") and "refused" or tostring(r))
+        local why = tostring(r)
+        local k = ok and r or (why:match("symbolic link") and "link refused" or why:match("may not read") and "refused" or why)
         seen[k] = (seen[k] or 0) + 1
         if (seen["link refused"] or 0) >= 20 and (seen["inside\n"] or 0) >= 20 then break end
       end
       return seen
     ]])
-    os.execute("kill " .. pid .. " 2>/dev/null; sleep 0.1; cd /tmp/vcli-hostile-fs && rm -f allowed/sub allowed/sub.new && mv allowed/real allowed/sub")
+    os.execute("kill " .. pid .. " 2>/dev/null; sleep 0.1; cd /tmp/vcli-hostile-fs"
+      .. " && rm -f allowed/sub allowed/sub.new && mv allowed/real allowed/sub")
     local seen = require("vcli.pretty").format(got)
     assert.equal(nil, got["outside\n"], "read through a swapped link: " .. seen)
     -- and the race was run: reads landed on both sides of the swap

@@ -219,7 +219,7 @@ function T.pattern(s)
   if sep then subj, pat = s:sub(1, sep - 1), s:sub(sep + 1) end
   local quant = select(2, pat:gsub("[%*%+%-%?]", ""))
   if (quant + 1) * math.log(#subj + 2) + math.log(#pat + 1) > math.log(3e7) then return end
-  local function same(name, ...)
+  local function agree(name, ...)
     local a, b = { pcall(string[name], ...) }, { pcall(P[name], ...) }
     if a[1] ~= b[1] or (not a[1] and a[2] ~= b[2]) then
       bug("pattern %s: LuaJIT %s %s, vcli.pattern %s %s", name, tostring(a[1]), tostring(a[2]), tostring(b[1]), tostring(b[2]))
@@ -228,11 +228,11 @@ function T.pattern(s)
       if a[1] and a[i] ~= b[i] then bug("pattern %s: result %d differs (%s vs %s)", name, i - 1, tostring(a[i]), tostring(b[i])) end
     end
   end
-  same("find", subj, pat)
-  same("find", subj, pat, 2, true)
-  same("match", subj, pat, -3)
-  same("gsub", subj, pat, "<%0>")
-  same("gsub", subj, pat, function(a) return a == "" and false or "*" end, 3)
+  agree("find", subj, pat)
+  agree("find", subj, pat, 2, true)
+  agree("match", subj, pat, -3)
+  agree("gsub", subj, pat, "<%0>")
+  agree("gsub", subj, pat, function(a) return a == "" and false or "*" end, 3)
   local function all(fn)
     local out = {}
     for a, b in fn(subj, pat) do out[#out + 1] = tostring(a) .. "|" .. tostring(b); if #out > 100 then break end end
