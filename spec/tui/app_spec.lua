@@ -70,6 +70,21 @@ describe("the interface with a plugin's panels", function()
     assert.matches("banana", s)
   end)
 
+  it("takes a lone ESC byte as Esc once ui.escapeDelay is over, and a sequence split across reads as one key", function()
+    open("fruit")
+    a.dec = require("vcli.term").decoder()
+    a:input_bytes("/red\r")
+    assert.matches("fruit%(2/4%)", settle())
+    a:input_bytes("\27")                      -- the Esc key: nothing follows
+    spec.eventually(function() loop.step(5) return a.esc_timer == nil end, 5000, "the ESC to be given up on")
+    local s = settle()
+    assert.matches("banana", s)
+    assert.not_matches("fruit%(2/4%)", s)
+    a:input_bytes("\27")                      -- Down, its bytes in two reads
+    a:input_bytes("[B\r")
+    assert.matches("picked banana", settle())
+  end)
+
   it("asks a number in a dialog and gives it to the panel", function()
     open("fruit")
     local s = press("n")

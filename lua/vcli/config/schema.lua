@@ -132,6 +132,8 @@ M.root = section("The vcli configuration.", {
     { "refreshRate", later(TUI, dur("2s", "how often panels without a watch are redrawn.")) },
     { "keybindings", map(STRING, "vcli ui: key -> action, k9s's spelling, e.g. \"ctrl-d\": delete, \"x\": none "
       .. "(docs/tui.md; ? shows the result).") },
+    { "escapeDelay", int(10, "vcli ui: milliseconds a lone ESC byte waits for the rest of a key's sequence before "
+      .. "it is the Esc key (tmux's escape-time; raise it over a slow link).", { min = 0, max = 2000 }) },
     { "logBufferMB", int(4, "vcli ui: MiB of log lines a log view keeps (a ring: the oldest go).", { min = 1, max = 1024 }) },
     { "logTail", int(200, "vcli ui: lines a log view starts with (its key 0; 1-5 pick a time instead).", { min = 0 }) },
     { "layouts", later(TUI, list(layout, {}, "panel layouts, merged by name.", { merge = "named" })) },

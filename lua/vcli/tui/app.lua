@@ -633,8 +633,17 @@ function App:stats_line()
   for _, v in ipairs(self.frames.ms) do ms[#ms + 1] = v end
   table.sort(ms)
   local function pct(p) return ms[math.max(1, math.ceil(#ms * p))] or 0 end
-  return ("frames %d · view+draw p50 %.2f ms, p99 %.2f ms · memory %.1f MiB (host Lua)"):format(
-    self.frames.n, pct(0.5), pct(0.99), collectgarbage("count") / 1024)
+  -- the heaps of the plugins whose panels are open (where their rows live)
+  local seen, heaps = {}, {}
+  for _, px in ipairs(self.stack) do
+    if px.plugin and not seen[px.plugin] then
+      seen[px.plugin] = true
+      local st = require("vcli.plugin").stats(px.plugin)
+      if st then heaps[#heaps + 1] = (", %s %.1f"):format(px.plugin, st.memory / 1048576) end
+    end
+  end
+  return ("frames %d · view+draw p50 %.2f ms, p99 %.2f ms · memory %.1f MiB (host Lua%s)"):format(
+    self.frames.n, pct(0.5), pct(0.99), collectgarbage("count") / 1024, table.concat(heaps))
 end
 
 -- The screen as text (specs, and screen dumps).
@@ -705,11 +714,18 @@ function App:suspend()
   self:reenter()
 end
 
+-- How long a lone ESC waits for the rest of a sequence before it is the Esc
+-- key: ui.escapeDelay (tmux's escape-time, vim's ttimeoutlen), 10 ms unless set.
+function M.escape_delay()
+  local ms = tonumber(setting("ui.escapeDelay"))
+  return ms and ms >= 0 and ms or 10
+end
+
 function App:input_bytes(data)
   if self.esc_timer then self.esc_timer:stop(); self.esc_timer = nil end
   for _, ev in ipairs(self.dec:feed(data)) do self:event(ev) end
   if self.dec:pending() then
-    self.esc_timer = loop.timer(30, function()
+    self.esc_timer = loop.timer(M.escape_delay(), function()
       self.esc_timer = nil
       for _, ev in ipairs(self.dec:flush()) do self:event(ev) end
     end)
