@@ -90,7 +90,7 @@ else
     end
   end
   if big.keys.Esc then
-    note("(Esc waits for the terminal decoder's 30 ms escape timeout before it is a key: its floor is ~30 ms)")
+    note("(Esc waits for ui.escapeDelay (10 ms unless set) before a lone ESC byte is a key: that is its floor)")
   end
 end
 
