@@ -53,7 +53,7 @@ local function pct(list, p)
 end
 local function median(list) return pct(list, 0.5) end
 
--- "frames N · view+draw p50 X ms, p99 Y ms" of a screen -> n, p50, p99
+-- "frames N · p50 X ms, p99 Y ms · heap MiB …" (of view+draw) of a screen -> n, p50, p99
 local function stats_of(screen)
   local n, p50, p99 = (screen or ""):match("frames (%d+) .-p50 ([%d%.]+) ms, p99 ([%d%.]+) ms")
   return tonumber(n), tonumber(p50), tonumber(p99)

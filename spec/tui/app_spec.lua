@@ -85,6 +85,12 @@ describe("the interface with a plugin's panels", function()
     assert.matches("picked banana", settle())
   end)
 
+  it(":stats names the heap of the plugin whose panel is open beside the host's", function()
+    open("fruit")
+    local s = press(":", "s", "t", "a", "t", "s", "Enter")
+    assert.matches("frames %d+ · p50 [%d%.]+ ms, p99 [%d%.]+ ms · heap MiB host [%d%.]+, panels [%d%.]+\n", s)
+  end)
+
   it("asks a number in a dialog and gives it to the panel", function()
     open("fruit")
     local s = press("n")

@@ -642,7 +642,8 @@ function App:stats_line()
       if st then heaps[#heaps + 1] = (", %s %.1f"):format(px.plugin, st.memory / 1048576) end
     end
   end
-  return ("frames %d · view+draw p50 %.2f ms, p99 %.2f ms · memory %.1f MiB (host Lua%s)"):format(
+  -- (short enough for 80 columns: p50/p99 are of view+draw, heaps are Lua's)
+  return ("frames %d · p50 %.2f ms, p99 %.2f ms · heap MiB host %.1f%s"):format(
     self.frames.n, pct(0.5), pct(0.99), collectgarbage("count") / 1024, table.concat(heaps))
 end
 
