@@ -1,6 +1,8 @@
 /* vcli.sandbox — one Lua state per plugin. Each state has its own accounting
- * allocator (memory is counted and capped exactly), a count hook that stops a
- * call past its time limit, no JIT (compiled traces never call hooks), and
+ * allocator (memory is counted and capped exactly), a CPU-clock timer whose
+ * signal sets the hook that stops a call past its time limit (no hook runs
+ * until then: LuaJIT's hooked dispatch makes every instruction ~2x slower),
+ * no JIT (compiled traces never call hooks), and
  * only the base libraries a plugin may use. Values cross between the host and
  * a plugin state only as copied plain data (nil, booleans, numbers, strings,
  * tables of those): functions never cross, so a plugin holds no reference
@@ -21,7 +23,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <luajit.h>
@@ -46,7 +50,7 @@ typedef struct sandbox {
     char *grants[SB_MAXGRANTS];
     int ngrants;
     double cpu_limit_ms;        /* per call */
-    double deadline, call_cpu;  /* the running call (deadline: wall clock, a cheap first test) */
+    double deadline, call_cpu;  /* the running call (deadline > 0 while one runs; wall clock) */
     double cpu_start, cpu_host; /* CPU clock at the stretch's start; CPU the host spent in it */
     int expired;
     double cpu_total_ms;
@@ -223,26 +227,106 @@ static int decode_job(lua_State *L)
 }
 
 /* ---- the state ------------------------------------------------------------ */
+/* The CPU limit without a hook on every instruction: while plugin code runs,
+ * a timer on this thread's CPU clock is armed for what its limit leaves; its
+ * signal sets a count hook on the running state, and that hook (in the state's
+ * own thread, between two instructions) weighs the CPU really used (the host's
+ * share of the stretch aside): over the limit, the call stops; under it (the
+ * host's time counted on the clock), the timer is armed again for the rest and
+ * the hook goes. Where no such timer can be made, the count hook of old runs
+ * all the time (sb_timer_ok < 0). */
+static timer_t sb_timer;
+static int sb_timer_ok;                     /* 0 not tried yet, 1 made, -1 none */
+static lua_State *volatile sb_running;      /* the plugin state of the innermost run */
+static volatile sig_atomic_t sb_fired;
+static void sb_hook(lua_State *L, lua_Debug *ar);
+
+static void on_cpu_timer(int sig)
+{
+    (void)sig;
+    sb_fired = 1;
+    lua_State *L = sb_running;
+    /* as luajit.c's own SIGINT handler does: the next instruction calls the hook */
+    if (L) lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
+}
+
+static int cpu_timer_init(void)
+{
+    if (sb_timer_ok) return sb_timer_ok > 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_cpu_timer;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = SIGVTALRM;
+    sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+    if (sigaction(SIGVTALRM, &sa, NULL) == 0 && timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &sb_timer) == 0)
+        sb_timer_ok = 1;
+    else
+        sb_timer_ok = -1;
+    return sb_timer_ok > 0;
+}
+
+/* arm the timer for ms of CPU from now (0: disarm) */
+static void cpu_timer_arm(double ms)
+{
+    if (sb_timer_ok <= 0) return;
+    struct itimerspec it;
+    memset(&it, 0, sizeof it);
+    if (ms > 0) {
+        if (ms < 0.05) ms = 0.05;
+        it.it_value.tv_sec = (time_t)(ms / 1000);
+        it.it_value.tv_nsec = (long)((ms - it.it_value.tv_sec * 1000.0) * 1e6);
+    }
+    timer_settime(sb_timer, 0, &it, NULL);
+}
+
+/* the plugin's own CPU in this stretch: the thread's, less the host's */
+static double stretch_used(sandbox *sb) { return cpu_now_ms() - sb->cpu_start - sb->cpu_host; }
+
 static void sb_hook(lua_State *L, lua_Debug *ar)
 {
-    (void)ar;
     sandbox *sb = sb_of(L);
-    if (!sb->expired && sb->deadline > 0 && vm_now_ms() > sb->deadline) {
-        /* the wall clock is past: has the plugin really used its CPU? (on a busy
-         * machine it has not; move the wall deadline by what is left) */
-        double used = cpu_now_ms() - sb->cpu_start - sb->cpu_host;
-        if (used < sb->cpu_limit_ms) {
-            sb->deadline = vm_now_ms() + (sb->cpu_limit_ms - used);
-            return;
+    if (!sb->expired) {
+        if (sb_timer_ok > 0) {
+            if (!ar && !sb_fired) return;   /* the matcher's tick between two signals */
+            /* disarmed first: no signal can come while the hook is changed (one
+             * generated before is delivered as timer_settime returns) */
+            cpu_timer_arm(0);
+            sb_fired = 0;
+            if (sb->deadline <= 0) { lua_sethook(L, NULL, 0, 0); return; }   /* not running */
+            double used = stretch_used(sb);
+            if (used < sb->cpu_limit_ms) {
+                lua_sethook(L, NULL, 0, 0);
+                cpu_timer_arm(sb->cpu_limit_ms - used);
+                return;
+            }
+        } else {
+            /* the count hook on every 1000 instructions: the wall clock first (cheap) */
+            if (sb->deadline <= 0 || vm_now_ms() <= sb->deadline) return;
+            double used = stretch_used(sb);
+            if (used < sb->cpu_limit_ms) {   /* a busy machine: move the wall deadline by what is left */
+                sb->deadline = vm_now_ms() + (sb->cpu_limit_ms - used);
+                return;
+            }
         }
         sb->expired = 1;
         /* From now on every instruction raises again: a pcall inside the
          * plugin cannot swallow the stop. */
         lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
     }
-    if (sb->expired)
-        luaL_error(L, "plugin %s: stopped: a call ran longer than its %d ms CPU limit",
-                   sb->name, (int)sb->cpu_limit_ms);
+    luaL_error(L, "plugin %s: stopped: a call ran longer than its %d ms CPU limit",
+               sb->name, (int)sb->cpu_limit_ms);
+}
+
+/* the hook while no call runs: none with the timer, the count hook without it */
+static void idle_hook(lua_State *L)
+{
+    if (sb_timer_ok > 0) lua_sethook(L, NULL, 0, 0);
+    else lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1000);
 }
 
 /* the CPU check from inside a long C call (the pattern matcher) */
@@ -646,7 +730,8 @@ static int l_new(lua_State *H)
     /* gc_pause (percent): a cycle starts when the heap reaches this much of
      * what the last one left (Lua's default 200 lets a big heap double) */
     if (gc_pause > 0) lua_gc(L, LUA_GCSETPAUSE, gc_pause);
-    lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1000);
+    cpu_timer_init();
+    idle_hook(L);
     return 1;
 }
 
@@ -721,8 +806,26 @@ static int run(lua_State *H, sandbox *sb, lua_State *co, int tref, int nargs)
     sb->cpu_start = c0;
     sb->cpu_host = 0;
     sb->expired = 0;
-    lua_sethook(P, sb_hook, LUA_MASKCOUNT, 1000);
+    /* a run inside another plugin's host call (plugin A -> host -> plugin B):
+     * the timer is B's until B is done, then A's again */
+    lua_State *outer = sb_running;
+    cpu_timer_arm(0);
+    idle_hook(P);
+    sb_fired = 0;
+    sb_running = P;
+    cpu_timer_arm(sb->cpu_limit_ms);
     int rc = lua_resume(co, nargs);
+    cpu_timer_arm(0);
+    sb_running = outer;
+    if (outer) {
+        /* what A has left, as far as is known now (B's time is A's host time
+         * once the host call returns: an early signal only weighs it again) */
+        sandbox *o = sb_of(outer);
+        double left = o->cpu_limit_ms - stretch_used(o);
+        sb_fired = 0;
+        if (left <= 0) { sb_fired = 1; lua_sethook(outer, sb_hook, LUA_MASKCOUNT, 1); }
+        else cpu_timer_arm(left);
+    }
     double spent = cpu_now_ms() - c0 - sb->cpu_host;
     sb->host = NULL;
     sb->deadline = 0;
@@ -730,7 +833,7 @@ static int run(lua_State *H, sandbox *sb, lua_State *co, int tref, int nargs)
     sb->cpu_total_ms += spent;
     int expired = sb->expired;
     sb->expired = 0;
-    lua_sethook(P, sb_hook, LUA_MASKCOUNT, 1000);
+    idle_hook(P);
     int top = lua_gettop(H);
     if (rc == LUA_YIELD || rc == 0) {
         enc e;

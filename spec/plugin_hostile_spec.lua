@@ -176,6 +176,23 @@ describe("a hostile plugin: limits", function()
     stopped(refused("return (string.rep('a', 3000)):gsub(string.rep('a-', 20) .. 'b', 'x')"), "200 ms CPU limit")
     stopped(refused("for w in (string.rep('a', 3000)):gmatch(string.rep('a?', 30) .. 'b') do end"), "200 ms CPU limit")
   end)
+  it("a service that loops is stopped at its own plugin's limit; the caller, looping after, at the caller's", function()
+    fresh()
+    if pm.get("nest").state ~= "running" then pm.get("nest").state = "discovered"; assert(pm.start("nest")) end
+    local cpu0 = pm.stats("nest").cpu_ms
+    local ok, err = pcall(pm.invoke, pm.get("nest"), "eval", [[
+      local ok, e = pcall(vcli.hostile_svc.spin)
+      assert(not ok and tostring(e):find("200 ms CPU limit"), "the service was not stopped: " .. tostring(e))
+      while true do end]])
+    assert.falsy(ok)
+    assert.matches("plugin nest: stopped: a call ran longer than its 300 ms CPU limit", tostring(err))
+    -- nest's own CPU: its loop's 300 ms, not the service's 200 ms besides
+    local used = pm.stats("nest").cpu_ms - cpu0
+    assert.truthy(used >= 300 and used < 450, "nest took " .. used .. " ms of CPU")
+    assert.matches("last stop:%s+[^\n]*200 ms CPU limit", run("plugin info hostile"))
+    pm.stop("nest")
+    shell_lives()
+  end)
   it("a POSIX regex that libc would backtrack on for minutes is refused (vcli.regex: no back-references)", function()
     local err = eval("local re, err = vcli.regex.compile('^((a*)(a*)(a*)(a*)\\\\2\\\\3\\\\4\\\\5|z)b') return err")
     assert.matches("back%-references .- are not supported", err)

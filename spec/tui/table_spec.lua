@@ -147,7 +147,7 @@ describe("vcli.tui.table", function()
       assert.matches("AGE↓$", text_of(t:view(80, 2)[1]))
     end)
 
-    it("is stable: equal keys keep the given order in both directions", function()
+    it("is stable: equal keys in the given order ascending, descending is that order read backwards", function()
       local rows = {}
       for i, st in ipairs({ "Running", "Pending", "Running", "Pending", "Running" }) do
         rows[i] = pod("p" .. i, "1/1", st, 0, 10)
@@ -156,9 +156,33 @@ describe("vcli.tui.table", function()
       t:sort("STATUS")
       assert.same({ "p2", "p4", "p1", "p3", "p5" }, names(t))
       t:toggle_sort("STATUS")
-      assert.same({ "p1", "p3", "p5", "p2", "p4" }, names(t))
+      assert.same({ "p5", "p3", "p1", "p4", "p2" }, names(t))
+      t:toggle_sort("STATUS")   -- and back: the same order as before
+      assert.same({ "p2", "p4", "p1", "p3", "p5" }, names(t))
+      t:sort("STATUS", true)    -- straight to descending: the same as the toggle
       t:sort(nil)
       assert.same({ "p1", "p2", "p3", "p4", "p5" }, names(t))
+      t:sort("STATUS", true)
+      assert.same({ "p5", "p3", "p1", "p4", "p2" }, names(t))
+    end)
+
+    it("a watch event under a descending sort lands where a fresh sort would put it, filtered or not", function()
+      for _, filter in ipairs({ false, "p", "-f p" }) do
+        local rows = {}
+        for i, st in ipairs({ "Running", "Pending", "Running", "Pending", "Running" }) do
+          rows[i] = pod("p" .. i, "1/1", st, 0, 10)
+        end
+        local t = T.new{ columns = COLS, rows = rows }
+        if filter then t:set_filter(T.parse_filter(filter)) end
+        t:sort("STATUS")
+        t:toggle_sort("STATUS")
+        t:upsert(pod("p6", "1/1", "Pending", 0, 10))
+        t:upsert(pod("p3", "1/1", "Pending", 0, 10))   -- moves among the Pending ones
+        local fresh = T.new{ columns = COLS, rows = t.rows }
+        if filter then fresh:set_filter(T.parse_filter(filter)) end
+        fresh:sort("STATUS", true)
+        assert.same(names(fresh), names(t), "filter " .. tostring(filter))
+      end
     end)
 
     it("keeps the cursor on the same row through a sort", function()
@@ -448,6 +472,7 @@ describe("vcli.tui.table", function()
           if type(ka) ~= type(kb) then return (type(ka) == "number") ~= desc end
           return (ka < kb) ~= desc
         end
+        if desc then return a.seq > b.seq end   -- descending: ascending read backwards, ties too
         return a.seq < b.seq
       end)
       local out = {}
