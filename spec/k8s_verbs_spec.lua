@@ -35,6 +35,7 @@ describe("k8s verbs against the test cluster", function()
     dir = spec.tmpdir()
     H.register({ kubeconfig = KC })
     kubectl("-n team-a delete deploy vweb --ignore-not-found")
+    kubectl("-n team-a delete cm vweb-config --ignore-not-found")
     kubectl("delete pod vhello --ignore-not-found")
     kubectl("run vhello --image=nginx:1.25")
     kubectl("wait --for=condition=Ready pod/vhello --timeout=60s")
@@ -130,7 +131,7 @@ describe("k8s verbs against the test cluster", function()
     assert.matches("ScalingReplicaSet", out)
   end)
 
-  it("apply -f (server-side), rollout status, scale, rollout restart and undo", function()
+  it("apply -f, rollout status, scale, rollout restart and undo", function()
     spec.write(dir .. "/web.yaml", [[
 apiVersion: apps/v1
 kind: Deployment
@@ -147,7 +148,7 @@ kind: ConfigMap
 metadata: {name: vweb-config, namespace: team-a}
 data: {a: "1"}
 ]])
-    assert.equal("deployment.apps/vweb serverside-applied\nconfigmap/vweb-config serverside-applied\n",
+    assert.equal("deployment.apps/vweb created\nconfigmap/vweb-config created\n",
       ok_run("k8s apply -f " .. dir .. "/web.yaml"))
     assert.matches("successfully rolled out", ok_run("k8s rollout status deploy vweb -n team-a --timeout 60s"))
     assert.equal("deployment.apps/vweb scaled\n", ok_run("k8s scale deploy/vweb -n team-a --replicas 2"))

@@ -65,6 +65,20 @@ function M.new()
     if text == nil then return nil, (err or "cannot read"):gsub("^fs%.read: ", "") end
     return text
   end
+  -- all of vcli's standard input (-f -): a pipe, a file, or what is typed up to Ctrl-D
+  function env.read_stdin()
+    if not vcli.terminal then return nil, "cannot read standard input (no terminal grant)" end
+    local ok, t = pcall(vcli.terminal.open, { raw = false })
+    if not ok then return nil, tostring(t) end
+    local parts = {}
+    while true do
+      local ev = t:read()
+      if not ev then break end
+      if ev.data then parts[#parts + 1] = ev.data end
+    end
+    pcall(t.close, t)
+    return table.concat(parts)
+  end
   function env.write_file(path, data)
     return try(vcli.fs.write, path, data)
   end

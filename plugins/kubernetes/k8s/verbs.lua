@@ -1276,51 +1276,109 @@ M.cordon = cordon(true, "cordoned")
 M.uncordon = cordon(false, "uncordoned")
 
 -- ---------------------------------------------------------------- apply (server-side)
-local function manifest_files(env, path)
+-- the manifest files of -f PATH: a file, "-" (standard input), every
+-- .yaml/.yml/.json of a directory (-R: of its subdirectories too)
+local function manifest_files(env, path, recursive)
   if path:match("%.ya?ml$") or path:match("%.json$") or path == "-" then return { path } end
   local list = env.list_dir and env.list_dir(path)
   if not list then return { path } end
   local out = {}
-  for _, f in ipairs(list) do if f:match("%.ya?ml$") or f:match("%.json$") then out[#out + 1] = path .. "/" .. f end end
-  table.sort(out)
+  table.sort(list)
+  for _, f in ipairs(list) do
+    local full = path:gsub("/$", "") .. "/" .. f
+    if f:match("%.ya?ml$") or f:match("%.json$") then out[#out + 1] = full
+    elseif recursive and not f:find("^%.") then
+      local sub = env.list_dir(full)
+      if sub then for _, x in ipairs(manifest_files(env, full, true)) do if x ~= full then out[#out + 1] = x end end end
+    end
+  end
   return out
 end
 
--- The objects of manifest files/dirs (-f, repeatable): { r=, name=, ns=, doc= }
--- each, all checked before any is used (a YAML error is file:line:col; a
--- document without apiVersion/kind/name or of a kind the server lacks is
--- named by file and number).
-local function manifest_objects(sess, c, conn, files, verb)
+-- The objects of manifest files/dirs (-f, repeatable): { r=, name=, ns=, doc=,
+-- file=, index= } each. A YAML error is file:line:col; a document without
+-- apiVersion/kind/name, of a kind the server lacks (discovery asked again
+-- once: a CRD applied a moment ago), or in another namespace than -n says, is
+-- named by file and number. opts.each: such a document is an entry { err= }
+-- in its place and the others go on (apply); otherwise the first one raises,
+-- before anything is used.
+local function manifest_objects(sess, c, conn, files, verb, opts)
+  opts = opts or {}
   local env = sess.env
   local d = sess:discovery(c)
   if #files == 0 then error(("k8s %s: -f FILE|DIR is required"):format(verb), 0) end
   local out = {}
+  local function bad(msg, file, i)
+    if not opts.each then error(msg, 0) end
+    out[#out + 1] = { err = msg, file = file, index = i }
+  end
+  local refreshed = false
+  local function find(kind, group)
+    for pass = 1, 2 do
+      local served, derr = d:resources(pass == 2)
+      if not served then return nil, derr end
+      for _, cand in ipairs(served) do
+        if cand.kind == kind and cand.group == group and not cand.name:find("/") then return cand end
+      end
+      if refreshed then return nil end
+      refreshed = true
+    end
+  end
+  local stdin_text
   for _, fpath in ipairs(files) do
-    for _, file in ipairs(manifest_files(env, fpath)) do
-      local text, rerr = env.read_file(file)
-      if not text then error(("k8s %s: %s: %s"):format(verb, file, rerr or "cannot read"), 0) end
-      local docs, yerr = env.yaml.decode_all(text, file)
-      if not docs then error(yerr, 0) end
-      for i, doc in ipairs(docs) do
-        if type(doc) == "table" then
-          local kind, av = doc.kind, doc.apiVersion
-          if type(kind) ~= "string" or type(av) ~= "string" then
-            error(("%s: document %d: apiVersion and kind are required"):format(file, i), 0)
+    for _, file in ipairs(manifest_files(env, fpath, opts.recursive)) do
+      local text, rerr
+      if file == "-" then
+        if not stdin_text then stdin_text, rerr = env.read_stdin() end
+        text = stdin_text
+      else
+        text, rerr = env.read_file(file)
+      end
+      local name_of = file == "-" and "STDIN" or file
+      local docs, yerr
+      if text then docs, yerr = env.yaml.decode_all(text, name_of) end
+      if not text then bad(("k8s %s: %s: %s"):format(verb, name_of, rerr or "cannot read"), name_of)
+      elseif not docs then bad(yerr, name_of)
+      else
+        local items = {}
+        for i, doc in ipairs(docs) do
+          -- a List (kubectl get -o yaml's output) holds its objects in items
+          if type(doc) == "table" and type(doc.kind) == "string" and doc.kind:match("List$") and type(doc.items) == "table" then
+            for _, it in ipairs(doc.items) do items[#items + 1] = { doc = it, i = i } end
+          else
+            items[#items + 1] = { doc = doc, i = i }
           end
-          local group = av:find("/") and av:match("^(.*)/") or ""
-          local r
-          local served, derr = d:resources()
-          if not served then
-            error(("%s: document %d: cannot tell which types the server serves: %s"):format(file, i, derr), 0)
+        end
+        for _, item in ipairs(items) do
+          local doc, i = item.doc, item.i
+          if type(doc) == "table" then
+            local kind, av = doc.kind, doc.apiVersion
+            local name = type(doc.metadata) == "table" and doc.metadata.name
+            if type(kind) ~= "string" or type(av) ~= "string" then
+              bad(("%s: document %d: apiVersion and kind are required"):format(name_of, i), name_of, i)
+            else
+              local group = av:find("/") and av:match("^(.*)/") or ""
+              local r, derr = find(kind, group)
+              local dns = type(doc.metadata) == "table" and doc.metadata.namespace or nil
+              local flag_ns = opts.namespace_flag
+              if derr then
+                bad(("%s: document %d: cannot tell which types the server serves: %s"):format(name_of, i, derr), name_of, i)
+              elseif not r then
+                bad(("%s: document %d: the server doesn't serve %s %s (resource mapping not found)")
+                  :format(name_of, i, av, kind), name_of, i)
+                -- (apply asks again once an earlier document is applied: a CRD in the same file)
+                if opts.each then out[#out].retry = { kind = kind, group = group, doc = doc, name = name, dns = dns } end
+              elseif not name then
+                bad(("%s: document %d: metadata.name is required"):format(name_of, i), name_of, i)
+              elseif r.namespaced and flag_ns and dns and dns ~= flag_ns then
+                bad(("error: the namespace from the provided object %q does not match the namespace %q."
+                  .. " You must pass '--namespace=%s' to perform this operation."):format(dns, flag_ns, dns), name_of, i)
+              else
+                out[#out + 1] = { r = r, name = name, doc = doc, file = name_of, index = i,
+                                  ns = r.namespaced and (dns or conn.namespace) or nil }
+              end
+            end
           end
-          for _, cand in ipairs(served) do
-            if cand.kind == kind and cand.group == group then r = cand; break end
-          end
-          if not r then error(("%s: document %d: the server doesn't serve %s %s"):format(file, i, av, kind), 0) end
-          local name = type(doc.metadata) == "table" and doc.metadata.name
-          if not name then error(("%s: document %d: metadata.name is required"):format(file, i), 0) end
-          out[#out + 1] = { r = r, name = name, doc = doc,
-                            ns = r.namespaced and (doc.metadata.namespace or conn.namespace) or nil }
         end
       end
     end
@@ -1330,32 +1388,107 @@ end
 
 M.manifest_objects = manifest_objects
 
+-- kubectl's apply: client-side (a three-way merge against the last applied
+-- configuration, k8s/apply.lua) unless --server-side; every document is
+-- tried and each one's result said; 1 when any failed
 function M.apply(sess, ctx)
   local env = sess.env
-  local c, conn = sess:client(ctx.flags)
-  local dry = ctx.flags["dry-run"]
+  local f = ctx.flags
+  local c, conn = sess:client(f)
+  local dry = dry_run(f)
   if not dry then guard(sess, conn, "apply") end
-  local state = {}
-  for _, o in ipairs(manifest_objects(sess, c, conn, ctx.flags.filename or {}, "apply")) do
-    local force = ctx.flags["force-conflicts"] and true or nil
-    local q = { fieldManager = offline.MANAGER, force = force and "true" or nil, dryRun = dry and "All" or nil }
-    local send = { method = "PATCH", path = discovery.path(o.r, o.ns, o.name) .. util.query(q),
-      body = env.json.encode(o.doc), content_type = "application/apply-patch+yaml" }
-    local applied
-    if dry then
-      local res, err = c:request{ method = send.method, path = send.path, body = send.body, content_type = send.content_type,
-        accept = "application/json", timeout_ms = 30000 }
-      if not res then error(err, 0) end
-      applied = true
-    else
-      local op = { kind = "apply", target = offline.target(o.r, o.ns, o.name), doc = o.doc, force = force, send = send,
-        line = ("apply %s/%s%s"):format(discovery.kind_prefix(o.r), o.name, o.ns and (" -n " .. o.ns) or "") }
-      applied = offline.try(sess, ctx, c, conn, op, state)
+  local server_side = f["server-side"] == true
+  if f["force-conflicts"] and not server_side then
+    error("error: --force-conflicts only works with --server-side", 0)
+  end
+  local out_fmt = f.output
+  if out_fmt and out_fmt ~= "name" and out_fmt ~= "yaml" and out_fmt ~= "json" then
+    error(('error: unable to match a printer suitable for the output format "%s", allowed formats are: json,name,yaml')
+      :format(out_fmt), 0)
+  end
+  local objs = manifest_objects(sess, c, conn, f.filename or {}, "apply",
+    { each = true, recursive = f.recursive, namespace_flag = f.namespace })
+  if #objs == 0 then error("error: no objects passed to apply", 0) end
+  local state, failed, printed = {}, 0, {}
+  local suffix = dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
+  local A = require("k8s.apply")
+  local applied_any = false
+  for i, o in ipairs(objs) do
+    local rt = o.retry
+    if rt and applied_any and rt.name then   -- its type may be served now (a CRD applied above)
+      local served = sess:discovery(c):resources(true) or {}
+      for _, cand in ipairs(served) do
+        if cand.kind == rt.kind and cand.group == rt.group and not cand.name:find("/") then
+          o = { r = cand, name = rt.name, doc = rt.doc, file = o.file, index = o.index, was_retried = true,
+                ns = cand.namespaced and (rt.dns or conn.namespace) or nil }
+          objs[i] = o
+          break
+        end
+      end
     end
-    if applied then
-      ctx.out(("%s/%s serverside-applied%s\n"):format(discovery.kind_prefix(o.r), o.name, dry and " (server dry run)" or ""))
+    local ok, err = true, o.err
+    if not err then
+      ok, err = pcall(function()
+        local what = discovery.kind_prefix(o.r) .. "/" .. o.name
+        local verb, obj, nerr
+        if not server_side then
+          local aopts = { dry = dry, discovery = discovery, warn = function(line) ctx.err(line .. "\n") end }
+          local okk, v1, v2, v3 = pcall(A.object, sess, c, o, aopts)
+          -- a type whose CRD was applied just above: served once the CRD is
+          -- established (the server answers its path with a bare 404 until then)
+          local deadline = env.now() + 10000
+          while not okk and o.was_retried and tostring(v1):find("page not found") and env.now() < deadline do
+            env.sleep(100)
+            okk, v1, v2, v3 = pcall(A.object, sess, c, o, aopts)
+          end
+          if not okk then error(v1, 0) end
+          verb, obj, nerr = v1, v2, v3
+          if not verb and dry then error(nerr, 0) end
+        end
+        if server_side or not verb then
+          -- (unreachable cluster: the change is queued, and replayed as a server-side apply)
+          local q = { fieldManager = f["field-manager"] or offline.MANAGER, force = f["force-conflicts"] and "true" or nil,
+                      dryRun = dry == "server" and "All" or nil }
+          local send = { method = "PATCH", path = discovery.path(o.r, o.ns, o.name) .. util.query(q),
+            body = env.json.encode(o.doc), content_type = "application/apply-patch+yaml" }
+          if dry == "client" then
+            verb, obj = "serverside-applied", o.doc
+          elseif dry then
+            local res, rerr = c:request{ method = send.method, path = send.path, body = send.body,
+              content_type = send.content_type, accept = "application/json", timeout_ms = 30000 }
+            if not res then error(rerr, 0) end
+            verb, obj = "serverside-applied", env.json.decode(res.body)
+          else
+            local op = { kind = "apply", target = offline.target(o.r, o.ns, o.name), doc = o.doc,
+              force = f["force-conflicts"] and true or nil, send = send,
+              line = ("apply %s%s"):format(what, o.ns and (" -n " .. o.ns) or "") }
+            local res = offline.try(sess, ctx, c, conn, op, state)
+            if not res then return end   -- queued: offline says so
+            verb, obj = "serverside-applied", env.json.decode(res.body or "")
+          end
+        end
+        applied_any = true
+        if out_fmt == "name" then ctx.out(what .. "\n")
+        elseif out_fmt then printed[#printed + 1] = obj
+        else ctx.out(("%s %s%s\n"):format(what, verb, suffix)) end
+      end)
+    end
+    if not ok or (err and o.err) then
+      failed = failed + 1
+      local msg = tostring(err)
+      if not o.err and o.file then
+        msg = ("error when applying %s/%s from %q: %s"):format(discovery.kind_prefix(o.r), o.name, o.file, msg)
+      end
+      ctx.err(msg .. "\n")
     end
   end
+  if out_fmt == "yaml" or out_fmt == "json" then
+    local doc = #printed == 1 and printed[1]
+      or { apiVersion = "v1", kind = "List", items = setmetatable(printed, env.json.array_mt), metadata = { resourceVersion = "" } }
+    if out_fmt == "json" then ctx.out(env.jsonfmt.encode(doc, "", env.json.array_mt) .. "\n")
+    else ctx.out(env.yaml.encode(doc)) end
+  end
+  if failed > 0 then return 1 end
   return status_of(state)
 end
 
@@ -1596,12 +1729,21 @@ function M.specs(sess, a)
                    { "k8s wait --for=jsonpath='{.status.phase}'=Running pod/web-1" } } },
     { name = "uncordon", summary = "Mark nodes schedulable", args = { { name = "nodes", variadic = true, help = "node names" } },
       handler = run(M.uncordon), examples = { { "k8s uncordon node-1" } } },
-    { name = "apply", summary = "Server-side apply manifests: -f FILE|DIR", handler = run(M.apply),
-      flags = { { name = "filename", short = "f", type = "list", metavar = "FILE", help = "file or directory (repeatable)" },
-                { name = "dry-run", type = "bool", help = "ask the server, change nothing" },
-                { name = "force-conflicts", type = "bool", help = "take over fields another manager owns" } },
-      examples = { { "k8s apply -f app.yaml" },
-                   { "k8s apply -f manifests/ --dry-run", "every .yaml/.json of a directory, checked first" } } },
+    { name = "apply", summary = "Apply manifests as kubectl does: -f FILE|DIR|- (client-side; --server-side)", handler = run(M.apply),
+      flags = { { name = "filename", short = "f", type = "list", metavar = "FILE",
+                  help = "file, directory or - for standard input (repeatable)" },
+                { name = "recursive", short = "R", type = "bool", help = "the directories of -f DIR too" },
+                { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
+                  help = "client: say what would change; server: ask the server; nothing is changed" },
+                { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml or json: the applied objects" },
+                { name = "server-side", type = "bool", help = "server-side apply (the server merges and tracks field owners)" },
+                { name = "field-manager", type = "string", metavar = "NAME",
+                  help = "with --server-side: the manager named as the fields' owner" },
+                { name = "force-conflicts", type = "bool", help = "with --server-side: take over fields another manager owns" } },
+      examples = { { "k8s apply -f app.yaml", "created, configured or unchanged, each object" },
+                   { "cat app.yaml | vcli k8s apply -f -", "from standard input" },
+                   { "k8s apply -f manifests/ -R --dry-run=server", "every .yaml/.json below a directory, checked by the server" },
+                   { "k8s apply -f app.yaml --server-side", "the server merges; conflicts with other managers are errors" } } },
     { name = "edit", summary = "Edit a resource in $EDITOR (conflicts detected)", args = { items }, handler = run(M.edit),
       examples = { { "k8s edit deploy/api", "in $KUBE_EDITOR or $EDITOR (default vi); what you save is sent back" } } },
     { name = "exec", summary = "Run a command in a pod (-it: an interactive shell)", passthrough = true, handler = run(M.exec),
