@@ -129,6 +129,7 @@ data: { a: "4" }
     assert.equal("configmap/piped created (server dry run)\n", out)
     assert.equal("", jsonpath("cm", "{.items[*].metadata.name}"):match("piped") or "")
     out, rc = vcli("apply -f - --dry-run", f)
+    assert.equal(0, rc, out)
     assert.equal("configmap/piped created (dry run)\n", out)
     out, rc = vcli("apply -f - -o name", f)
     assert.equal(0, rc, out)
