@@ -233,6 +233,22 @@ spec:
       assert.equal(1, trc)
       assert.matches('^vcli: Error from server %(NotFound%): %S+ "nosuch" not found\n$', err)
     end
+    -- --show-kind, --ignore-not-found (nothing said, status 0), --raw: as kubectl prints them
+    for _, fargs in ipairs({ "get deploy -n checkout --show-kind", "get ns nosuch default --ignore-not-found",
+                             "get ns nosuch --ignore-not-found -o yaml", "get --raw /version",
+                             "get --raw /api/v1/namespaces/default" }) do
+      agrees(function() return (H.run("k8s " .. fargs)) end,
+             function() return (spec.sh(("KUBECONFIG='%s' %s %s 2>/dev/null"):format(KC, H.tools.kubectl_cmd(), fargs))) end, fargs)
+      assert.equal(0, select(3, H.run("k8s " .. fargs)), fargs)
+    end
+    -- the same in a table: the rows found, then one error line per name not found
+    local targs = "get ns default nosuch kube-system nope"
+    agrees(function() return (H.run("k8s " .. targs)) end,
+           function() return (spec.sh(("KUBECONFIG='%s' %s %s 2>/dev/null"):format(KC, H.tools.kubectl_cmd(), targs))) end, targs)
+    local _, terr, tst = H.run("k8s " .. targs)
+    assert.equal(1, tst)
+    assert.equal('vcli: Error from server (NotFound): namespaces "nosuch" not found\n'
+      .. 'vcli: Error from server (NotFound): namespaces "nope" not found\n', terr)
     -- bad templates and formats: one line naming what is wrong
     local _, err, st = H.run("k8s get ns -o 'jsonpath={.items['")
     assert.equal(1, st)

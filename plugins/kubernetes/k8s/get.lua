@@ -73,6 +73,7 @@ local function table_of_cached(ch, now)
 end
 
 local function no_resources(ctx, ns)
+  if ctx.flags and ctx.flags["ignore-not-found"] then return end   -- kubectl says nothing then
   if ns then ctx.err(("No resources found in %s namespace.\n"):format(ns))
   else ctx.err("No resources found\n") end
 end
@@ -281,7 +282,7 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
     -- a terminal sees rows as chunks arrive; otherwise the widths are those
     -- of the whole list, byte for byte kubectl's
     buffer = not ctx.interactive,
-    name_prefix = multi and (discovery.kind_prefix(r) .. "/") or nil })
+    name_prefix = (multi or flags["show-kind"]) and (discovery.kind_prefix(r) .. "/") or nil })
   local sel = names and ("names=" .. table.concat(names, ",")) or selector_key(flags)
   local writer = sess.cache:list_writer(c.conn.context, ns, r.gv .. "/" .. r.name, sel)
   local total, list_rv = 0, nil
@@ -371,15 +372,22 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
   local q = { labelSelector = flags.selector, fieldSelector = flags["field-selector"],
               includeObject = sort_rows and "Object" or (need_ns or need_labels) and "Metadata" or "None" }
   local prepare = (q.includeObject == "Metadata") and M.drop_managed_fields or nil
+  local failed
   if names then
     for _, name in ipairs(names) do
-      local res, err, kind = c:request{ path = discovery.path(r, ns, name) .. util.query({ includeObject = q.includeObject }),
+      local res, err, kind, code = c:request{ path = discovery.path(r, ns, name) .. util.query({ includeObject = q.includeObject }),
         accept = M.TABLE_ACCEPT, timeout_ms = 60000 }
-      if not res then
+      if not res and code == 404 and flags["ignore-not-found"] then   -- luacheck: ignore 542
+        -- (--ignore-not-found: nothing said)
+      elseif not res and kind == "http" and #names > 1 then
+        -- as kubectl: the objects found are printed, the errors after them
+        failed = failed and (failed .. "\n" .. err) or err
+      elseif not res then
         if kind == "network" and offline(sess, ctx, c, r, ns, flags, err, tp, names) then return 0 end
         error(err, 0)
+      else
+        consume(assert(env.json.decode(res.body)))
       end
-      consume(assert(env.json.decode(res.body)))
     end
   else
     q.limit = sess:chunk_size(c.conn, flags)
@@ -405,6 +413,7 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
     end
   end
   tp:flush()
+  if failed then error(failed, 0) end
   if total == 0 and not names and not flags.watch and not multi then no_resources(ctx, r.namespaced and ns or nil) end
   if flags.watch then
     local deadline = flags["watch-timeout"] and (env.now() + flags["watch-timeout"] * 1000)
@@ -622,9 +631,11 @@ local function object_get(sess, ctx, c, r, ns, flags, names, shared)
     local objs, failed = {}, nil
     for _, name in ipairs(names) do
       local p = discovery.path(r, ns, name)
-      local res, err, kind = c:request{ path = p, accept = "application/json", timeout_ms = 60000 }
+      local res, err, kind, code = c:request{ path = p, accept = "application/json", timeout_ms = 60000 }
       local obj
-      if not res and kind == "http" and #names > 1 then
+      if not res and code == 404 and flags["ignore-not-found"] then   -- luacheck: ignore 542
+        -- (--ignore-not-found: nothing said)
+      elseif not res and kind == "http" and #names > 1 then
         -- as kubectl: the objects found are printed, the errors after them
         failed = failed and (failed .. "\n" .. err) or err
       elseif res then
@@ -638,7 +649,7 @@ local function object_get(sess, ctx, c, r, ns, flags, names, shared)
         if not obj then error(err, 0) end
         ctx.err(M.offline_note(env, at, err))
       end
-      objs[#objs + 1] = obj
+      if obj then objs[#objs + 1] = obj end
     end
     if shared then w:items(objs)
     elseif #objs > 0 then w:objects(objs, #names > 1) end
@@ -697,8 +708,25 @@ local function check_output(o)
     .. "custom-columns,json,jsonpath,name,wide,yaml (go-template, template, jsonpath-file… through kubectl)"):format(o), 0)
 end
 
+-- --raw PATH: the server's answer to GET PATH, as it is
+local function raw_get(sess, ctx, flags)
+  if ctx.args.type then error("error: arguments may not be passed when --raw is specified", 0) end
+  local c = sess:client(flags)
+  local path = flags.raw
+  if not path:find("^/") then error(("error: --raw must be a URL path starting with /, not %q"):format(path), 0) end
+  local res, err = c:request{ path = path, accept = "application/json, */*", timeout_ms = 60000 }
+  if not res then error(err, 0) end
+  ctx.out(res.body or "")
+  return 0
+end
+
 function M.run(sess, ctx)
   local flags = ctx.flags
+  if flags.raw then return raw_get(sess, ctx, flags) end
+  if not ctx.args.type then
+    error('error: you must specify the type of resource to get. Use "k8s api-resources" for a complete list of'
+      .. " supported resources.", 0)
+  end
   if check_output(flags.output) == "kubectl" then
     -- kubectl's own formats: the whole command through the bridge, same context and namespace
     local args = { "get", ctx.args.type }
