@@ -302,4 +302,37 @@ describe("k8s formatting", function()
     assert.equal(true, ok)
     assert.equal(false, plain, "a plain APIGroupList is not taken for aggregated discovery")
   end)
+
+  it("config view prints the kubeconfig as kubectl does: key data and tokens redacted unless --raw, exec's defaults", function()
+    local dir = spec.tmpdir()
+    spec.write(dir .. "/kc", [[
+apiVersion: v1
+kind: Config
+clusters:
+- name: c1
+  cluster: { server: "https://1.2.3.4:6443", certificate-authority-data: QUJD, insecure-skip-tls-verify: false }
+users:
+- name: u1
+  user: { client-certificate-data: QUJD, client-key-data: QUJD, token: s3cr3t }
+- name: u2
+  user: { username: bob, password: hunter2, exec: { apiVersion: client.authentication.k8s.io/v1beta1, command: aws,
+          args: [eks, get-token] } }
+contexts:
+- name: one
+  context: { cluster: c1, user: u1, namespace: ns1 }
+- name: two
+  context: { cluster: c1, user: u2 }
+current-context: one
+]])
+    for _, args in ipairs({ "config view", "config view -o json", "config view --context two --minify",
+                            "config view --raw", "config view --minify -o json" }) do
+      local mine = spec.sh(("KUBECONFIG='%s/kc' %s k8s %s 2>&1"):format(dir, spec.vcli, args))
+      local theirs = spec.sh(("KUBECONFIG='%s/kc' %s %s 2>&1"):format(dir, H.tools.kubectl_cmd(), args))
+      assert.equal(theirs, mine, args)
+      if not args:find("raw") then
+        assert.falsy(mine:find("s3cr3t") or mine:find("hunter2") or mine:find("QUJD"), args)
+      end
+    end
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
 end)

@@ -324,7 +324,8 @@ spec:
     -- cluster-info, config, wait: the same words
     kubectl("-n " .. NS .. " run w1 --image=nginx:1.25")
     for _, a in ipairs({ "cluster-info", "config current-context", "config get-contexts", "config get-contexts vcli-test",
-                         "config get-contexts -o name", "config get-contexts nosuch",
+                         "config get-contexts -o name", "config get-contexts nosuch", "config view", "config view --minify",
+                         "config view -o json", "config view --minify --raw -o json",
                          "wait --for=condition=Ready pod/w1 --timeout=60s", "wait --for=condition=Ready pod/nosuch --timeout=2s",
                          "wait --for=delete pod/nosuch --timeout=2s", "wait --for=jsonpath={.status.phase}=Running pod/w1 --timeout=60s",
                          "wait --for=condition=Nope pod/w1 --timeout=1s", "wait --for=bogus pod/w1" }) do

@@ -1056,6 +1056,108 @@ function M.patch(sess, ctx)
 end
 
 -- config current-context | get-contexts [NAME] (-o name, --no-headers), from the session's kubeconfig
+-- kubectl config view: the merged kubeconfig (the first file to name an
+-- entry wins, as kubectl merges), secrets shown as kubectl shows them
+-- (REDACTED, DATA+OMITTED) unless --raw; --minify: only the current context's
+-- cluster and user; -o yaml (default) or json (kubectl's field order)
+local REDACT = { token = "REDACTED", password = "REDACTED", ["client-key-data"] = "DATA+OMITTED",
+                 ["client-certificate-data"] = "DATA+OMITTED", ["certificate-authority-data"] = "DATA+OMITTED" }
+local ORDER = {
+  config = { "kind", "apiVersion", "preferences", "clusters", "users", "contexts", "current-context", "extensions" },
+  cluster = { "server", "tls-server-name", "insecure-skip-tls-verify", "certificate-authority",
+              "certificate-authority-data", "proxy-url", "disable-compression", "extensions" },
+  user = { "client-certificate", "client-certificate-data", "client-key", "client-key-data", "token", "tokenFile",
+           "as", "as-uid", "as-groups", "as-user-extra", "username", "password", "auth-provider", "exec", "extensions" },
+  context = { "cluster", "user", "namespace", "extensions" },
+  exec = { "command", "args", "env", "apiVersion", "installHint", "provideClusterInfo", "interactiveMode" },
+  named = { "name", "cluster", "user", "context" },
+}
+function M.config_view(sess, ctx, kc, cur_ctx)
+  local env, f = sess.env, ctx.flags
+  local out_fmt = f.output or "yaml"
+  if out_fmt ~= "yaml" and out_fmt ~= "json" then
+    error(('error: unable to match a printer suitable for the output format "%s", allowed formats are: json,yaml')
+      :format(out_fmt), 0)
+  end
+  local arr = env.json.array_mt
+  local function copy(v)
+    if type(v) ~= "table" then return v end
+    local o = setmetatable({}, getmetatable(v))
+    for k, x in pairs(v) do o[k] = copy(x) end
+    return o
+  end
+  local function entries(key, inner, only)
+    local list = setmetatable({}, arr)
+    local names = {}
+    for n in pairs(kc[key]) do if not only or only[n] then names[#names + 1] = n end end
+    table.sort(names)
+    for _, n in ipairs(names) do
+      local data = copy(kc[key][n].data)
+      if not f.raw then for k, v in pairs(REDACT) do if data[k] ~= nil then data[k] = v end end end
+      -- what kubectl's Go structs make of it: false left out, exec's defaults filled in
+      for _, k in ipairs({ "insecure-skip-tls-verify", "disable-compression" }) do
+        if data[k] == false then data[k] = nil end
+      end
+      local ex = inner == "user" and type(data.exec) == "table" and data.exec
+      if ex then
+        if ex.env == nil then ex.env = env.json.null end
+        if ex.provideClusterInfo == nil then ex.provideClusterInfo = false end
+        if ex.interactiveMode == nil and tostring(ex.apiVersion):match("v1beta1$") then ex.interactiveMode = "IfAvailable" end
+      end
+      list[#list + 1] = { name = n, [inner] = data, __inner = inner }
+    end
+    return list
+  end
+  local only_ctx, only_cl, only_us
+  if f.minify then
+    if not cur_ctx or not kc.contexts[cur_ctx] then error("error: current-context must exist in order to minify", 0) end
+    local d = kc.contexts[cur_ctx].data or {}
+    only_ctx, only_cl, only_us = { [cur_ctx] = true }, { [tostring(d.cluster)] = true }, { [tostring(d.user)] = true }
+  end
+  local doc = { kind = "Config", apiVersion = "v1", preferences = {},
+                clusters = entries("clusters", "cluster", only_cl), users = entries("users", "user", only_us),
+                contexts = entries("contexts", "context", only_ctx), ["current-context"] = cur_ctx or "" }
+  if out_fmt == "yaml" then
+    local function strip(v)
+      if type(v) ~= "table" then return v end
+      v.__inner = nil
+      for _, x in pairs(v) do strip(x) end
+      return v
+    end
+    ctx.out(env.yaml.encode(strip(doc)))
+    return 0
+  end
+  -- JSON in kubectl's order (Go's struct fields), four spaces as kubectl indents
+  local function enc(v, kind, ind)
+    if type(v) ~= "table" then return env.jsonfmt.encode(v, ind, arr) end
+    local pad = ind .. "    "
+    if getmetatable(v) == arr or v[1] ~= nil then
+      if #v == 0 then return "[]" end
+      local parts = {}
+      for i, x in ipairs(v) do parts[i] = pad .. enc(x, kind == "list" and "named" or nil, pad) end
+      return "[\n" .. table.concat(parts, ",\n") .. "\n" .. ind .. "]"
+    end
+    local keys, seen = {}, { __inner = true }
+    for _, k in ipairs(ORDER[kind] or {}) do if v[k] ~= nil then keys[#keys + 1] = k; seen[k] = true end end
+    local rest = {}
+    for k in pairs(v) do if not seen[k] then rest[#rest + 1] = k end end
+    table.sort(rest)
+    for _, k in ipairs(rest) do keys[#keys + 1] = k end
+    if #keys == 0 then return "{}" end
+    local parts = {}
+    for i, k in ipairs(keys) do
+      local child
+      if kind == "config" and (k == "clusters" or k == "users" or k == "contexts") then child = "list"
+      elseif kind == "named" and k == v.__inner then child = k
+      elseif kind == "user" and k == "exec" then child = "exec" end
+      parts[i] = pad .. env.jsonfmt.encode(k, "", arr) .. ": " .. enc(v[k], child, pad)
+    end
+    return "{\n" .. table.concat(parts, ",\n") .. "\n" .. ind .. "}"
+  end
+  ctx.out(enc(doc, "config", "") .. "\n")
+  return 0
+end
+
 function M.config(sess, ctx)
   local f = ctx.flags
   local words = words_of(ctx)
@@ -1068,8 +1170,9 @@ function M.config(sess, ctx)
     ctx.out(cur_ctx .. "\n")
     return 0
   end
+  if sub == "view" then return M.config_view(sess, ctx, kc, cur_ctx) end
   if sub ~= "get-contexts" then
-    error("k8s config: current-context or get-contexts (others through kubectl: k8s config " .. tostring(sub) .. " …)", 0)
+    error("k8s config: view, current-context or get-contexts (others through kubectl: k8s config " .. tostring(sub) .. " …)", 0)
   end
   local names = {}
   if words[2] then
@@ -1710,12 +1813,16 @@ function M.specs(sess, a)
                 { name = "output", short = "o", type = "enum", values = { "name" }, help = "name: TYPE/NAME" } },
       examples = { { [[k8s patch deploy api -p '{"spec":{"replicas":3}}']] },
                    { [[k8s patch cm conf --type json -p '[{"op":"remove","path":"/data/old"}]']] } } },
-    { name = "config", summary = "The kubeconfig's contexts: config current-context | get-contexts [NAME]", handler = run(M.config),
-      args = { { name = "items", variadic = true, help = "current-context | get-contexts [NAME…]",
-                 complete = function() return { "current-context", "get-contexts" } end } },
-      flags = { { name = "output", short = "o", type = "enum", values = { "name" } },
-                { name = "no-headers", type = "bool", help = "no header line" } },
-      examples = { { "k8s config get-contexts", "the contexts, * the session's" }, { "k8s config current-context" } } },
+    { name = "config", summary = "The kubeconfig: config view | current-context | get-contexts [NAME]", handler = run(M.config),
+      args = { { name = "items", variadic = true, help = "view | current-context | get-contexts [NAME…]",
+                 complete = function() return { "view", "current-context", "get-contexts" } end } },
+      flags = { { name = "output", short = "o", type = "enum", values = { "name", "yaml", "json" },
+                  help = "get-contexts: name; view: yaml (default) or json" },
+                { name = "no-headers", type = "bool", help = "no header line" },
+                { name = "minify", type = "bool", help = "view: only the current context, its cluster and user" },
+                { name = "raw", type = "bool", help = "view: tokens, passwords and key data as they are (not REDACTED)" } },
+      examples = { { "k8s config get-contexts", "the contexts, * the session's" }, { "k8s config current-context" },
+                   { "k8s config view --minify", "the current context's part of the kubeconfig, secrets redacted" } } },
     { name = "cluster-info", summary = "Where the control plane and the cluster services run", handler = run(M.cluster_info),
       args = { { name = "items", variadic = true, optional = true, help = "dump (through kubectl)" } },
       examples = { { "k8s cluster-info", "the API server's address and the cluster's services" } } },
