@@ -304,8 +304,8 @@ describe("k8s formatting", function()
   end)
 
   it("config view prints the kubeconfig as kubectl does: key data and tokens redacted unless --raw, exec's defaults", function()
-    local dir = spec.tmpdir()
-    spec.write(dir .. "/kc", [[
+    local kdir = spec.tmpdir()
+    spec.write(kdir .. "/kc", [[
 apiVersion: v1
 kind: Config
 clusters:
@@ -326,13 +326,13 @@ current-context: one
 ]])
     for _, args in ipairs({ "config view", "config view -o json", "config view --context two --minify",
                             "config view --raw", "config view --minify -o json" }) do
-      local mine = spec.sh(("KUBECONFIG='%s/kc' %s k8s %s 2>&1"):format(dir, spec.vcli, args))
-      local theirs = spec.sh(("KUBECONFIG='%s/kc' %s %s 2>&1"):format(dir, H.tools.kubectl_cmd(), args))
+      local mine = spec.sh(("KUBECONFIG='%s/kc' %s k8s %s 2>&1"):format(kdir, spec.vcli, args))
+      local theirs = spec.sh(("KUBECONFIG='%s/kc' %s %s 2>&1"):format(kdir, H.tools.kubectl_cmd(), args))
       assert.equal(theirs, mine, args)
       if not args:find("raw") then
         assert.falsy(mine:find("s3cr3t") or mine:find("hunter2") or mine:find("QUJD"), args)
       end
     end
-    os.execute("rm -rf '" .. dir .. "'")
+    os.execute("rm -rf '" .. kdir .. "'")
   end)
 end)
