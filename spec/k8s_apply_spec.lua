@@ -3,7 +3,8 @@
 -- configuration: created / configured / unchanged, other writers' fields
 -- kept, dropped fields deleted, kubectl and vcli taking turns on the same
 -- objects), every document tried, -f -, -R, a contradicting -n refused, a
--- CRD and its objects in one file, --dry-run, -o name, --server-side.
+-- CRD and its objects in one file, --dry-run, -o name, --server-side; and
+-- create (-f, kubectl's generators) beside kubectl's.
 -- VCLI_K8S_SPEC_REUSE=1 uses an already running cluster and leaves it running.
 local H = dofile("spec/support/k8s/helper.lua")
 
@@ -183,6 +184,53 @@ spec: { size: 3, tags: [a, b] }
     assert.equal("customresourcedefinition.apiextensions.k8s.io/gadgets.example.com unchanged\n"
       .. "gadget.example.com/g1 configured\n", (H.run("k8s apply -f " .. f)))
     assert.equal('{"size":4,"tags":["c"]}', jsonpath("gadget g1", "{.spec}"))
+  end)
+
+  it("create builds kubectl's objects field for field, creates them, and hands kubectl the generators it keeps", function()
+    spec.write(dir .. "/f.txt", "hi\n")
+    spec.write(dir .. "/e.env", "K=V\n# a comment\nX=1\n")
+    local function both(args)
+      local mine, mrc = spec.sh(("KUBECONFIG='%s' %s k8s -n %s %s 2>&1 </dev/null"):format(KC, spec.vcli, NS, args))
+      local theirs, trc = spec.sh(("KUBECONFIG='%s' %s -n %s %s 2>&1"):format(KC, H.tools.kubectl_cmd(), NS, args))
+      return mine:gsub("^vcli: ", ""), mrc, theirs, trc
+    end
+    for _, args in ipairs({
+      "create cm c1 --from-literal=a=1 --from-file=" .. dir .. "/f.txt",
+      "create cm c2 --from-env-file=" .. dir .. "/e.env",
+      "create secret generic s1 --from-literal=p=q --type=example.com/x",
+      "create secret docker-registry r1 --docker-username=u --docker-password=p --docker-email=a@b",
+      "create deployment d1 --image=nginx:1.25 --replicas=2 --port=80",
+      "create deployment d2 --image=nginx:1.25 --image=registry.example.com/team/side-car:2",
+      "create ns n1", "create sa sa1", "create job j1 --image=busybox -- echo hi",
+      -- generators vcli leaves to kubectl: the dry run and the output still reach it
+      "create role r1 --verb=get --resource=pods", "create cronjob cj1 --image=busybox --schedule='*/5 * * * *' -- date",
+    }) do
+      -- (the flags before any "--": what follows it is the container's command)
+      local head, cmd = args:match("^(.-)( %-%- .*)$")
+      local mine, mrc, theirs, trc = both((head or args) .. " --dry-run=client -o yaml" .. (cmd or ""))
+      assert.equal(theirs, mine, args)
+      assert.equal(trc, mrc, args)
+    end
+    assert.equal("", (kubectl("-n " .. NS .. " get role r1 --ignore-not-found -o name")), "a dry run created it")
+    -- for real: kubectl's lines, and its words when it exists already
+    local mine, mrc, theirs, trc
+    mine, mrc = both("create cm made --from-literal=a=1")
+    assert.equal("configmap/made created\n", mine)
+    assert.equal(0, mrc)
+    assert.equal("1", jsonpath("cm made", "{.data.a}"))
+    mine, mrc, theirs, trc = both("create cm made --from-literal=a=1")
+    assert.equal(theirs, mine)
+    assert.equal(1, mrc)
+    assert.equal(trc, mrc)
+    mine = both("create deployment made --image=nginx:1.25 -o name")
+    assert.equal("deployment.apps/made\n", mine)
+    local _, rerr, rst = H.run("k8s -n " .. NS .. " create cm nope --from-literal=a=1 --readonly")
+    assert.equal(1, rst)
+    assert.matches("refused: read%-only mode", rerr)
+    _, rerr, rst = H.run("k8s -n " .. NS .. " --readonly create role nope --verb=get --resource=pods")
+    assert.equal(1, rst)
+    assert.matches("refused: read%-only mode", rerr)
+    assert.equal("", (kubectl("-n " .. NS .. " get cm nope --ignore-not-found -o name")))
   end)
 
   it("--server-side applies as the server merges; --force-conflicts without it is refused", function()

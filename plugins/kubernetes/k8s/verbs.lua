@@ -1595,6 +1595,51 @@ function M.apply(sess, ctx)
   return status_of(state)
 end
 
+-- ---------------------------------------------------------------- create
+M.guard, M.dry_run = guard, dry_run
+-- (one list: create's spec and the words handed to kubectl for the generators it keeps)
+local CREATE_FLAGS = { { name = "filename", short = "f", type = "list", metavar = "FILE", help = "file, directory or - (repeatable)" },
+  { name = "recursive", short = "R", type = "bool", help = "the directories of -f DIR too" },
+  { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
+    help = "client: print what would be created; server: ask the server; nothing is created" },
+  { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml or json" },
+  { name = "from-literal", type = "list", metavar = "KEY=VALUE", help = "configmap/secret: a key and its value" },
+  { name = "from-file", type = "list", metavar = "[KEY=]PATH", help = "configmap/secret: a file (a directory: each file)" },
+  { name = "from-env-file", type = "list", metavar = "PATH", help = "configmap/secret: KEY=VALUE lines" },
+  { name = "type", type = "string", metavar = "TYPE", help = "secret generic: its type" },
+  { name = "cert", type = "string", metavar = "PATH", help = "secret tls: the PEM certificate" },
+  { name = "key", type = "string", metavar = "PATH", help = "secret tls: the PEM key" },
+  { name = "docker-server", type = "string", metavar = "URL", help = "secret docker-registry: the registry" },
+  { name = "docker-username", type = "string", metavar = "USER", help = "secret docker-registry" },
+  { name = "docker-password", type = "string", metavar = "PASSWORD", help = "secret docker-registry" },
+  { name = "docker-email", type = "string", metavar = "EMAIL", help = "secret docker-registry" },
+  { name = "image", type = "list", metavar = "IMAGE", help = "deployment/job: the image (deployment: repeatable)" },
+  { name = "replicas", short = "r", type = "int", min = 0, metavar = "N", help = "deployment: replicas (1)" },
+  { name = "port", type = "int", min = 1, metavar = "PORT", help = "deployment: the container's port" },
+  { name = "from", type = "string", metavar = "cronjob/NAME", help = "job: from a CronJob's template" } }
+
+function M.create(sess, ctx)
+  local st = require("k8s.create").run(sess, ctx, M)
+  if st ~= nil then return st end
+  -- a generator vcli does not build (role, service, ingress, cronjob…): kubectl's, same identity
+  local conn = sess:conn(ctx.flags)
+  guard(sess, conn, "create")
+  -- its words: the positional ones (unknown flags among them) and create's own flags as given
+  local rest = { "create" }
+  for _, w in ipairs(ctx.positional or ctx.args.items or {}) do rest[#rest + 1] = w end
+  for _, fl in ipairs(CREATE_FLAGS) do
+    local v = ctx.flags[fl.name]
+    if type(v) == "table" then for _, x in ipairs(v) do rest[#rest + 1] = ("--%s=%s"):format(fl.name, tostring(x)) end
+    elseif v == true then rest[#rest + 1] = "--" .. fl.name
+    elseif v ~= nil and v ~= false then rest[#rest + 1] = ("--%s=%s"):format(fl.name, tostring(v)) end
+  end
+  if ctx.flags["--"] then
+    rest[#rest + 1] = "--"
+    for _, w in ipairs(ctx.flags["--"]) do rest[#rest + 1] = w end
+  end
+  return delegate(sess, ctx, rest, "create " .. tostring((ctx.args.items or {})[1]))
+end
+
 -- ---------------------------------------------------------------- edit
 -- kubectl's words at the top of the file being edited
 local EDIT_HEADER = "# Please edit the object below. Lines beginning with a '#' will be ignored,\n"
@@ -1851,6 +1896,20 @@ function M.specs(sess, a)
                    { "cat app.yaml | vcli k8s apply -f -", "from standard input" },
                    { "k8s apply -f manifests/ -R --dry-run=server", "every .yaml/.json below a directory, checked by the server" },
                    { "k8s apply -f app.yaml --server-side", "the server merges; conflicts with other managers are errors" } } },
+    { name = "create", summary = "Create from -f FILE|DIR|-, or namespace|configmap|secret|deployment|serviceaccount|job NAME",
+      -- (flags of generators vcli leaves to kubectl, create role --verb…, pass as words)
+      handler = run(M.create), passthrough = true, passthrough_unknown = true,
+      args = { { name = "items", variadic = true, optional = true, help = "GENERATOR NAME (secret: generic|tls|docker-registry NAME)",
+                 complete = function(_, cctx)
+                   local w = cctx and cctx.words or {}
+                   if w[#w - 1] == "secret" then return { "generic", "tls", "docker-registry" } end
+                   return { "namespace", "configmap", "secret", "deployment", "serviceaccount", "job" }
+                 end } },
+      flags = CREATE_FLAGS,
+      examples = { { "k8s create namespace web" }, { "k8s create configmap app --from-literal=mode=prod --from-file=app.conf" },
+                   { "k8s create secret generic db --from-literal=password=…" },
+                   { "k8s create deployment web --image=nginx:1.25 --replicas=2 --port=80" },
+                   { "k8s create job once --from=cronjob/nightly" }, { "k8s create -f app.yaml", "every document, each result" } } },
     { name = "edit", summary = "Edit a resource in $EDITOR (conflicts detected)", args = { items }, handler = run(M.edit),
       examples = { { "k8s edit deploy/api", "in $KUBE_EDITOR or $EDITOR (default vi); what you save is sent back" } } },
     { name = "exec", summary = "Run a command in a pod (-it: an interactive shell)", passthrough = true, handler = run(M.exec),

@@ -1,0 +1,324 @@
+-- k8s.create — kubectl create, natively: -f FILE|DIR|- (every document
+-- tried, each result said) and kubectl's generators: namespace, configmap,
+-- secret generic|tls|docker-registry, deployment, serviceaccount, job
+-- (--image, or --from=cronjob/NAME). The objects are the ones kubectl builds
+-- (its -o yaml --dry-run=client output, field for field); --dry-run=client
+-- prints without asking, server asks the server to check, -o name|yaml|json.
+local discovery = require("k8s.discovery")
+local util = require("k8s.util")
+
+local M = {}
+
+local function fail(msg) error(msg, 0) end
+
+-- kubectl's rule for a name derived from an image: its last path part,
+-- without tag or digest, anything but [a-z0-9-] as "-"
+local function image_name(img)
+  local base = img:gsub("@.*$", ""):match("([^/]+)$") or img
+  base = base:gsub(":.*$", "")
+  return (base:lower():gsub("[^a-z0-9%-]", "-"))
+end
+
+-- KEY=VALUE of --from-literal
+local function literal(s)
+  local k, v = s:match("^([^=]+)=(.*)$")
+  if not k then fail(("error: invalid literal source %s, expected key=value"):format(s)) end
+  return k, v
+end
+
+local function valid_key(k)
+  if not k:match("^[%w%-%._]+$") then
+    fail(("error: %q is not a valid key name for a ConfigMap or Secret: a valid config key must consist of"
+      .. " alphanumeric characters, '-', '_' or '.'"):format(k))
+  end
+  return k
+end
+
+-- data of --from-literal, --from-file ([KEY=]PATH; a directory: its files),
+-- --from-env-file; raw values (the caller encodes)
+local function sources(env, f)
+  local data, order = {}, {}
+  local function put(k, v)
+    valid_key(k)
+    if data[k] ~= nil then fail(("error: cannot add key %s, another key by that name already exists in Data for ConfigMap"):format(k)) end
+    data[k] = v
+    order[#order + 1] = k
+  end
+  local env_files = f["from-env-file"] or {}
+  if #env_files > 0 and (#(f["from-file"] or {}) > 0 or #(f["from-literal"] or {}) > 0) then
+    fail("error: from-env-file cannot be combined with from-file or from-literal")
+  end
+  for _, s in ipairs(f["from-literal"] or {}) do put(literal(s)) end
+  for _, s in ipairs(f["from-file"] or {}) do
+    local k, p = s:match("^([^=]+)=(.+)$")
+    p = p or s
+    local list = env.list_dir and env.list_dir(p)
+    if list and not k then
+      table.sort(list)
+      for _, name in ipairs(list) do
+        local text = env.read_file(p:gsub("/$", "") .. "/" .. name)
+        if text then put(name, text) end
+      end
+    else
+      local text, err = env.read_file(p)
+      if not text then fail(("error: error reading %s: %s"):format(p, err or "no such file or directory")) end
+      put(k or p:match("([^/]+)$"), text)
+    end
+  end
+  for _, p in ipairs(env_files) do
+    local text, err = env.read_file(p)
+    if not text then fail(("error: error reading %s: %s"):format(p, err or "no such file or directory")) end
+    local n = 0
+    for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+      n = n + 1
+      line = line:gsub("\r$", ""):gsub("^%s+", "")
+      if line ~= "" and not line:find("^#") then
+        local k, v = line:match("^([^=]+)=(.*)$")
+        if not k then
+          k = line
+          v = env.getenv(k) or ""
+        end
+        if not k:match("^[%a_][%w_]*$") and not k:match("^[%w%-%._]+$") then
+          fail(("error: %s:%d: %q is not a valid key name"):format(p, n, k))
+        end
+        put(k, v)
+      end
+    end
+  end
+  return data, order
+end
+
+local function meta(name, ns)
+  return { creationTimestamp = "__NULL__", name = name, namespace = ns }
+end
+
+-- the generators: kind, group/version and the object of `create KIND NAME …`
+local GEN = {}
+
+GEN.namespace = function(_, name)
+  return { apiVersion = "v1", kind = "Namespace", metadata = meta(name), spec = {}, status = {} }, false
+end
+GEN.ns = GEN.namespace
+
+GEN.serviceaccount = function(_, name, _, ns)
+  return { apiVersion = "v1", kind = "ServiceAccount", metadata = meta(name, ns) }, true
+end
+GEN.sa = GEN.serviceaccount
+
+GEN.configmap = function(env, name, f, ns)
+  local data = sources(env, f)
+  local obj = { apiVersion = "v1", kind = "ConfigMap", metadata = meta(name, ns) }
+  for k, v in pairs(data) do
+    -- bytes that are not UTF-8 go to binaryData, base64, as kubectl puts them
+    if require("vcli.text").valid_utf8 and not require("vcli.text").valid_utf8(v) then
+      obj.binaryData = obj.binaryData or {}
+      obj.binaryData[k] = util.base64_encode(v)
+    else
+      obj.data = obj.data or {}
+      obj.data[k] = v
+    end
+  end
+  return obj, true
+end
+GEN.cm = GEN.configmap
+
+local function secret(name, ns, ty)
+  return { apiVersion = "v1", kind = "Secret", metadata = meta(name, ns), type = ty }
+end
+
+GEN["secret generic"] = function(env, name, f, ns)
+  local data = sources(env, f)
+  local obj = secret(name, ns, f.type)
+  for k, v in pairs(data) do obj.data = obj.data or {}; obj.data[k] = util.base64_encode(v) end
+  return obj, true
+end
+
+GEN["secret tls"] = function(env, name, f, ns)
+  if not f.cert or not f.key then fail("error: required flag(s) \"cert\", \"key\" not set") end
+  local crt, e1 = env.read_file(f.cert)
+  if not crt then fail(("error: open %s: %s"):format(f.cert, e1 or "no such file or directory")) end
+  local key, e2 = env.read_file(f.key)
+  if not key then fail(("error: open %s: %s"):format(f.key, e2 or "no such file or directory")) end
+  if not crt:find("%-%-%-%-%-BEGIN") or not key:find("%-%-%-%-%-BEGIN") then
+    fail("error: failed to load key pair tls: failed to find any PEM data in certificate input")
+  end
+  local obj = secret(name, ns, "kubernetes.io/tls")
+  obj.data = { ["tls.crt"] = util.base64_encode(crt), ["tls.key"] = util.base64_encode(key) }
+  return obj, true
+end
+
+GEN["secret docker-registry"] = function(env, name, f, ns)
+  local server = f["docker-server"] or "https://index.docker.io/v1/"
+  if not f["docker-username"] or not f["docker-password"] then
+    fail('error: required flag(s) "docker-password", "docker-username" not set')
+  end
+  -- kubectl's field order: username, password, email (when given), auth
+  local function q(v) return env.json.encode(v) end
+  local cfg = ('{"auths":{%s:{"username":%s,"password":%s,%s"auth":%s}}}'):format(q(server), q(f["docker-username"]),
+    q(f["docker-password"]), f["docker-email"] and ('"email":' .. q(f["docker-email"]) .. ",") or "",
+    q(util.base64_encode(f["docker-username"] .. ":" .. f["docker-password"])))
+  local obj = secret(name, ns, "kubernetes.io/dockerconfigjson")
+  obj.data = { [".dockerconfigjson"] = util.base64_encode(cfg) }
+  return obj, true
+end
+
+GEN.deployment = function(env, name, f, ns)
+  local images = f.image or {}
+  if #images == 0 then fail('error: required flag(s) "image" not set') end
+  local containers = setmetatable({}, env.json.array_mt)
+  for i, img in ipairs(images) do
+    containers[i] = { name = image_name(img), image = img, resources = {} }
+  end
+  if f.port and #images == 1 then
+    containers[1].ports = setmetatable({ { containerPort = f.port } }, env.json.array_mt)
+  end
+  if f._cmd and #f._cmd > 0 then
+    if #images > 1 then fail("error: cannot specify multiple --image options and command") end
+    containers[1].command = setmetatable(f._cmd, env.json.array_mt)
+  end
+  local labels = { app = name }
+  return { apiVersion = "apps/v1", kind = "Deployment",
+           metadata = { creationTimestamp = "__NULL__", labels = labels, name = name, namespace = ns },
+           spec = { replicas = f.replicas or 1, selector = { matchLabels = { app = name } }, strategy = {},
+                    template = { metadata = { creationTimestamp = "__NULL__", labels = { app = name } },
+                                 spec = { containers = containers } } },
+           status = {} }, true
+end
+GEN.deploy = GEN.deployment
+
+GEN.job = function(env, name, f, ns, sess, c)
+  if f.from then
+    local kind, src = f.from:match("^([^/]+)/(.+)$")
+    if not kind or not (kind == "cronjob" or kind == "cronjobs" or kind == "cj" or kind:match("^cronjob%.")) then
+      fail(("error: from must be an existing cronjob: cronjob/NAME, not %s"):format(f.from))
+    end
+    local r = sess:discovery(c):resolve("cronjobs")
+    if not r then fail("error: the server doesn't serve cronjobs") end
+    local res, err = c:request{ path = discovery.path(r, ns, src), accept = "application/json", timeout_ms = 30000 }
+    if not res then fail(err) end
+    local cj = env.json.decode(res.body)
+    local tpl = cj.spec and cj.spec.jobTemplate or {}
+    local ann = {}
+    for k, v in pairs(tpl.metadata and tpl.metadata.annotations or {}) do ann[k] = v end
+    ann["cronjob.kubernetes.io/instantiate"] = "manual"
+    local md = { creationTimestamp = "__NULL__", name = name, namespace = ns, annotations = ann,
+                 labels = tpl.metadata and tpl.metadata.labels or nil,
+                 ownerReferences = setmetatable({ { apiVersion = cj.apiVersion, kind = "CronJob", name = src,
+                   uid = cj.metadata.uid, controller = true } }, env.json.array_mt) }
+    return { apiVersion = "batch/v1", kind = "Job", metadata = md, spec = tpl.spec or {}, status = {} }, true
+  end
+  local img = f.image and f.image[1]
+  if not img then fail("error: either --image or --from must be specified") end
+  local ct = { name = name, image = img, resources = {} }
+  if f._cmd and #f._cmd > 0 then ct.command = setmetatable(f._cmd, env.json.array_mt) end
+  return { apiVersion = "batch/v1", kind = "Job", metadata = meta(name, ns),
+           spec = { template = { metadata = { creationTimestamp = "__NULL__" },
+                                 spec = { containers = setmetatable({ ct }, env.json.array_mt), restartPolicy = "Never" } } },
+           status = {} }, true
+end
+
+M.GENERATORS = { "namespace", "configmap", "secret generic", "secret tls", "secret docker-registry",
+                 "deployment", "serviceaccount", "job" }
+
+-- "__NULL__" -> the codecs' null (a creationTimestamp: null as kubectl prints it)
+local function nulls(env, v)
+  if type(v) ~= "table" then return v == "__NULL__" and env.json.null or v end
+  for k, x in pairs(v) do v[k] = nulls(env, x) end
+  return v
+end
+
+local function print_obj(env, ctx, fmt, obj, what)
+  if fmt == "name" then ctx.out(what .. "\n")
+  elseif fmt == "json" then ctx.out(env.jsonfmt.encode(obj, "", env.json.array_mt) .. "\n")
+  elseif fmt == "yaml" then ctx.out(env.yaml.encode(obj)) end
+end
+
+-- M.run(sess, ctx, verbs): verbs is k8s.verbs (its guard, manifests, dry-run)
+function M.run(sess, ctx, V)
+  local env, f = sess.env, ctx.flags
+  local c, conn = sess:client(f)
+  local dry = V.dry_run(f)
+  if not dry then V.guard(sess, conn, "create") end
+  local fmt = f.output
+  if fmt and fmt ~= "name" and fmt ~= "yaml" and fmt ~= "json" then
+    fail(('error: unable to match a printer suitable for the output format "%s", allowed formats are: json,name,yaml'):format(fmt))
+  end
+  local suffix = dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
+  local words = {}
+  for _, a in ipairs(ctx.args.items or {}) do words[#words + 1] = a end
+  local q = util.query({ dryRun = dry == "server" and "All" or nil, fieldManager = "kubectl-create" })
+  local function post(r, ns, obj)
+    local res, err = c:request{ method = "POST", path = discovery.path(r, ns) .. q, body = env.json.encode(obj),
+      content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
+    if not res then fail(err) end
+    return env.json.decode(res.body)
+  end
+  if f.filename and #f.filename > 0 then
+    if #words > 0 then fail("error: Unexpected args: [" .. table.concat(words, " ") .. "]") end
+    local objs = V.manifest_objects(sess, c, conn, f.filename, "create",
+      { each = true, recursive = f.recursive, namespace_flag = f.namespace })
+    local failed = 0
+    for _, o in ipairs(objs) do
+      local ok, err = true, o.err
+      if not err then
+        ok, err = pcall(function()
+          local what = discovery.kind_prefix(o.r) .. "/" .. o.name
+          local obj = o.doc
+          if o.ns and type(obj.metadata) == "table" then obj.metadata.namespace = o.ns end
+          if dry ~= "client" then obj = post(o.r, o.ns, obj) end
+          if fmt then print_obj(env, ctx, fmt, obj, what) else ctx.out(what .. " created" .. suffix .. "\n") end
+        end)
+      end
+      if not ok or o.err then
+        failed = failed + 1
+        local msg = tostring(err)
+        if not o.err then
+          msg = msg:gsub("^(Error from server %b()): ", ("%%1: error when creating %q: "):format(o.file))
+        end
+        ctx.err(msg .. "\n")
+      end
+    end
+    return failed > 0 and 1 or 0
+  end
+  local kind = words[1]
+  if not kind then
+    fail("error: must specify one of -f and -k, or a generator: " .. table.concat(M.GENERATORS, ", "))
+  end
+  local key, name = kind, words[2]
+  if kind == "secret" then
+    if not words[2] then fail("error: secret needs a type: generic, tls or docker-registry") end
+    key, name = "secret " .. words[2], words[3]
+  end
+  local gen = GEN[key]
+  if not gen then return nil end   -- not one of ours: the caller bridges it
+  if not name then fail("error: exactly one NAME is required, got 0") end
+  local extra = words[(kind == "secret" and 4 or 3)]
+  if extra then
+    if extra:sub(1, 1) == "-" then fail(("error: unknown flag: %s"):format(extra:match("^[^=]+"))) end
+    fail(("error: exactly one NAME is required, got %d"):format(#words - (kind == "secret" and 2 or 1)))
+  end
+  if f["--"] then f._cmd = {} for i, w in ipairs(f["--"]) do f._cmd[i] = w end end
+  -- kubectl prints the namespace only when it was asked for (-n) in a dry run's output
+  local out_ns = f.namespace
+  local obj, namespaced = gen(env, name, f, out_ns, sess, c)
+  obj = nulls(env, obj)
+  local ns = namespaced and (f.namespace or conn.namespace) or nil
+  local r
+  for _, cand in ipairs(sess:discovery(c):resources() or {}) do
+    if cand.kind == obj.kind and cand.gv == obj.apiVersion and not cand.name:find("/") then r = cand break end
+  end
+  if not r then fail(("error: the server doesn't serve %s %s"):format(obj.apiVersion, obj.kind)) end
+  local what = discovery.kind_prefix(r) .. "/" .. name
+  if dry ~= "client" then
+    if namespaced then obj.metadata.namespace = ns end
+    local ok, res = pcall(post, r, ns, obj)
+    if not ok then   -- kubectl's words: error: failed to create configmap: configmaps "x" already exists
+      fail(("error: failed to create %s: %s"):format(obj.kind:lower(), (tostring(res):gsub("^Error from server %b(): ", ""))))
+    end
+    obj = res
+  end
+  if fmt then print_obj(env, ctx, fmt, obj, what) else ctx.out(what .. " created" .. suffix .. "\n") end
+  return 0
+end
+
+return M
