@@ -270,6 +270,21 @@ spec:
     assert.equal("default", out)
   end)
 
+  it("-v 6 logs each request on stderr, -v 8 its headers too, the token masked and never printed", function()
+    local out, err, st = H.run("k8s get ns default -v 6")
+    assert.equal(0, st, err)
+    assert.matches("^NAME%s+STATUS%s+AGE\ndefault%s+Active", out)
+    assert.matches("vcli%] GET https://127%.0%.0%.1:%d+/api/v1/namespaces/default%?includeObject=None 200 OK in %d+ milliseconds\n", err)
+    assert.falsy(err:find("Authorization"), "headers only from -v 8")
+    local _, err8 = H.run("k8s -v 8 get ns nosuch")
+    assert.matches("Authorization: Bearer <masked>\n", err8)
+    assert.matches("GET [^\n]+/namespaces/nosuch[^\n]* 404 Not Found in %d+ milliseconds\n", err8)
+    local kc = assert(io.open(KC)):read("*a")
+    for tok in kc:gmatch("token:%s*(%S+)") do assert.falsy(err8:find(tok, 1, true), "a token in the log") end
+    local _, quiet = H.run("k8s get ns default")
+    assert.equal("", quiet)
+  end)
+
   it("--sort-by orders rows by a JSONPath", function()
     local mine = ok_run("k8s get pods -n team-a --sort-by=.metadata.name --no-headers")
     local names = {}

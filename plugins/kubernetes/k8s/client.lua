@@ -149,6 +149,32 @@ function Client:throttle()
   if self.tokens < 0 then self.env.sleep(-self.tokens * 1000 / qps) end
 end
 
+-- -v N (kubectl's request logging, to the command's stderr through
+-- opts.on_log(level, line)): 6 each request's method, URL, status and time;
+-- 8 its headers too, the credentials masked (never the token itself)
+local REASON = { [200] = "OK", [201] = "Created", [202] = "Accepted", [204] = "No Content", [400] = "Bad Request",
+  [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found", [405] = "Method Not Allowed", [409] = "Conflict",
+  [410] = "Gone", [415] = "Unsupported Media Type", [422] = "Unprocessable Entity", [429] = "Too Many Requests",
+  [500] = "Internal Server Error", [503] = "Service Unavailable", [504] = "Gateway Timeout" }
+local function masked(hdr)
+  local name = hdr:match("^([^:]+):")
+  local lname = name and name:lower()
+  if lname == "authorization" then return name .. ": " .. (hdr:match(":%s*(%S+)") or "") .. " <masked>" end
+  return hdr
+end
+function Client:log_request(o, res, err, t0)
+  local log = self.opts.on_log
+  if not log then return end
+  local ms = math.floor(self.env.now() - t0 + 0.5)
+  local status = res and (res.status .. " " .. (REASON[res.status] or "")) or ("failed: " .. tostring(err))
+  log(8, self:redact(("Request Headers:\n%s"):format(table.concat((function()
+    local out = {}
+    for i, h in ipairs(o.headers or {}) do out[i] = "    " .. masked(h) end
+    return out
+  end)(), "\n"))))
+  log(6, self:redact(("%s %s %s in %d milliseconds"):format(o.method or "GET", o.url, status:gsub("%s+$", ""), ms)))
+end
+
 -- request{method, path, body, accept, content_type, timeout_ms, headers}
 --   -> res | nil, err, kind
 -- The client's opts.timeout_ms (kubernetes.requestTimeout) wins over the request's own.
@@ -165,7 +191,9 @@ function Client:request(opts)
     self:throttle()
     local okb, o = pcall(self.base_opts, self, opts)
     if not okb then return nil, self:redact(o), "auth" end
+    local t0 = self.env.now()
     local res, err = http.request(o)
+    if self.opts.on_log then self:log_request(o, res, err, t0) end
     if not res then
       self.down_since = self.down_since or self.env.now()
       return nil, self:redact(err), "network"

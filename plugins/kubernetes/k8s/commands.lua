@@ -21,6 +21,8 @@ local function global_flags(sess)
     { name = "as-group", type = "list", metavar = "GROUP", help = "impersonate GROUP (repeatable; needs --as)" },
     { name = "as-uid", type = "string", metavar = "UID", help = "impersonate this UID (needs --as)" },
     { name = "no-queue", type = "bool", help = "fail when the cluster is unreachable instead of queuing the change" },
+    { name = "v", short = "v", type = "int", min = 0, metavar = "N",
+      help = "log the requests on stderr: 6 method, URL, status and time; 8 headers too (credentials masked)" },
     { name = "request-timeout", type = "duration", metavar = "DURATION",
       help = "give up on a single server request after this long (1s, 2m; 0: never); watches and streams aside" },
   }

@@ -256,6 +256,13 @@ function M.client_opts()
     ctx.warned[text] = true
     ctx.err("Warning: " .. text .. "\n")
   end }
+  -- -v N: the requests on the running command's stderr, klog's prefix as kubectl writes it
+  o.on_log = function(level, line)
+    local ctx = M.ctx
+    local v = ctx and ctx.flags and tonumber(ctx.flags.v)
+    if not v or v < level then return end
+    ctx.err(("I%s vcli] %s\n"):format(os.date("%m%d %H:%M:%S"), line))
+  end
   local qps, burst = tonumber(get("kubernetes.qps")), tonumber(get("kubernetes.burst"))
   if qps and qps > 0 then o.qps, o.burst = qps, math.max(1, math.floor(burst or 1)) end
   local t = get("kubernetes.requestTimeout")
