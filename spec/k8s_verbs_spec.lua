@@ -334,6 +334,41 @@ spec:
     kubectl("delete namespace " .. NS .. " --wait=false")
   end)
 
+  it("taint adds, overwrites and removes node taints, in kubectl's words", function()
+    local N = "vcli-node-3"
+    local function taints() return (kubectl("get node " .. N .. " -o jsonpath='{.spec.taints}'")) end
+    local function theirs(args)
+      local out, rc = spec.sh(("KUBECONFIG='%s' %s %s 2>&1"):format(KC, H.tools.kubectl_cmd(), args))
+      return out, rc
+    end
+    local function mine(args)
+      local out, err, st = H.run("k8s " .. args)
+      return out .. err:gsub("^vcli: ", ""), st
+    end
+    assert.equal("node/" .. N .. " tainted\n", (mine("taint nodes " .. N .. " vspec=a:NoSchedule")))
+    assert.matches('"key":"vspec"', taints())
+    assert.matches('"value":"a"', taints())
+    -- the same key and effect again: refused without --overwrite, as kubectl refuses it
+    for _, args in ipairs({ "taint nodes " .. N .. " vspec=b:NoSchedule", "taint nodes " .. N .. " nope:NoSchedule-",
+                            "taint nodes " .. N .. " vspec=b:Sometimes" }) do
+      local m, mst = mine(args)
+      local t, tst = theirs(args)
+      assert.equal(tst, mst, args)
+      assert.equal(t:match("^[^\n]*"), m:match("^[^\n]*"), args)
+    end
+    assert.equal("node/" .. N .. " tainted\n", (mine("taint nodes " .. N .. " vspec=b:NoSchedule --overwrite")))
+    assert.matches('"value":"b"', taints())
+    assert.equal("node/" .. N .. " modified\n", (mine("taint node/" .. N .. " vspec- other=x:PreferNoSchedule")))
+    assert.falsy(taints():find("vspec"))
+    assert.equal("node/" .. N .. " untainted (dry run)\n", (mine("taint nodes " .. N .. " other:PreferNoSchedule- --dry-run")))
+    assert.matches('"key":"other"', taints())
+    assert.equal("node/" .. N .. " untainted\n", (mine("taint nodes " .. N .. " other:PreferNoSchedule-")))
+    assert.falsy(taints():find("other"))
+    local _, err, st = H.run("k8s taint nodes " .. N .. " ro=x:NoSchedule --readonly")
+    assert.equal(1, st)
+    assert.matches("refused: read%-only mode", err)
+  end)
+
   it("cordon and uncordon a node", function()
     assert.equal("node/vcli-node-3 cordoned\n", ok_run("k8s cordon vcli-node-3"))
     assert.matches("SchedulingDisabled", kubectl("get node vcli-node-3"))

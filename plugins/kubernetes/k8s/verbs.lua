@@ -1378,6 +1378,100 @@ end
 M.cordon = cordon(true, "cordoned")
 M.uncordon = cordon(false, "uncordoned")
 
+-- ---------------------------------------------------------------- taint
+-- kubectl taint nodes NAME|-l SEL|--all KEY[=VALUE]:EFFECT… KEY[:EFFECT]-…
+local EFFECTS = { NoSchedule = true, PreferNoSchedule = true, NoExecute = true }
+local function parse_taints(words)
+  local add, del = {}, {}
+  for _, w in ipairs(words) do
+    if w:sub(-1) == "-" then
+      local key, eff = w:sub(1, -2):match("^([^:=]+):?(.*)$")
+      if not key then error(("error: invalid taint spec: %s"):format(w), 0) end
+      if eff ~= "" and not EFFECTS[eff] then
+        error(("error: invalid taint effect: %s, unsupported taint effect"):format(eff), 0)
+      end
+      del[#del + 1] = { key = key, effect = eff ~= "" and eff or nil, spec = w:sub(1, -2) }
+    else
+      local kv, eff = w:match("^(.+):([^:]+)$")
+      if not kv then error(("error: invalid taint spec: %s, unknown taint effect"):format(w), 0) end
+      if not EFFECTS[eff] then error(("error: invalid taint effect: %s, unsupported taint effect"):format(eff), 0) end
+      local key, value = kv:match("^([^=]+)=(.*)$")
+      add[#add + 1] = { key = key or kv, value = value ~= "" and value or nil, effect = eff }
+    end
+  end
+  return add, del
+end
+
+function M.taint(sess, ctx)
+  local f = ctx.flags
+  local words = words_of(ctx)
+  local c, conn = sess:client(f)
+  local dry = dry_run(f)
+  if not dry then guard(sess, conn, "taint") end
+  local ty = table.remove(words, 1)
+  if not ty or not (ty == "node" or ty == "nodes" or ty == "no" or ty:match("^nodes?/")) then
+    error("error: only nodes can be tainted: taint nodes NAME KEY[=VALUE]:EFFECT", 0)
+  end
+  local r = { group = "", gv = "v1", name = "nodes", namespaced = false, kind = "Node" }
+  local names = {}
+  if ty:match("^nodes?/") then names[1] = ty:match("/(.+)$")
+  elseif not f.all and not f.selector then names[1] = table.remove(words, 1) end
+  if #words == 0 then error("error: at least one taint update is required", 0) end
+  local add, del = parse_taints(words)
+  if f.all or f.selector then
+    local list, err = c:get_json("/api/v1/nodes" .. util.query({ labelSelector = f.selector }))
+    if not list then error(err, 0) end
+    for _, it in ipairs(list.items or {}) do names[#names + 1] = it.metadata.name end
+  end
+  if #names == 0 or not names[1] then error("error: a node name, -l SELECTOR or --all is required", 0) end
+  local arr = sess.env.json.array_mt
+  local state, status = {}, 0
+  for _, n in ipairs(names) do
+    local node, err = current(sess, c, conn, r, nil, n)
+    if not node then error(err, 0) end
+    local taints = setmetatable({}, arr)
+    for _, t in ipairs((node.spec or {}).taints or {}) do taints[#taints + 1] = t end
+    local changed_add, changed_del = false, false
+    for _, d in ipairs(del) do
+      local kept, found = setmetatable({}, arr), false
+      for _, t in ipairs(taints) do
+        if t.key == d.key and (not d.effect or t.effect == d.effect) then found = true else kept[#kept + 1] = t end
+      end
+      if not found then error(('error: taint %q not found'):format(d.spec), 0) end
+      taints, changed_del = kept, true
+    end
+    for _, a in ipairs(add) do
+      local at
+      for i, t in ipairs(taints) do if t.key == a.key and t.effect == a.effect then at = i end end
+      if at and not f.overwrite then
+        error(("error: node %s already has %s taint(s) with same effect(s) and --overwrite is false"):format(n, a.key), 0)
+      end
+      local t = { key = a.key, value = a.value, effect = a.effect }
+      if at then taints[at] = t else taints[#taints + 1] = t end
+      changed_add = true
+    end
+    local word = (changed_add and changed_del) and "modified" or changed_add and "tainted" or "untainted"
+    local suffix = dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
+    if dry == "client" then
+      ctx.out(("node/%s %s%s\n"):format(n, word, suffix))
+    else
+      local body = { spec = { taints = #taints > 0 and taints or sess.env.json.null } }
+      if dry == "server" then
+        local res, perr = c:request{ method = "PATCH", path = discovery.path(r, nil, n) .. util.query({ dryRun = "All" }),
+          body = sess.env.json.encode(body), content_type = "application/merge-patch+json", accept = "application/json",
+          timeout_ms = 30000 }
+        if not res then error(perr, 0) end
+        ctx.out(("node/%s %s%s\n"):format(n, word, suffix))
+      else
+        local op = offline.patch_op(sess, r, nil, n, body, "taint node/" .. n)
+        if offline.try(sess, ctx, c, conn, op, state) then ctx.out(("node/%s %s\n"):format(n, word)) end
+      end
+    end
+  end
+  if state.queued then return status_of(state) end
+  return status
+end
+
 -- ---------------------------------------------------------------- apply (server-side)
 -- the manifest files of -f PATH: a file, "-" (standard input), every
 -- .yaml/.yml/.json of a directory (-R: of its subdirectories too)
@@ -1879,6 +1973,21 @@ function M.specs(sess, a)
                 { name = "all", type = "bool", help = "every object of the type in the namespace" } },
       examples = { { "k8s wait --for=condition=Ready pod/web-1 --timeout 60s" }, { "k8s wait --for=delete pod -l app=web" },
                    { "k8s wait --for=jsonpath='{.status.phase}'=Running pod/web-1" } } },
+    { name = "taint", summary = "Add or remove node taints: taint nodes NAME KEY[=VALUE]:EFFECT, KEY[:EFFECT]-",
+      handler = run(M.taint),
+      args = { { name = "items", variadic = true, help = "nodes NAME (or -l SEL, --all) and the taints",
+                 complete = function(p, cctx)
+                   local w = cctx and cctx.words or {}
+                   if #w <= 3 then return { "nodes" } end   -- k8s taint <Tab>
+                   return a.names_arg.complete(p, cctx)
+                 end } },
+      flags = { { name = "overwrite", type = "bool", help = "replace a taint of the same key and effect" },
+                { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "every node matching it" },
+                { name = "all", type = "bool", help = "every node" },
+                { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
+                  help = "client: say what would change; server: ask the server; nothing is changed" } },
+      examples = { { "k8s taint nodes node-1 dedicated=db:NoSchedule" }, { "k8s taint nodes node-1 dedicated:NoSchedule-", "remove it" },
+                   { "k8s taint nodes -l pool=gpu gpu=true:NoExecute --overwrite" } } },
     { name = "uncordon", summary = "Mark nodes schedulable", args = { { name = "nodes", variadic = true, help = "node names" } },
       handler = run(M.uncordon), examples = { { "k8s uncordon node-1" } } },
     { name = "apply", summary = "Apply manifests as kubectl does: -f FILE|DIR|- (client-side; --server-side)", handler = run(M.apply),
