@@ -126,6 +126,34 @@ function M.complete_containers(sess, prefix, ctx)
   return out
 end
 
+-- The words of a verb vcli hands to kubectl, completed by kubectl itself
+-- (`kubectl __complete WORDS… PREFIX`, cobra's completion protocol: a word
+-- and its description per line, then ":DIRECTIVE"), with the session's
+-- kubeconfig, context and identity; nothing when kubectl is not installed.
+function M.complete_bridged(sess, prefix, cctx)
+  local words = cctx and cctx.words or {}
+  local args = { "__complete" }
+  for i = 2, #words do
+    local w = words[i]
+    if w ~= "--readonly" and w ~= "--no-queue" then args[#args + 1] = w end
+  end
+  if #args < 2 then return {} end
+  local env = sess.env
+  if not env.which or not env.which("kubectl") then return {} end
+  local ok, argv, vars = pcall(require("k8s.verbs").kubectl_argv, sess, {}, args)
+  if not ok then return {} end
+  argv[#argv + 1] = prefix or ""
+  local code, out = env.spawn(argv, { env = vars })
+  if code ~= 0 or type(out) ~= "string" then return {} end
+  local items = {}
+  for line in out:gmatch("[^\n]+") do
+    if line:sub(1, 1) == ":" then break end
+    local word, desc = line:match("^([^\t]*)\t?(.*)$")
+    if word and word ~= "" then items[#items + 1] = { word = word, desc = desc ~= "" and desc or nil } end
+  end
+  return items
+end
+
 function M.prompt(sess)
   local ok, conn = pcall(sess.conn, sess, {})
   if not ok then return nil end
@@ -209,7 +237,8 @@ function M.specs(sess)
       flags = gflags, subcommands = subs, extra_args = true, passthrough_unknown = true,
       usage_status = 1, -- a usage error exits 1, as kubectl's do
       args = { { name = "verb", optional = true, help = "one of the subcommands, or any other kubectl verb" },
-               { name = "rest", variadic = true, optional = true, help = "the verb's arguments and flags" } },
+               { name = "rest", variadic = true, optional = true, help = "the verb's arguments and flags",
+                 complete = function(p, cctx) return M.complete_bridged(sess, p, cctx) end } },
       handler = function(ctx) return verbs.bridge(sess, ctx) end,
       examples = { { "k8s get pods -A", "every namespace's pods" }, { "k8s ctx vcli-test", "switch the context" },
                    { "k8s ns team-a", "switch the namespace" }, { "k8s logs web-1 -f", "follow a pod's logs" },
