@@ -144,6 +144,28 @@ data: { a: "4" }
     assert.equal("configmap/piped unchanged\nconfigmap/top unchanged\n", (H.run("k8s apply -R -f " .. dir .. "/tree")))
   end)
 
+  it("-f URL fetches the manifest over HTTP, as kubectl does", function()
+    local www = dir .. "/www"
+    os.execute("mkdir -p '" .. www .. "'")
+    spec.write(www .. "/remote.yaml", ("apiVersion: v1\nkind: ConfigMap\nmetadata: { name: remote, namespace: %s }\n"):format(NS))
+    local port = spec.sh("spec/support/freeport"):match("%d+")
+    -- a real HTTP server (Python's), stopped by its PID whatever happens
+    local pid = spec.sh(("python3 -m http.server --bind 127.0.0.1 %s --directory '%s' >/dev/null 2>&1 & echo $!")
+      :format(port, www)):match("%d+")
+    local ok, err = pcall(function()
+      local base = "http://127.0.0.1:" .. port
+      spec.eventually(function() return select(2, spec.sh("curl -sf " .. base .. "/remote.yaml >/dev/null")) == 0 end,
+        20000, "the HTTP server to answer")
+      assert.equal("configmap/remote created\n", (H.run("k8s apply -f " .. base .. "/remote.yaml")))
+      assert.equal("", jsonpath("cm remote", "{.data}"))
+      local _, ferr, st = H.run("k8s apply -f " .. base .. "/nope.yaml")
+      assert.equal(1, st)
+      assert.matches("nope%.yaml: the server answered 404", ferr)
+    end)
+    os.execute("kill " .. pid .. " 2>/dev/null")
+    if not ok then error(err, 0) end
+  end)
+
   it("refuses a -n that contradicts the manifest's namespace, as kubectl does", function()
     local f = dir .. "/ns.yaml"
     spec.write(f, ("apiVersion: v1\nkind: ConfigMap\nmetadata: { name: nsd, namespace: %s }\n"):format(NS))

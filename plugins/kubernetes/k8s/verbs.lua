@@ -1476,7 +1476,7 @@ end
 -- the manifest files of -f PATH: a file, "-" (standard input), every
 -- .yaml/.yml/.json of a directory (-R: of its subdirectories too)
 local function manifest_files(env, path, recursive)
-  if path:match("%.ya?ml$") or path:match("%.json$") or path == "-" then return { path } end
+  if path:match("%.ya?ml$") or path:match("%.json$") or path == "-" or path:match("^https?://") then return { path } end
   local list = env.list_dir and env.list_dir(path)
   if not list then return { path } end
   local out = {}
@@ -1528,6 +1528,12 @@ local function manifest_objects(sess, c, conn, files, verb, opts)
       if file == "-" then
         if not stdin_text then stdin_text, rerr = env.read_stdin() end
         text = stdin_text
+      elseif file:match("^https?://") then   -- -f URL, as kubectl fetches it
+        local res, herr
+        if env.http then res, herr = env.http.request({ url = file, method = "GET", timeout_ms = 30000 }) end
+        if not res then rerr = herr or "cannot fetch it"
+        elseif res.status ~= 200 then rerr = ("the server answered %d"):format(res.status)
+        else text = res.body end
       else
         text, rerr = env.read_file(file)
       end
