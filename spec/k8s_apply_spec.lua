@@ -92,6 +92,40 @@ describe("k8s apply", function()
     assert.equal("back", jsonpath("deploy web", "{.metadata.labels.tier}"))
   end)
 
+  it("diff shows what apply would change as diff -u does, exit 1 then; 0 when nothing; a Secret's values masked", function()
+    local f = dir .. "/d.yaml"
+    local doc = ([[
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: dcm, namespace: NS }
+data: { a: "1" }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: dsec, namespace: NS }
+stringData: { password: hunter2 }
+]]):gsub("NS", NS)
+    spec.write(f, doc)
+    local out, err, st = H.run("k8s diff -f " .. f)
+    assert.equal(1, st, err)
+    assert.matches("diff %-u %-N LIVE/%.v1%.ConfigMap%." .. NS:gsub("%-", "%%-") .. "%.dcm MERGED/", out)
+    assert.matches("\n%+  a: \"1\"\n", out)
+    assert.falsy(out:find("hunter2", 1, true) or out:find("aHVudGVyMg", 1, true), "a secret value shown")
+    assert.matches("password: '?%*%*%*'?", out)
+    assert.equal("", jsonpath("cm", "{.items[*].metadata.name}"):match("dcm") or "", "diff changed something")
+    H.run("k8s apply -f " .. f)
+    out, err, st = H.run("k8s diff -f " .. f)
+    assert.equal(0, st, out .. err)
+    assert.equal("", out)
+    spec.write(f, (doc:gsub('a: "1"', 'a: "2"'):gsub("hunter2", "hunter3")))
+    out, _, st = H.run("k8s diff -f " .. f)
+    assert.equal(1, st)
+    assert.matches('\n%-  a: "1"\n%+  a: "2"\n', out)
+    assert.matches("%*%*%* %(before%)", out)
+    assert.matches("%*%*%* %(after%)", out)
+    assert.falsy(out:find("hunter", 1, true))
+  end)
+
   it("tries every document, says each result, and exits 1 when one failed", function()
     local f = dir .. "/multi.yaml"
     spec.write(f, ([[

@@ -230,7 +230,12 @@ end
 local function print_obj(env, ctx, fmt, obj, what)
   if fmt == "name" then ctx.out(what .. "\n")
   elseif fmt == "json" then ctx.out(env.jsonfmt.encode(obj, "", env.json.array_mt) .. "\n")
-  elseif fmt == "yaml" then ctx.out(env.yaml.encode(obj)) end
+  elseif fmt == "yaml" then ctx.out(env.yaml.encode(obj))
+  else   -- jsonpath=TEMPLATE, as get prints it
+    local jp = require("k8s.jsonpath")
+    local tpl = jp.parse((fmt:match("^jsonpath=(.*)$")))
+    ctx.out(jp.execute(tpl, obj, env.json.null, function(v) return (env.jsonfmt.encode(v, "", env.json.array_mt, true)) end))
+  end
 end
 
 -- M.run(sess, ctx, verbs): verbs is k8s.verbs (its guard, manifests, dry-run)
@@ -240,9 +245,11 @@ function M.run(sess, ctx, V)
   local dry = V.dry_run(f)
   if not dry then V.guard(sess, conn, "create") end
   local fmt = f.output
-  if fmt and fmt ~= "name" and fmt ~= "yaml" and fmt ~= "json" then
-    fail(('error: unable to match a printer suitable for the output format "%s", allowed formats are: json,name,yaml'):format(fmt))
+  if fmt and fmt ~= "name" and fmt ~= "yaml" and fmt ~= "json" and not fmt:match("^jsonpath=.") then
+    fail(('error: unable to match a printer suitable for the output format "%s", allowed formats are:'
+      .. ' json,jsonpath,name,yaml'):format(fmt))
   end
+  if fmt and fmt:match("^jsonpath=") then require("k8s.jsonpath").parse(fmt:match("^jsonpath=(.*)$")) end   -- errors first
   local suffix = dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
   local words = {}
   for _, a in ipairs(ctx.args.items or {}) do words[#words + 1] = a end

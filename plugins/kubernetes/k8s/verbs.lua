@@ -1695,6 +1695,89 @@ function M.apply(sess, ctx)
   return status_of(state)
 end
 
+-- ---------------------------------------------------------------- diff
+-- kubectl diff: each manifest's object as the server would make it (the
+-- apply sent with dryRun=All: client-side, or --server-side) against the live
+-- one, as `diff -u -N` shows them (kubectl runs that program too; KUBECTL_EXTERNAL_DIFF
+-- names another); managedFields left out, a Secret's values masked. Exit 0:
+-- no differences, 1: some, >1: an error.
+function M.diff(sess, ctx)
+  local env, f = sess.env, ctx.flags
+  local c, conn = sess:client(f)
+  local A = require("k8s.apply")
+  local objs = manifest_objects(sess, c, conn, f.filename or {}, "diff",
+    { recursive = f.recursive, namespace_flag = f.namespace })
+  local prog = env.getenv("KUBECTL_EXTERNAL_DIFF")
+  local argv0 = {}
+  if prog and prog ~= "" then for w in prog:gmatch("%S+") do argv0[#argv0 + 1] = w end else argv0 = { "diff", "-u", "-N" } end
+  local function clean(o)
+    if type(o) ~= "table" then return nil end
+    if type(o.metadata) == "table" then o.metadata.managedFields = nil end
+    return o
+  end
+  -- a Secret's values never shown: *** (kubectl's marks when one changes)
+  local function mask(live, merged)
+    local any = live or merged
+    if not any or any.kind ~= "Secret" then return end
+    local ld = live and type(live.data) == "table" and live.data or nil
+    local md = merged and type(merged.data) == "table" and merged.data or nil
+    local keys = {}
+    for k in pairs(ld or {}) do keys[k] = true end
+    for k in pairs(md or {}) do keys[k] = true end
+    for k in pairs(keys) do
+      local lv, mv = ld and ld[k], md and md[k]
+      if lv ~= nil and mv ~= nil and lv ~= mv then ld[k], md[k] = "*** (before)", "*** (after)"
+      else
+        if lv ~= nil then ld[k] = "***" end
+        if mv ~= nil then md[k] = "***" end
+      end
+    end
+  end
+  local status = 0
+  for _, o in ipairs(objs) do
+    local path = discovery.path(o.r, o.ns, o.name)
+    local res, err, _, code = c:request{ path = path, accept = "application/json", timeout_ms = 30000 }
+    if not res and code ~= 404 then error(err, 0) end
+    local live = res and clean(env.json.decode(res.body)) or nil
+    local merged
+    if f["server-side"] then
+      local q = util.query({ fieldManager = f["field-manager"] or offline.MANAGER, dryRun = "All",
+                             force = f["force-conflicts"] and "true" or nil })
+      local pr, perr = c:request{ method = "PATCH", path = path .. q, body = env.json.encode(o.doc),
+        content_type = "application/apply-patch+yaml", accept = "application/json", timeout_ms = 30000 }
+      if not pr then error(perr, 0) end
+      merged = env.json.decode(pr.body)
+    else
+      local verb, obj, nerr = A.object(sess, c, o, { dry = "server", discovery = discovery })
+      if not verb then error(nerr, 0) end
+      merged = obj
+    end
+    merged = clean(merged)
+    mask(live, merged)
+    local base = ("%s.%s.%s.%s"):format(o.r.group ~= "" and o.r.group or "", o.r.version or (o.r.gv or ""):match("([^/]+)$") or "",
+      o.r.kind, (o.ns and (o.ns .. ".") or "") .. o.name):gsub("^%.", "")
+    local lf = env.private_file("LIVE-" .. base, live and env.yaml.encode(live) or "")
+    local mf = env.private_file("MERGED-" .. base, merged and env.yaml.encode(merged) or "")
+    local argv = {}
+    for i, w in ipairs(argv0) do argv[i] = w end
+    if not prog or prog == "" then
+      argv[#argv + 1] = "--label"; argv[#argv + 1] = "LIVE/" .. base
+      argv[#argv + 1] = "--label"; argv[#argv + 1] = "MERGED/" .. base
+    end
+    argv[#argv + 1] = lf
+    argv[#argv + 1] = mf
+    local rc, out, derr = env.spawn(argv)
+    env.remove(lf); env.remove(mf)
+    if rc == nil then error(("k8s diff: cannot run %s: %s"):format(argv0[1], tostring(out)), 0) end
+    if rc > 1 then error(("k8s diff: %s failed: %s"):format(argv0[1], derr or ""), 0) end
+    if rc == 1 then
+      status = 1
+      ctx.out(("diff -u -N LIVE/%s MERGED/%s\n"):format(base, base) .. out)
+    end
+  end
+  return status
+end
+
 -- ---------------------------------------------------------------- create
 M.guard, M.dry_run = guard, dry_run
 -- (one list: create's spec and the words handed to kubectl for the generators it keeps)
@@ -1994,6 +2077,14 @@ function M.specs(sess, a)
                   help = "client: say what would change; server: ask the server; nothing is changed" } },
       examples = { { "k8s taint nodes node-1 dedicated=db:NoSchedule" }, { "k8s taint nodes node-1 dedicated:NoSchedule-", "remove it" },
                    { "k8s taint nodes -l pool=gpu gpu=true:NoExecute --overwrite" } } },
+    { name = "diff", summary = "What apply -f would change: the live objects against the server's dry run, as diff -u",
+      handler = run(M.diff),
+      flags = { { name = "filename", short = "f", type = "list", metavar = "FILE", help = "file, directory, - or URL (repeatable)" },
+                { name = "recursive", short = "R", type = "bool", help = "the directories of -f DIR too" },
+                { name = "server-side", type = "bool", help = "as apply --server-side would change them" },
+                { name = "field-manager", type = "string", metavar = "NAME", help = "with --server-side" },
+                { name = "force-conflicts", type = "bool", help = "with --server-side" } },
+      examples = { { "k8s diff -f app.yaml", "exit 0: nothing would change, 1: the differences shown" } } },
     { name = "uncordon", summary = "Mark nodes schedulable", args = { { name = "nodes", variadic = true, help = "node names" } },
       handler = run(M.uncordon), examples = { { "k8s uncordon node-1" } } },
     { name = "apply", summary = "Apply manifests as kubectl does: -f FILE|DIR|- (client-side; --server-side)", handler = run(M.apply),
