@@ -118,7 +118,7 @@ stringData: { password: hunter2 }
     assert.equal(0, st, out .. err)
     assert.equal("", out)
     spec.write(f, (doc:gsub('a: "1"', 'a: "2"'):gsub("hunter2", "hunter3")))
-    out, _, st = H.run("k8s diff -f " .. f)
+    out, err, st = H.run("k8s diff -f " .. f)
     assert.equal(1, st)
     assert.matches('\n%-  a: "1"\n%+  a: "2"\n', out)
     assert.matches("%*%*%* %(before%)", out)
