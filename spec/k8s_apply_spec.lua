@@ -119,7 +119,7 @@ stringData: { password: hunter2 }
     assert.equal("", out)
     spec.write(f, (doc:gsub('a: "1"', 'a: "2"'):gsub("hunter2", "hunter3")))
     out, err, st = H.run("k8s diff -f " .. f)
-    assert.equal(1, st)
+    assert.equal(1, st, err)
     assert.matches('\n%-  a: "1"\n%+  a: "2"\n', out)
     assert.matches("%*%*%* %(before%)", out)
     assert.matches("%*%*%* %(after%)", out)
