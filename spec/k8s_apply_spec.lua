@@ -108,7 +108,7 @@ stringData: { password: hunter2 }
     spec.write(f, doc)
     local out, err, st = H.run("k8s diff -f " .. f)
     assert.equal(1, st, err)
-    assert.matches("diff %-u %-N LIVE/%.v1%.ConfigMap%." .. NS:gsub("%-", "%%-") .. "%.dcm MERGED/", out)
+    assert.matches("diff %-u %-N LIVE/v1%.ConfigMap%." .. NS:gsub("%-", "%%-") .. "%.dcm MERGED/", out)
     assert.matches("\n%+  a: \"1\"\n", out)
     assert.falsy(out:find("hunter2", 1, true) or out:find("aHVudGVyMg", 1, true), "a secret value shown")
     assert.matches("password: '?%*%*%*'?", out)

@@ -1732,6 +1732,16 @@ function M.diff(sess, ctx)
         if mv ~= nil then md[k] = "***" end
       end
     end
+    -- the last applied configuration repeats the values (client-side apply keeps it)
+    local function ann(o) return o and type(o.metadata) == "table" and type(o.metadata.annotations) == "table"
+      and o.metadata.annotations or nil end
+    local la, ma = ann(live), ann(merged)
+    local lv, mv = la and la[A.LAST], ma and ma[A.LAST]
+    if lv ~= nil and mv ~= nil and lv ~= mv then la[A.LAST], ma[A.LAST] = "*** (before)", "*** (after)"
+    else
+      if lv ~= nil then la[A.LAST] = "***" end
+      if mv ~= nil then ma[A.LAST] = "***" end
+    end
   end
   local status = 0
   for _, o in ipairs(objs) do
