@@ -377,6 +377,43 @@ spec:
     assert.matches("refused: read%-only mode", err)
   end)
 
+  it("set image updates the named containers as kubectl does, and says nothing when nothing changes", function()
+    kubectl("-n team-a delete deploy vset --ignore-not-found")
+    ok_run("k8s -n team-a create deployment vset --image=nginx:1.25")
+    local function image() return (kubectl("-n team-a get deploy vset -o jsonpath='{.spec.template.spec.containers[0].image}'")) end
+    local function theirs(args)
+      local out, rc = spec.sh(("KUBECONFIG='%s' %s -n team-a %s 2>&1"):format(KC, H.tools.kubectl_cmd(), args))
+      return out, rc
+    end
+    local function mine(args)
+      local out, err, st = H.run("k8s -n team-a " .. args)
+      return out .. err:gsub("^vcli: ", ""), st
+    end
+    assert.equal("deployment.apps/vset image updated\n", (mine("set image deploy/vset nginx=nginx:1.26")))
+    assert.equal("nginx:1.26", image())
+    -- the same image again: nothing said, nothing sent, as kubectl
+    assert.same({ "", 0 }, { mine("set image deploy/vset nginx=nginx:1.26") })
+    assert.same({ theirs("set image deploy/vset nginx=nginx:1.26") }, { mine("set image deploy/vset nginx=nginx:1.26") })
+    -- an unknown container: kubectl's error and exit code
+    local m, mst = mine("set image deploy/vset nope=x:1")
+    local t, tst = theirs("set image deploy/vset nope=x:1")
+    assert.equal(tst, mst)
+    assert.equal(t:match("^[^\n]*"), m:match("^[^\n]*"))
+    -- "*" for every container, TYPE NAME form, dry runs change nothing
+    assert.equal("deployment.apps/vset image updated (dry run)\n", (mine("set image deployment vset '*=nginx:1.27' --dry-run=client")))
+    assert.equal("deployment.apps/vset image updated (server dry run)\n", (mine("set image deploy/vset '*=nginx:1.27' --dry-run=server")))
+    assert.equal("nginx:1.26", image())
+    assert.matches("image: nginx:1.27", (mine("set image deploy/vset '*=nginx:1.27' --dry-run=client -o yaml")))
+    assert.equal("deployment.apps/vset\n", (mine("set image deploy/vset '*=nginx:1.27' -o name")))
+    assert.equal("nginx:1.27", image())
+    -- read-only refuses it before anything is sent
+    local _, err, st = H.run("k8s -n team-a set image deploy/vset nginx=nginx:1.28 --readonly")
+    assert.equal(1, st)
+    assert.matches("refused: read%-only mode", err)
+    assert.equal("nginx:1.27", image())
+    kubectl("-n team-a delete deploy vset --wait=false")
+  end)
+
   it("cordon and uncordon a node", function()
     assert.equal("node/vcli-node-3 cordoned\n", ok_run("k8s cordon vcli-node-3"))
     assert.matches("SchedulingDisabled", kubectl("get node vcli-node-3"))

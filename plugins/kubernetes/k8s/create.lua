@@ -227,7 +227,7 @@ local function nulls(env, v)
   return v
 end
 
-local function print_obj(env, ctx, fmt, obj, what)
+function M.print_object(env, ctx, fmt, obj, what)
   if fmt == "name" then ctx.out(what .. "\n")
   elseif fmt == "json" then ctx.out(env.jsonfmt.encode(obj, "", env.json.array_mt) .. "\n")
   elseif fmt == "yaml" then ctx.out(env.yaml.encode(obj))
@@ -236,6 +236,89 @@ local function print_obj(env, ctx, fmt, obj, what)
     local tpl = jp.parse((fmt:match("^jsonpath=(.*)$")))
     ctx.out(jp.execute(tpl, obj, env.json.null, function(v) return (env.jsonfmt.encode(v, "", env.json.array_mt, true)) end))
   end
+end
+
+-- Every object of -f (files, directories, -, URLs), each tried: action(o, "kind/name")
+-- prints its result; a failure goes to stderr in kubectl's words ("error when
+-- creating "f.yaml": …") and the others go on. -> exit status (1 when any failed)
+function M.each_object(sess, ctx, V, c, conn, verb, gerund, action)
+  local f = ctx.flags
+  local objs = V.manifest_objects(sess, c, conn, f.filename, verb,
+    { each = true, recursive = f.recursive, namespace_flag = f.namespace })
+  local failed = 0
+  for _, o in ipairs(objs) do
+    local ok, err = true, o.err
+    if not err then ok, err = pcall(action, o, discovery.kind_prefix(o.r) .. "/" .. o.name) end
+    if not ok or o.err then
+      failed = failed + 1
+      local msg = tostring(err)
+      if not o.err then
+        msg = msg:gsub("^(Error from server %b()): ", ("%%1: error when %s %q: "):format(gerund, o.file))
+      end
+      ctx.err(msg .. "\n")
+    end
+  end
+  return failed > 0 and 1 or 0
+end
+
+-- kubectl replace -f, natively: each object PUT in place (at the live object's
+-- resourceVersion when the file has none, as kubectl does), "replaced"; --force
+-- deletes it first and creates it anew.
+function M.replace(sess, ctx, V)
+  local env, f = sess.env, ctx.flags
+  local c, conn = sess:client(f)
+  local dry = V.dry_run(f)
+  if not dry then V.guard(sess, conn, "replace") end
+  if not (f.filename and #f.filename > 0) then fail("error: must specify --filename to replace") end
+  local words = ctx.args.items or {}
+  if #words > 0 then fail("error: Unexpected args: [" .. table.concat(words, " ") .. "]") end
+  local fmt = f.output
+  local suffix = dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
+  local q = util.query({ dryRun = dry == "server" and "All" or nil, fieldManager = "kubectl-replace" })
+  local function call(method, path, obj)
+    local res, err = c:request{ method = method, path = path, body = obj and env.json.encode(obj) or nil,
+      content_type = obj and "application/json" or nil, accept = "application/json", timeout_ms = 30000 }
+    if not res then fail(err) end
+    return res.body ~= "" and env.json.decode(res.body) or nil
+  end
+  return M.each_object(sess, ctx, V, c, conn, "replace", "replacing", function(o, what)
+    local obj = o.doc
+    if type(obj.metadata) ~= "table" then obj.metadata = {} end
+    if o.ns then obj.metadata.namespace = o.ns end
+    local path = discovery.path(o.r, o.ns, o.name)
+    if f.force then
+      if dry ~= "client" then
+        local _, err, _, code = c:request{ method = "DELETE", path = path .. util.query({ dryRun = dry == "server" and "All" or nil }),
+          accept = "application/json", timeout_ms = 30000 }
+        if err and code ~= 404 then fail(err) end
+        if not err then
+          ctx.out(what .. " deleted\n")
+          -- gone before it comes back (finalizers, graceful deletion)
+          if dry ~= "server" then
+            local deadline = env.now() + (tonumber(f.timeout) or 60) * 1000
+            while c:get_json(path) do
+              if env.now() > deadline then fail("error: timed out waiting for " .. what .. " to be deleted") end
+              env.sleep(200)
+            end
+          end
+        end
+      end
+      obj.metadata.resourceVersion = nil
+      if dry ~= "client" then
+        obj = call("POST", discovery.path(o.r, o.ns) .. q, obj)
+      end
+    else
+      if dry ~= "client" then
+        if not obj.metadata.resourceVersion then
+          local live, err = c:get_json(path)
+          if not live then fail(err) end
+          obj.metadata.resourceVersion = live.metadata.resourceVersion
+        end
+        obj = call("PUT", path .. q, obj)
+      end
+    end
+    if fmt then M.print_object(env, ctx, fmt, obj, what) else ctx.out(what .. " replaced" .. suffix .. "\n") end
+  end)
 end
 
 -- M.run(sess, ctx, verbs): verbs is k8s.verbs (its guard, manifests, dry-run)
@@ -262,30 +345,12 @@ function M.run(sess, ctx, V)
   end
   if f.filename and #f.filename > 0 then
     if #words > 0 then fail("error: Unexpected args: [" .. table.concat(words, " ") .. "]") end
-    local objs = V.manifest_objects(sess, c, conn, f.filename, "create",
-      { each = true, recursive = f.recursive, namespace_flag = f.namespace })
-    local failed = 0
-    for _, o in ipairs(objs) do
-      local ok, err = true, o.err
-      if not err then
-        ok, err = pcall(function()
-          local what = discovery.kind_prefix(o.r) .. "/" .. o.name
-          local obj = o.doc
-          if o.ns and type(obj.metadata) == "table" then obj.metadata.namespace = o.ns end
-          if dry ~= "client" then obj = post(o.r, o.ns, obj) end
-          if fmt then print_obj(env, ctx, fmt, obj, what) else ctx.out(what .. " created" .. suffix .. "\n") end
-        end)
-      end
-      if not ok or o.err then
-        failed = failed + 1
-        local msg = tostring(err)
-        if not o.err then
-          msg = msg:gsub("^(Error from server %b()): ", ("%%1: error when creating %q: "):format(o.file))
-        end
-        ctx.err(msg .. "\n")
-      end
-    end
-    return failed > 0 and 1 or 0
+    return M.each_object(sess, ctx, V, c, conn, "create", "creating", function(o, what)
+      local obj = o.doc
+      if o.ns and type(obj.metadata) == "table" then obj.metadata.namespace = o.ns end
+      if dry ~= "client" then obj = post(o.r, o.ns, obj) end
+      if fmt then M.print_object(env, ctx, fmt, obj, what) else ctx.out(what .. " created" .. suffix .. "\n") end
+    end)
   end
   local kind = words[1]
   if not kind then
@@ -324,7 +389,7 @@ function M.run(sess, ctx, V)
     end
     obj = res
   end
-  if fmt then print_obj(env, ctx, fmt, obj, what) else ctx.out(what .. " created" .. suffix .. "\n") end
+  if fmt then M.print_object(env, ctx, fmt, obj, what) else ctx.out(what .. " created" .. suffix .. "\n") end
   return 0
 end
 

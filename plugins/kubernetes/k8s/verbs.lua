@@ -1788,6 +1788,34 @@ function M.diff(sess, ctx)
   return status
 end
 
+-- ---------------------------------------------------------------- set
+-- set image natively (k8s/set.lua); set env|resources|selector|serviceaccount|subject through kubectl
+local SET_FLAGS = {
+  { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "every object of the type matching it" },
+  { name = "all", type = "bool", help = "every object of the type in the namespace" },
+  { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
+    help = "client: say what would change; server: ask the server; nothing is changed" },
+  { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml, json or jsonpath=…" },
+}
+function M.set(sess, ctx)
+  local items = ctx.args.items or {}
+  if items[1] == "image" then
+    local sub = setmetatable({ args = { items = { unpack(items, 2) } } }, { __index = ctx })
+    return require("k8s.set").image(sess, sub, M)
+  end
+  guard(sess, sess:conn(ctx.flags), "set")
+  local rest = { "set" }
+  for _, w in ipairs(ctx.positional or items) do rest[#rest + 1] = w end
+  for _, fl in ipairs(SET_FLAGS) do
+    local v = ctx.flags[fl.name]
+    if v == true then rest[#rest + 1] = "--" .. fl.name
+    elseif v ~= nil and v ~= false then rest[#rest + 1] = ("--%s=%s"):format(fl.name, tostring(v)) end
+  end
+  return delegate(sess, ctx, rest, "set " .. tostring(items[1]))
+end
+M.targets_of = function(sess, ctx, words) return (targets(sess, ctx, words)) end
+M.print_object = function(...) return require("k8s.create").print_object(...) end
+
 -- ---------------------------------------------------------------- create
 M.guard, M.dry_run = guard, dry_run
 -- (one list: create's spec and the words handed to kubectl for the generators it keeps)
@@ -1810,6 +1838,12 @@ local CREATE_FLAGS = { { name = "filename", short = "f", type = "list", metavar 
   { name = "replicas", short = "r", type = "int", min = 0, metavar = "N", help = "deployment: replicas (1)" },
   { name = "port", type = "int", min = 1, metavar = "PORT", help = "deployment: the container's port" },
   { name = "from", type = "string", metavar = "cronjob/NAME", help = "job: from a CronJob's template" } }
+
+local REPLACE_FLAGS = { CREATE_FLAGS[1], CREATE_FLAGS[2], CREATE_FLAGS[3],
+  { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml or json" },
+  { name = "force", type = "bool", help = "delete each object and create it anew" },
+  { name = "timeout", type = "int", min = 0, metavar = "SECS", help = "--force: how long to wait for the deletion (60)" } }
+function M.replace(sess, ctx) return require("k8s.create").replace(sess, ctx, M) end
 
 function M.create(sess, ctx)
   local st = require("k8s.create").run(sess, ctx, M)
@@ -2072,6 +2106,16 @@ function M.specs(sess, a)
                 { name = "all", type = "bool", help = "every object of the type in the namespace" } },
       examples = { { "k8s wait --for=condition=Ready pod/web-1 --timeout 60s" }, { "k8s wait --for=delete pod -l app=web" },
                    { "k8s wait --for=jsonpath='{.status.phase}'=Running pod/web-1" } } },
+    { name = "set", summary = "set image TYPE/NAME CONTAINER=IMAGE… (natively); set env|resources|… through kubectl",
+      handler = run(M.set), passthrough_unknown = true, flags = SET_FLAGS,
+      args = { { name = "items", variadic = true, help = "image TYPE/NAME… CONTAINER=IMAGE…",
+                 complete = function(p, cctx)
+                   local w = cctx and cctx.words or {}
+                   if #w <= 3 then return { "image", "env", "resources", "selector", "serviceaccount", "subject" } end
+                   return a.names_arg.complete(p, cctx)
+                 end } },
+      examples = { { "k8s set image deploy/web web=nginx:1.26", "deployment.apps/web image updated" },
+                   { "k8s set image deploy/web '*=nginx:1.26'", "every container" } } },
     { name = "taint", summary = "Add or remove node taints: taint nodes NAME KEY[=VALUE]:EFFECT, KEY[:EFFECT]-",
       handler = run(M.taint),
       args = { { name = "items", variadic = true, help = "nodes NAME (or -l SEL, --all) and the taints",
@@ -2112,6 +2156,10 @@ function M.specs(sess, a)
                    { "cat app.yaml | vcli k8s apply -f -", "from standard input" },
                    { "k8s apply -f manifests/ -R --dry-run=server", "every .yaml/.json below a directory, checked by the server" },
                    { "k8s apply -f app.yaml --server-side", "the server merges; conflicts with other managers are errors" } } },
+    { name = "replace", summary = "Replace objects with -f FILE|DIR|-|URL (as kubectl replace; --force deletes and re-creates)",
+      handler = run(M.replace), flags = REPLACE_FLAGS,
+      args = { { name = "items", variadic = true, optional = true, help = "(none: the objects come from -f)" } },
+      examples = { { "k8s replace -f web.yaml", "deployment.apps/web replaced" }, { "k8s replace --force -f job.yaml" } } },
     { name = "create", summary = "Create from -f FILE|DIR|-, or namespace|configmap|secret|deployment|serviceaccount|job NAME",
       -- (flags of generators vcli leaves to kubectl, create role --verb…, pass as words)
       handler = run(M.create), passthrough = true, passthrough_unknown = true,

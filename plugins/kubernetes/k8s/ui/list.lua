@@ -207,6 +207,36 @@ function L:load_contexts()
   self:dirty()
 end
 
+-- The list at path as the server's Table, in chunks of the session's page size ->
+-- rows, resourceVersion (nil when the view stopped meanwhile); on_chunk(rows so far,
+-- first, more to come, the chunk's Table) after each chunk.
+function L:list_chunks(gen, c, path, on_chunk)
+  local env = self.env
+  local q = { limit = self.sess:chunk_size(self.conn, {}), labelSelector = self.selector, fieldSelector = self.field,
+              includeObject = "Metadata" }
+  local all, rv, cont, first = {}, nil, nil, true
+  repeat
+    q.continue = cont
+    local res, err, kind = c:request({ path = path .. util.query(q), accept = get.TABLE_ACCEPT, timeout_ms = 120000 })
+    if self:stopped(gen) then return nil end
+    if not res then fail(err, kind) end
+    local tbl = env.json.decode(get.drop_managed_fields(res.body)) or env.json.decode(res.body)
+    if type(tbl) ~= "table" or tbl.kind ~= "Table" then fail("the server did not answer a Table for " .. self.r.name, "http") end
+    for _, trow in ipairs(tbl.rows or {}) do
+      local row = self:row_of(trow)
+      if self:owned(row) then all[#all + 1] = row end
+    end
+    rv = tbl.metadata and tbl.metadata.resourceVersion or rv
+    cont = tbl.metadata and tbl.metadata.continue
+    if cont == "" then cont = nil end
+    if on_chunk then on_chunk(all, first, cont ~= nil, tbl) end
+    first = false
+    tbl = nil -- luacheck: ignore 311
+    collectgarbage("step", 2000)
+  until not cont
+  return all, rv
+end
+
 function L:load_and_watch(gen)
   local env, sess = self.env, self.sess
   if self.type == "contexts" then return self:load_contexts() end
@@ -219,43 +249,24 @@ function L:load_and_watch(gen)
   local ns = (r.namespaced and not self.all) and conn.namespace or nil
   self.view_ns = ns
   local path = discovery.path(r, ns)
-  local q = { limit = sess:chunk_size(conn, {}), labelSelector = self.selector, fieldSelector = self.field,
-              includeObject = "Metadata" }
-  local all, rv, cont = {}, nil, nil
-  local first = true
-  repeat
-    q.continue = cont
-    local res, err, kind = c:request({ path = path .. util.query(q), accept = get.TABLE_ACCEPT, timeout_ms = 120000 })
-    if self:stopped(gen) then return end
-    if not res then fail(err, kind) end
-    local tbl = env.json.decode(get.drop_managed_fields(res.body)) or env.json.decode(res.body)
-    if type(tbl) ~= "table" or tbl.kind ~= "Table" then fail("the server did not answer a Table for " .. r.name, "http") end
+  local all, rv = self:list_chunks(gen, c, path, function(rows, first, more, tbl)
     if first then
       self.cols = self:columns_of(tbl)
       self.t:set_columns(self.cols)
     end
-    for _, trow in ipairs(tbl.rows or {}) do
-      local row = self:row_of(trow)
-      if self:owned(row) then all[#all + 1] = row end
-    end
-    rv = tbl.metadata and tbl.metadata.resourceVersion or rv
-    cont = tbl.metadata and tbl.metadata.continue
-    if cont == "" then cont = nil end
     -- the first screen as soon as the first chunk is in, the whole list at
     -- its end (set_rows costs the whole list: not once per chunk)
-    if first or not cont then
-      self:set_rows(all, first)
+    if first or not more then
+      self:set_rows(rows, first)
       -- the header's server version once the first rows are in (not before
       -- them, nor beside them: its handshake would delay them)
       if first and not self.server then env.go(function() pcall(self.server_version, self, c) self:dirty() end) end
-      if cont then self.t.loading = true end
+      if more then self.t.loading = true end
     end
-    self.loaded = #all
+    self.loaded = #rows
     self:dirty()
-    first = false
-    tbl = nil -- luacheck: ignore 311
-    collectgarbage("step", 2000)
-  until not cont
+  end)
+  if not all then return end
   self.t.loading = nil
   self.t.empty = (ns and ("No resources found in %s namespace."):format(ns) or "No resources found.")
   self.state, self.error, self.offline_since = "live", nil, nil
@@ -281,18 +292,13 @@ function L:load_and_watch(gen)
       self:dirty()
     end,
     relist = function()
-      local res, err, kind = c:request({ path = path .. util.query({ labelSelector = self.selector,
-        fieldSelector = self.field, includeObject = "Metadata" }), accept = get.TABLE_ACCEPT, timeout_ms = 120000 })
-      if not res then fail(err, kind) end
-      local tbl = env.json.decode(get.drop_managed_fields(res.body)) or env.json.decode(res.body)
-      local rows = {}
-      for _, trow in ipairs(tbl.rows or {}) do
-        local row = self:row_of(trow)
-        if self:owned(row) then rows[#rows + 1] = row end
-      end
+      -- in chunks as the first list (a 50 000-row answer in one piece is what chunking avoids);
+      -- the rows on screen stay until the new list is whole
+      local rows, new_rv = self:list_chunks(gen, c, path)
+      if not rows then return rv end
       self:set_rows(rows)
       self:dirty()
-      return tbl.metadata and tbl.metadata.resourceVersion
+      return new_rv
     end,
     on_event = function(ty, obj)
       if self:stopped(gen) or type(obj) ~= "table" then return end

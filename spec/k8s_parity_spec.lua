@@ -1,0 +1,246 @@
+-- kubectl parity: every case of spec/support/k8s/parity_cases.lua run through the reference
+-- kubectl and through the vcli binary (`vcli k8s …`, as a user's alias `k=vcli k8s` runs it)
+-- against the test cluster, stdout, stderr and exit code compared after masking what moves
+-- (ages, timestamps, uids, resource versions, generated names). Every native case runs a
+-- second time with kubectl absent from PATH: vcli must not need it.
+-- VCLI_K8S_SPEC_REUSE=1 uses an already running cluster and leaves it running.
+local H = dofile("spec/support/k8s/helper.lua")
+local cases = dofile("spec/support/k8s/parity_cases.lua")
+
+local reuse = os.getenv("VCLI_K8S_SPEC_REUSE") == "1"
+local E, KC, home, nokube_path, kube_path
+local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function kubectl(args) return H.kubectl(KC, args) end
+
+-- one side of a case: "k" kubectl, "v" vcli, "w" vcli without kubectl on PATH
+local function run_side(side, args, input, dir)
+  local cmd
+  if side == "k" then
+    cmd = ("KUBECONFIG=%s %s %s"):format(shq(KC), H.tools.kubectl_cmd(), args)
+  else
+    cmd = ("env HOME=%s XDG_CONFIG_HOME=%s/config XDG_STATE_HOME=%s/state XDG_CACHE_HOME=%s/cache KUBECONFIG=%s PATH=%s %s --norc k8s %s")
+      :format(shq(home), shq(home), shq(home), shq(home), shq(KC), shq(side == "v" and kube_path or nokube_path),
+              shq(spec.vcli), args)
+  end
+  local inf = dir .. "/stdin"
+  spec.write(inf, input or "")
+  local out, rc = spec.sh(("cd %s && %s <%s 2>%s/stderr"):format(shq(dir), cmd, shq(inf), shq(dir)))
+  local err = spec.read(dir .. "/stderr") or ""
+  return out, err, rc
+end
+
+-- what moves between two runs, made the same; name: the side's object name
+local function mask(s, name)
+  s = s:gsub(name, "NAME")
+  s = s:gsub("NAME%-[%w]+%-[%w]+", "NAME-GEN"):gsub("NAME%-[%w][%w][%w][%w][%w]%f[^%w]", "NAME-GEN")
+  s = s:gsub("%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d[%.%d]*Z", "TIME")
+  s = s:gsub("%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d [%+%-]%d%d%d%d %u+", "TIME")
+  s = s:gsub("(uid\"?:%s*\"?)[%x%-]+", "%1UID")
+  s = s:gsub("(resourceVersion\"?:%s*\")%d+", "%1RV")
+  s = s:gsub("/tmp/vcli%-spec%.%w+", "/TMP")
+  s = s:gsub("%f[%w]%d+[smhd]%d*[smh]?%f[^%w]", "AGE"):gsub("<invalid>", "AGE")
+  -- columns: widths follow the masked cells, so runs of spaces between cells count as one
+  s = s:gsub("(%S)  +", "%1  ")
+  return s
+end
+
+local function subst(s, name, dir) return (s:gsub("{n}", name):gsub("{dir}", dir)) end
+
+local function strip_prefix(err) return (err:gsub("^vcli: ", ""):gsub("\nvcli: ", "\n")) end
+
+local function prepare(case, name, dir)
+  for f, text in pairs(case.files or {}) do spec.write(dir .. "/" .. subst(f, name, dir), subst(text, name, dir)) end
+  local setup = case.setup
+  if type(setup) == "string" then setup = { setup } end
+  for _, s in ipairs(setup or {}) do
+    local out, rc = spec.sh(("cd %s && KUBECONFIG=%s %s %s"):format(shq(dir), shq(KC), H.tools.kubectl_cmd(), subst(s, name, dir)))
+    if rc ~= 0 then error("setup failed: kubectl " .. subst(s, name, dir) .. ": " .. out, 0) end
+  end
+end
+
+local function outcome(side, case, i)
+  local name = "p" .. i .. side
+  local dir = spec.tmpdir()
+  local wdir = dir .. "/dir"
+  spec.sh("mkdir -p " .. shq(wdir))
+  prepare(case, name, wdir)
+  local out, err, rc = run_side(side, subst(case[1], name, wdir), case.input and subst(case.input, name, wdir), dir)
+  spec.sh("rm -rf " .. shq(dir))
+  err = side == "k" and err or strip_prefix(err)
+  return { out = mask(out, name), err = mask(err, name), rc = rc }
+end
+
+local writes = {}   -- what a case creates, to delete afterwards
+local function mutating(case) return case.setup or case.files or case.input or case[1]:find("{n}", 1, true) end
+
+describe("kubectl parity", function()
+  before_all(function()
+    H.tools.need_kubectl(32, "the parity suite")
+    if reuse and (select(2, spec.sh(H.KUBE .. " status"))) == 0 then E = H.cluster_env()
+    else E = H.start_cluster() end
+    home = spec.tmpdir()
+    -- a kubeconfig of the suite's own, its context's namespace the suite's fixtures
+    local kc = home .. "/kubeconfig"
+    assert(os.execute(("cp %s %s"):format(shq(E.KUBECONFIG), shq(kc))) == 0)
+    KC = kc
+    kube_path = spec.sh("spec/support/kube kubectl --dir"):gsub("%s+$", "") .. ":" .. os.getenv("PATH")
+    -- PATH without any kubectl: a dir of links to what the shell needs
+    local bin = home .. "/bin"
+    spec.sh("mkdir -p " .. shq(bin))
+    for _, tool in ipairs({ "sh", "env", "diff", "cat", "ls", "rm", "mkdir", "mktemp", "bash" }) do
+      spec.sh(("p=$(command -v %s) && ln -sf \"$p\" %s/%s"):format(tool, shq(bin), tool))
+    end
+    nokube_path = bin
+    kubectl("config set-context --current --namespace=vparity")
+    kubectl("delete namespace vparity --ignore-not-found --wait=true --timeout=120s")
+    kubectl("create namespace vparity")
+    spec.eventually(function() return (select(2, spec.sh(("KUBECONFIG=%s %s get sa default -n vparity"):format(shq(KC),
+      H.tools.kubectl_cmd())))) == 0 end, 60000, "the default service account of vparity")
+    local fixtures = home .. "/fixtures.yaml"
+    spec.write(fixtures, [[
+apiVersion: v1
+kind: Pod
+metadata: { name: pweb-0, labels: { app: pweb, tier: web } }
+spec: { containers: [ { name: web, image: "nginx:1.25" } ] }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: pweb-1, labels: { app: pweb, tier: web } }
+spec: { containers: [ { name: web, image: "nginx:1.25" } ] }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: pweb, labels: { app: pweb } }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: pweb, tier: deploy } }
+  template:
+    metadata: { labels: { app: pweb, tier: deploy } }
+    spec: { containers: [ { name: web, image: "nginx:1.25" } ] }
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: psts }
+spec:
+  replicas: 1
+  serviceName: psvc
+  selector: { matchLabels: { app: psts } }
+  template:
+    metadata: { labels: { app: psts } }
+    spec: { containers: [ { name: db, image: "postgres:16" } ] }
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: { name: pds }
+spec:
+  selector: { matchLabels: { app: pds } }
+  template:
+    metadata: { labels: { app: pds } }
+    spec: { containers: [ { name: agent, image: "busybox:1.36" } ] }
+---
+apiVersion: batch/v1
+kind: Job
+metadata: { name: pjob }
+spec:
+  template:
+    spec: { restartPolicy: Never, containers: [ { name: job, image: "busybox:1.36" } ] }
+---
+apiVersion: batch/v1beta1
+kind: CronJob
+metadata: { name: pcron }
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec: { restartPolicy: Never, containers: [ { name: job, image: "busybox:1.36" } ] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: psvc }
+spec: { selector: { app: pweb }, ports: [ { port: 80, targetPort: 8080, name: http } ] }
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: pcm, labels: { app: pcm } }
+data: { a: "1", b: "two" }
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: pcm2 }
+data: { c: "3" }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: psecret }
+type: Opaque
+stringData: { password: "s3cret" }
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: { name: bot }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: { name: bot-cm }
+rules: [ { apiGroups: [""], resources: [configmaps], verbs: [get, list] } ]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: bot-cm }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: bot-cm }
+subjects: [ { kind: ServiceAccount, name: bot, namespace: vparity } ]
+]])
+    kubectl("apply -f " .. shq(fixtures))
+    kubectl("wait --for=condition=Ready pod/pweb-0 pod/pweb-1 --timeout=120s")
+    kubectl("rollout status deploy/pweb --timeout=120s")
+    kubectl("rollout status sts/psts --timeout=120s")
+    kubectl("rollout status ds/pds --timeout=120s")
+  end)
+  after_all(function()
+    if KC then
+      spec.sh(("KUBECONFIG=%s %s delete namespace vparity --wait=false"):format(shq(KC), H.tools.kubectl_cmd()))
+      for name in pairs(writes) do
+        spec.sh(("KUBECONFIG=%s %s delete namespace %s --ignore-not-found --wait=false"):format(shq(KC), H.tools.kubectl_cmd(), name))
+      end
+    end
+    if home then os.execute("rm -rf " .. shq(home)) end
+    if not reuse then H.stop_cluster() end
+  end)
+
+  for i, case in ipairs(cases) do
+    local title = ("#%d k8s %s%s"):format(i, case[1], case.differs and " (differs on purpose: " .. case.differs .. ")" or "")
+    it(title, function()
+      if case.minor then H.tools.need_kubectl(case.minor, "case #" .. i) end
+      local sides = case.bridged and { "v" } or { "v", "w" }
+      local function compare()
+        local k = outcome("k", case, i)
+        if mutating(case) then writes["p" .. i .. "k"] = true end
+        for _, side in ipairs(sides) do
+          local v = outcome(side, case, i)
+          if mutating(case) then writes["p" .. i .. side] = true end
+          local what = side == "w" and " (no kubectl on PATH)" or ""
+          if v.rc ~= k.rc then return false, ("exit %s, kubectl %s%s\nvcli stdout:\n%s\nvcli stderr:\n%s\nkubectl stderr:\n%s")
+            :format(tostring(v.rc), tostring(k.rc), what, v.out, v.err, k.err) end
+          if not case.differs then
+            if v.out ~= k.out then return false, ("stdout%s\n--- kubectl\n%s\n--- vcli\n%s"):format(what, k.out, v.out) end
+            if not case.stdout and v.err ~= k.err then
+              return false, ("stderr%s\n--- kubectl\n%s\n--- vcli\n%s"):format(what, k.err, v.err)
+            end
+          end
+        end
+        return true
+      end
+      -- reads may see the cluster move between the two runs: a few tries; writes run once
+      local ok, why = compare()
+      if not ok and not mutating(case) then
+        for _ = 1, 2 do
+          ok, why = compare()
+          if ok then break end
+        end
+      end
+      if not ok then error(why, 0) end
+    end)
+  end
+end)

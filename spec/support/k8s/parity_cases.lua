@@ -1,0 +1,255 @@
+-- spec/support/k8s/parity_cases.lua — the kubectl parity table (spec/k8s_parity_spec.lua).
+--
+-- Each case is a command line after `kubectl` / `vcli k8s`, run against the test cluster
+-- with a kubeconfig whose context namespace is `vparity` (the suite's fixtures, made in
+-- its before_all). Outputs (stdout, stderr without vcli's "vcli: " prefix) and exit codes
+-- are compared after masking ages, timestamps, uids and resource versions.
+--
+--   [1]       the arguments (a shell string; {n} is the case's own object name, one per
+--             side, so writing cases never share an object; {dir} the side's scratch dir)
+--   setup     kubectl arguments run first for each side ({n} substituted), or a list of them
+--   files     { ["{n}.yaml"] = text } written to {dir} for each side
+--   input     text on standard input
+--   differs   why vcli differs on purpose: only the exit codes are compared
+--   bridged   the verb is handed to kubectl (not run with kubectl absent from PATH)
+--   stdout    compare standard output only (stderr carries a note that differs on purpose)
+--   minor     the kubectl minor version the case needs (skipped, saying so, on an older one)
+local CM = [[
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {n}
+data:
+  a: "1"
+]]
+local CM2 = [[
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {n}
+data:
+  a: "2"
+  b: "3"
+]]
+local TWO = [[
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {n}-one
+data:
+  a: "1"
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {n}-two
+data:
+  a: "2"
+]]
+local BADKIND = [[
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {n}-ok
+---
+apiVersion: v1
+kind: NoSuchKind
+metadata:
+  name: {n}-bad
+]]
+local SVC = [[
+apiVersion: v1
+kind: Service
+metadata:
+  name: {n}
+spec:
+  selector:
+    app: {n}
+  ports:
+  - port: 80
+    targetPort: 8080
+]]
+local OTHERNS = [[
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {n}
+  namespace: default
+data:
+  a: "1"
+]]
+
+local C = {
+  -- ---------------------------------------------------------------- get
+  { "get pods" }, { "get po" }, { "get pod pweb-0" }, { "get pods pweb-0 pweb-1" },
+  { "get pods -o wide" }, { "get pods -o name" }, { "get pod pweb-0 -o json" }, { "get pod pweb-0 -o yaml" },
+  { "get pods -o jsonpath='{.items[*].metadata.name}'" },
+  { "get pods -o jsonpath='{range .items[*]}{.metadata.name}{\"\\t\"}{.status.phase}{\"\\n\"}{end}'" },
+  { "get pods -o custom-columns=NAME:.metadata.name,PHASE:.status.phase" },
+  { "get pods -o custom-columns=NAME:.metadata.name --no-headers" },
+  { "get pods --show-labels" }, { "get pods -l app=pweb" }, { "get pods --selector=app=pweb,tier!=db" },
+  { "get pods -l 'app in (pweb)'" }, { "get pods -l app=nosuch" },
+  { "get pods --field-selector=metadata.name=pweb-1" },
+  { "get pods --no-headers" }, { "get pods --sort-by=.metadata.name" },
+  { "get pods -L app" }, { "get pods --label-columns=app,tier" },
+  { "get deploy" }, { "get deployments.apps" }, { "get deployments.v1.apps" }, { "get deploy pweb -o wide" },
+  { "get deploy,svc" }, { "get deploy,svc -o name" }, { "get deploy,svc -o yaml" }, { "get deploy,svc -o json" },
+  { "get cm pcm -o yaml" }, { "get cm pcm pcm2 -o yaml" }, { "get cm pcm pcm2 -o json" },
+  { "get cm pcm -o jsonpath='{.data.a}'" }, { "get cm pcm -o go-template='{{.data.a}}'" },
+  { "get cm pcm -o template --template='{{.metadata.name}}'" },
+  { "get cm -o name" }, { "get configmaps,secrets -o name" },
+  { "get svc" }, { "get svc -o wide" }, { "get svc psvc -o yaml" }, { "get endpoints psvc" },
+  { "get sts" }, { "get sts -o wide" }, { "get ds" }, { "get ds -o wide" }, { "get rs" }, { "get rs -o wide" },
+  { "get job" }, { "get jobs -o wide" }, { "get cronjob" }, { "get cj -o wide" },
+  { "get sa" }, { "get secret psecret" }, { "get secret psecret -o jsonpath='{.type}'" },
+  { "get pvc" }, { "get ingress" }, { "get role,rolebinding" }, { "get limitrange,resourcequota" },
+  { "get nodes" }, { "get no -o name" }, { "get node vcli-node-1 -o jsonpath='{.metadata.name}'" },
+  { "get ns vparity" }, { "get namespace vparity -o name" }, { "get ns vparity -o yaml" },
+  { "get ns vparity --show-kind" }, { "get pods --show-kind" }, { "get deploy,svc --show-kind" },
+  { "get pod pweb-0 --show-kind" }, { "get pods -A -l app=pweb" }, { "get pods --all-namespaces -l app=pweb -o name" },
+  { "get pods -A --field-selector=metadata.namespace=vparity" }, { "get pods -n vparity" }, { "get pods --namespace=vparity" },
+  { "-n vparity get pods" }, { "--namespace vparity get deploy" },
+  { "get crd" }, { "get apiservice v1.apps" }, { "get priorityclass" }, { "get storageclass" },
+  { "get clusterrole view -o name" }, { "get clusterrolebinding cluster-admin -o name" },
+  { "get pods -o jsonpath='{.items[0].metadata.labels.app}'" }, { "get pods -o jsonpath='{.items[*].spec.containers[*].image}'" },
+  { "get pods -o jsonpath='{.items[?(@.metadata.name==\"pweb-1\")].metadata.name}'" },
+  { "get deploy pweb -o jsonpath='{.spec.replicas}'" }, { "get deploy pweb -o jsonpath='{.metadata.labels}'" },
+  { "get pods --raw /api/v1/namespaces/vparity/pods/pweb-0", differs = "--raw takes no TYPE; both refuse the mix" },
+  { "get --raw /api/v1/namespaces/vparity/configmaps/pcm" }, { "get --raw /version" }, { "get --raw /nosuch" },
+  -- names found, then errors; unknown things
+  { "get pods pweb-0 nosuch" }, { "get pods nosuch" }, { "get deploy pweb nosuch" }, { "get cm nosuch -o yaml" },
+  { "get nosuchtype" }, { "get pods nosuch --ignore-not-found" }, { "get nosuchtype/x" },
+  { "get pods --ignore-not-found -l app=nosuch" }, { "get ns nosuch" }, { "get pods -o badformat" },
+  { "get pods -o jsonpath='{.items[0].nosuch}'" }, { "get pods -o jsonpath='{.items['" },
+  { "get pods -o custom-columns=BAD" }, { "get pods -l 'a in'" }, { "get pods --field-selector=nosuch=1" },
+  { "get", differs = "vcli says which resource is wanted in its own words and lists kinds differently" },
+  { "get pods --sort-by=.metadata.nosuch" },
+  -- ---------------------------------------------------------------- describe
+  { "describe cm pcm" }, { "describe configmap pcm pcm2" }, { "describe secret psecret" }, { "describe sa default" },
+  { "describe svc psvc" }, { "describe ns vparity" }, { "describe cm nosuch" }, { "describe nosuchtype x" },
+  { "describe deploy pweb" }, { "describe pod pweb-0" }, { "describe sts psts" }, { "describe ds pds" },
+  { "describe job pjob" }, { "describe cronjob pcron" }, { "describe cm -l app=pcm" },
+  -- ---------------------------------------------------------------- logs
+  { "logs pweb-0 --tail 3" }, { "logs pweb-0 --tail=1 -c web" }, { "logs pod/pweb-0 --tail 2" },
+  { "logs pweb-0 -c nope" }, { "logs nosuch" }, { "logs pweb-0 --tail 2 --prefix" },
+  { "logs -l app=pweb --tail 1 --prefix", differs = "the pods' lines interleave in arrival order" },
+  -- ---------------------------------------------------------------- discovery, version, config
+  { "api-resources" }, { "api-resources --namespaced=false" }, { "api-resources --api-group=apps" },
+  { "api-resources -o name" }, { "api-resources -o wide" }, { "api-resources --verbs=list --namespaced=true -o name" },
+  { "api-versions" },
+  { "version -o json", differs = "the client version is vcli's, not kubectl's" },
+  { "version", differs = "the client version is vcli's, not kubectl's" },
+  { "cluster-info", differs = "kubectl colours the URLs on a terminal only; vcli the same, but names the server once" },
+  { "config view" }, { "config view --minify" }, { "config view -o json" }, { "config view --raw --minify" },
+  { "config get-contexts" }, { "config current-context" }, { "config get-contexts nosuch" },
+  { "config view -o jsonpath='{.contexts[0].name}'" },
+  -- ---------------------------------------------------------------- auth
+  { "auth can-i get pods" }, { "auth can-i delete pods --as=system:serviceaccount:vparity:bot" },
+  { "auth can-i list configmaps --as=system:serviceaccount:vparity:bot" },
+  { "auth can-i get pods --as=system:serviceaccount:vparity:bot -n default" },
+  { "auth can-i create deployments.apps" }, { "auth can-i '*' '*'" }, { "auth can-i get /healthz" },
+  { "auth can-i get pods/log" }, { "auth can-i nosuchverb pods" },
+  { "get cm --as=system:serviceaccount:vparity:bot" }, { "get secrets --as=system:serviceaccount:vparity:bot" },
+  { "get pods --as=system:serviceaccount:vparity:bot --as-group=system:authenticated" },
+  -- ---------------------------------------------------------------- rollout, wait
+  { "rollout status deploy/pweb" }, { "rollout history deploy/pweb" }, { "rollout status sts/psts" },
+  { "rollout history sts/psts" }, { "rollout status ds/pds" }, { "rollout history ds/pds" },
+  { "rollout status deploy/nosuch" }, { "rollout status cm/pcm" },
+  { "wait --for=condition=Available deploy/pweb --timeout=30s" }, { "wait --for=condition=complete job/pjob --timeout=60s" },
+  { "wait --for=jsonpath='{.status.phase}'=Running pod/pweb-0 --timeout=30s" },
+  { "wait --for=delete pod/nosuch --timeout=5s" }, { "wait --for=condition=Ready pod/nosuch --timeout=2s" },
+  -- ---------------------------------------------------------------- create
+  { "create cm {n} --from-literal=a=1" }, { "create configmap {n} --from-literal=a=1 --from-literal=b=2 -o yaml" },
+  { "create cm {n} --from-literal=a=1 --dry-run=client -o yaml" }, { "create cm {n} --from-literal=a=1 --dry-run=server" },
+  { "create cm {n} --from-literal=a=1 -o name" }, { "create cm {n} --from-file={dir}/{n}.yaml", files = { ["{n}.yaml"] = CM } },
+  { "create cm {n} --from-literal=a=1", setup = "create cm {n}" },
+  { "create secret generic {n} --from-literal=password=s3cret -o name" },
+  { "create secret generic {n} --from-literal=a=1 --type=example.com/x" },
+  { "create secret docker-registry {n} --docker-server=r.example --docker-username=u --docker-password=p" },
+  { "create deployment {n} --image=nginx:1.25" }, { "create deploy {n} --image=nginx:1.25 --replicas=2 --port=80" },
+  { "create deployment {n} --image=nginx:1.25 --dry-run=client -o yaml" },
+  { "create namespace {n}" }, { "create ns {n} --dry-run=client -o yaml" },
+  { "create sa {n}" }, { "create serviceaccount {n} -o name" },
+  { "create job {n} --image=busybox:1.36" }, { "create job {n} --from=cronjob/pcron" },
+  { "create job {n} --image=busybox:1.36 -- echo hi" },
+  { "create -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = CM } },
+  { "create -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = TWO } },
+  { "create -f -", input = CM }, { "create -f {dir}/{n}.yaml -o name", files = { ["{n}.yaml"] = CM } },
+  { "create -f {dir}/nosuch.yaml" },
+  { "create role {n} --verb=get --resource=pods", bridged = true },
+  { "create quota {n} --hard=pods=10", bridged = true },
+  { "create cm", differs = "vcli names the missing NAME in its own usage line" },
+  -- ---------------------------------------------------------------- apply
+  { "apply -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = CM } },
+  { "apply -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = CM }, setup = "apply -f {dir}/{n}.yaml" },
+  { "apply -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = CM2, ["old.yaml"] = CM }, setup = "apply -f {dir}/old.yaml" },
+  { "apply -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = TWO } },
+  { "apply -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = BADKIND } },
+  { "apply -f {dir}/{n}.yaml -o name", files = { ["{n}.yaml"] = CM } },
+  { "apply -f {dir}/{n}.yaml --dry-run=client", files = { ["{n}.yaml"] = CM } },
+  { "apply -f {dir}/{n}.yaml --dry-run=server", files = { ["{n}.yaml"] = CM } },
+  { "apply -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = SVC } },
+  { "apply -f {dir}/{n}.yaml --server-side", files = { ["{n}.yaml"] = CM } },
+  { "apply -f -", input = CM }, { "apply -f {dir} -R", files = { ["{n}.yaml"] = CM } },
+  { "apply -f {dir}/{n}.yaml -n vparity", files = { ["{n}.yaml"] = OTHERNS } },
+  { "apply -f {dir}/nosuch.yaml" },
+  -- ---------------------------------------------------------------- replace
+  { "replace -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = CM2 }, setup = "create cm {n}" },
+  { "replace -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = CM2 } },
+  { "replace -f {dir}/{n}.yaml -o name", files = { ["{n}.yaml"] = CM2 }, setup = "create cm {n}" },
+  { "replace -f {dir}/{n}.yaml --dry-run=server", files = { ["{n}.yaml"] = CM2 }, setup = "create cm {n}" },
+  { "replace --force -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = CM2 }, setup = "create cm {n}" },
+  { "replace -f -", input = CM2, setup = "create cm {n}" },
+  { "replace" },
+  -- ---------------------------------------------------------------- label, annotate
+  { "label cm {n} x=y", setup = "create cm {n}" }, { "label cm {n} x=z", setup = { "create cm {n}", "label cm {n} x=y" } },
+  { "label cm {n} x=z --overwrite", setup = { "create cm {n}", "label cm {n} x=y" } },
+  { "label cm {n} x-", setup = { "create cm {n}", "label cm {n} x=y" } }, { "label cm {n} nosuch-", setup = "create cm {n}" },
+  { "label cm {n} x=y --dry-run=client", setup = "create cm {n}" }, { "label cm {n} x=y -o name", setup = "create cm {n}" },
+  { "label cm {n} x=y --list", setup = { "create cm {n}", "label cm {n} q=r" } },
+  { "label cm nosuch x=y" }, { "label cm {n} 'bad key=1'", setup = "create cm {n}" },
+  { "annotate cm {n} note=hi", setup = "create cm {n}" },
+  { "annotate cm {n} note-", setup = { "create cm {n}", "annotate cm {n} note=hi" } },
+  { "annotate cm {n} note=again", setup = { "create cm {n}", "annotate cm {n} note=hi" } },
+  -- ---------------------------------------------------------------- scale, set, patch
+  { "scale deploy {n} --replicas=2", setup = "create deploy {n} --image=nginx:1.25" },
+  { "scale deploy/{n} --replicas=0 --current-replicas=5", setup = "create deploy {n} --image=nginx:1.25" },
+  { "scale deploy nosuch --replicas=2" }, { "scale cm pcm --replicas=2" },
+  { "set image deploy/{n} nginx=nginx:1.26", setup = "create deploy {n} --image=nginx:1.25" },
+  { "set image deploy/{n} nginx=nginx:1.25", setup = "create deploy {n} --image=nginx:1.25" },
+  { "set image deploy/{n} nope=x:1", setup = "create deploy {n} --image=nginx:1.25" },
+  { "set image deploy/{n} '*=nginx:1.27' -o name", setup = "create deploy {n} --image=nginx:1.25" },
+  { "set env deploy/{n} A=1", setup = "create deploy {n} --image=nginx:1.25", bridged = true },
+  { "patch cm {n} -p '{\"data\":{\"b\":\"2\"}}'", setup = "create cm {n}" },
+  { "patch cm {n} --type=merge -p '{\"data\":{\"b\":\"2\"}}'", setup = "create cm {n}" },
+  { "patch cm {n} --type=json -p '[{\"op\":\"add\",\"path\":\"/data\",\"value\":{\"c\":\"3\"}}]'", setup = "create cm {n}" },
+  { "patch cm {n} -p '{}'", setup = "create cm {n}" }, { "patch cm nosuch -p '{\"data\":{}}'" },
+  { "patch cm {n} -p 'not json'", setup = "create cm {n}" },
+  { "patch deploy {n} -p '{\"spec\":{\"replicas\":3}}' -o name", setup = "create deploy {n} --image=nginx:1.25" },
+  -- ---------------------------------------------------------------- rollout writes
+  { "rollout restart deploy/{n}", setup = "create deploy {n} --image=nginx:1.25" },
+  { "rollout pause deploy/{n}", setup = "create deploy {n} --image=nginx:1.25" },
+  { "rollout resume deploy/{n}", setup = { "create deploy {n} --image=nginx:1.25", "rollout pause deploy/{n}" } },
+  { "rollout resume deploy/{n}", setup = "create deploy {n} --image=nginx:1.25" },
+  -- ---------------------------------------------------------------- delete
+  { "delete cm {n}", setup = "create cm {n}" }, { "delete cm {n} -o name", setup = "create cm {n}" },
+  { "delete configmap/{n}", setup = "create cm {n}" }, { "delete cm nosuch" }, { "delete cm nosuch --ignore-not-found" },
+  { "delete cm {n} nosuch", setup = "create cm {n}" }, { "delete cm {n} --dry-run=client", setup = "create cm {n}" },
+  { "delete cm {n} --dry-run=server", setup = "create cm {n}" },
+  { "delete cm -l app={n}", setup = { "create cm {n}", "label cm {n} app={n}" } },
+  { "delete cm,secret -l app={n}",
+    setup = { "create cm {n}", "label cm {n} app={n}", "create secret generic {n}", "label secret {n} app={n}" } },
+  { "delete cm -l app=nosuch" }, { "delete -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = CM }, setup = "apply -f {dir}/{n}.yaml" },
+  { "delete cm {n} --wait=false", setup = "create cm {n}" }, { "delete cm {n} --now", setup = "create cm {n}" },
+  { "delete cm {n} --grace-period=0 --force", setup = "create cm {n}", stdout = true },
+  { "delete cm {n} --cascade=orphan", setup = "create cm {n}" },
+  { "delete deploy {n} --cascade=foreground", setup = "create deploy {n} --image=nginx:1.25" },
+  { "delete cm", differs = "vcli's usage line names what is missing in its own words" },
+  -- ---------------------------------------------------------------- nodes (read only: other specs share them)
+  { "describe node vcli-node-1", differs = "the node's conditions are heartbeats: their times move between the two runs" },
+  -- ---------------------------------------------------------------- read-only and usage errors
+  { "delete cm pcm --readonly", differs = "kubectl has no --readonly: vcli refuses, kubectl rejects the flag" },
+  { "gte pods" }, { "get pods --nosuchflag" }, { "descibe pod pweb-0" }, { "get pods -o" },
+  { "scale deploy pweb" },
+}
+return C
