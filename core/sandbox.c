@@ -352,7 +352,9 @@ static int host_job(lua_State *H)
     lua_pushstring(H, j->sb->name);
     dec d = { j->in.b.p, j->in.b.n, 0 };
     int n = decode_n(H, &d);
-    j->ok = vm_pcall(H, n + 1, LUA_MULTRET) == 0;
+    /* no traceback handler: the plugin gets the host's one-line message (a
+     * command may print it as its own error, e.g. apply's "no such file") */
+    j->ok = lua_pcall(H, n + 1, LUA_MULTRET, 0) == 0;
     int nres = lua_gettop(H) - base;
     if (!j->ok && !lua_isstring(H, -1)) { lua_pop(H, 1); lua_pushliteral(H, "host call failed"); }
     if (encode_n(H, base + 1, nres, &j->out)) {

@@ -151,7 +151,8 @@ data: { a: "4" }
     local out, err, st = H.run("k8s apply -f " .. f)
     assert.equal(1, st)
     assert.equal("configmap/one created\nconfigmap/four created\n", out)
-    assert.matches("multi%.yaml: document 2: the server doesn't serve v1 Bogus", err)
+    assert.matches('resource mapping not found for name: "[^"]*" namespace: "[^"]*" from "[^"]*multi%.yaml": no matches for'
+      .. ' kind "Bogus" in version "v1"\nensure CRDs are installed first', err)
     assert.matches('error when applying configmap/three from "[^"]*multi%.yaml": Error from server %(BadRequest%)', err)
     assert.equal("4", jsonpath("cm four", "{.data.a}"))
   end)

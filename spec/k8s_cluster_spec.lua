@@ -252,7 +252,7 @@ spec:
     -- bad templates and formats: one line naming what is wrong
     local _, err, st = H.run("k8s get ns -o 'jsonpath={.items['")
     assert.equal(1, st)
-    assert.matches("^vcli: error parsing jsonpath {%.items%[: unclosed action at character 1\n$", err)
+    assert.matches("^vcli: error: error parsing jsonpath {%.items%[, unterminated array\n$", err)
     _, err, st = H.run("k8s get ns -o foo")
     assert.equal(1, st)
     assert.matches('unable to match a printer suitable for the output format "foo"', err)

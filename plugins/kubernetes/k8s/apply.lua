@@ -199,7 +199,13 @@ function M.object(sess, c, o, opts)
   local env = sess.env
   local discovery = opts.discovery
   local path = discovery.path(o.r, o.ns, o.name)
-  local modified = M.modified(env, o.doc)
+  -- the namespace it goes to is part of what was applied (kubectl's annotation names it)
+  local doc = o.doc
+  if o.ns and o.r.namespaced and is_table(doc.metadata) and doc.metadata.namespace == nil then
+    doc = copy(doc)
+    doc.metadata.namespace = o.ns
+  end
+  local modified = M.modified(env, doc)
   local res, err, kind, code = c:request{ path = path, accept = "application/json", timeout_ms = 30000 }
   local dryq = opts.dry == "server" and { dryRun = "All" } or {}
   if not res then

@@ -236,7 +236,7 @@ function C:names(ctx, ns, res)
   local at, it = self:read_list(ctx, ns, res, "")
   if not at then return out end
   for ch in it do
-    for _, r in ipairs(ch.rows or {}) do out[#out + 1] = r.name end
+    for _, r in ipairs(type(ch.rows) == "table" and ch.rows or {}) do out[#out + 1] = r.name end
   end
   return out
 end

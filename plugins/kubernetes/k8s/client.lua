@@ -117,6 +117,21 @@ function Client:base_opts(opts)
   return o
 end
 
+local GENERIC = {
+  [400] = { "BadRequest", "the server rejected our request for an unknown reason" },
+  [403] = { "Forbidden", "the server does not allow access to the requested resource" },
+  [404] = { "NotFound", "the server could not find the requested resource" },
+  [405] = { "MethodNotAllowed", "the server does not allow this method on the requested resource" },
+  [406] = { "NotAcceptable", "the server was unable to respond with a content type that the client supports" },
+  [409] = { "Conflict", "the server reported a conflict" },
+  [413] = { "RequestEntityTooLarge", "the server has rejected the request because the request entity is too large" },
+  [415] = { "UnsupportedMediaType", "the server does not support the media type sent in the request" },
+  [422] = { "Invalid", "the server rejected our request due to an error in our request" },
+  [429] = { "TooManyRequests", "the server has received too many requests and has asked us to try again later" },
+  [503] = { "ServiceUnavailable", "the server is currently unable to handle the request" },
+  [504] = { "Timeout", "the server was unable to return a response in the time allotted, but may still be processing "
+    .. "the request" },
+}
 -- kubectl's words for an API error: "Error from server (NotFound): pods "x" not found"
 function Client:status_error(res)
   local st = self.env.json.decode(res.body or "")
@@ -125,10 +140,32 @@ function Client:status_error(res)
     if type(reason) ~= "string" or reason == "" then reason = ({ [401] = "Unauthorized", [403] = "Forbidden", [404] = "NotFound",
       [409] = "Conflict", [422] = "Invalid", [500] = "InternalError", [503] = "ServiceUnavailable",
       [429] = "TooManyRequests" })[res.status] or tostring(res.status) end
+    -- an invalid object: kubectl lists the causes ("The ConfigMap "x" is invalid: field: why")
+    local d = st.details
+    if reason == "Invalid" and type(d) == "table" and type(d.causes) == "table" and #d.causes > 0 then
+      local head = "The request is invalid"
+      if (type(d.kind) == "string" and d.kind ~= "") or (type(d.name) == "string" and d.name ~= "") then
+        head = ("The %s %q is invalid"):format(tostring(d.kind or ""), tostring(d.name or ""))
+      end
+      local msgs, seen = {}, {}
+      for _, cause in ipairs(d.causes) do
+        local m = ("%s: %s"):format(tostring(cause.field or ""), tostring(cause.message or ""))
+        if not seen[m] then seen[m] = true; msgs[#msgs + 1] = m end
+      end
+      if #msgs == 1 then return self:redact(head .. ": " .. msgs[1]), st end
+      return self:redact(head .. ": \n* " .. table.concat(msgs, "\n* ")), st
+    end
     return self:redact(("Error from server (%s): %s"):format(reason, st.message)), st
   end
-  local body = (res.body or ""):gsub("%s+", " "):sub(1, 200)
   if res.status == 401 then return "error: You must be logged in to the server (Unauthorized)" end
+  -- no Status in the answer: kubectl's words for the code (apimachinery's generic response errors)
+  local generic = GENERIC[res.status]
+  if generic then return ("Error from server (%s): %s"):format(generic[1], generic[2]) end
+  local body = (res.body or ""):gsub("%s+", " "):sub(1, 200)
+  if res.status >= 500 then
+    return self:redact(("Error from server (InternalError): an error on the server (%q) has prevented the request "
+      .. "from succeeding"):format(body))
+  end
   return self:redact(("Error from server: %d %s"):format(res.status, body))
 end
 

@@ -194,7 +194,9 @@ GEN.job = function(env, name, f, ns, sess, c)
     end
     local r = sess:discovery(c):resolve("cronjobs")
     if not r then fail("error: the server doesn't serve cronjobs") end
-    local res, err = c:request{ path = discovery.path(r, ns, src), accept = "application/json", timeout_ms = 30000 }
+    -- (ns is what the printed object names: -n only; the CronJob is in the session's namespace)
+    local res, err = c:request{ path = discovery.path(r, ns or c.conn.namespace, src), accept = "application/json",
+      timeout_ms = 30000 }
     if not res then fail(err) end
     local cj = env.json.decode(res.body)
     local tpl = cj.spec and cj.spec.jobTemplate or {}
@@ -228,6 +230,10 @@ local function nulls(env, v)
 end
 
 function M.print_object(env, ctx, fmt, obj, what)
+  -- as kubectl: managedFields only when asked for
+  if type(obj) == "table" and type(obj.metadata) == "table" and not ctx.flags["show-managed-fields"] then
+    obj.metadata.managedFields = nil
+  end
   if fmt == "name" then ctx.out(what .. "\n")
   elseif fmt == "json" then ctx.out(env.jsonfmt.encode(obj, "", env.json.array_mt) .. "\n")
   elseif fmt == "yaml" then ctx.out(env.yaml.encode(obj))
@@ -269,7 +275,7 @@ function M.replace(sess, ctx, V)
   local c, conn = sess:client(f)
   local dry = V.dry_run(f)
   if not dry then V.guard(sess, conn, "replace") end
-  if not (f.filename and #f.filename > 0) then fail("error: must specify --filename to replace") end
+  if not (f.filename and #f.filename > 0) then fail("error: must specify one of -f and -k") end
   local words = ctx.args.items or {}
   if #words > 0 then fail("error: Unexpected args: [" .. table.concat(words, " ") .. "]") end
   local fmt = f.output
@@ -292,7 +298,7 @@ function M.replace(sess, ctx, V)
           accept = "application/json", timeout_ms = 30000 }
         if err and code ~= 404 then fail(err) end
         if not err then
-          ctx.out(what .. " deleted\n")
+          ctx.out(("%s %q deleted\n"):format(discovery.kind_prefix(o.r), o.name))
           -- gone before it comes back (finalizers, graceful deletion)
           if dry ~= "server" then
             local deadline = env.now() + (tonumber(f.timeout) or 60) * 1000
@@ -371,8 +377,15 @@ function M.run(sess, ctx, V)
   end
   if f["--"] then f._cmd = {} for i, w in ipairs(f["--"]) do f._cmd[i] = w end end
   -- kubectl prints the namespace only when it was asked for (-n) in a dry run's output
-  local out_ns = f.namespace
-  local obj, namespaced = gen(env, name, f, out_ns, sess, c)
+  local obj, namespaced = gen(env, name, f, f.namespace, sess, c)
+  return M.send(sess, ctx, c, conn, dry, obj, namespaced, name, post)
+end
+
+-- a built object sent (or, dry run, only printed) as create and run do
+function M.send(sess, ctx, c, conn, dry, obj, namespaced, name, post)
+  local env, f = sess.env, ctx.flags
+  local fmt = f.output
+  local suffix = dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
   obj = nulls(env, obj)
   local ns = namespaced and (f.namespace or conn.namespace) or nil
   local r
@@ -385,12 +398,79 @@ function M.run(sess, ctx, V)
     if namespaced then obj.metadata.namespace = ns end
     local ok, res = pcall(post, r, ns, obj)
     if not ok then   -- kubectl's words: error: failed to create configmap: configmaps "x" already exists
+      if ctx.spec and ctx.spec.name == "run" then fail(tostring(res)) end
       fail(("error: failed to create %s: %s"):format(obj.kind:lower(), (tostring(res):gsub("^Error from server %b(): ", ""))))
     end
     obj = res
   end
   if fmt then M.print_object(env, ctx, fmt, obj, what) else ctx.out(what .. " created" .. suffix .. "\n") end
   return 0
+end
+
+-- kubectl run NAME --image=IMG, natively: the Pod kubectl builds (labels run=NAME or
+-- --labels, --env, --port, --restart, --image-pull-policy, --annotations, -- ARGS or
+-- --command -- CMD…). Attaching (-i, -t, --attach, --rm) is kubectl's (the caller
+-- hands it over).
+function M.run_pod(sess, ctx, V)
+  local env, f = sess.env, ctx.flags
+  local c, conn = sess:client(f)
+  local dry = V.dry_run(f)
+  if not dry then V.guard(sess, conn, "run") end
+  local fmt = f.output
+  if fmt and fmt ~= "name" and fmt ~= "yaml" and fmt ~= "json" and not fmt:match("^jsonpath=.") then
+    fail(('error: unable to match a printer suitable for the output format "%s", allowed formats are:'
+      .. ' json,jsonpath,name,yaml'):format(fmt))
+  end
+  local words = ctx.args.items or {}
+  local name = words[1]
+  if not f.image then fail('error: required flag(s) "image" not set') end
+  if not name then fail("error: NAME is required for run") end
+  if words[2] then fail(("error: unexpected args: [%s]"):format(table.concat(words, " ", 2))) end
+  local restart = f.restart or "Always"
+  if restart ~= "Always" and restart ~= "OnFailure" and restart ~= "Never" then
+    fail(("error: invalid restart policy: %s\nSee 'k8s run -h' for help and examples"):format(restart))
+  end
+  local ct = { name = name, image = f.image, resources = {} }
+  local rest = f["--"] or {}
+  if #rest > 0 then
+    local list = setmetatable({}, env.json.array_mt)
+    for i, w in ipairs(rest) do list[i] = w end
+    if f.command then ct.command = list else ct.args = list end
+  elseif f.command then fail("error: --command requires a command after --") end
+  if f.env and #f.env > 0 then
+    ct.env = setmetatable({}, env.json.array_mt)
+    for _, kv in ipairs(f.env) do
+      local k, v = kv:match("^([^=]+)=(.*)$")
+      if not k then fail(("error: invalid env: %s"):format(kv)) end
+      ct.env[#ct.env + 1] = { name = k, value = v }
+    end
+  end
+  if f.port then ct.ports = setmetatable({ { containerPort = f.port } }, env.json.array_mt) end
+  if f["image-pull-policy"] then ct.imagePullPolicy = f["image-pull-policy"] end
+  local function pairs_of(spec, what)
+    local m = {}
+    for item in tostring(spec):gmatch("[^,]+") do
+      local k, v = item:match("^([^=]+)=(.*)$")
+      if not k then fail(("error: invalid %s: %s"):format(what, item)) end
+      m[k] = v
+    end
+    return m
+  end
+  local labels = f.labels and pairs_of(f.labels, "label spec") or { run = name }
+  local ann
+  for _, a in ipairs(f.annotations or {}) do ann = ann or {}; for k, v in pairs(pairs_of(a, "annotation")) do ann[k] = v end end
+  local obj = { apiVersion = "v1", kind = "Pod",
+    metadata = { creationTimestamp = "__NULL__", labels = labels, annotations = ann, name = name, namespace = f.namespace },
+    spec = { containers = setmetatable({ ct }, env.json.array_mt), dnsPolicy = "ClusterFirst", restartPolicy = restart },
+    status = {} }
+  local q = util.query({ dryRun = dry == "server" and "All" or nil, fieldManager = "kubectl-run" })
+  local function post(r, ns, o)
+    local res, err = c:request{ method = "POST", path = discovery.path(r, ns) .. q, body = env.json.encode(o),
+      content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
+    if not res then fail(err) end
+    return env.json.decode(res.body)
+  end
+  return M.send(sess, ctx, c, conn, dry, obj, true, name, post)
 end
 
 return M

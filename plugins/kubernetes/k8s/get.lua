@@ -42,7 +42,7 @@ M.row_name = row_name
 local function min_rows(tbl, null)
   local rows = {}
   local ncol = name_col(tbl)
-  for i, row in ipairs(tbl.rows or {}) do
+  for i, row in ipairs(type(tbl.rows) == "table" and tbl.rows or {}) do
     local c = {}
     for j, v in ipairs(row.cells or {}) do c[j] = printer.cell_text(v, null) end
     local md = type(row.object) == "table" and row.object.metadata or {}
@@ -64,7 +64,7 @@ local function table_of_cached(ch, now)
   local age_col
   for i, cd in ipairs(ch.cols or {}) do if cd.name == "Age" then age_col = i end end
   local rows = {}
-  for i, r in ipairs(ch.rows or {}) do
+  for i, r in ipairs(type(ch.rows) == "table" and ch.rows or {}) do
     local cells = r.c
     if age_col and r.ts then cells[age_col] = printer.age(r.ts, now) end
     rows[i] = { cells = cells, object = { metadata = { namespace = r.ns, name = r.name } } }
@@ -98,6 +98,18 @@ local function offline(sess, ctx, c, r, ns, flags, err, tp, names)
   tp:flush()
   if n == 0 then no_resources(ctx, ns) end
   return true
+end
+
+-- kubectl's words for a list the server refused (a bad selector, a type gone): the
+-- resource and the selectors, then the server's message
+local function list_error(err, r, flags)
+  local reason, msg = tostring(err):match("^Error from server %((%a+)%): (.*)$")
+  if reason ~= "BadRequest" and reason ~= "NotFound" then return err end
+  local gvr = ("%s/%s, Resource=%s"):format(r.group or "", tostring(r.version or (r.gv or ""):match("([^/]+)$")), r.name)
+  local ls, fs = flags.selector or "", flags["field-selector"] or ""
+  if ls == "" and fs == "" then return ("Error from server (%s): Unable to list %q: %s"):format(reason, gvr, msg) end
+  return ("Error from server (%s): Unable to find %q that match label selector %q, field selector %q: %s"):format(
+    reason, gvr, ls, fs, msg)
 end
 
 -- a list chunk's body decoded (prepare: see chunks)
@@ -176,7 +188,7 @@ local function list_by_namespace(sess, c, r, q, consume, prepare)
   local first, jerr = decode_chunk(env, res.body, path, prepare)
   res = nil -- luacheck: ignore 311
   if first == nil then return nil, jerr, "http", true end
-  local rows = first.rows or {}
+  local rows = type(first.rows) == "table" and first.rows or {}
   local last = rows[#rows]
   local lmd = last and type(last.object) == "table" and last.object.metadata
   consume(first)
@@ -189,7 +201,7 @@ local function list_by_namespace(sess, c, r, q, consume, prepare)
   if type(ntbl) == "table" and ntbl.kind == "Table" then
     local ncol = name_col(ntbl)
     local from = lmd.namespace .. "/"
-    for _, row in ipairs(ntbl.rows or {}) do
+    for _, row in ipairs(type(ntbl.rows) == "table" and ntbl.rows or {}) do
       local n = row_name(row, ncol, env.json.null)
       if type(n) == "string" and n .. "/" >= from then names[#names + 1] = n end
     end
@@ -231,7 +243,7 @@ local function list_by_namespace(sess, c, r, q, consume, prepare)
         tbl.namespace = ns
         if ns == lns then -- the rows the first chunk already had
           local ncol, keep = name_col(tbl), {}
-          for _, row in ipairs(tbl.rows or {}) do
+          for _, row in ipairs(type(tbl.rows) == "table" and tbl.rows or {}) do
             if row_name(row, ncol, env.json.null) > lname then keep[#keep + 1] = row end
           end
           tbl.rows = keep
@@ -303,7 +315,7 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
       if flags["show-labels"] then cds[#cds + 1] = { name = "Labels", priority = 0 } end
       tbl.columnDefinitions = cds
     end
-    for _, row in ipairs(tbl.rows or {}) do
+    for _, row in ipairs(type(tbl.rows) == "table" and tbl.rows or {}) do
       local md = type(row.object) == "table" and row.object.metadata or {}
       local labels = type(md.labels) == "table" and md.labels or {}
       local cells = row.cells or {}
@@ -344,7 +356,9 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
       local buf = {}
       local ncol = name_col({ columnDefinitions = cds_seen })
       local ev = events and ((evtype or "ADDED") .. " ") or ""
-      for i, row in ipairs(tbl.rows or {}) do buf[i] = ev .. discovery.kind_prefix(r) .. "/" .. row_name(row, ncol, null) end
+      for i, row in ipairs(type(tbl.rows) == "table" and tbl.rows or {}) do
+        buf[i] = ev .. discovery.kind_prefix(r) .. "/" .. row_name(row, ncol, null)
+      end
       if #buf > 0 then ctx.out(table.concat(buf, "\n") .. "\n") end
     else
       tp:feed(tbl)
@@ -352,13 +366,15 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
   end
   local function consume(tbl)
     if tbl.kind ~= "Table" then error("the server did not answer a Table for " .. r.name, 0) end
+    -- an empty list of some types comes as "rows": null
+    if type(tbl.rows) ~= "table" then tbl.rows = {} end
     decorate(tbl)
     list_rv = list_rv or (tbl.metadata and tbl.metadata.resourceVersion)
-    total = total + #(tbl.rows or {})
+    total = total + #(type(tbl.rows) == "table" and tbl.rows or {})
     writer:chunk(min_cols(tbl), min_rows(tbl, null))
     if sort_rows then
       tp:rows_of(tbl)
-      for _, row in ipairs(tbl.rows or {}) do sort_rows[#sort_rows + 1] = row end
+      for _, row in ipairs(type(tbl.rows) == "table" and tbl.rows or {}) do sort_rows[#sort_rows + 1] = row end
       sort_rows.cols = sort_rows.cols or tbl.columnDefinitions
     else
       show(tbl)
@@ -399,7 +415,7 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
     end
     if not ok then
       if kind == "network" and first and offline(sess, ctx, c, r, ns, flags, err, tp) then return 0 end
-      error(err, 0)
+      error(list_error(err, r, flags), 0)
     end
   end
   writer:done()
@@ -453,7 +469,10 @@ local function object_writer(env, ctx, r, flags)
     item.apiVersion = item.apiVersion or w.r.gv
     item.kind = item.kind or w.r.kind
   end
-  local function list_of(items) return { apiVersion = "v1", kind = "List", items = items, metadata = { resourceVersion = "" } } end
+  local function list_of(items)
+    if getmetatable(items) == nil then setmetatable(items, env.json.array_mt) end   -- [] when empty
+    return { apiVersion = "v1", kind = "List", items = items, metadata = { resourceVersion = "" } }
+  end
   if fmt == "json" or fmt == "yaml" then
     local enc = printer.json_encoder(env.jsonfmt, env.json.array_mt)
     local function one(obj) return fmt == "json" and (enc(obj) .. "\n") or env.yaml.encode(obj) end
@@ -563,7 +582,7 @@ function M.custom_columns(spec)
   for part in (spec .. ","):gmatch("([^,]*),") do
     local h, path = part:match("^([^:]*):(.*)$")
     if not h or h == "" or path == "" then
-      error(("error: custom-columns format %s: each column is HEADER:JSONPATH"):format(spec), 0)
+      error(("error: unexpected custom-columns spec: %s, expected <header>:<json-path-expr>"):format(part), 0)
     end
     path = path:gsub("^{", ""):gsub("}$", "")
     if not path:match("^[%.%[$@]") then path = "." .. path end
@@ -676,8 +695,11 @@ local function object_get(sess, ctx, c, r, ns, flags, names, shared)
       at, it = sess.cache:list_reader(c.conn.context, ns, res_key, "objects|" .. selector_key(flags), true)
     end
     if not at then
-      if not shared then w.cut() end
-      error(err, 0)
+      -- as kubectl: a list refused before anything came is printed empty, then the error
+      local f0 = M.output_format(flags.output)
+      if not shared and not w.started and (f0 == "json" or f0 == "yaml" or f0 == "jsonpath") then w.list_end()
+      elseif not shared then w.cut() end
+      error(list_error(err, r, flags), 0)
     end
     ctx.err(M.offline_note(env, at, err))
     for text in it do
@@ -704,8 +726,10 @@ local function check_output(o)
     if f == "jsonpath" then jsonpath.parse(arg) else M.custom_columns(arg) end
     return
   elseif KUBECTL_OUTPUTS[f] then return "kubectl" end
+  -- kubectl's words and list (the template and -file formats are kubectl's own: vcli hands them to it)
   error(("error: unable to match a printer suitable for the output format %q, allowed formats are: "
-    .. "custom-columns,json,jsonpath,name,wide,yaml (go-template, template, jsonpath-file… through kubectl)"):format(o), 0)
+    .. "custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,"
+    .. "name,template,templatefile,wide,yaml"):format(o), 0)
 end
 
 -- --raw PATH: the server's answer to GET PATH, as it is
@@ -720,6 +744,30 @@ local function raw_get(sess, ctx, flags)
   return 0
 end
 
+-- get's flags (its spec in k8s.commands; the words handed to kubectl for its own formats)
+M.FLAGS = {
+  { name = "output", short = "o", type = "string", metavar = "FORMAT", complete = function() return M.OUTPUTS end,
+    help = "wide|json|yaml|name|jsonpath=TEMPLATE|custom-columns=SPEC" },
+  { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "label selector (app=web,tier!=db)" },
+  { name = "field-selector", type = "string", metavar = "SELECTOR", help = "field selector (status.phase=Running)" },
+  { name = "sort-by", type = "string", metavar = "JSONPATH", help = "sort rows, e.g. .metadata.creationTimestamp" },
+  { name = "watch", short = "w", type = "bool", help = "keep printing changes" },
+  { name = "watch-timeout", type = "duration", help = "stop watching after this long" },
+  { name = "output-watch-events", type = "bool",
+    help = "with -w: each change's type (ADDED, MODIFIED, DELETED) as kubectl prints it" },
+  { name = "no-headers", type = "bool", help = "no header line" },
+  { name = "show-labels", type = "bool", help = "a LABELS column" },
+  { name = "label-columns", short = "L", type = "list", metavar = "KEY", help = "a column for this label (repeatable; KEY1,KEY2)" },
+  { name = "show-managed-fields", type = "bool", help = "keep metadata.managedFields in -o json|yaml" },
+  { name = "show-kind", type = "bool", help = "TYPE/NAME in the NAME column (as with several types)" },
+  { name = "ignore-not-found", type = "bool", help = "say nothing of names that do not exist (and of an empty list)" },
+  { name = "raw", type = "string", metavar = "PATH", help = "GET this URL path of the server and print its answer as it is" },
+  { name = "template", type = "string", metavar = "TEMPLATE",
+    help = "with -o template|go-template: the Go template (through kubectl)" },
+  { name = "chunk-size", type = "int", min = 0, metavar = "N",
+    help = "objects per list request (default: the cluster's resources.pageSize, 500; 0: one request)" },
+}
+
 function M.run(sess, ctx)
   local flags = ctx.flags
   if flags.raw then return raw_get(sess, ctx, flags) end
@@ -729,10 +777,15 @@ function M.run(sess, ctx)
   end
   if check_output(flags.output) == "kubectl" then
     -- kubectl's own formats: the whole command through the bridge, same context and namespace
+    -- (every flag of get as given: they are kubectl's, but --watch-timeout)
     local args = { "get", ctx.args.type }
     for _, n in ipairs(ctx.args.names or {}) do args[#args + 1] = n end
-    for _, k in ipairs({ "output", "selector", "field-selector", "sort-by", "chunk-size" }) do
-      if flags[k] ~= nil then args[#args + 1] = "--" .. k .. "=" .. tostring(flags[k]) end
+    for _, fl in ipairs(M.FLAGS) do
+      local v = flags[fl.name]
+      if fl.name == "watch-timeout" then v = nil end
+      if type(v) == "table" then for _, x in ipairs(v) do args[#args + 1] = ("--%s=%s"):format(fl.name, tostring(x)) end
+      elseif v == true then args[#args + 1] = "--" .. fl.name
+      elseif v ~= nil and v ~= false then args[#args + 1] = ("--%s=%s"):format(fl.name, tostring(v)) end
     end
     if flags["all-namespaces"] then args[#args + 1] = "--all-namespaces" end
     return require("k8s.verbs").delegate(sess, ctx, args, "get")

@@ -11,9 +11,11 @@
 -- --allow-missing-template-keys (its default).
 local M = {}
 
+-- kubectl's words ("error: error parsing jsonpath {.items[, unterminated array"); i: where
 local function perr(src, i, msg)
+  local _ = i
   if #src > 120 then src = src:sub(1, 100) .. "…" end   -- one line a person can read
-  error(("error parsing jsonpath %s: %s at character %d"):format(src, msg, i), 0)
+  error(("error: error parsing jsonpath %s, %s"):format(src, msg), 0)
 end
 
 -- a quoted literal at s[i] -> value, next index
@@ -33,7 +35,7 @@ local function quoted(src, s, i)
       j = j + 1
     end
   end
-  perr(src, i, "unterminated string")
+  perr(src, i, "unterminated quoted string")
 end
 
 -- the index of the first ch at or after s[j] outside quotes (#s + 1 if none)
@@ -108,7 +110,7 @@ function parse_path(src, s, depth)
         i = j
       else
         local close = find_close(src, s, i + 1, "]")
-        if close > #s then perr(src, i, "unterminated [") end
+        if close > #s then perr(src, i, "unterminated array") end
         local inner = s:sub(i + 1, close - 1):match("^%s*(.-)%s*$")
         if inner == "*" then steps[#steps + 1] = { op = "wild" }
         elseif inner:find(":", 1, true) and not inner:match("^['\"]") then
@@ -156,7 +158,11 @@ function M.parse(src)
     if open > i then cur[#cur + 1] = { text = src:sub(i, open - 1) } end
     -- the matching "}" (quotes may hold braces)
     local j = find_close(src, src, open + 1, "}")
-    if j > #src then perr(src, open, "unclosed action") end
+    if j > #src then
+      -- as Go's lexer meets it: an open [ before the missing } is the array left open
+      local rest = src:sub(open + 1)
+      perr(src, open, (rest:find("[", 1, true) and not rest:find("]", 1, true)) and "unterminated array" or "unclosed action")
+    end
     local inner = src:sub(open + 1, j - 1):match("^%s*(.-)%s*$")
     if inner == "end" then
       if #stack == 1 then perr(src, open, "not in range, nothing to end") end

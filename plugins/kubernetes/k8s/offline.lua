@@ -309,7 +309,7 @@ function M.base(sess, conn, r, ns, name)
                 if md.name == name and (nsk ~= "*" or md.namespace == ns) then consider(of_obj(o, when)); found = true end
               end
             elseif type(ch) == "table" then
-              for _, row in ipairs(ch.rows or {}) do
+              for _, row in ipairs(type(ch.rows) == "table" and ch.rows or {}) do
                 if row.name == name and (nsk ~= "*" or not r.namespaced or row.ns == ns) then
                   -- a table of names alone (includeObject=None) says only that it was seen, and when
                   consider({ at = when, rv = row.rv, gen = row.g, listed = true }); found = true

@@ -43,7 +43,7 @@ function TP:rows_of(tbl)
     self.cols, self.headers = cols, headers
   end
   local out = {}
-  for _, row in ipairs(tbl.rows or {}) do
+  for _, row in ipairs(type(tbl.rows) == "table" and tbl.rows or {}) do
     local r = {}
     if o.namespace then
       local md = type(row.object) == "table" and row.object.metadata

@@ -352,7 +352,13 @@ function M.logs(sess, ctx)
   else
     if not target then error("k8s logs: which pod? (k8s logs POD, TYPE/NAME or -l SELECTOR)", 0) end
     -- POD, pod/NAME, or deploy/NAME, svc/NAME…: one pod of the object's selector, as kubectl
-    local pod, _, n = require("k8s.remote").resolve(sess, c, ns, target)
+    local ok, pod, _, n = pcall(require("k8s.remote").resolve, sess, c, ns, target)
+    if not ok then
+      -- kubectl logs' words for a missing pod
+      local missing = tostring(pod):match('^Error from server %(NotFound%): pods "(.-)" not found$')
+      if missing then error(('error: error from server (NotFound): pods "%s" not found in namespace "%s"'):format(missing, ns), 0) end
+      error(pod, 0)
+    end
     if n and n > 1 then ctx.err(("Found %d pods, using pod/%s\n"):format(n, pod.metadata.name)) end
     pods[1] = pod
   end
@@ -364,8 +370,7 @@ function M.logs(sess, ctx)
       local ok = false
       for _, n in ipairs(containers) do if n == cname then ok = true end end
       if not ok then
-        error(("error: container %s is not valid for pod %s (containers: %s)"):format(
-          cname, pod.metadata.name, table.concat(containers, ", ")), 0)
+        error(("error: container %s is not valid for pod %s"):format(cname, pod.metadata.name), 0)
       end
     elseif f["all-containers"] then cname = nil
     else
@@ -423,15 +428,21 @@ end
 local function selected(sess, ctx, words)
   local f = ctx.flags
   if not ((f.selector or f.all) and words[1] and not words[1]:find("/") and not words[2]) then return nil end
-  local ts, c, conn = targets(sess, ctx, { words[1] })
-  local r = ts.r
-  local all_ns = f["all-namespaces"] and r.namespaced
-  local list, err = c:get_json(discovery.path(r, (not all_ns) and ns_of(r, conn) or nil) .. util.query({ labelSelector = f.selector }))
-  if not list then error(err, 0) end
-  for _, it in ipairs(list.items or {}) do
-    ts[#ts + 1] = { r = r, name = it.metadata.name, ns = all_ns and it.metadata.namespace or nil }
+  -- TYPE[,TYPE…]: each type's matching objects, in the order given
+  local out, c, conn = {}, nil, nil
+  for tword in words[1]:gmatch("[^,]+") do
+    local ts
+    ts, c, conn = targets(sess, ctx, { tword })
+    local r = ts.r
+    out.r = out.r or r
+    local all_ns = f["all-namespaces"] and r.namespaced
+    local list, err = c:get_json(discovery.path(r, (not all_ns) and ns_of(r, conn) or nil) .. util.query({ labelSelector = f.selector }))
+    if not list then error(err, 0) end
+    for _, it in ipairs(list.items or {}) do
+      out[#out + 1] = { r = r, name = it.metadata.name, ns = all_ns and it.metadata.namespace or nil }
+    end
   end
-  return ts, c, conn
+  return out, c, conn
 end
 
 -- kubectl's --dry-run: none (false), client (bare) or server
@@ -455,7 +466,7 @@ function M.delete(sess, ctx)
   elseif (f.selector or f.all) and words[1] and not words[1]:find("/") and not words[2] then
     -- -l SELECTOR or --all: every (matching) object of the type (-A: in every namespace)
     ts, c, conn = selected(sess, ctx, words)
-    if #ts == 0 then ctx.err("No resources found\n"); return 0 end
+    if #ts == 0 then ctx.out("No resources found\n"); return 0 end
   else
     ts, c, conn = targets(sess, ctx, words)
   end
@@ -551,10 +562,20 @@ function M.scale(sess, ctx)
   local ts, c, conn = targets(sess, ctx, words_of(ctx))
   guard(sess, conn, "scale")
   local n = ctx.flags.replicas
-  if not n then error("k8s scale: --replicas is required", 0) end
+  if not n then error('error: required flag(s) "replicas" not set', 0) end
   local state = {}
   for _, t in ipairs(ts) do
     local ns = ns_of(t.r, conn)
+    -- as kubectl: the object first (a missing one in its words), --current-replicas checked against it
+    local cur, err, kind = c:get_json(discovery.path(t.r, ns, t.name))
+    if not cur and kind ~= "network" then
+      error((tostring(err):gsub("^Error from server %(NotFound%): ", "error: no objects passed to scale ")), 0)
+    end
+    local want = ctx.flags["current-replicas"]
+    if want and cur then
+      local have = type(cur.spec) == "table" and cur.spec.replicas or nil
+      if have ~= want then error(("error: Expected replicas to be %d, was %s"):format(want, tostring(have or 0)), 0) end
+    end
     local op = offline.patch_op(sess, t.r, ns, t.name, { spec = { replicas = n } },
       ("scale %s%s --replicas %d"):format(qualified(t), ns and (" -n " .. ns) or "", n), { sub = "scale" })
     if offline.try(sess, ctx, c, conn, op, state) then ctx.out(qualified(t) .. " scaled\n") end
@@ -822,7 +843,6 @@ local function meta_patch(field, past)
     for _, w in ipairs(words) do
       if w:find("=") or (w:match("%-$") and #res_words >= 1) then changes[#changes + 1] = w else res_words[#res_words + 1] = w end
     end
-    if f.list and #changes > 0 then error("error: can not both modify and list " .. field .. " simultaneously", 0) end
     if #changes == 0 and not f.list then error("k8s " .. ctx.spec.name .. ": what to set? KEY=VALUE or KEY-", 0) end
     local ts, c, conn = selected(sess, ctx, res_words)
     if not ts then ts, c, conn = targets(sess, ctx, res_words) end
@@ -833,13 +853,23 @@ local function meta_patch(field, past)
     local dry = dry_run(f)
     if not f.list and not dry then guard(sess, conn, ctx.spec.name) end
     local state = {}
+    -- the object's map once the changes are made (kubectl's --list with changes shows it, sends nothing)
+    local function changed_map(cur)
+      local m = {}
+      for k, v in pairs(type(cur.metadata[field]) == "table" and cur.metadata[field] or {}) do m[k] = v end
+      for _, ch in ipairs(changes) do
+        local k, v = ch:match("^([^=]+)=(.*)$")
+        if k then m[k] = v else m[ch:sub(1, -2)] = nil end
+      end
+      return m
+    end
     for _, t in ipairs(ts) do
       local ns = t.ns or ns_of(t.r, conn)
       local cur, err, kind = current(sess, c, conn, t.r, ns, t.name)
       if not cur and kind ~= "network" then error(err, 0) end
       if f.list then
         if not cur then error(err, 0) end
-        local m = type(cur.metadata[field]) == "table" and cur.metadata[field] or {}
+        local m = changed_map(cur)
         local keys = {}
         for k in pairs(m) do keys[#keys + 1] = k end
         table.sort(keys)
@@ -864,6 +894,10 @@ local function meta_patch(field, past)
           local k, v = ch:match("^([^=]+)=(.*)$")
           if k then
             if existing[k] ~= nil and existing[k] ~= v and not f.overwrite then
+              if field == "annotations" then
+                error(("error: --overwrite is false but found the following declared annotation(s): '%s' already has a"
+                  .. " value (%s)"):format(k, existing[k]), 0)
+              end
               error(("error: '%s' already has a value (%s), and --overwrite is false"):format(k, existing[k]), 0)
             end
             set[k], result[k] = v, v
@@ -874,7 +908,8 @@ local function meta_patch(field, past)
           end
         end
         for _ in pairs(result) do after = after + 1 end
-        local changed = not cur
+        -- (no map at all yet: kubectl's object gains an empty one, which it counts as a change)
+        local changed = not cur or type(cur.metadata[field]) ~= "table"
         for k, v in pairs(result) do if existing[k] ~= v then changed = true end end
         for k in pairs(existing) do if result[k] == nil then changed = true end end
         if field == "labels" then
@@ -882,11 +917,24 @@ local function meta_patch(field, past)
         end
         local word = not changed and ("not " .. past) or (not f.overwrite and after < before) and unpast or past
         local suffix = dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
+        local body = { metadata = { [field] = set, resourceVersion = f["resource-version"] } }
+        if f.output then
+          -- -o: the object as it is (or would be) after the change, as kubectl prints it
+          local obj = cur
+          if not obj then error(err, 0) end
+          if changed and dry ~= "client" then
+            local res = patch(c, t.r, ns, t.name, sess.env.json.encode(body), nil, nil, { dryRun = dry == "server" and "All" or nil })
+            obj = sess.env.json.decode(res.body)
+          elseif changed then
+            obj.metadata[field] = changed_map(obj)
+          end
+          M.print_object(sess.env, ctx, f.output, obj, qualified(t))
+          goto next
+        end
         if not changed or dry == "client" then
           ctx.out(qualified(t) .. " " .. word .. suffix .. "\n")
           goto next
         end
-        local body = { metadata = { [field] = set, resourceVersion = f["resource-version"] } }
         if dry == "server" then
           patch(c, t.r, ns, t.name, sess.env.json.encode(body), nil, nil, { dryRun = "All" })
           ctx.out(qualified(t) .. " " .. word .. suffix .. "\n")
@@ -910,7 +958,8 @@ local function meta_flags(field)
            { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
              help = "client: say what would change; server: ask the server; nothing is changed" },
            { name = "resource-version", type = "string", metavar = "RV",
-             help = "change it only if it is still at this resourceVersion (else a conflict)" } }
+             help = "change it only if it is still at this resourceVersion (else a conflict)" },
+           { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml, json or jsonpath=…" } }
 end
 M.label = meta_patch("labels", "labeled")
 M.annotate = meta_patch("annotations", "annotated")
@@ -953,6 +1002,9 @@ function M.api_versions(sess, ctx)
   return 0
 end
 
+local CAN_I_VERBS = { get = true, list = true, watch = true, create = true, update = true, patch = true, delete = true,
+  deletecollection = true, use = true, bind = true, impersonate = true, ["*"] = true, approve = true, sign = true,
+  escalate = true, attest = true }
 -- auth can-i VERB TYPE[/NAME] [NAME]: a SelfSubjectAccessReview as the session's identity;
 -- "yes" (0) or "no" (1), as kubectl
 function M.auth(sess, ctx)
@@ -984,11 +1036,16 @@ function M.auth(sess, ctx)
   if what:sub(1, 1) == "/" then
     attrs = nil
   else
+    -- kubectl's known verbs; "*" and users/groups are types without discovery
+    if not CAN_I_VERBS[verb] then ctx.err(("Warning: verb '%s' is not a known verb\n\n"):format(verb)) end
     local t, n = what:match("^([^/]+)/(.+)$")
     if t then what, name = t, n end
-    local r, rerr = sess:discovery(c):resolve(what)
+    local r, rerr
+    if what ~= "*" then r, rerr = sess:discovery(c):resolve(what) end
     if not r then
-      ctx.err(("Warning: the server doesn't have a resource type '%s'\n\n"):format(what))
+      if what ~= "*" and what ~= "users" and what ~= "groups" then
+        ctx.err(("Warning: the server doesn't have a resource type '%s'\n\n"):format(what))
+      end
       attrs.resource, attrs.group = what, ""
     else
       attrs.resource, attrs.group = r.name, r.group
@@ -1075,10 +1132,13 @@ local ORDER = {
 function M.config_view(sess, ctx, kc, cur_ctx)
   local env, f = sess.env, ctx.flags
   local out_fmt = f.output or "yaml"
-  if out_fmt ~= "yaml" and out_fmt ~= "json" then
-    error(('error: unable to match a printer suitable for the output format "%s", allowed formats are: json,yaml')
+  local jp_src = out_fmt:match("^jsonpath=(.+)$")
+  if out_fmt ~= "yaml" and out_fmt ~= "json" and not jp_src then
+    error(('error: unable to match a printer suitable for the output format "%s", allowed formats are: json,jsonpath,yaml')
       :format(out_fmt), 0)
   end
+  local jp = jp_src and require("k8s.jsonpath")
+  local tpl = jp and jp.parse(jp_src)
   local arr = env.json.array_mt
   local function copy(v)
     if type(v) ~= "table" then return v end
@@ -1117,12 +1177,16 @@ function M.config_view(sess, ctx, kc, cur_ctx)
   local doc = { kind = "Config", apiVersion = "v1", preferences = {},
                 clusters = entries("clusters", "cluster", only_cl), users = entries("users", "user", only_us),
                 contexts = entries("contexts", "context", only_ctx), ["current-context"] = cur_ctx or "" }
-  if out_fmt == "yaml" then
+  if out_fmt == "yaml" or tpl then
     local function strip(v)
       if type(v) ~= "table" then return v end
       v.__inner = nil
       for _, x in pairs(v) do strip(x) end
       return v
+    end
+    if tpl then
+      ctx.out(jp.execute(tpl, strip(doc), env.json.null, function(v) return (env.jsonfmt.encode(v, "", arr, true)) end))
+      return 0
     end
     ctx.out(env.yaml.encode(strip(doc)))
     return 0
@@ -1174,6 +1238,7 @@ function M.config(sess, ctx)
   if sub ~= "get-contexts" then
     error("k8s config: view, current-context or get-contexts (others through kubectl: k8s config " .. tostring(sub) .. " …)", 0)
   end
+  if f.output and f.output ~= "name" then error("error: output must be one of '' or 'name'", 0) end
   local names = {}
   if words[2] then
     for i = 2, #words do
@@ -1536,6 +1601,10 @@ local function manifest_objects(sess, c, conn, files, verb, opts)
         else text = res.body end
       else
         text, rerr = env.read_file(file)
+        -- as kubectl: a path that is not there stops everything, before anything is sent
+        if not text and tostring(rerr):find("no such file or directory", 1, true) then
+          error(("error: the path %q does not exist"):format(file), 0)
+        end
       end
       local name_of = file == "-" and "STDIN" or file
       local docs, yerr
@@ -1567,8 +1636,9 @@ local function manifest_objects(sess, c, conn, files, verb, opts)
               if derr then
                 bad(("%s: document %d: cannot tell which types the server serves: %s"):format(name_of, i, derr), name_of, i)
               elseif not r then
-                bad(("%s: document %d: the server doesn't serve %s %s (resource mapping not found)")
-                  :format(name_of, i, av, kind), name_of, i)
+                bad(('error: resource mapping not found for name: %q namespace: %q from %q: no matches for kind %q in'
+                  .. ' version %q\nensure CRDs are installed first'):format(tostring(name or ""), tostring(dns or ""),
+                  name_of, kind, av), name_of, i)
                 -- (apply asks again once an earlier document is applied: a CRD in the same file)
                 if opts.each then out[#out].retry = { kind = kind, group = group, doc = doc, name = name, dns = dns } end
               elseif not name then
@@ -1788,6 +1858,54 @@ function M.diff(sess, ctx)
   return status
 end
 
+-- The words kubectl is handed for a verb vcli parsed but leaves to it: the positional
+-- ones (unknown flags among them), the verb's own flags as given, then -- and its words.
+local function rebuilt(rest, ctx, flag_list)
+  for _, w in ipairs(ctx.positional or ctx.args.items or {}) do rest[#rest + 1] = w end
+  for _, fl in ipairs(flag_list) do
+    local v = ctx.flags[fl.name]
+    if type(v) == "table" then for _, x in ipairs(v) do rest[#rest + 1] = ("--%s=%s"):format(fl.name, tostring(x)) end
+    elseif v == true then rest[#rest + 1] = "--" .. fl.name
+    elseif v ~= nil and v ~= false then rest[#rest + 1] = ("--%s=%s"):format(fl.name, tostring(v)) end
+  end
+  if ctx.flags["--"] then
+    rest[#rest + 1] = "--"
+    for _, w in ipairs(ctx.flags["--"]) do rest[#rest + 1] = w end
+  end
+  return rest
+end
+
+-- ---------------------------------------------------------------- run
+-- run NAME --image=IMG natively (k8s/create.lua); attached (-i, -t, --attach, --rm) through kubectl
+local RUN_FLAGS = {
+  { name = "image", type = "string", metavar = "IMAGE", help = "the container's image (required)" },
+  { name = "env", type = "list", metavar = "KEY=VALUE", help = "an environment variable (repeatable)" },
+  { name = "port", type = "int", min = 1, metavar = "PORT", help = "the port the container exposes" },
+  { name = "labels", short = "l", type = "string", metavar = "K=V,…", help = "the pod's labels (run=NAME otherwise)" },
+  { name = "annotations", type = "list", metavar = "K=V", help = "an annotation (repeatable)" },
+  { name = "restart", type = "string", metavar = "POLICY", help = "Always (default), OnFailure or Never" },
+  { name = "image-pull-policy", type = "string", metavar = "POLICY", help = "Always, IfNotPresent or Never" },
+  { name = "command", type = "bool", help = "the words after -- are the command, not its arguments" },
+  { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
+    help = "client: print the pod; server: ask the server; nothing is created" },
+  { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml, json or jsonpath=…" },
+  { name = "stdin", short = "i", type = "bool", help = "attach standard input (through kubectl)" },
+  { name = "tty", short = "t", type = "bool", help = "a terminal (through kubectl)" },
+  { name = "attach", type = "bool", help = "wait for the pod and attach (through kubectl)" },
+  { name = "rm", type = "bool", help = "delete the pod when the attached session ends (through kubectl)" },
+}
+function M.run_pod(sess, ctx)
+  local f = ctx.flags
+  -- a flag vcli does not know (--overrides, --expose, --privileged…) is kubectl's too
+  local unknown = false
+  for _, w in ipairs(ctx.args.items or {}) do if w:sub(1, 1) == "-" and w ~= "-" then unknown = true end end
+  if not (f.stdin or f.tty or f.attach or f.rm or unknown) then
+    return require("k8s.create").run_pod(sess, ctx, M)
+  end
+  guard(sess, sess:conn(f), "run")
+  return delegate(sess, ctx, rebuilt({ "run" }, ctx, RUN_FLAGS), "run (attached)")
+end
+
 -- ---------------------------------------------------------------- set
 -- set image natively (k8s/set.lua); set env|resources|selector|serviceaccount|subject through kubectl
 local SET_FLAGS = {
@@ -1804,14 +1922,7 @@ function M.set(sess, ctx)
     return require("k8s.set").image(sess, sub, M)
   end
   guard(sess, sess:conn(ctx.flags), "set")
-  local rest = { "set" }
-  for _, w in ipairs(ctx.positional or items) do rest[#rest + 1] = w end
-  for _, fl in ipairs(SET_FLAGS) do
-    local v = ctx.flags[fl.name]
-    if v == true then rest[#rest + 1] = "--" .. fl.name
-    elseif v ~= nil and v ~= false then rest[#rest + 1] = ("--%s=%s"):format(fl.name, tostring(v)) end
-  end
-  return delegate(sess, ctx, rest, "set " .. tostring(items[1]))
+  return delegate(sess, ctx, rebuilt({ "set" }, ctx, SET_FLAGS), "set " .. tostring(items[1]))
 end
 M.targets_of = function(sess, ctx, words) return (targets(sess, ctx, words)) end
 M.print_object = function(...) return require("k8s.create").print_object(...) end
@@ -1851,20 +1962,7 @@ function M.create(sess, ctx)
   -- a generator vcli does not build (role, service, ingress, cronjob…): kubectl's, same identity
   local conn = sess:conn(ctx.flags)
   guard(sess, conn, "create")
-  -- its words: the positional ones (unknown flags among them) and create's own flags as given
-  local rest = { "create" }
-  for _, w in ipairs(ctx.positional or ctx.args.items or {}) do rest[#rest + 1] = w end
-  for _, fl in ipairs(CREATE_FLAGS) do
-    local v = ctx.flags[fl.name]
-    if type(v) == "table" then for _, x in ipairs(v) do rest[#rest + 1] = ("--%s=%s"):format(fl.name, tostring(x)) end
-    elseif v == true then rest[#rest + 1] = "--" .. fl.name
-    elseif v ~= nil and v ~= false then rest[#rest + 1] = ("--%s=%s"):format(fl.name, tostring(v)) end
-  end
-  if ctx.flags["--"] then
-    rest[#rest + 1] = "--"
-    for _, w in ipairs(ctx.flags["--"]) do rest[#rest + 1] = w end
-  end
-  return delegate(sess, ctx, rest, "create " .. tostring((ctx.args.items or {})[1]))
+  return delegate(sess, ctx, rebuilt({ "create" }, ctx, CREATE_FLAGS), "create " .. tostring((ctx.args.items or {})[1]))
 end
 
 -- ---------------------------------------------------------------- edit
@@ -2034,7 +2132,9 @@ function M.specs(sess, a)
                    { "k8s delete pods -l app=web --dry-run=server", "what would go, changing nothing" },
                    { "k8s delete -f app.yaml", "what a manifest names" } } },
     { name = "scale", summary = "Set the replica count", args = { items }, handler = run(M.scale),
-      flags = { { name = "replicas", type = "int", min = 0, metavar = "N", help = "new replica count" } },
+      flags = { { name = "replicas", type = "int", min = 0, metavar = "N", help = "new replica count" },
+                { name = "current-replicas", type = "int", min = 0, metavar = "N",
+                  help = "only if it has this many now (a precondition, as kubectl's)" } },
       examples = { { "k8s scale deploy/api --replicas 3" }, { "k8s scale statefulset db --replicas 0" } } },
     { name = "rollout", summary = "rollout restart|status|undo|history|pause|resume TYPE NAME", handler = run(M.rollout),
       args = { { name = "action", help = "restart, status, undo, history, pause or resume",
@@ -2088,8 +2188,8 @@ function M.specs(sess, a)
     { name = "config", summary = "The kubeconfig: config view | current-context | get-contexts [NAME]", handler = run(M.config),
       args = { { name = "items", variadic = true, help = "view | current-context | get-contexts [NAME…]",
                  complete = function() return { "view", "current-context", "get-contexts" } end } },
-      flags = { { name = "output", short = "o", type = "enum", values = { "name", "yaml", "json" },
-                  help = "get-contexts: name; view: yaml (default) or json" },
+      flags = { { name = "output", short = "o", type = "string", metavar = "FORMAT",
+                  help = "get-contexts: name; view: yaml (default), json or jsonpath=TEMPLATE" },
                 { name = "no-headers", type = "bool", help = "no header line" },
                 { name = "minify", type = "bool", help = "view: only the current context, its cluster and user" },
                 { name = "raw", type = "bool", help = "view: tokens, passwords and key data as they are (not REDACTED)" } },
@@ -2106,6 +2206,12 @@ function M.specs(sess, a)
                 { name = "all", type = "bool", help = "every object of the type in the namespace" } },
       examples = { { "k8s wait --for=condition=Ready pod/web-1 --timeout 60s" }, { "k8s wait --for=delete pod -l app=web" },
                    { "k8s wait --for=jsonpath='{.status.phase}'=Running pod/web-1" } } },
+    { name = "run", summary = "Run a pod: run NAME --image=IMAGE [-- ARGS…] (attached, -it/--rm, through kubectl)",
+      handler = run(M.run_pod), passthrough = true, passthrough_unknown = true, flags = RUN_FLAGS,
+      args = { { name = "items", variadic = true, optional = true, help = "NAME" } },
+      examples = { { "k8s run web --image=nginx:1.25 --port=80", "pod/web created" },
+                   { "k8s run once --image=busybox:1.36 --restart=Never -- echo hi" },
+                   { "k8s run shell --image=busybox:1.36 -it --rm -- sh", "through kubectl: attached" } } },
     { name = "set", summary = "set image TYPE/NAME CONTAINER=IMAGE… (natively); set env|resources|… through kubectl",
       handler = run(M.set), passthrough_unknown = true, flags = SET_FLAGS,
       args = { { name = "items", variadic = true, help = "image TYPE/NAME… CONTAINER=IMAGE…",

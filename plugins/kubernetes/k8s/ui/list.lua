@@ -222,7 +222,7 @@ function L:list_chunks(gen, c, path, on_chunk)
     if not res then fail(err, kind) end
     local tbl = env.json.decode(get.drop_managed_fields(res.body)) or env.json.decode(res.body)
     if type(tbl) ~= "table" or tbl.kind ~= "Table" then fail("the server did not answer a Table for " .. self.r.name, "http") end
-    for _, trow in ipairs(tbl.rows or {}) do
+    for _, trow in ipairs(type(tbl.rows) == "table" and tbl.rows or {}) do
       local row = self:row_of(trow)
       if self:owned(row) then all[#all + 1] = row end
     end
@@ -303,7 +303,7 @@ function L:load_and_watch(gen)
     on_event = function(ty, obj)
       if self:stopped(gen) or type(obj) ~= "table" then return end
       if obj.kind ~= "Table" then return end
-      for _, trow in ipairs(obj.rows or {}) do
+      for _, trow in ipairs(type(obj.rows) == "table" and obj.rows or {}) do
         local row = self:row_of(trow)
         if ty == "DELETED" then self.t:remove(row.id)
         elseif self:owned(row) then self.t:upsert(row) end
