@@ -209,7 +209,7 @@ describe("k8s offline: writes queued while the cluster is unreachable", function
     pass()
     local out, rc = vcli("k8s offline sync")
     assert.equal(1, rc)
-    local id = out:match("failed   #(%d+) label deployment.apps/bad .-: Error from server %(Invalid%)")
+    local id = out:match("failed   #(%d+) label deployment.apps/bad .-: The Deployment \"bad\" is invalid: metadata%.labels")
     assert.truthy(id, out)
     assert.matches("0 applied, 2 left in the queue", out)
     assert.equal("", jsonpath("deploy bad", "{.metadata.labels.good}"))
