@@ -382,7 +382,7 @@ function M.run(sess, ctx, V)
 end
 
 -- a built object sent (or, dry run, only printed) as create and run do
-function M.send(sess, ctx, c, conn, dry, obj, namespaced, name, post)
+function M.send(sess, ctx, c, conn, dry, obj, namespaced, name, post, word)
   local env, f = sess.env, ctx.flags
   local fmt = f.output
   local suffix = dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
@@ -398,13 +398,168 @@ function M.send(sess, ctx, c, conn, dry, obj, namespaced, name, post)
     if namespaced then obj.metadata.namespace = ns end
     local ok, res = pcall(post, r, ns, obj)
     if not ok then   -- kubectl's words: error: failed to create configmap: configmaps "x" already exists
-      if ctx.spec and ctx.spec.name == "run" then fail(tostring(res)) end
+      if word or (ctx.spec and ctx.spec.name == "run") then fail(tostring(res)) end
       fail(("error: failed to create %s: %s"):format(obj.kind:lower(), (tostring(res):gsub("^Error from server %b(): ", ""))))
     end
     obj = res
   end
-  if fmt then M.print_object(env, ctx, fmt, obj, what) else ctx.out(what .. " created" .. suffix .. "\n") end
+  if fmt then M.print_object(env, ctx, fmt, obj, what) else ctx.out(what .. " " .. (word or "created") .. suffix .. "\n") end
   return 0
+end
+
+-- kubectl expose TYPE NAME | TYPE/NAME, natively: a Service selecting what the object
+-- selects (a deployment's, replica set's or replication controller's selector, a
+-- service's, a pod's labels), on --port (else the object's own ports, "port-N" when
+-- several), --target-port (else the port), the object's labels unless --labels.
+local EXPOSABLE = { Deployment = true, ReplicaSet = true, ReplicationController = true, Service = true, Pod = true }
+function M.expose(sess, ctx, V)
+  local env, f = sess.env, ctx.flags
+  local c, conn = sess:client(f)
+  local dry = V.dry_run(f)
+  if not dry then V.guard(sess, conn, "expose") end
+  local words = {}
+  for _, w in ipairs(ctx.args.items or {}) do words[#words + 1] = w end
+  if #words == 0 then
+    fail("error: You must provide one or more resources by argument or filename.\nExample resource specifications include:"
+      .. "\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'")
+  end
+  local ts = V.targets_of(sess, ctx, words)
+  if #ts ~= 1 then fail("error: expose one object: TYPE NAME or TYPE/NAME") end
+  local t = ts[1]
+  local ns = t.r.namespaced and conn.namespace or nil
+  local obj, err = c:get_json(discovery.path(t.r, ns, t.name))
+  if not obj then fail(err) end
+  if not EXPOSABLE[obj.kind] then
+    fail(("error: cannot expose a %s%s"):format(obj.kind, (t.r.group or "") ~= "" and ("." .. t.r.group) or ""))
+  end
+  local spec = type(obj.spec) == "table" and obj.spec or {}
+  -- what it selects
+  local selector
+  if f.selector then
+    selector = {}
+    for item in f.selector:gmatch("[^,]+") do
+      local k, v = item:match("^([^=]+)=(.*)$")
+      if not k then fail(("error: invalid selector: %s"):format(f.selector)) end
+      selector[k] = v
+    end
+  elseif obj.kind == "Pod" then selector = obj.metadata.labels
+  elseif obj.kind == "Service" or obj.kind == "ReplicationController" then selector = spec.selector
+  else
+    local sel = type(spec.selector) == "table" and spec.selector or {}
+    if type(sel.matchExpressions) == "table" and #sel.matchExpressions > 0 then
+      fail("error: couldn't convert expressions - \"" .. tostring(sel.matchExpressions[1].key) .. "\" to map-based selector format")
+    end
+    selector = sel.matchLabels
+  end
+  if type(selector) ~= "table" or next(selector) == nil then
+    fail(("error: couldn't retrieve selectors via --selector flag or introspection: the %s has no selector"):format(obj.kind:lower()))
+  end
+  -- its ports: --port, else the object's own
+  local ports = {}
+  if f.port then
+    ports[1] = { port = tonumber(f.port) }
+    if not ports[1].port then fail(("error: invalid port: %s"):format(f.port)) end
+  else
+    local containers = {}
+    if obj.kind == "Pod" then containers = spec.containers or {}
+    elseif obj.kind ~= "Service" then
+      local tpl = type(spec.template) == "table" and spec.template.spec or {}
+      containers = type(tpl) == "table" and tpl.containers or {}
+    end
+    if obj.kind == "Service" then
+      for _, sp in ipairs(type(spec.ports) == "table" and spec.ports or {}) do
+        ports[#ports + 1] = { port = sp.port, protocol = sp.protocol }
+      end
+    else
+      for _, ct in ipairs(containers) do
+        for _, cp in ipairs(type(ct.ports) == "table" and ct.ports or {}) do
+          ports[#ports + 1] = { port = cp.containerPort, protocol = cp.protocol }
+        end
+      end
+    end
+    if #ports == 0 then fail("error: couldn't find port via --port flag or introspection") end
+  end
+  local sports = setmetatable({}, env.json.array_mt)
+  for i, p in ipairs(ports) do
+    local sp = { port = p.port, protocol = f.protocol or p.protocol or "TCP" }
+    if #ports > 1 then sp.name = ("port-%d"):format(i) end
+    if f["target-port"] then sp.targetPort = tonumber(f["target-port"]) or f["target-port"]
+    else sp.targetPort = p.port end
+    sports[i] = sp
+  end
+  local labels = obj.metadata.labels
+  if f.labels then
+    labels = {}
+    for item in f.labels:gmatch("[^,]+") do
+      local k, v = item:match("^([^=]+)=(.*)$")
+      if not k then fail(("error: invalid label spec: %s"):format(item)) end
+      labels[k] = v
+    end
+  end
+  local name = f.name or t.name
+  local svc = { apiVersion = "v1", kind = "Service",
+    metadata = { creationTimestamp = "__NULL__", labels = labels, name = name, namespace = f.namespace },
+    spec = { ports = sports, selector = selector, type = f.type, clusterIP = f["cluster-ip"],
+             sessionAffinity = f["session-affinity"],
+             externalIPs = f["external-ip"] and setmetatable({ f["external-ip"] }, env.json.array_mt) or nil },
+    status = { loadBalancer = {} } }
+  local q = util.query({ dryRun = dry == "server" and "All" or nil, fieldManager = "kubectl-expose" })
+  local function post(r, pns, o)
+    local res, perr = c:request{ method = "POST", path = discovery.path(r, pns) .. q, body = env.json.encode(o),
+      content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
+    if not res then fail(perr) end
+    return env.json.decode(res.body)
+  end
+  return M.send(sess, ctx, c, conn, dry, svc, true, name, post, "exposed")
+end
+
+-- kubectl autoscale TYPE NAME --max=N [--min=N] [--cpu-percent=N], natively: an
+-- autoscaling/v1 HorizontalPodAutoscaler of the object ("autoscaled").
+local SCALABLE = { Deployment = true, ReplicaSet = true, ReplicationController = true, StatefulSet = true }
+function M.autoscale(sess, ctx, V)
+  local env, f = sess.env, ctx.flags
+  local c, conn = sess:client(f)
+  local dry = V.dry_run(f)
+  if not f.max then fail('error: required flag(s) "max" not set') end
+  if not dry then V.guard(sess, conn, "autoscale") end
+  local min = f.min or -1
+  if f.max < 1 then fail(("error: --max=MAXPODS is required and must be at least 1, max: %d"):format(f.max)) end
+  if min > f.max then
+    fail(("error: --max=MAXPODS must be larger or equal to --min=MINPODS, max: %d, min: %d"):format(f.max, min))
+  end
+  local words = {}
+  for _, w in ipairs(ctx.args.items or {}) do words[#words + 1] = w end
+  if #words == 0 then
+    fail("error: You must provide one or more resources by argument or filename.\nExample resource specifications include:"
+      .. "\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'")
+  end
+  local ts = V.targets_of(sess, ctx, words)
+  local status = 0
+  for _, t in ipairs(ts) do
+    local ns = t.r.namespaced and conn.namespace or nil
+    local obj, err = c:get_json(discovery.path(t.r, ns, t.name))
+    if not obj then fail(err) end
+    if not SCALABLE[obj.kind] then
+      fail(("error: cannot autoscale a %s: could not find scale subresource for %s/%s, Resource=%s in discovery information")
+        :format(obj.kind, t.r.group or "", tostring(t.r.version or (t.r.gv or ""):match("([^/]+)$")), t.r.name))
+    end
+    local name = f.name or t.name
+    local spec = { maxReplicas = f.max, scaleTargetRef = { apiVersion = obj.apiVersion, kind = obj.kind, name = t.name } }
+    if min > 0 then spec.minReplicas = min end
+    if f["cpu-percent"] and f["cpu-percent"] >= 0 then spec.targetCPUUtilizationPercentage = f["cpu-percent"] end
+    local hpa = { apiVersion = "autoscaling/v1", kind = "HorizontalPodAutoscaler",
+      metadata = { creationTimestamp = "__NULL__", name = name, namespace = f.namespace },
+      spec = spec, status = { currentReplicas = 0, desiredReplicas = 0 } }
+    local q = util.query({ dryRun = dry == "server" and "All" or nil, fieldManager = "kubectl-autoscale" })
+    local function post(r, pns, o)
+      local res, perr = c:request{ method = "POST", path = discovery.path(r, pns) .. q, body = env.json.encode(o),
+        content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
+      if not res then fail(perr) end
+      return env.json.decode(res.body)
+    end
+    status = M.send(sess, ctx, c, conn, dry, hpa, true, name, post, "autoscaled") or status
+  end
+  return status
 end
 
 -- kubectl run NAME --image=IMG, natively: the Pod kubectl builds (labels run=NAME or

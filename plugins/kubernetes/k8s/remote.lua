@@ -118,23 +118,33 @@ local function exit_status(json, text)
   return nil, "error: " .. tostring(st.message or text)
 end
 
-function M.exec(sess, ctx)
+-- exec POD -- CMD, or (verb "attach") attach POD: a container's streams over the
+-- WebSocket channel protocol, stdin and a raw terminal with -i/-t
+function M.exec(sess, ctx, verb)
+  verb = verb or "exec"
+  local attach = verb == "attach"
   local f = ctx.flags
   local cmd = f["--"] or {}
-  if #cmd == 0 and ctx.args.command and #ctx.args.command > 0 then
-    error("k8s exec: exec POD COMMAND is not supported; use exec POD -- COMMAND", 0)
+  if not attach then
+    if #cmd == 0 and ctx.args.command and #ctx.args.command > 0 then
+      error("k8s exec: exec POD COMMAND is not supported; use exec POD -- COMMAND", 0)
+    end
+    if #cmd == 0 then error("k8s exec: a command is needed after --, e.g. k8s exec POD -- sh", 0) end
   end
-  if #cmd == 0 then error("k8s exec: a command is needed after --, e.g. k8s exec POD -- sh", 0) end
-  if not ctx.args.pod then error("k8s exec: which pod? (k8s exec POD -- COMMAND)", 0) end
+  if not ctx.args.pod then
+    error(attach and "error: expected POD, TYPE/NAME, or TYPE NAME, (at most 2 arguments) saw 0: []"
+      or "k8s exec: which pod? (k8s exec POD -- COMMAND)", 0)
+  end
   local json = sess.env.json
   local c, conn = sess:client(f)
-  -- read-only refuses exec (as k9s refuses its shell): it changes what runs in the container
-  if sess:is_readonly(conn) then error(("k8s exec: refused: read-only mode (context %s)"):format(conn.context), 0) end
+  -- read-only refuses exec and attach (as k9s refuses its shell): they reach what runs in the container
+  if sess:is_readonly(conn) then error(("k8s %s: refused: read-only mode (context %s)"):format(verb, conn.context), 0) end
   local ns = conn.namespace
   local pod = M.resolve(sess, c, ns, ctx.args.pod)
   local phase = pod.status and pod.status.phase
   if phase == "Succeeded" or phase == "Failed" then
-    error(("error: cannot exec into a container in a completed pod; current phase is %s"):format(phase), 0)
+    error(("error: cannot %s a container in a completed pod; current phase is %s"):format(
+      attach and "attach" or "exec into", phase), 0)
   end
   local say = writer(ctx)
   local cname = f.container
@@ -152,17 +162,18 @@ function M.exec(sess, ctx)
     tty = false
   end
   local q = {}
-  for _, a in ipairs(cmd) do q[#q + 1] = "command=" .. util.urlencode(a) end
+  if not attach then for _, a in ipairs(cmd) do q[#q + 1] = "command=" .. util.urlencode(a) end end
   if cname then q[#q + 1] = "container=" .. util.urlencode(cname) end
   if stdin then q[#q + 1] = "stdin=true" end
   q[#q + 1] = "stdout=true"
   if not tty then q[#q + 1] = "stderr=true" end
   if tty then q[#q + 1] = "tty=true" end
-  local path = ("/api/v1/namespaces/%s/pods/%s/exec?%s"):format(ns, pod.metadata.name, table.concat(q, "&"))
+  local path = ("/api/v1/namespaces/%s/pods/%s/%s?%s"):format(ns, pod.metadata.name, verb, table.concat(q, "&"))
   local ws, err = c:websocket{ path = path, protocols = { "v5.channel.k8s.io", "v4.channel.k8s.io" }, open = M.io.websocket }
   if not ws then error(err, 0) end
   local v5 = ws.protocol == "v5.channel.k8s.io"
   local term
+  if attach and not f.quiet then say("If you don't see a command prompt, try pressing enter.\n", 2) end
   if stdin then
     local terminal = M.io.terminal()
     if not terminal then ws:close() error("k8s exec: -i needs the terminal capability", 0) end

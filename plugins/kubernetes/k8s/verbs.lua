@@ -1875,6 +1875,36 @@ local function rebuilt(rest, ctx, flag_list)
   return rest
 end
 
+-- ---------------------------------------------------------------- expose
+local EXPOSE_FLAGS = {
+  { name = "port", type = "string", metavar = "PORT", help = "the service's port (else the object's own ports)" },
+  { name = "target-port", type = "string", metavar = "PORT|NAME", help = "the pods' port (else the same as --port)" },
+  { name = "name", type = "string", metavar = "NAME", help = "the service's name (else the object's)" },
+  { name = "type", type = "string", metavar = "TYPE", help = "ClusterIP, NodePort, LoadBalancer or ExternalName" },
+  { name = "protocol", type = "string", metavar = "PROTO", help = "TCP (default), UDP or SCTP" },
+  { name = "selector", type = "string", metavar = "K=V,…", help = "the pods it selects (else the object's selector)" },
+  { name = "labels", short = "l", type = "string", metavar = "K=V,…", help = "the service's labels (else the object's)" },
+  { name = "cluster-ip", type = "string", metavar = "IP", help = "its cluster IP (None: headless)" },
+  { name = "external-ip", type = "string", metavar = "IP", help = "an external IP it also answers on" },
+  { name = "session-affinity", type = "string", metavar = "None|ClientIP", help = "session affinity" },
+  { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
+    help = "client: print the service; server: ask the server; nothing is created" },
+  { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml, json or jsonpath=…" },
+}
+function M.expose(sess, ctx) return require("k8s.create").expose(sess, ctx, M) end
+
+-- ---------------------------------------------------------------- autoscale
+local AUTOSCALE_FLAGS = {
+  { name = "max", type = "int", metavar = "N", help = "the most replicas (required)" },
+  { name = "min", type = "int", metavar = "N", help = "the fewest replicas (the server's default: 1)" },
+  { name = "cpu-percent", type = "int", metavar = "PCT", help = "the CPU use to aim at (the server's default policy otherwise)" },
+  { name = "name", type = "string", metavar = "NAME", help = "the autoscaler's name (else the object's)" },
+  { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
+    help = "client: print it; server: ask the server; nothing is created" },
+  { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml, json or jsonpath=…" },
+}
+function M.autoscale(sess, ctx) return require("k8s.create").autoscale(sess, ctx, M) end
+
 -- ---------------------------------------------------------------- run
 -- run NAME --image=IMG natively (k8s/create.lua); attached (-i, -t, --attach, --rm) through kubectl
 local RUN_FLAGS = {
@@ -2058,6 +2088,7 @@ end
 -- ---------------------------------------------------------------- exec / port-forward
 -- native, over the API server's WebSocket protocols: k8s/remote.lua
 function M.exec(sess, ctx) return require("k8s.remote").exec(sess, ctx) end
+function M.attach(sess, ctx) return require("k8s.remote").exec(sess, ctx, "attach") end
 function M.port_forward(sess, ctx) return require("k8s.remote").port_forward(sess, ctx) end
 
 function M.specs(sess, a)
@@ -2206,6 +2237,17 @@ function M.specs(sess, a)
                 { name = "all", type = "bool", help = "every object of the type in the namespace" } },
       examples = { { "k8s wait --for=condition=Ready pod/web-1 --timeout 60s" }, { "k8s wait --for=delete pod -l app=web" },
                    { "k8s wait --for=jsonpath='{.status.phase}'=Running pod/web-1" } } },
+    { name = "autoscale", summary = "Autoscale a deployment, replica set or stateful set: autoscale TYPE NAME --max=N [--min=N]",
+      handler = run(M.autoscale), flags = AUTOSCALE_FLAGS,
+      args = { { name = "items", variadic = true, optional = true, help = "TYPE NAME or TYPE/NAME",
+                 complete = a.names_arg.complete } },
+      examples = { { "k8s autoscale deploy web --min=2 --max=10 --cpu-percent=80",
+                     "horizontalpodautoscaler.autoscaling/web autoscaled" } } },
+    { name = "expose", summary = "Expose a deployment, replica set, pod or service as a new Service: expose TYPE NAME --port=…",
+      handler = run(M.expose), flags = EXPOSE_FLAGS,
+      args = { { name = "items", variadic = true, optional = true, help = "TYPE NAME or TYPE/NAME", complete = a.names_arg.complete } },
+      examples = { { "k8s expose deploy web --port=80 --target-port=8080", "service/web exposed" },
+                   { "k8s expose pod web-0 --port=443 --name=web-tls" } } },
     { name = "run", summary = "Run a pod: run NAME --image=IMAGE [-- ARGS…] (attached, -it/--rm, through kubectl)",
       handler = run(M.run_pod), passthrough = true, passthrough_unknown = true, flags = RUN_FLAGS,
       args = { { name = "items", variadic = true, optional = true, help = "NAME" } },
@@ -2291,6 +2333,15 @@ function M.specs(sess, a)
       examples = { { "k8s exec web-7d4b9-x2x5q -- uname -a", "the command's output and exit status" },
                    { "k8s exec -it deploy/api -- sh", "an interactive shell in a pod of the deployment" },
                    { "k8s exec web-7d4b9-x2x5q -c sidecar -- env" } } },
+    { name = "attach", summary = "Attach to a running container's main process (-it: its terminal)", handler = run(M.attach),
+      args = { pod_arg },
+      flags = { { name = "container", short = "c", type = "string", help = "container (default: the first)",
+                  complete = a.containers },
+                { name = "stdin", short = "i", type = "bool", help = "pass stdin to the process" },
+                { name = "tty", short = "t", type = "bool", help = "with -i: a terminal (raw keys, resize)" },
+                { name = "quiet", short = "q", type = "bool", help = "no \"If you don't see a command prompt\" line" } },
+      examples = { { "k8s attach web-7d4b9-x2x5q", "its output as it comes" },
+                   { "k8s attach -it shell", "the terminal of a pod started with -it" } } },
     { name = "port-forward", summary = "Forward local ports to a pod (POD, svc/NAME, deploy/NAME…)", handler = run(M.port_forward),
       args = { { name = "target", help = "POD, pod/NAME, svc/NAME, deploy/NAME…", complete = pod_arg.complete },
                { name = "ports", variadic = true, help = "[LOCAL:]REMOTE…" } },

@@ -202,6 +202,23 @@ local C = {
   { "apply -f -", input = CM }, { "apply -f {dir} -R", files = { ["{n}.yaml"] = CM } },
   { "apply -f {dir}/{n}.yaml -n vparity", files = { ["{n}.yaml"] = OTHERNS } },
   { "apply -f {dir}/nosuch.yaml" },
+  -- ---------------------------------------------------------------- expose
+  { "expose deploy pweb --port=80 --dry-run=client -o yaml" },
+  { "expose deploy pweb --port=80 --target-port=8080 --name={n} --type=NodePort --dry-run=client -o yaml" },
+  { "expose deploy/pweb --name={n} --port=80" }, { "expose pod pweb-0 --port=443 --name={n}" },
+  { "expose svc psvc --name={n}" }, { "expose svc psvc --name={n} -o name" }, { "expose deploy pweb --name={n}" },
+  { "expose deploy nosuch --port=80" }, { "expose cm pcm --port=80" }, { "expose" },
+  { "expose sts psts --port=80 --name={n}" }, { "expose deploy pweb --port=80 --name={n} --labels=a=b --selector=app=x" },
+  { "expose deploy pweb --port=53 --protocol=UDP --name={n} --dry-run=server -o yaml", stdout = true },
+  -- ---------------------------------------------------------------- attach (what ends by itself)
+  { "attach nosuch" }, { "attach job/pjob" }, { "attach deploy/nosuch" },
+  -- ---------------------------------------------------------------- autoscale
+  { "autoscale deploy pweb --max=5 --name={n} --dry-run=client -o yaml" },
+  { "autoscale deploy pweb --min=2 --max=5 --cpu-percent=80 --name={n} --dry-run=client -o json",
+    json = "an object vcli builds is printed with sorted keys, kubectl's in Go's field order: the same JSON" },
+  { "autoscale deploy/pweb --max=3 --name={n}" }, { "autoscale sts psts --max=3 --name={n} -o name" },
+  { "autoscale deploy pweb" }, { "autoscale cm pcm --max=3" }, { "autoscale deploy pweb --min=5 --max=3" },
+  { "autoscale deploy nosuch --max=3" }, { "autoscale deploy pweb --max=3 --name={n}", setup = "autoscale deploy pweb --max=3 --name={n}" },
   -- ---------------------------------------------------------------- run
   { "run {n} --image=nginx:1.25" }, { "run {n} --image=nginx:1.25 --dry-run=client -o yaml" },
   { "run {n} --image=busybox:1.36 --restart=Never --env=A=1 --env=B=2 --port=8080 --labels=a=b,c=d --dry-run=client -o json",

@@ -209,8 +209,9 @@ end
 
 -- The list at path as the server's Table, in chunks of the session's page size ->
 -- rows, resourceVersion (nil when the view stopped meanwhile); on_chunk(rows so far,
--- first, more to come, the chunk's Table) after each chunk.
-function L:list_chunks(gen, c, path, on_chunk)
+-- first, more to come) after each chunk; on_first(the first chunk's Table) before its
+-- rows are read (their columns come from it).
+function L:list_chunks(gen, c, path, on_chunk, on_first)
   local env = self.env
   local q = { limit = self.sess:chunk_size(self.conn, {}), labelSelector = self.selector, fieldSelector = self.field,
               includeObject = "Metadata" }
@@ -222,6 +223,7 @@ function L:list_chunks(gen, c, path, on_chunk)
     if not res then fail(err, kind) end
     local tbl = env.json.decode(get.drop_managed_fields(res.body)) or env.json.decode(res.body)
     if type(tbl) ~= "table" or tbl.kind ~= "Table" then fail("the server did not answer a Table for " .. self.r.name, "http") end
+    if first and on_first then on_first(tbl) end
     for _, trow in ipairs(type(tbl.rows) == "table" and tbl.rows or {}) do
       local row = self:row_of(trow)
       if self:owned(row) then all[#all + 1] = row end
@@ -229,7 +231,7 @@ function L:list_chunks(gen, c, path, on_chunk)
     rv = tbl.metadata and tbl.metadata.resourceVersion or rv
     cont = tbl.metadata and tbl.metadata.continue
     if cont == "" then cont = nil end
-    if on_chunk then on_chunk(all, first, cont ~= nil, tbl) end
+    if on_chunk then on_chunk(all, first, cont ~= nil) end
     first = false
     tbl = nil -- luacheck: ignore 311
     collectgarbage("step", 2000)
@@ -249,11 +251,7 @@ function L:load_and_watch(gen)
   local ns = (r.namespaced and not self.all) and conn.namespace or nil
   self.view_ns = ns
   local path = discovery.path(r, ns)
-  local all, rv = self:list_chunks(gen, c, path, function(rows, first, more, tbl)
-    if first then
-      self.cols = self:columns_of(tbl)
-      self.t:set_columns(self.cols)
-    end
+  local all, rv = self:list_chunks(gen, c, path, function(rows, first, more)
     -- the first screen as soon as the first chunk is in, the whole list at
     -- its end (set_rows costs the whole list: not once per chunk)
     if first or not more then
@@ -265,6 +263,9 @@ function L:load_and_watch(gen)
     end
     self.loaded = #rows
     self:dirty()
+  end, function(tbl)
+    self.cols = self:columns_of(tbl)
+    self.t:set_columns(self.cols)
   end)
   if not all then return end
   self.t.loading = nil
