@@ -3,6 +3,7 @@
 -- the kubectl bridge / exec delegation.
 -- VCLI_K8S_SPEC_REUSE=1 uses an already running cluster and leaves it running.
 local H = dofile("spec/support/k8s/helper.lua")
+local json = require("cjson")
 
 local E, KC, dir
 local reuse = os.getenv("VCLI_K8S_SPEC_REUSE") == "1"
@@ -412,6 +413,46 @@ spec:
     assert.matches("refused: read%-only mode", err)
     assert.equal("nginx:1.27", image())
     kubectl("-n team-a delete deploy vset --wait=false")
+  end)
+
+  it("drain cordons, evicts and waits as kubectl does, refuses what needs a flag in kubectl's words", function()
+    local N = "vcli-node-3"
+    local function mask(s) return (s:gsub("vcli%-node%-%d", "NODE"):gsub("monitoring/[%w%-]+", "monitoring/POD")) end
+    -- what stops a drain: the same words and status as kubectl's (on another node; nothing is evicted)
+    -- (--force: only the DaemonSet's pods stop it; with two reasons kubectl's order is its map's, random)
+    local out, err, st = H.run("k8s drain " .. N .. " --force")
+    local kout, krc = spec.sh(("KUBECONFIG='%s' %s drain vcli-node-2 --force 2>&1 >/dev/null"):format(KC, H.tools.kubectl_cmd()))
+    kubectl("uncordon vcli-node-2")
+    assert.equal(krc, st)
+    assert.equal("node/" .. N .. " cordoned\n", out)
+    assert.equal(mask(kout), mask(err:gsub("\nvcli: ", "\n")))
+    -- a dry run says what would go and changes nothing
+    kubectl("uncordon " .. N)
+    out = ok_run("k8s drain " .. N .. " --ignore-daemonsets --force --dry-run")
+    local NP = N:gsub("%-", "%%-")
+    assert.matches("^node/" .. NP .. " cordoned %(dry run%)\n", out)
+    assert.matches("\nnode/" .. NP .. " drained %(dry run%)\n$", out)
+    assert.equal("", (kubectl("get node " .. N .. " -o jsonpath='{.spec.unschedulable}'")))
+    -- a pod of our own on the node: evicted, waited for, the node left cordoned
+    kubectl("-n team-a delete deploy vdrain --ignore-not-found")
+    kubectl("-n team-a create deploy vdrain --image=nginx:1.25 --dry-run=client -o json > " .. dir .. "/vdrain.json")
+    local d = json.decode(spec.read(dir .. "/vdrain.json"))
+    d.spec.template.spec.nodeName = N
+    spec.write(dir .. "/vdrain.json", json.encode(d))
+    kubectl("apply -f " .. dir .. "/vdrain.json")
+    kubectl("-n team-a rollout status deploy/vdrain --timeout=60s")
+    local pod = kubectl("-n team-a get pods -l app=vdrain -o jsonpath='{.items[0].metadata.name}'")
+    out = ok_run("k8s drain " .. N .. " --ignore-daemonsets --pod-selector=app=vdrain")
+    assert.equal(("node/%s cordoned\nevicting pod team-a/%s\npod/%s evicted\nnode/%s drained\n"):format(N, pod, pod, N), out)
+    assert.equal("true", (kubectl("get node " .. N .. " -o jsonpath='{.spec.unschedulable}'")))
+    assert.falsy(kubectl("-n team-a get pods -l app=vdrain -o name"):find(pod, 1, true))
+    kubectl("uncordon " .. N)
+    kubectl("-n team-a delete deploy vdrain --wait=false")
+    -- read-only refuses it before anything is sent
+    local _
+    _, err, st = H.run("k8s drain " .. N .. " --ignore-daemonsets --readonly")
+    assert.equal(1, st)
+    assert.matches("refused: read%-only mode", err)
   end)
 
   it("cordon and uncordon a node", function()

@@ -1893,6 +1893,21 @@ local EXPOSE_FLAGS = {
 }
 function M.expose(sess, ctx) return require("k8s.create").expose(sess, ctx, M) end
 
+-- ---------------------------------------------------------------- drain
+local DRAIN_FLAGS = {
+  { name = "ignore-daemonsets", type = "bool", help = "leave DaemonSet-managed pods (else they stop the drain)" },
+  { name = "delete-emptydir-data", type = "bool", help = "evict pods with emptyDir data too (it is lost)" },
+  { name = "force", type = "bool", help = "evict pods no controller re-creates too" },
+  { name = "disable-eviction", type = "bool", help = "delete the pods instead of evicting them (no disruption budgets)" },
+  { name = "grace-period", type = "int", metavar = "SECS", help = "each pod's grace period (else its own)" },
+  { name = "timeout", type = "int", min = 0, metavar = "SECS", help = "how long to wait for the pods to go (0: as long as it takes)" },
+  { name = "pod-selector", type = "string", metavar = "SELECTOR", help = "only the pods matching it" },
+  { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "the nodes matching it" },
+  { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
+    help = "client: say what would be evicted; server: ask the server; nothing is changed" },
+}
+function M.drain(sess, ctx) return require("k8s.drain").run(sess, ctx, M) end
+
 -- ---------------------------------------------------------------- autoscale
 local AUTOSCALE_FLAGS = {
   { name = "max", type = "int", metavar = "N", help = "the most replicas (required)" },
@@ -2185,6 +2200,14 @@ function M.specs(sess, a)
     { name = "annotate", summary = "Set or remove annotations: KEY=VALUE, KEY-", args = { items }, handler = run(M.annotate),
       flags = meta_flags("annotations"),
       examples = { { "k8s annotate deploy/api owner=team-a --overwrite" }, { "k8s annotate pods --all note=x --dry-run" } } },
+    { name = "drain", summary = "Cordon nodes and evict their pods (--ignore-daemonsets, --delete-emptydir-data, --force)",
+      handler = run(M.drain), flags = DRAIN_FLAGS,
+      args = { { name = "nodes", variadic = true, optional = true, help = "node names",
+                 complete = function(p, cctx)
+                   return a.names_arg.complete(p, { words = { "k8s", "get", "nodes", unpack(cctx and cctx.words or {}, 3) } })
+                 end } },
+      examples = { { "k8s drain node-1 --ignore-daemonsets", "cordoned, each pod evicted, then drained" },
+                   { "k8s drain node-1 --ignore-daemonsets --dry-run", "what would be evicted" } } },
     { name = "cordon", summary = "Mark nodes unschedulable", args = { { name = "nodes", variadic = true, help = "node names" } },
       handler = run(M.cordon), examples = { { "k8s cordon node-1", "no new pods are scheduled there" } } },
     { name = "api-resources", summary = "The resource types the server serves (from discovery)", handler = run(M.api_resources),
