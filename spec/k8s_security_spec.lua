@@ -71,6 +71,48 @@ describe("k8s identity and read-only", function()
     assert.equal(0, rc)
   end)
 
+  it("--token, --server, --user and --insecure-skip-tls-verify reach native and bridged verbs, never dropped", function()
+    local d = KC:match("^(.*)/[^/]+$")
+    local token
+    for line in io.lines(d .. "/tokens.csv") do
+      local t, user = line:match("^([^,]+),([^,]+)")
+      if user == "vcli-limited" then token = t end
+    end
+    assert.truthy(token, "the limited user's token")
+    -- native: the token's user answers (view in team-a only)
+    local _, out, err, st
+    out, err, st = H.run("k8s get cm vsec-keep -n team-a --token " .. token)
+    assert.equal(0, st, err)
+    assert.matches("vsec%-keep", out)
+    _, err, st = H.run("k8s get pods -n default --token " .. token)
+    assert.equal(1, st)
+    assert.matches('User "vcli%-limited" cannot list resource "pods"', err)
+    -- bridged: kubectl is given it too (a role is created by nobody)
+    out, st = vcli("k8s create role vsec-r --verb=get --resource=pods -n team-a --token " .. token)
+    assert.equal(1, st, out)
+    assert.matches('User "vcli%-limited" cannot create resource "roles"', out)
+    assert.falsy(exists("role vsec-r -n team-a"), "not created as the admin")
+    -- a bad token is kubectl's "must be logged in", not the admin's answer
+    _, err, st = H.run("k8s get ns default --token not-a-token")
+    assert.equal(1, st)
+    assert.equal("vcli: error: You must be logged in to the server (Unauthorized)\n", err)
+    -- --server elsewhere: refused there, not quietly sent to the kubeconfig's server
+    _, err, st = H.run("k8s get ns default --server https://127.0.0.1:1 --request-timeout 5s")
+    assert.equal(1, st)
+    assert.matches("127%.0%.0%.1:1", err)
+    -- an unknown --user or --cluster is an error, not the context's
+    _, err, st = H.run("k8s get ns default --user nosuch")
+    assert.equal(1, st)
+    assert.matches('auth info "nosuch" does not exist', err)
+    _, err, st = H.run("k8s get ns default --cluster nosuch")
+    assert.equal(1, st)
+    assert.matches('no server found for cluster "nosuch"', err)
+    -- --insecure-skip-tls-verify: the server's certificate is not checked (the CA is dropped, as kubectl)
+    out, err, st = H.run("k8s get ns default -o name --insecure-skip-tls-verify")
+    assert.equal(0, st, err)
+    assert.equal("namespace/default\n", out)
+  end)
+
   it("--readonly after the verb refuses every mutating verb, native or bridged, before sending", function()
     for _, line in ipairs({
       "k8s delete cm vsec-keep -n team-a -y --readonly",

@@ -135,6 +135,11 @@ local GENERIC = {
 -- kubectl's words for an API error: "Error from server (NotFound): pods "x" not found"
 function Client:status_error(res)
   local st = self.env.json.decode(res.body or "")
+  if res.status == 401 then
+    -- kubectl's words ("error: You must be logged in to the server (Unauthorized)")
+    local why = type(st) == "table" and type(st.message) == "string" and st.message ~= "" and st.message or "Unauthorized"
+    return ("error: You must be logged in to the server (%s)"):format(why), type(st) == "table" and st or nil
+  end
   if type(st) == "table" and st.kind == "Status" and st.message then
     local reason = st.reason
     if type(reason) ~= "string" or reason == "" then reason = ({ [401] = "Unauthorized", [403] = "Forbidden", [404] = "NotFound",

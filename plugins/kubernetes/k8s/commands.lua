@@ -25,6 +25,13 @@ local function global_flags(sess)
       help = "log the requests on stderr: 6 method, URL, status and time; 8 headers too (credentials masked)" },
     { name = "request-timeout", type = "duration", metavar = "DURATION",
       help = "give up on a single server request after this long (1s, 2m; 0: never); watches and streams aside" },
+    { name = "server", short = "s", type = "string", metavar = "URL", help = "the API server's address, over the kubeconfig's" },
+    { name = "token", type = "string", metavar = "TOKEN", help = "a bearer token, over the kubeconfig's (kept out of history)" },
+    { name = "user", type = "string", metavar = "NAME", help = "the kubeconfig user to use instead of the context's" },
+    { name = "cluster", type = "string", metavar = "NAME", help = "the kubeconfig cluster to use instead of the context's" },
+    { name = "insecure-skip-tls-verify", type = "bool", help = "do not check the server's certificate (insecure)" },
+    { name = "certificate-authority", type = "string", metavar = "FILE", help = "the CA file to check the server with" },
+    { name = "tls-server-name", type = "string", metavar = "NAME", help = "the server name to check its certificate for" },
   }
 end
 

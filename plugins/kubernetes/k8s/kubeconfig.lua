@@ -157,6 +157,12 @@ end
 -- conn = { context, cluster_name, user_name, server, namespace, ca_pem, cert_pem, key_pem, insecure,
 --          server_name, proxy, token, token_file, basic, exec = {…}, impersonate = {user, groups},
 --          source = "file:line" }
+local function assert_read(env, path)
+  local text, err = env.read_file(path)
+  if not text then fail(("error: unable to read certificate-authority %s: %s"):format(path, tostring(err))) end
+  return text
+end
+
 function M.resolve(env, kc, ctxname, overrides)
   overrides = overrides or {}
   local files = table.concat(kc.files, ":")
@@ -178,6 +184,20 @@ function M.resolve(env, kc, ctxname, overrides)
       display(env, kc.current_context_file or kc.files[1]), name, table.concat(near, ", ")))
   end
   local cd = c.data
+  -- --cluster / --user: another entry of the kubeconfig in the context's place (as kubectl's flags)
+  if overrides.cluster or overrides.user then
+    local copy = {}
+    for k, v in pairs(cd) do copy[k] = v end
+    if overrides.cluster then
+      if not kc.clusters[overrides.cluster] then fail(("error: no server found for cluster %q"):format(overrides.cluster)) end
+      copy.cluster = overrides.cluster
+    end
+    if overrides.user then
+      if not kc.users[overrides.user] then fail(("error: auth info %q does not exist"):format(overrides.user)) end
+      copy.user = overrides.user
+    end
+    cd = copy
+  end
   local conn = { context = name, cluster_name = cd.cluster, user_name = cd.user }
   conn.namespace = overrides.namespace or (type(cd.namespace) == "string" and cd.namespace ~= "" and cd.namespace) or "default"
   if type(cd.cluster) ~= "string" or cd.cluster == "" then efail(c, "cluster", "is required") end
@@ -249,6 +269,16 @@ function M.resolve(env, kc, ctxname, overrides)
                            uid = type(u["as-uid"]) == "string" and u["as-uid"] ~= "" and u["as-uid"] or nil }
     end
   end
+  -- --server, --token, --insecure-skip-tls-verify, --certificate-authority, --tls-server-name: over
+  -- the kubeconfig's, for this command (a token replaces the user's credentials but a client certificate)
+  if overrides.server then
+    if not overrides.server:match("^https?://") then fail(("error: --server %q is not an http(s) URL"):format(overrides.server)) end
+    conn.server = overrides.server:gsub("/+$", "")
+  end
+  if overrides.insecure then conn.insecure, conn.ca_pem = true, nil end
+  if overrides.ca_file then conn.ca_pem = env.read_file and assert_read(env, overrides.ca_file) or nil end
+  if overrides.server_name then conn.server_name = overrides.server_name end
+  if overrides.token then conn.token, conn.token_file, conn.basic, conn.exec = overrides.token, nil, nil, nil end
   -- --as, --as-group, --as-uid: the identity every request of the command is made as; groups
   -- or a uid without a user is refused (as kubectl), never dropped
   local groups = overrides.as_groups and #overrides.as_groups > 0 and overrides.as_groups or nil

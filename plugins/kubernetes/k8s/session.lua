@@ -49,7 +49,16 @@ function S:conn(flags)
   local kc = self:kc(flags)
   local ctx = flags.context or self.context
   local conn = kubeconfig.resolve(self.env, kc, ctx, { as = flags.as, as_groups = flags["as-group"],
-                                                       as_uid = flags["as-uid"] })
+    as_uid = flags["as-uid"], cluster = flags.cluster, user = flags.user, server = flags.server, token = flags.token,
+    insecure = flags["insecure-skip-tls-verify"] == true, ca_file = flags["certificate-authority"],
+    server_name = flags["tls-server-name"] })
+  -- (a client of its own for a command that names other endpoints or credentials)
+  local o = {}
+  for _, k in ipairs({ "cluster", "user", "server", "token", "insecure-skip-tls-verify", "certificate-authority",
+                       "tls-server-name" }) do
+    if flags[k] ~= nil and flags[k] ~= false then o[#o + 1] = k .. "=" .. tostring(flags[k]) end
+  end
+  conn.override_key = #o > 0 and table.concat(o, "\0") or nil
   local ns = flags.namespace or self.namespaces[conn.context] or self:policy(conn).namespace
   if ns then conn.namespace = ns end
   -- --readonly on this command line (before or after the verb): this command only
@@ -69,6 +78,7 @@ function S:client(flags)
   -- --request-timeout overrides kubernetes.requestTimeout for this command (0: none)
   local rt = flags and flags["request-timeout"]
   local key = conn.context .. "|" .. identity_key(conn) .. (rt and ("|" .. rt) or "")
+    .. (conn.override_key and ("|" .. conn.override_key) or "")
   local c = self.clients[key]
   if not c then
     -- rate and timeout from config (kubernetes.qps, burst, requestTimeout);

@@ -111,6 +111,13 @@ local function kubectl_argv(sess, flags, args)
     for _, g in ipairs(im.groups or {}) do argv[#argv + 1] = "--as-group=" .. g end
     if im.uid then argv[#argv + 1] = "--as-uid=" .. im.uid end
   end
+  -- the endpoint and credential flags of this command line: kubectl gets them as they were given
+  for _, k in ipairs({ "cluster", "user", "server", "token", "certificate-authority", "tls-server-name" }) do
+    if flags[k] then argv[#argv + 1] = ("--%s=%s"):format(k, flags[k]) end
+  end
+  if flags["insecure-skip-tls-verify"] then argv[#argv + 1] = "--insecure-skip-tls-verify" end
+  if flags["request-timeout"] then argv[#argv + 1] = ("--request-timeout=%gs"):format(flags["request-timeout"]) end
+  if flags.v then argv[#argv + 1] = "-v=" .. tostring(flags.v) end
   for i = 2, #args do argv[#argv + 1] = args[i] end
   return argv, vars
 end
