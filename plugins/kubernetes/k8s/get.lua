@@ -376,6 +376,9 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
       tp:rows_of(tbl)
       for _, row in ipairs(type(tbl.rows) == "table" and tbl.rows or {}) do sort_rows[#sort_rows + 1] = row end
       sort_rows.cols = sort_rows.cols or tbl.columnDefinitions
+    elseif flags["watch-only"] then
+      -- (--watch-only: the list gives the watch its start, nothing is printed of it)
+      if type(tbl.columnDefinitions) == "table" then cds_seen = tbl.columnDefinitions end
     else
       show(tbl)
     end
@@ -608,6 +611,7 @@ local function object_watch(sess, ctx, c, r, ns, flags, names, w)
     for k, v in pairs(q) do lq[k] = v end
     local ok, err = chunks(sess, c, path, lq, "application/json", function(list)
       rv = rv or (list.metadata and list.metadata.resourceVersion)
+      if flags["watch-only"] then return end   -- the watch's start, not printed
       for _, item in ipairs(list.items or {}) do w:one(item, events) end
     end, not flags["show-managed-fields"] and M.drop_managed_fields or nil)
     if not ok then error(err, 0) end
@@ -752,6 +756,7 @@ M.FLAGS = {
   { name = "field-selector", type = "string", metavar = "SELECTOR", help = "field selector (status.phase=Running)" },
   { name = "sort-by", type = "string", metavar = "JSONPATH", help = "sort rows, e.g. .metadata.creationTimestamp" },
   { name = "watch", short = "w", type = "bool", help = "keep printing changes" },
+  { name = "watch-only", type = "bool", help = "only the changes, not the list first" },
   { name = "watch-timeout", type = "duration", help = "stop watching after this long" },
   { name = "output-watch-events", type = "bool",
     help = "with -w: each change's type (ADDED, MODIFIED, DELETED) as kubectl prints it" },
@@ -770,6 +775,7 @@ M.FLAGS = {
 
 function M.run(sess, ctx)
   local flags = ctx.flags
+  if flags["watch-only"] then flags.watch = true end
   if flags.raw then return raw_get(sess, ctx, flags) end
   if not ctx.args.type then
     error('error: you must specify the type of resource to get. Use "k8s api-resources" for a complete list of'

@@ -159,6 +159,10 @@ local C = {
   { "auth can-i get pods/log" }, { "auth can-i nosuchverb pods" },
   { "get cm --as=system:serviceaccount:vparity:bot" }, { "get secrets --as=system:serviceaccount:vparity:bot" },
   { "get pods --as=system:serviceaccount:vparity:bot --as-group=system:authenticated" },
+  -- ---------------------------------------------------------------- endpoint and credential flags
+  { "get ns vparity --token=not-a-token" }, { "get ns vparity --user=nosuch" }, { "get ns vparity --cluster=nosuch" },
+  { "get ns vparity --insecure-skip-tls-verify -o name" }, { "get ns vparity --request-timeout=10s -o name" },
+  { "create role {n} --verb=get --resource=pods --token=not-a-token", bridged = true },
   -- ---------------------------------------------------------------- rollout, wait
   { "rollout status deploy/pweb" }, { "rollout history deploy/pweb" }, { "rollout status sts/psts" },
   { "rollout history sts/psts" }, { "rollout status ds/pds" }, { "rollout history ds/pds" },
