@@ -85,6 +85,8 @@ end
 -- a manifest's own: it goes in a one-context kubeconfig read before the others (the first
 -- file to set a context wins, kubectl's merge rule), a private file removed with the call.
 -- Returns argv and the environment ({ {K, V} }).
+local kustomized   -- -k DIR's output by "kustomize:DIR" (M.with_kustomize)
+
 local function kubectl_argv(sess, flags, args)
   local conn = sess:conn(flags)
   local kc = sess:kc(flags)
@@ -463,6 +465,7 @@ end
 
 -- ---------------------------------------------------------------- delete
 function M.delete(sess, ctx)
+  M.with_kustomize(sess, ctx)
   local f = ctx.flags
   local words = words_of(ctx)
   local ts, c, conn
@@ -1544,11 +1547,38 @@ function M.taint(sess, ctx)
   return status
 end
 
+-- -k DIR: what kubectl kustomize (or kustomize build) makes of DIR, in -f's place (its
+-- warnings on stderr as kubectl prints them); manifest_objects reads it from kustomized
+function M.with_kustomize(sess, ctx)
+  local f, env = ctx.flags, sess.env
+  if not f.kustomize then return end
+  if f.filename and #f.filename > 0 then error("error: only one of -f or -k can be specified", 0) end
+  local dir = f.kustomize
+  local argv = env.which("kubectl") and { "kubectl", "kustomize", dir }
+    or env.which("kustomize") and { "kustomize", "build", dir } or nil
+  if not argv then
+    error(("error: -k %s needs kubectl (kubectl kustomize) or kustomize on PATH; neither is installed"):format(dir), 0)
+  end
+  local code, kout, kerr = env.spawn(argv)
+  kerr = kerr or ""
+  if code ~= 0 then
+    -- kubectl reports it through klog ("command failed" err="…"): kubectl's own words are the err
+    local msg = kerr:match('"command failed" err="(.-)"\n?$')
+    msg = msg and ("error: " .. msg:gsub('\\"', '"')) or (kerr ~= "" and kerr or kout or ""):gsub("%s+$", "")
+    error((msg:gsub("^Error: ", "error: ")), 0)
+  end
+  if kerr ~= "" then ctx.err(kerr) end
+  f.filename = { "kustomize:" .. dir }
+  kustomized["kustomize:" .. dir] = kout
+end
+
 -- ---------------------------------------------------------------- apply (server-side)
+kustomized = {}
 -- the manifest files of -f PATH: a file, "-" (standard input), every
 -- .yaml/.yml/.json of a directory (-R: of its subdirectories too)
 local function manifest_files(env, path, recursive)
-  if path:match("%.ya?ml$") or path:match("%.json$") or path == "-" or path:match("^https?://") then return { path } end
+  if path:match("%.ya?ml$") or path:match("%.json$") or path == "-" or path:match("^https?://")
+    or path:match("^kustomize:") then return { path } end
   local list = env.list_dir and env.list_dir(path)
   if not list then return { path } end
   local out = {}
@@ -1600,6 +1630,8 @@ local function manifest_objects(sess, c, conn, files, verb, opts)
       if file == "-" then
         if not stdin_text then stdin_text, rerr = env.read_stdin() end
         text = stdin_text
+      elseif file:match("^kustomize:") then   -- -k DIR: built by with_kustomize
+        text = kustomized[file]
       elseif file:match("^https?://") then   -- -f URL, as kubectl fetches it
         local res, herr
         if env.http then res, herr = env.http.request({ url = file, method = "GET", timeout_ms = 30000 }) end
@@ -1613,7 +1645,7 @@ local function manifest_objects(sess, c, conn, files, verb, opts)
           error(("error: the path %q does not exist"):format(file), 0)
         end
       end
-      local name_of = file == "-" and "STDIN" or file
+      local name_of = file == "-" and "STDIN" or file:gsub("^kustomize:", "")
       local docs, yerr
       if text then docs, yerr = env.yaml.decode_all(text, name_of) end
       if not text then bad(("k8s %s: %s: %s"):format(verb, name_of, rerr or "cannot read"), name_of)
@@ -1672,6 +1704,7 @@ M.manifest_objects = manifest_objects
 -- configuration, k8s/apply.lua) unless --server-side; every document is
 -- tried and each one's result said; 1 when any failed
 function M.apply(sess, ctx)
+  M.with_kustomize(sess, ctx)
   local env = sess.env
   local f = ctx.flags
   local c, conn = sess:client(f)
@@ -1779,6 +1812,7 @@ end
 -- names another); managedFields left out, a Secret's values masked. Exit 0:
 -- no differences, 1: some, >1: an error.
 function M.diff(sess, ctx)
+  M.with_kustomize(sess, ctx)
   local env, f = sess.env, ctx.flags
   local c, conn = sess:client(f)
   local A = require("k8s.apply")
@@ -1983,6 +2017,7 @@ M.print_object = function(...) return require("k8s.create").print_object(...) en
 M.guard, M.dry_run = guard, dry_run
 -- (one list: create's spec and the words handed to kubectl for the generators it keeps)
 local CREATE_FLAGS = { { name = "filename", short = "f", type = "list", metavar = "FILE", help = "file, directory or - (repeatable)" },
+  { name = "kustomize", short = "k", type = "string", metavar = "DIR", help = "the objects kubectl kustomize DIR makes" },
   { name = "recursive", short = "R", type = "bool", help = "the directories of -f DIR too" },
   { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
     help = "client: print what would be created; server: ask the server; nothing is created" },
@@ -2002,13 +2037,17 @@ local CREATE_FLAGS = { { name = "filename", short = "f", type = "list", metavar 
   { name = "port", type = "int", min = 1, metavar = "PORT", help = "deployment: the container's port" },
   { name = "from", type = "string", metavar = "cronjob/NAME", help = "job: from a CronJob's template" } }
 
-local REPLACE_FLAGS = { CREATE_FLAGS[1], CREATE_FLAGS[2], CREATE_FLAGS[3],
+local REPLACE_FLAGS = { CREATE_FLAGS[1], CREATE_FLAGS[2], CREATE_FLAGS[3], CREATE_FLAGS[4],
   { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml or json" },
   { name = "force", type = "bool", help = "delete each object and create it anew" },
   { name = "timeout", type = "int", min = 0, metavar = "SECS", help = "--force: how long to wait for the deletion (60)" } }
-function M.replace(sess, ctx) return require("k8s.create").replace(sess, ctx, M) end
+function M.replace(sess, ctx)
+  M.with_kustomize(sess, ctx)
+  return require("k8s.create").replace(sess, ctx, M)
+end
 
 function M.create(sess, ctx)
+  M.with_kustomize(sess, ctx)
   local st = require("k8s.create").run(sess, ctx, M)
   if st ~= nil then return st end
   -- a generator vcli does not build (role, service, ingress, cronjob…): kubectl's, same identity
@@ -2178,6 +2217,7 @@ function M.specs(sess, a)
                 { name = "ignore-not-found", type = "bool", help = "a missing object is no error" },
                 { name = "output", short = "o", type = "enum", values = { "name" }, help = "name: TYPE/NAME lines" },
                 { name = "all", type = "bool", help = "every object of the type in the namespace" },
+                { name = "kustomize", short = "k", type = "string", metavar = "DIR", help = "the objects kubectl kustomize DIR makes" },
                 { name = "filename", short = "f", type = "list", metavar = "FILE",
                   help = "the objects a manifest file or directory names" } },
       examples = { { "k8s delete pod web-7d4b9-x2x5q", "asks first in the shell (-y does not)" },
@@ -2311,7 +2351,8 @@ function M.specs(sess, a)
                    { "k8s taint nodes -l pool=gpu gpu=true:NoExecute --overwrite" } } },
     { name = "diff", summary = "What apply -f would change: the live objects against the server's dry run, as diff -u",
       handler = run(M.diff),
-      flags = { { name = "filename", short = "f", type = "list", metavar = "FILE", help = "file, directory, - or URL (repeatable)" },
+      flags = { { name = "kustomize", short = "k", type = "string", metavar = "DIR", help = "the objects kubectl kustomize DIR makes" },
+                { name = "filename", short = "f", type = "list", metavar = "FILE", help = "file, directory, - or URL (repeatable)" },
                 { name = "recursive", short = "R", type = "bool", help = "the directories of -f DIR too" },
                 { name = "server-side", type = "bool", help = "as apply --server-side would change them" },
                 { name = "field-manager", type = "string", metavar = "NAME", help = "with --server-side" },
@@ -2322,6 +2363,7 @@ function M.specs(sess, a)
     { name = "apply", summary = "Apply manifests as kubectl does: -f FILE|DIR|- (client-side; --server-side)", handler = run(M.apply),
       flags = { { name = "filename", short = "f", type = "list", metavar = "FILE",
                   help = "file, directory or - for standard input (repeatable)" },
+                { name = "kustomize", short = "k", type = "string", metavar = "DIR", help = "the objects kubectl kustomize DIR makes" },
                 { name = "recursive", short = "R", type = "bool", help = "the directories of -f DIR too" },
                 { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
                   help = "client: say what would change; server: ask the server; nothing is changed" },

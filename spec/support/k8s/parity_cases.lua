@@ -81,6 +81,8 @@ data:
   a: "1"
 ]]
 
+local KZ = "resources:\n- {n}.yaml\ncommonLabels:\n  parity: kz\n"
+
 local USAGE = "usage errors are the vcli parser's words (one line naming the command and flag), exit 1 as kubectl's"
 
 local C = {
@@ -232,6 +234,13 @@ local C = {
   { "run {n} --image=nginx:1.25 --annotations=a=1 --image-pull-policy=IfNotPresent --dry-run=client -o yaml" },
   { "run {n} --image=nginx:1.25", setup = "run {n} --image=nginx:1.25" },
   { "run {n}" }, { "run" }, { "run {n} --image=x --restart=Sometimes" },
+  -- ---------------------------------------------------------------- -k (kustomize: kubectl kustomize builds it; bridged)
+  { "apply -k {dir}", bridged = true, files = { ["kustomization.yaml"] = KZ, ["{n}.yaml"] = CM } },
+  { "create -k {dir}", bridged = true, files = { ["kustomization.yaml"] = KZ, ["{n}.yaml"] = CM } },
+  { "delete -k {dir}", bridged = true, files = { ["kustomization.yaml"] = KZ, ["{n}.yaml"] = CM }, setup = "apply -k {dir}" },
+  { "apply -k {dir} --dry-run=client -o yaml", bridged = true, files = { ["kustomization.yaml"] = KZ, ["{n}.yaml"] = CM } },
+  { "apply -k {dir}/nosuch", bridged = true },
+  { "apply -k {dir} -f {dir}/{n}.yaml", bridged = true, files = { ["kustomization.yaml"] = KZ, ["{n}.yaml"] = CM } },
   -- ---------------------------------------------------------------- replace
   { "replace -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = CM2 }, setup = "create cm {n}" },
   { "replace -f {dir}/{n}.yaml", files = { ["{n}.yaml"] = CM2 } },
