@@ -398,6 +398,10 @@ contexts:
     assert.truthy(words("k8s get deploy -n checkout ap").api, "names from the cache")
     assert.truthy(words("k8s ctx vcli-test-l")["vcli-test-limited"])
     assert.truthy(words("k8s get pods -n team-")["team-a"], "namespaces")
+    -- TYPE/NAME: the type's names after the slash, for get and for the verbs that take items
+    assert.truthy(words("k8s get -n checkout deploy/ap")["deploy/api"], "get TYPE/<Tab>")
+    assert.truthy(words("k8s describe -n checkout deploy/ap")["deploy/api"], "describe TYPE/<Tab>")
+    assert.truthy(words("k8s -n checkout rollout restart deployment/ap")["deployment/api"], "rollout TYPE/<Tab>")
   end)
 
   it("a discovery cache past its TTL answers at once and is refreshed after the command", function()

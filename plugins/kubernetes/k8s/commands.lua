@@ -67,7 +67,9 @@ local function typed(ctx)
   return ty, ns
 end
 
-function M.complete_types(sess)
+-- a word TYPE/NAME…: the names of TYPE after its "/" (get deploy/<Tab>)
+function M.complete_types(sess, prefix, ctx)
+  if prefix and prefix:find("/", 1, true) then return M.complete_names(sess, prefix, ctx) end
   local ok, c = pcall(sess.client, sess, {})
   if not ok then return {} end
   return sess:discovery(c):type_names()
@@ -75,7 +77,16 @@ end
 
 function M.complete_names(sess, prefix, ctx)
   local ty, ns = typed(ctx)
-  if not ty then return {} end
+  prefix = prefix or ""
+  local slash_ty, rest = prefix:match("^([^/]+)/(.*)$")
+  if slash_ty then
+    local out = {}
+    for _, n in ipairs(M.complete_names(sess, rest, { words = { "k8s", "get", slash_ty, "-n", ns } })) do
+      out[#out + 1] = slash_ty .. "/" .. n
+    end
+    return out
+  end
+  if not ty or ty:find("/", 1, true) then return {} end
   local ok, c = pcall(sess.client, sess, {})
   if not ok then return {} end
   local r = sess:discovery(c):resolve(ty)
@@ -173,7 +184,7 @@ end
 function M.specs(sess)
   local gflags = global_flags(sess)
   local type_arg = { name = "type", help = "resource type: pods, po, deploy, svc, deployments.apps…",
-                     complete = function() return M.complete_types(sess) end }
+                     complete = function(p, cctx) return M.complete_types(sess, p, cctx) end }
   local names_arg = { name = "names", variadic = true, optional = true, help = "names",
                       complete = function(p, ctx) return M.complete_names(sess, p, ctx) end }
   local name_arg = { name = "name", help = "name", complete = function(p, ctx) return M.complete_names(sess, p, ctx) end }
