@@ -53,12 +53,12 @@ local function strip_prefix(err) return (err:gsub("^vcli: ", ""):gsub("\nvcli: "
 -- kubectl's words made comparable with vcli's where only the packaging differs: a missing
 -- required flag is reported through klog (E1204 19:14:59.95 PID run.go:72] "command failed"
 -- err="…"), which is kubectl's "error: …" with a timestamp; "See 'kubectl run -h'" names
--- the program, which for vcli is k8s
+-- the program, which for vcli is k8s (so does Use "kubectl api-resources")
 local function kubectl_words(err)
   err = err:gsub('E%d+ [%d:%.]+%s+%d+ [%w_]+%.go:%d+%] "command failed" err="(.-)"\n', function(m)
     return "error: " .. m:gsub('\\"', '"') .. "\n"
   end)
-  return (err:gsub("See 'kubectl ", "See 'k8s "))
+  return (err:gsub("See 'kubectl ", "See 'k8s "):gsub('Use "kubectl ', 'Use "k8s '))
 end
 
 local function prepare(case, name, dir)

@@ -2149,6 +2149,7 @@ end
 -- ---------------------------------------------------------------- exec / port-forward
 -- native, over the API server's WebSocket protocols: k8s/remote.lua
 function M.exec(sess, ctx) return require("k8s.remote").exec(sess, ctx) end
+function M.explain(sess, ctx) return require("k8s.explain").run(sess, ctx) end
 function M.attach(sess, ctx) return require("k8s.remote").exec(sess, ctx, "attach") end
 function M.port_forward(sess, ctx) return require("k8s.remote").port_forward(sess, ctx) end
 
@@ -2405,6 +2406,13 @@ function M.specs(sess, a)
       examples = { { "k8s exec web-7d4b9-x2x5q -- uname -a", "the command's output and exit status" },
                    { "k8s exec -it deploy/api -- sh", "an interactive shell in a pod of the deployment" },
                    { "k8s exec web-7d4b9-x2x5q -c sidecar -- env" } } },
+    { name = "explain", summary = "The schema of a type or field, from the server's OpenAPI: explain TYPE[.FIELD…]",
+      handler = run(M.explain),
+      args = { { name = "items", variadic = true, optional = true, help = "TYPE or TYPE.FIELD.FIELD…",
+                 complete = function() return sess:discovery((sess:client({}))):type_names() end } },
+      flags = { { name = "recursive", type = "bool", help = "every field below, as a tree" },
+                { name = "api-version", type = "string", metavar = "GROUP/VERSION", help = "that version of the type" } },
+      examples = { { "k8s explain deploy.spec.replicas" }, { "k8s explain pod.spec.containers --recursive" } } },
     { name = "attach", summary = "Attach to a running container's main process (-it: its terminal)", handler = run(M.attach),
       args = { pod_arg },
       flags = { { name = "container", short = "c", type = "string", help = "container (default: the first)",

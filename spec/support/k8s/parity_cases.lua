@@ -153,6 +153,13 @@ local C = {
   { "config view" }, { "config view --minify" }, { "config view -o json" }, { "config view --raw --minify" },
   { "config get-contexts" }, { "config current-context" }, { "config get-contexts nosuch" },
   { "config view -o jsonpath='{.contexts[0].name}'" },
+  -- ---------------------------------------------------------------- explain
+  { "explain cm" }, { "explain pods" }, { "explain pod.spec.containers" }, { "explain pod.spec.containers.resources.limits" },
+  { "explain deploy.spec" }, { "explain deploy.spec.replicas" }, { "explain deployments.apps.spec.strategy" },
+  { "explain pod --recursive" }, { "explain crd.spec.versions.schema.openAPIV3Schema" },
+  { "explain pod.metadata.managedFields.fieldsV1" }, { "explain csr.spec" }, { "explain svc.spec.ports.targetPort" },
+  { "explain deploy --api-version=apps/v1" }, { "explain cm.nosuch" }, { "explain nosuch" }, { "explain" },
+  { "explain ing", stdout = true }, { "explain sts --recursive" },
   -- ---------------------------------------------------------------- auth
   { "auth can-i get pods" }, { "auth can-i delete pods --as=system:serviceaccount:vparity:bot" },
   { "auth can-i list configmaps --as=system:serviceaccount:vparity:bot" },
