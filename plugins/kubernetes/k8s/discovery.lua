@@ -205,6 +205,22 @@ function D:resolve(word)
   if not r then
     return nil, ("error: the server doesn't have a resource type \"%s\""):format(word), "http"
   end
+  -- a short name another group's type also has: kubectl's warning (the first one wins, as here)
+  if not res_name and lw ~= r.name and lw ~= r.singular then
+    local warn = self.client and self.client.opts and self.client.opts.on_warning
+    if warn then
+      for _, o in ipairs(list) do
+        if o ~= r and o.group ~= r.group and not o.name:find("/") then
+          for _, sn in ipairs(o.shortNames or {}) do
+            if sn == lw then
+              warn(('short name "%s" could also match lower priority resource %s.%s'):format(lw, o.name, o.group))
+              return r
+            end
+          end
+        end
+      end
+    end
+  end
   return r
 end
 

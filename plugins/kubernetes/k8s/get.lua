@@ -433,7 +433,10 @@ local function table_get(sess, ctx, c, r, ns, flags, names, multi)
   end
   tp:flush()
   if failed then error(failed, 0) end
-  if total == 0 and not names and not flags.watch and not multi then no_resources(ctx, r.namespaced and ns or nil) end
+  -- (-o name of one type, as kubectl: nothing at all; of several, kubectl's line once)
+  if total == 0 and not names and not flags.watch and not multi and not out_name then
+    no_resources(ctx, r.namespaced and ns or nil)
+  end
   if flags.watch then
     local deadline = flags["watch-timeout"] and (env.now() + flags["watch-timeout"] * 1000)
     local path = discovery.path(r, ns, nil)
