@@ -343,6 +343,37 @@ spec:
     kubectl("delete namespace " .. NS .. " --wait=false")
   end)
 
+  it("config use-context sets the kubeconfig's current-context as kubectl does, the rest of the file kept", function()
+    local mine, theirs = dir .. "/kc-mine", dir .. "/kc-theirs"
+    local text = spec.read(KC)
+    spec.write(mine, text)
+    spec.write(theirs, text)
+    local function vcli(file, args)
+      return spec.sh(("cd %s && env KUBECONFIG=%s ./vcli --norc k8s %s 2>&1"):format(spec.root, file, args))
+    end
+    local function kc(file, args)
+      return spec.sh(("KUBECONFIG=%s %s %s 2>&1"):format(file, H.tools.kubectl_cmd(), args))
+    end
+    for _, args in ipairs({ "config use-context vcli-test-limited", "config use-context nosuch", "config use-context" }) do
+      local m, mrc = vcli(mine, args)
+      local t, trc = kc(theirs, args)
+      assert.equal(trc, mrc, args)
+      -- (kubectl prints its help before "Unexpected args"; vcli the error alone)
+      local line = m:gsub("^vcli: ", ""):match("^[^\n]*")
+      assert.truthy(line ~= "" and t:find(line, 1, true), args .. ": " .. m .. " / " .. t)
+    end
+    -- both files now say the same (kubectl reformats its file; vcli changed one line)
+    assert.equal((kc(theirs, "config view --raw")), (kc(mine, "config view --raw")))
+    assert.equal("vcli-test-limited\n", (vcli(mine, "config current-context")))
+    local changed = 0
+    local a, b = {}, {}
+    for l in (text .. "\n"):gmatch("(.-)\n") do a[#a + 1] = l end
+    for l in (spec.read(mine) .. "\n"):gmatch("(.-)\n") do b[#b + 1] = l end
+    assert.equal(#a, #b)
+    for i = 1, #a do if a[i] ~= b[i] then changed = changed + 1 end end
+    assert.equal(1, changed)
+  end)
+
   it("taint adds, overwrites and removes node taints, in kubectl's words", function()
     local N = "vcli-node-3"
     local function taints() return (kubectl("get node " .. N .. " -o jsonpath='{.spec.taints}'")) end

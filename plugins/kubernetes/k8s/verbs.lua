@@ -155,6 +155,7 @@ local READ_ONLY_VERBS = { get = true, describe = true, logs = true, explain = tr
   proxy = true }
 local READ_ONLY_SUB = { auth = { ["can-i"] = true, whoami = true },
   config = { view = true, ["get-contexts"] = true, ["current-context"] = true, ["get-clusters"] = true,
+             ["use-context"] = true, use = true,   -- (the kubeconfig's default, not the cluster)
              ["get-users"] = true },
   rollout = { status = true, history = true }, plugin = { list = true } }
 local function bridged_read_only(words)
@@ -1232,6 +1233,39 @@ function M.config_view(sess, ctx, kc, cur_ctx)
   return 0
 end
 
+-- config use-context NAME: the kubeconfig's current-context line set (the file kubectl would
+-- write: --kubeconfig, else KUBECONFIG's one file or first existing one, else ~/.kube/config),
+-- the rest of the file as it was; the session follows it
+function M.use_context(sess, ctx, kc, name, extra)
+  local env = sess.env
+  if not name or extra then
+    error(("error: Unexpected args: [%s]"):format(table.concat({ name, extra }, " ")), 0)
+  end
+  if not kc.contexts[name] then error(('error: no context exists with the name: "%s"'):format(name), 0) end
+  local files = kc.files or {}
+  local file = files[1]
+  if #files > 1 then
+    for _, fpath in ipairs(files) do
+      if env.read_file(fpath) then file = fpath break end
+      file = fpath   -- none exists: the last one, as kubectl
+    end
+  end
+  if not file then error("error: no kubeconfig file to write", 0) end
+  local text = env.read_file(file) or ""
+  local new, n = text:gsub("\ncurrent%-context:[^\n]*", "\ncurrent-context: " .. name, 1)
+  if n == 0 then new, n = text:gsub("^current%-context:[^\n]*", "current-context: " .. name, 1) end
+  if n == 0 then new = text .. (text == "" or text:sub(-1) == "\n" and "" or "\n") .. "current-context: " .. name .. "\n" end
+  local ok, werr = env.write_file(file, new)
+  if not ok and werr then
+    error(("error: cannot write %s: %s (the kubernetes plugin writes kubeconfig files under ~/.kube and /tmp)")
+      :format(file, tostring(werr)), 0)
+  end
+  sess.context = nil
+  sess:reload()
+  ctx.out(('Switched to context "%s".\n'):format(name))
+  return 0
+end
+
 function M.config(sess, ctx)
   local f = ctx.flags
   local words = words_of(ctx)
@@ -1245,8 +1279,10 @@ function M.config(sess, ctx)
     return 0
   end
   if sub == "view" then return M.config_view(sess, ctx, kc, cur_ctx) end
+  if sub == "use-context" or sub == "use" then return M.use_context(sess, ctx, kc, words[2], words[3]) end
   if sub ~= "get-contexts" then
-    error("k8s config: view, current-context or get-contexts (others through kubectl: k8s config " .. tostring(sub) .. " …)", 0)
+    error("k8s config: view, current-context, get-contexts or use-context (others through kubectl: k8s config "
+      .. tostring(sub) .. " …)", 0)
   end
   if f.output and f.output ~= "name" then error("error: output must be one of '' or 'name'", 0) end
   local names = {}
@@ -2287,9 +2323,16 @@ function M.specs(sess, a)
                 { name = "output", short = "o", type = "enum", values = { "name" }, help = "name: TYPE/NAME" } },
       examples = { { [[k8s patch deploy api -p '{"spec":{"replicas":3}}']] },
                    { [[k8s patch cm conf --type json -p '[{"op":"remove","path":"/data/old"}]']] } } },
-    { name = "config", summary = "The kubeconfig: config view | current-context | get-contexts [NAME]", handler = run(M.config),
+    { name = "config", summary = "The kubeconfig: config view | current-context | get-contexts [NAME] | use-context NAME",
+      handler = run(M.config),
       args = { { name = "items", variadic = true, help = "view | current-context | get-contexts [NAME…]",
-                 complete = function() return { "view", "current-context", "get-contexts" } end } },
+                 complete = function(_, cctx)
+                   local w = cctx and cctx.words or {}
+                   if w[#w - 1] == "use-context" or w[#w - 1] == "get-contexts" then
+                     return require("k8s.kubeconfig").context_names(sess:kc({}))
+                   end
+                   return { "view", "current-context", "get-contexts", "use-context" }
+                 end } },
       flags = { { name = "output", short = "o", type = "string", metavar = "FORMAT",
                   help = "get-contexts: name; view: yaml (default), json or jsonpath=TEMPLATE" },
                 { name = "no-headers", type = "bool", help = "no header line" },
