@@ -34,7 +34,9 @@ end
 -- what moves between two runs, made the same; name: the side's object name
 local function mask(s, name)
   s = s:gsub(name, "NAME")
-  s = s:gsub("NAME%-[%w]+%-[%w]+", "NAME-GEN"):gsub("NAME%-[%w][%w][%w][%w][%w]%f[^%w]", "NAME-GEN")
+  -- (generated names: a pod's NAME-hash-xxxxx, a replica set's NAME-hash, a job pod's NAME-xxxxx)
+  s = s:gsub("NAME%-[%w]+%-[%w]+", "NAME-GEN"):gsub("NAME%-%w%w%w%w%w%w%w%w+%f[^%w]", "NAME-GEN")
+    :gsub("NAME%-[%w][%w][%w][%w][%w]%f[^%w]", "NAME-GEN")
   s = s:gsub("%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d[%.%d]*Z", "TIME")
   s = s:gsub("%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d [%+%-]%d%d%d%d %u+", "TIME")
   s = s:gsub("(uid\"?:%s*\"?)[%x%-]+", "%1UID")

@@ -2036,12 +2036,22 @@ local SET_FLAGS = {
   { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
     help = "client: say what would change; server: ask the server; nothing is changed" },
   { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml, json or jsonpath=…" },
+  { name = "containers", short = "c", type = "string", metavar = "NAME", help = "env, resources: the containers (a glob; all)" },
+  { name = "env", short = "e", type = "list", metavar = "KEY=VALUE", help = "env: a variable to set (repeatable)" },
+  { name = "list", type = "bool", help = "env: print the variables instead of changing them" },
+  { name = "from", type = "string", metavar = "configmap/NAME|secret/NAME", help = "env: every key of it, as references" },
+  { name = "prefix", type = "string", metavar = "PREFIX", help = "env --from: before each variable's name" },
+  { name = "keys", type = "string", metavar = "K1,K2", help = "env --from: only these keys" },
+  { name = "overwrite", type = "bool", help = "env: --overwrite=false refuses to change a variable that has a value" },
+  { name = "limits", type = "string", metavar = "cpu=…,memory=…", help = "resources: the limits" },
+  { name = "requests", type = "string", metavar = "cpu=…,memory=…", help = "resources: the requests" },
 }
+local SET_NATIVE = { image = "image", env = "env", resources = "resources" }
 function M.set(sess, ctx)
   local items = ctx.args.items or {}
-  if items[1] == "image" then
+  if SET_NATIVE[items[1]] then
     local sub = setmetatable({ args = { items = { unpack(items, 2) } } }, { __index = ctx })
-    return require("k8s.set").image(sess, sub, M)
+    return require("k8s.set")[SET_NATIVE[items[1]]](sess, sub, M)
   end
   guard(sess, sess:conn(ctx.flags), "set")
   return delegate(sess, ctx, rebuilt({ "set" }, ctx, SET_FLAGS), "set " .. tostring(items[1]))
@@ -2368,7 +2378,7 @@ function M.specs(sess, a)
       examples = { { "k8s run web --image=nginx:1.25 --port=80", "pod/web created" },
                    { "k8s run once --image=busybox:1.36 --restart=Never -- echo hi" },
                    { "k8s run shell --image=busybox:1.36 -it --rm -- sh", "through kubectl: attached" } } },
-    { name = "set", summary = "set image TYPE/NAME CONTAINER=IMAGE… (natively); set env|resources|… through kubectl",
+    { name = "set", summary = "set image|env|resources TYPE/NAME … (natively); set selector|serviceaccount|subject through kubectl",
       handler = run(M.set), passthrough_unknown = true, flags = SET_FLAGS,
       args = { { name = "items", variadic = true, help = "image TYPE/NAME… CONTAINER=IMAGE…",
                  complete = function(p, cctx)

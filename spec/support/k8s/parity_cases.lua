@@ -83,6 +83,8 @@ data:
 
 local KZ = "resources:\n- {n}.yaml\ncommonLabels:\n  parity: kz\n"
 
+local D = "create deploy {n} --image=nginx:1.25"
+
 local USAGE = "usage errors are the vcli parser's words (one line naming the command and flag), exit 1 as kubectl's"
 
 local C = {
@@ -109,7 +111,8 @@ local C = {
   { "get job" }, { "get jobs -o wide" }, { "get cronjob" }, { "get cj -o wide" },
   { "get sa" }, { "get secret psecret" }, { "get secret psecret -o jsonpath='{.type}'" },
   { "get pvc" }, { "get ingress" }, { "get ing" }, { "get ing -o name" }, { "get ev --field-selector=reason=NoSuch" },
-  { "get ingresses" }, { "describe ing nosuch", stdout = true },   -- (kubectl 1.32 says its short-name warning twice) { "get role,rolebinding" }, { "get limitrange,resourcequota" },
+  { "get ingresses" }, { "describe ing nosuch", stdout = true },   -- (kubectl 1.32 says its short-name warning twice)
+  { "get role,rolebinding" }, { "get limitrange,resourcequota" },
   { "get nodes" }, { "get no -o name" }, { "get node vcli-node-1 -o jsonpath='{.metadata.name}'" },
   { "get ns vparity" }, { "get namespace vparity -o name" }, { "get ns vparity -o yaml" },
   { "get ns vparity --show-kind" }, { "get pods --show-kind" }, { "get deploy,svc --show-kind" },
@@ -276,7 +279,26 @@ local C = {
   { "set image deploy/{n} nginx=nginx:1.25", setup = "create deploy {n} --image=nginx:1.25" },
   { "set image deploy/{n} nope=x:1", setup = "create deploy {n} --image=nginx:1.25" },
   { "set image deploy/{n} '*=nginx:1.27' -o name", setup = "create deploy {n} --image=nginx:1.25" },
-  { "set env deploy/{n} A=1", setup = "create deploy {n} --image=nginx:1.25", bridged = true },
+  { "set env deploy/{n} A=1 B=2", setup = D },
+  { "set env deploy/{n} A=1", setup = { D, "set env deploy/{n} A=1" } },
+  { "set env deploy/{n} --list", setup = { D, "set env deploy/{n} A=1 B=2" } },
+  { "set env deploy/{n} A-", setup = { D, "set env deploy/{n} A=1 B=2" } }, { "set env deploy/{n} A-", setup = D },
+  { "set env deploy/{n} --from=configmap/pcm --prefix=P_", setup = D },
+  -- (one key: kubectl's order of several is its map's, random)
+  { "set env deploy/{n} --from=configmap/pcm --keys=a --list",
+    setup = { D, "set env deploy/{n} --from=configmap/pcm2" } },
+  { "set env deploy/{n} -c nope C=1", setup = D }, { "set env deploy/{n} -e X=1 -e Y=2 -o name", setup = D },
+  { "set env deploy/{n} B=3 --overwrite=false", setup = { D, "set env deploy/{n} B=2" } },
+  { "set env deploy/{n} Z=1 --dry-run=client -o yaml", setup = { D, "rollout status deploy/{n} --timeout=60s" } },
+  { "set env deploy/{n} 1BAD=x", setup = D },
+  { "set env deploy/{n} --from=secret/psecret --list", setup = { D, "set env deploy/{n} --from=secret/psecret" } },
+  { "set resources deploy/{n} --limits=cpu=200m,memory=512Mi --requests=cpu=100m", setup = D },
+  { "set resources deploy/{n} --limits=cpu=200m", setup = { D, "set resources deploy/{n} --limits=cpu=200m" } },
+  { "set resources deploy/{n} -c nope --limits=cpu=1", setup = D }, { "set resources deploy/{n}", setup = D },
+  { "set resources deploy/{n} --limits=cpu=bogus", setup = D },
+  { "set resources deploy/{n} --requests=memory=1Gi --dry-run=client -o yaml",
+    setup = { D, "rollout status deploy/{n} --timeout=60s" } },
+  { "set selector svc {n} app=x", setup = "create svc clusterip {n} --tcp=80", bridged = true },
   { "patch cm {n} -p '{\"data\":{\"b\":\"2\"}}'", setup = "create cm {n}" },
   { "patch cm {n} --type=merge -p '{\"data\":{\"b\":\"2\"}}'", setup = "create cm {n}" },
   { "patch cm {n} --type=json -p '[{\"op\":\"add\",\"path\":\"/data\",\"value\":{\"c\":\"3\"}}]'", setup = "create cm {n}" },
