@@ -64,7 +64,11 @@ local function kubectl_words(err)
 end
 
 local function prepare(case, name, dir)
-  for f, text in pairs(case.files or {}) do spec.write(dir .. "/" .. subst(f, name, dir), subst(text, name, dir)) end
+  for f, text in pairs(case.files or {}) do
+    local path = dir .. "/" .. subst(f, name, dir)
+    spec.sh("mkdir -p " .. shq(path:match("^(.*)/")))
+    spec.write(path, subst(text, name, dir))
+  end
   local setup = case.setup
   if type(setup) == "string" then setup = { setup } end
   for _, s in ipairs(setup or {}) do

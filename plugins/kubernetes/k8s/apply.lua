@@ -234,9 +234,10 @@ function M.object(sess, c, o, opts)
   local schema = M.schema(sess, c)
   local smp = schema and schema.gvk[gvk] ~= nil
   local popts = { schema = schema, smp = smp, gvk = gvk, null = env.json.null, array_mt = env.json.array_mt }
+  -- (a client dry run says "configured" whether or not anything would change, as kubectl's does)
+  if opts.dry == "client" then return "configured", current end
   local p = M.patch(original, modified, current, popts)
   if not p then return "unchanged", current end
-  if opts.dry == "client" then return "configured", current end
   local q = require("k8s.util").query(dryq)
   local function send(ptype, body)
     return c:request{ method = "PATCH", path = path .. q, body = env.json.encode(body), content_type = ptype,

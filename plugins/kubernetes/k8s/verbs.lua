@@ -1739,6 +1739,63 @@ M.manifest_objects = manifest_objects
 -- kubectl's apply: client-side (a three-way merge against the last applied
 -- configuration, k8s/apply.lua) unless --server-side; every document is
 -- tried and each one's result said; 1 when any failed
+-- apply --prune: the objects of the prunable types (kubectl's default list, or
+-- --prune-allowlist GROUP/VERSION/KIND…) that match -l (or --all), were applied
+-- once (they carry the last-applied annotation) and are not in these manifests,
+-- deleted: in the namespaces the manifests went to, cluster-wide for the others
+local PRUNE_DEFAULT = { "/v1/ConfigMap", "/v1/Endpoints", "/v1/Namespace", "/v1/PersistentVolumeClaim",
+  "/v1/PersistentVolume", "/v1/Pod", "/v1/ReplicationController", "/v1/Secret", "/v1/Service", "batch/v1/Job",
+  "batch/v1/CronJob", "networking.k8s.io/v1/Ingress", "apps/v1/DaemonSet", "apps/v1/Deployment", "apps/v1/ReplicaSet",
+  "apps/v1/StatefulSet" }
+-- the types --prune looks at, checked before anything is applied
+function M.prune_types(f)
+  local list = (f["prune-allowlist"] and #f["prune-allowlist"] > 0) and f["prune-allowlist"] or PRUNE_DEFAULT
+  for _, gvk in ipairs(list) do
+    if not gvk:match("^(.-)/([^/]+)/([^/]+)$") then
+      error(("error: invalid GroupVersionKind format: %s, please follow <group/version/kind>"):format(gvk), 0)
+    end
+  end
+  return list
+end
+function M.prune(sess, ctx, c, objs, applied, dry, suffix, out_fmt)
+  local f = ctx.flags
+  local served = sess:discovery(c):resources() or {}
+  local namespaces, nsl = {}, {}
+  for _, o in ipairs(objs) do
+    if o.r and o.r.namespaced and o.ns and not namespaces[o.ns] then namespaces[o.ns] = true; nsl[#nsl + 1] = o.ns end
+  end
+  for _, gvk in ipairs(M.prune_types(f)) do
+    local group, version, kind = gvk:match("^(.-)/([^/]+)/([^/]+)$")
+    local r
+    for _, cand in ipairs(served) do
+      if cand.kind == kind and cand.group == group and cand.version == version and not cand.name:find("/") then r = cand end
+    end
+    -- (a type this server does not serve at that version: nothing of it to prune)
+    if r then
+      for _, ns in ipairs(r.namespaced and nsl or { false }) do
+        local path = discovery.path(r, ns or nil) .. util.query({ labelSelector = f.selector })
+        local l, err = c:get_json(path)
+        if not l then error(err, 0) end
+        for _, it in ipairs(l.items or {}) do
+          local md = it.metadata or {}
+          local ann = type(md.annotations) == "table" and md.annotations or {}
+          local key = r.name .. "|" .. tostring(ns or nil) .. "|" .. tostring(md.name)
+          if ann["kubectl.kubernetes.io/last-applied-configuration"] and not applied[md.uid] and not applied[key] then
+            if dry ~= "client" then
+              local _, derr, _, code = c:request{ method = "DELETE",
+                path = discovery.path(r, ns or nil, md.name) .. util.query({ dryRun = dry == "server" and "All" or nil }),
+                accept = "application/json", timeout_ms = 30000 }
+              if derr and code ~= 404 then error(derr, 0) end
+            end
+            local what = discovery.kind_prefix(r) .. "/" .. md.name
+            if out_fmt == "name" then ctx.out(what .. "\n") else ctx.out(what .. " pruned" .. suffix .. "\n") end
+          end
+        end
+      end
+    end
+  end
+end
+
 function M.apply(sess, ctx)
   M.with_kustomize(sess, ctx)
   local env = sess.env
@@ -1755,9 +1812,15 @@ function M.apply(sess, ctx)
     error(('error: unable to match a printer suitable for the output format "%s", allowed formats are: json,name,yaml')
       :format(out_fmt), 0)
   end
+  if f.prune and not f.selector and not f.all then
+    error("error: all resources selected for prune without explicitly passing --all. To prune all resources, pass the"
+      .. " --all flag. If you did not mean to prune all resources, specify a label selector", 0)
+  end
+  if f.prune then M.prune_types(f) end
   local objs = manifest_objects(sess, c, conn, f.filename or {}, "apply",
     { each = true, recursive = f.recursive, namespace_flag = f.namespace })
   if #objs == 0 then error("error: no objects passed to apply", 0) end
+  local applied = {}   -- what this apply touched (--prune keeps it): by uid and by type/namespace/name
   local state, failed, printed = {}, 0, {}
   local suffix = dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
   local A = require("k8s.apply")
@@ -1817,6 +1880,8 @@ function M.apply(sess, ctx)
           end
         end
         applied_any = true
+        applied[o.r.name .. "|" .. tostring(o.ns) .. "|" .. o.name] = true
+        if type(obj) == "table" and type(obj.metadata) == "table" and obj.metadata.uid then applied[obj.metadata.uid] = true end
         if out_fmt == "name" then ctx.out(what .. "\n")
         elseif out_fmt then printed[#printed + 1] = obj
         else ctx.out(("%s %s%s\n"):format(what, verb, suffix)) end
@@ -1831,6 +1896,7 @@ function M.apply(sess, ctx)
       ctx.err(msg .. "\n")
     end
   end
+  if f.prune then M.prune(sess, ctx, c, objs, applied, dry, suffix, out_fmt) end
   if out_fmt == "yaml" or out_fmt == "json" then
     local doc = #printed == 1 and printed[1]
       or { apiVersion = "v1", kind = "List", items = setmetatable(printed, env.json.array_mt), metadata = { resourceVersion = "" } }
@@ -2425,8 +2491,14 @@ function M.specs(sess, a)
                 { name = "server-side", type = "bool", help = "server-side apply (the server merges and tracks field owners)" },
                 { name = "field-manager", type = "string", metavar = "NAME",
                   help = "with --server-side: the manager named as the fields' owner" },
-                { name = "force-conflicts", type = "bool", help = "with --server-side: take over fields another manager owns" } },
+                { name = "force-conflicts", type = "bool", help = "with --server-side: take over fields another manager owns" },
+                { name = "prune", type = "bool", help = "delete what matches -l (or --all), was applied before and is not here" },
+                { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "with --prune: what may go" },
+                { name = "all", type = "bool", help = "with --prune: every object of the prunable types may go" },
+                { name = "prune-allowlist", type = "list", metavar = "GROUP/VERSION/KIND",
+                  help = "with --prune: these types instead of kubectl's default list (repeatable; core: /v1/ConfigMap)" } },
       examples = { { "k8s apply -f app.yaml", "created, configured or unchanged, each object" },
+                   { "k8s apply -f manifests/ --prune -l app=web", "and what was applied with app=web before but is gone" },
                    { "cat app.yaml | vcli k8s apply -f -", "from standard input" },
                    { "k8s apply -f manifests/ -R --dry-run=server", "every .yaml/.json below a directory, checked by the server" },
                    { "k8s apply -f app.yaml --server-side", "the server merges; conflicts with other managers are errors" } } },

@@ -85,6 +85,11 @@ local KZ = "resources:\n- {n}.yaml\ncommonLabels:\n  parity: kz\n"
 
 local D = "create deploy {n} --image=nginx:1.25"
 
+local PRUNE = {
+  ["cur/{n}-a.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}-a\n  labels: { app: {n} }\ndata: { x: \"1\" }\n",
+  ["old/{n}-c.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}-c\n  labels: { app: {n} }\ndata: { x: \"1\" }\n",
+}
+
 local USAGE = "usage errors are the vcli parser's words (one line naming the command and flag), exit 1 as kubectl's"
 
 local C = {
@@ -245,6 +250,17 @@ local C = {
   { "run {n} --image=nginx:1.25 --annotations=a=1 --image-pull-policy=IfNotPresent --dry-run=client -o yaml" },
   { "run {n} --image=nginx:1.25", setup = "run {n} --image=nginx:1.25" },
   { "run {n}" }, { "run" }, { "run {n} --image=x --restart=Sometimes" },
+  -- ---------------------------------------------------------------- apply --prune
+  { "apply -f {dir}/cur --prune -l app={n} --prune-allowlist=/v1/ConfigMap", files = PRUNE,
+    setup = "apply -f {dir}/cur -f {dir}/old" },
+  { "apply -f {dir}/cur --prune -l app={n} --prune-allowlist=/v1/ConfigMap --dry-run=client", files = PRUNE,
+    setup = "apply -f {dir}/cur -f {dir}/old" },
+  { "apply -f {dir}/cur --prune -l app={n} --prune-allowlist=/v1/ConfigMap -o name", files = PRUNE,
+    setup = "apply -f {dir}/cur -f {dir}/old" },
+  { "apply -f {dir}/cur --prune", files = PRUNE }, { "apply -f {dir}/cur --prune --prune-allowlist=bogus --all", files = PRUNE },
+  { "apply -f {dir}/cur --prune -l app={n}", files = PRUNE, setup = "apply -f {dir}/cur -f {dir}/old",
+    better = "kubectl 1.32 cannot prune on this 1.20 server (its default list names batch/v1 CronJob, which it does not"
+      .. " serve); vcli prunes the types the server serves" },
   -- ---------------------------------------------------------------- -k (kustomize: kubectl kustomize builds it; bridged)
   { "apply -k {dir}", bridged = true, files = { ["kustomization.yaml"] = KZ, ["{n}.yaml"] = CM } },
   { "create -k {dir}", bridged = true, files = { ["kustomization.yaml"] = KZ, ["{n}.yaml"] = CM } },
