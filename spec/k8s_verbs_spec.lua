@@ -374,6 +374,33 @@ spec:
     assert.equal(1, changed)
   end)
 
+  it("cp copies files and directories to and from a container byte for byte, as kubectl does", function()
+    local src = dir .. "/cp-src"
+    os.execute(("mkdir -p '%s/deep/er'"):format(src))
+    local bin = {}
+    for i = 0, 255 do bin[#bin + 1] = string.char(i) end
+    spec.write(src .. "/a.txt", "hello\n")
+    spec.write(src .. "/deep/bin.dat", table.concat(bin):rep(300))   -- 76 800 bytes, every byte value
+    spec.write(src .. "/deep/er/" .. ("long-name-"):rep(12) .. ".txt", "a name past 100 bytes with its path\n")
+    -- up (a directory, into a new name), down again, and kubectl's copy of the same for comparison
+    ok_run("k8s cp " .. src .. " vhello:" .. dir .. "/cp-up")
+    ok_run("k8s cp vhello:" .. dir .. "/cp-up " .. dir .. "/cp-down")
+    kubectl("cp vhello:" .. dir .. "/cp-up " .. dir .. "/cp-kdown")
+    local function tree(d) return (spec.sh(("cd '%s' && find . -type f | sort | xargs md5sum"):format(d))) end
+    assert.equal(tree(src), tree(dir .. "/cp-up"))
+    assert.equal(tree(src), tree(dir .. "/cp-down"))
+    assert.equal(tree(dir .. "/cp-kdown"), tree(dir .. "/cp-down"))
+    -- a file into an existing directory there: under its own name
+    os.execute(("mkdir -p '%s/cp-into'"):format(dir))
+    ok_run("k8s cp " .. src .. "/a.txt vhello:" .. dir .. "/cp-into")
+    assert.equal("hello\n", spec.read(dir .. "/cp-into/a.txt"))
+    -- read-only refuses it
+    local _, err, st = H.run("k8s cp " .. src .. "/a.txt vhello:" .. dir .. "/cp-ro --readonly")
+    assert.equal(1, st)
+    assert.matches("refused: read%-only mode", err)
+    assert.falsy(spec.read(dir .. "/cp-ro"))
+  end)
+
   it("taint adds, overwrites and removes node taints, in kubectl's words", function()
     local N = "vcli-node-3"
     local function taints() return (kubectl("get node " .. N .. " -o jsonpath='{.spec.taints}'")) end

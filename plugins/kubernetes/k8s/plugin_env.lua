@@ -82,6 +82,17 @@ function M.new()
   function env.write_file(path, data)
     return try(vcli.fs.write, path, data)
   end
+  -- what is at path ({type = file|dir|link|other, size, mode}) or nil; a directory and its parents
+  function env.stat(path)
+    if not (vcli.fs and vcli.fs.stat) then return nil, "no fs.read grant" end
+    return try(vcli.fs.stat, path)
+  end
+  function env.mkdir(path)
+    if not (vcli.fs and vcli.fs.mkdir) then return nil, "no fs.write grant" end
+    local ok, err = try(vcli.fs.mkdir, path)
+    if not ok then return nil, (err or "cannot create it"):gsub("^fs%.write: ", "") end
+    return true
+  end
   function env.list_dir(path)
     if not (vcli.fs and vcli.fs.list) then return nil end
     local ok, list = pcall(vcli.fs.list, path)

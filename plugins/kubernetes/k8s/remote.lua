@@ -220,6 +220,47 @@ function M.exec(sess, ctx, verb)
   return code
 end
 
+-- A command run in a container to its end, no terminal: input (bytes, may be nil) on its
+-- standard input, then closed -> exit code, stdout, stderr (cp's tar; nil, err when it
+-- could not run)
+function M.run_in(c, json, ns, podname, container, argv, input)
+  local q = {}
+  for _, a in ipairs(argv) do q[#q + 1] = "command=" .. util.urlencode(a) end
+  if container then q[#q + 1] = "container=" .. util.urlencode(container) end
+  if input then q[#q + 1] = "stdin=true" end
+  q[#q + 1] = "stdout=true"
+  q[#q + 1] = "stderr=true"
+  local path = ("/api/v1/namespaces/%s/pods/%s/exec?%s"):format(ns, podname, table.concat(q, "&"))
+  local ws, err = c:websocket{ path = path, protocols = { "v5.channel.k8s.io", "v4.channel.k8s.io" }, open = M.io.websocket }
+  if not ws then return nil, err end
+  if input then
+    -- in pieces, then end of input (v5 closes a stream; v4 cannot, so the command must read to its own end)
+    local CH = 65536
+    for i = 1, #input, CH do ws:send("\0" .. input:sub(i, i + CH - 1)) end
+    if ws.protocol == "v5.channel.k8s.io" then ws:send("\255\0") end
+  end
+  local out, errs, status = {}, {}, {}
+  local ok, rerr = pcall(function()
+    while true do
+      local msg = ws:recv()
+      if not msg then break end
+      local ch, data = msg:byte(1), msg:sub(2)
+      if ch == 1 then out[#out + 1] = data
+      elseif ch == 2 then errs[#errs + 1] = data
+      elseif ch == 3 then status[#status + 1] = data end
+    end
+  end)
+  ws:close()
+  if not ok then return nil, c:redact(tostring(rerr):gsub("\n.*", "")) end
+  local code = 0
+  if #status > 0 and table.concat(status) ~= "" then
+    local serr
+    code, serr = exit_status(json, table.concat(status))
+    if not code then return nil, c:redact(serr) end
+  end
+  return code, table.concat(out), table.concat(errs)
+end
+
 -- ---------------------------------------------------------------- port-forward
 local function port_number(s)
   local n = tonumber(s)

@@ -2262,6 +2262,7 @@ end
 -- native, over the API server's WebSocket protocols: k8s/remote.lua
 function M.exec(sess, ctx) return require("k8s.remote").exec(sess, ctx) end
 function M.explain(sess, ctx) return require("k8s.explain").run(sess, ctx) end
+function M.cp(sess, ctx) return require("k8s.cp").run(sess, ctx) end
 function M.attach(sess, ctx) return require("k8s.remote").exec(sess, ctx, "attach") end
 function M.port_forward(sess, ctx) return require("k8s.remote").port_forward(sess, ctx) end
 
@@ -2538,6 +2539,15 @@ function M.specs(sess, a)
       flags = { { name = "recursive", type = "bool", help = "every field below, as a tree" },
                 { name = "api-version", type = "string", metavar = "GROUP/VERSION", help = "that version of the type" } },
       examples = { { "k8s explain deploy.spec.replicas" }, { "k8s explain pod.spec.containers --recursive" } } },
+    { name = "cp", summary = "Copy files and directories to and from containers: cp SRC POD:DEST, cp POD:SRC DEST",
+      handler = run(M.cp),
+      args = { { name = "items", variadic = true, help = "SRC DEST ([NAMESPACE/]POD:PATH on one side)", complete = pod_arg.complete } },
+      flags = { { name = "container", short = "c", type = "string", help = "container (default: the first)", complete = a.containers },
+                { name = "no-preserve", type = "bool", help = "upload: not the files' owner and permissions" },
+                { name = "retries", type = "int", min = 0, metavar = "N", help = "(kubectl's; a copy here is one stream)" } },
+      examples = { { "k8s cp ./app.conf web-7d4b9-x2x5q:/etc/app/", "into the directory there" },
+                   { "k8s cp web-7d4b9-x2x5q:/var/log/app ./logs", "a directory, here" },
+                   { "k8s cp team-a/web-0:/tmp/dump.sql dump.sql -c db" } } },
     { name = "attach", summary = "Attach to a running container's main process (-it: its terminal)", handler = run(M.attach),
       args = { pod_arg },
       flags = { { name = "container", short = "c", type = "string", help = "container (default: the first)",

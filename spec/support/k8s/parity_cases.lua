@@ -232,6 +232,15 @@ local C = {
   { "expose deploy nosuch --port=80" }, { "expose cm pcm --port=80" }, { "expose" },
   { "expose sts psts --port=80 --name={n}" }, { "expose deploy pweb --port=80 --name={n} --labels=a=b --selector=app=x" },
   { "expose deploy pweb --port=53 --protocol=UDP --name={n} --dry-run=server -o yaml", stdout = true },
+  -- ---------------------------------------------------------------- cp (the test node runs tar on this machine)
+  { "cp {dir}/{n}.yaml pweb-0:{dir}/{n}-up.yaml", files = { ["{n}.yaml"] = CM } },
+  { "cp pweb-0:{dir}/{n}.yaml {dir}/{n}-down.yaml", files = { ["{n}.yaml"] = CM } },
+  { "cp {dir}/sub pweb-0:{dir}/{n}-updir", files = { ["sub/{n}.yaml"] = CM, ["sub/deep/x.yaml"] = CM2 } },
+  { "cp pweb-0:{dir}/sub {dir}/{n}-downdir", files = { ["sub/{n}.yaml"] = CM, ["sub/deep/x.yaml"] = CM2 } },
+  { "cp {dir}/{n}.yaml pweb-0:{dir}/sub", files = { ["{n}.yaml"] = CM, ["sub/x.yaml"] = CM2 } },
+  { "cp {dir}/{n}.yaml vparity/pweb-1:{dir}/{n}-ns.yaml -c web", files = { ["{n}.yaml"] = CM } },
+  { "cp {dir}/nosuch pweb-0:/tmp/x" }, { "cp pweb-0:{dir}/nosuch {dir}/x" }, { "cp a b" },
+  { "cp nosuchpod:/tmp/x {dir}/x" }, { "cp {dir}/{n}.yaml pweb-0:{dir}/x -c nope", files = { ["{n}.yaml"] = CM } },
   -- ---------------------------------------------------------------- attach (what ends by itself)
   { "attach nosuch" }, { "attach job/pjob" }, { "attach deploy/nosuch" },
   -- ---------------------------------------------------------------- autoscale

@@ -2,14 +2,14 @@
 -- checked on the real path so that "..", symlinks and the like cannot
 -- leave them. Also the grant that HTTP's ca_file/cert_file/key_file need.
 --   plugin.yaml:  - fs.read: { paths: ["~/.kube", "${XDG_CONFIG_HOME}/x"] }   ("/": any path)
---   plugin side:  vcli.fs.read(path), vcli.fs.list(dir)
+--   plugin side:  vcli.fs.read(path), vcli.fs.list(dir), vcli.fs.stat(path) -> {type, size, mode, mtime} | nil
 local R = require("vcli.plugin.runtime")
 local fs = require("vcli.fs")
 
 local C = { name = "fs.read", summary = "read files and list directories under the listed paths",
-            grant = "- fs.read: { paths: [DIR] }", api = { "vcli.fs.read", "vcli.fs.list" } }
+            grant = "- fs.read: { paths: [DIR] }", api = { "vcli.fs.read", "vcli.fs.list", "vcli.fs.stat" } }
 C.options = { paths = { list = true } }
-C.ops = { read = "now", list = "now" }
+C.ops = { read = "now", list = "now", stat = "now" }
 C.host = {}
 
 -- ~ and ${XDG_*_HOME} in a path (manifest paths and the plugin's own).
@@ -54,11 +54,21 @@ function C.host.read(p, path)
   return s
 end
 function C.host.list(p, path) return fs.list(C.check_path(p, "fs.read", path)) end
+-- what is at path (type file|dir|link|other, size, mode, mtime), nil when nothing is
+function C.host.stat(p, path)
+  local ok, real = pcall(C.check_path, p, "fs.read", path)
+  if not ok then
+    if tostring(real):find("no such file or directory", 1, true) then return nil end
+    error(real, 0)
+  end
+  return (fs.stat(real))
+end
 
 function C.plugin(vcli, api)
   vcli.fs = vcli.fs or {}
   vcli.fs.read = api.op("fs.read", "read")
   vcli.fs.list = api.op("fs.read", "list")
+  vcli.fs.stat = api.op("fs.read", "stat")
 end
 
 return C

@@ -3,21 +3,39 @@
 -- temporary files.
 --   plugin.yaml:  - fs.write: { paths: ["/tmp"] }
 --   plugin side:  vcli.fs.write(path, data), vcli.fs.remove(path) -> true | false when absent,
+--                 vcli.fs.mkdir(path) (and its parents: mkdir -p),
 --                 vcli.fs.private(name, data) -> path
 local R = require("vcli.plugin.runtime")
 local fs = require("vcli.fs")
 local fs_read = require("vcli.plugin.caps.fs_read")
 
 local C = { name = "fs.write", summary = "write and remove files under the listed paths; private temporary files",
-            grant = "- fs.write: { paths: [DIR] }", api = { "vcli.fs.write", "vcli.fs.remove", "vcli.fs.private" } }
+            grant = "- fs.write: { paths: [DIR] }", api = { "vcli.fs.write", "vcli.fs.remove", "vcli.fs.private",
+            "vcli.fs.mkdir" } }
 C.options = { paths = { list = true } }
-C.ops = { write = "now", remove = "now", private = "now" }
+C.ops = { write = "now", remove = "now", private = "now", mkdir = "now" }
 C.host = {}
 local H = C.host
 
 function H.write(p, path, data)
   local real = fs_read.check_path(p, "fs.write", path, true)
   local ok, err = fs.write_exact(real, tostring(data))   -- no link followed after the check
+  if not ok then error("fs.write: " .. tostring(err), 0) end
+  return true
+end
+
+-- a directory and its parents, inside the grant (the first one that does not exist yet is checked)
+function H.mkdir(p, path)
+  local xp = fs_read.expand(tostring(path))
+  local probe = xp
+  while probe ~= "" and not fs.realpath(probe) do
+    local parent = probe:match("^(.*)/[^/]+$")
+    if not parent then probe = "." break end
+    probe = parent ~= "" and parent or "/"
+  end
+  fs_read.check_path(p, "fs.write", probe, true)
+  fs_read.check_path(p, "fs.write", xp, true)   -- (the parent exists: the new name is checked as a write)
+  local ok, err = fs.mkdir_p(xp)
   if not ok then error("fs.write: " .. tostring(err), 0) end
   return true
 end
@@ -65,6 +83,7 @@ function C.plugin(vcli, api)
   vcli.fs.write = api.op("fs.write", "write")
   vcli.fs.remove = api.op("fs.write", "remove")
   vcli.fs.private = api.op("fs.write", "private")
+  vcli.fs.mkdir = api.op("fs.write", "mkdir")
 end
 
 return C
