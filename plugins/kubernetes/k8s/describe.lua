@@ -673,6 +673,14 @@ local function describe_pod_template(w, tpl)
   print_tolerations(w, "  Tolerations", spec.tolerations)
 end
 
+-- a pod template as rollout history --revision and rollout undo --dry-run print it (kubectl's
+-- describer without its tabwriter: the tabs as they are)
+function M.pod_template_raw(tpl)
+  local w = new_writer()
+  describe_pod_template(w, tpl)
+  return table.concat(w.buf)
+end
+
 -- pods matched by a selector and controlled by uid, counted by phase
 local function pod_status_counts(D, ns, sel, uid)
   local pods, err = items(D, nspath(ns) .. "/pods" .. util.query({ labelSelector = selector_query(sel) }))

@@ -685,15 +685,18 @@ local function set_status(r, o)
     tostring(st.currentRevision)), true
 end
 
+-- a revision's pod template: a deployment's replica set's, or what a ControllerRevision holds
+local function revision_template(pick)
+  if pick.rs.kind ~= "ControllerRevision" and pick.rs.spec then return pick.rs.spec.template end
+  local data = pick.rs.data
+  local tpl = type(data) == "table" and type(data.spec) == "table" and data.spec.template or nil
+  if type(tpl) == "table" then tpl["$patch"] = nil end
+  return tpl
+end
+
 function M.rollout(sess, ctx)
   local action = ctx.args.action
-  if action == "history" and ctx.flags.revision then
-    -- one revision's pod template: kubectl's own layout, through the bridge
-    local args = { "rollout", "history" }
-    for _, w in ipairs(ctx.args.items or {}) do args[#args + 1] = w end
-    args[#args + 1] = "--revision=" .. ctx.flags.revision
-    return delegate(sess, ctx, args, "rollout history --revision")
-  end
+
   local ts, c, conn = targets(sess, ctx, ctx.args.items or {})
   local env = sess.env
   local state = {}
@@ -795,19 +798,40 @@ function M.rollout(sess, ctx)
       local want = ctx.flags["to-revision"]
       local pick = pick_revision(revs, want)
       if not pick then
-        error(("error: no %s revision found for %s"):format(want and ("revision " .. want) or "previous", qualified(t)), 0)
+        if want then error(("error: unable to find specified revision %d in history"):format(want), 0) end
+        error(("error: no rollout history found for deployment %q"):format(t.name), 0)
+      end
+      local dry = dry_run(ctx.flags)
+      if dry == "client" then
+        ctx.out(("%s %s (dry run)\n"):format(qualified(t), require("k8s.describe").pod_template_raw(pick.rs.spec.template)))
+        goto continue
       end
       local tmpl = pick.rs.spec.template
       if tmpl.metadata and tmpl.metadata.labels then tmpl.metadata.labels["pod-template-hash"] = nil end
+      -- already the current template: kubectl skips it, and says so
+      if env.jsonfmt.encode(tmpl, "", env.json.array_mt, true)
+          == env.jsonfmt.encode(((d.spec or {}).template) or {}, "", env.json.array_mt, true) then
+        ctx.out(("%s skipped rollback (current template already matches revision %d)\n"):format(qualified(t), pick.rev))
+        goto continue
+      end
       local body = env.json.encode({ { op = "replace", path = "/spec/template", value = tmpl } })
-      patch(c, t.r, ns, t.name, body, "application/json-patch+json")
-      ctx.out(qualified(t) .. " rolled back\n")
+      patch(c, t.r, ns, t.name, body, "application/json-patch+json", nil, { dryRun = dry == "server" and "All" or nil })
+      ctx.out(qualified(t) .. " rolled back" .. (dry == "server" and " (server dry run)" or "") .. "\n")
       ::continue::
     elseif action == "history" then
       if not ROLLOUT_KINDS[t.r.name] then error(("error: no history viewer has been implemented for %q"):format(kind_group(t.r)), 0) end
       local d, err = c:get_json(discovery.path(t.r, ns, t.name))
       if not d then error(err, 0) end
       local revs = t.r.name == "deployments" and revisions(c, ns, d) or controller_revisions(c, ns, d)
+      if ctx.flags.revision then
+        -- one revision's pod template, in kubectl's layout
+        local pick
+        for _, r in ipairs(revs) do if r.rev == ctx.flags.revision then pick = r end end
+        if not pick then error(("error: unable to find the specified revision"), 0) end
+        ctx.out(("%s with revision #%d\n%s\n"):format(qualified(t), pick.rev,
+          require("k8s.describe").pod_template_raw(revision_template(pick))))
+        goto continue_history
+      end
       -- kubectl's: "KIND/NAME ", then REVISION and CHANGE-CAUSE (oldest first), a blank line
       local rows = { { "REVISION", "CHANGE-CAUSE" } }
       for i = #revs, 1, -1 do
@@ -819,6 +843,7 @@ function M.rollout(sess, ctx)
       local out = { qualified(t) .. " " }
       for _, r in ipairs(rows) do out[#out + 1] = r[1] .. (" "):rep(w1 + 2 - #r[1]) .. r[2] end
       ctx.out(table.concat(out, "\n") .. "\n\n")
+      ::continue_history::
     elseif action == "pause" or action == "resume" then
       guard(sess, conn, "rollout " .. action)
       local d, err, kind = current(sess, c, conn, t.r, ns, t.name)
@@ -2349,7 +2374,9 @@ function M.specs(sess, a)
                { name = "items", variadic = true, help = items.help, complete = items.complete } },
       flags = { { name = "to-revision", type = "int", metavar = "N", help = "undo: go back to this revision (default: the previous)" },
                 { name = "timeout", type = "duration", help = "status: give up after this long" },
-                { name = "revision", type = "int", metavar = "N", help = "history: one revision's pod template" } },
+                { name = "revision", type = "int", metavar = "N", help = "history: one revision's pod template" },
+                { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
+                  help = "undo: client prints the template it would go back to; server asks the server" } },
       examples = { { "k8s rollout restart deploy/api", "new pods, one batch at a time" },
                    { "k8s rollout status deploy/api --timeout 2m", "wait until the rollout is done" },
                    { "k8s rollout undo deploy/api --to-revision 3" }, { "k8s rollout history deploy/api" } } },

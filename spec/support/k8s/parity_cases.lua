@@ -90,6 +90,23 @@ local PRUNE = {
   ["old/{n}-c.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {n}-c\n  labels: { app: {n} }\ndata: { x: \"1\" }\n",
 }
 
+local STS = [[
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: {n}
+spec:
+  replicas: 1
+  serviceName: {n}
+  selector:
+    matchLabels: { app: {n} }
+  template:
+    metadata:
+      labels: { app: {n} }
+    spec:
+      containers: [ { name: db, image: "postgres:16" } ]
+]]
+
 local USAGE = "usage errors are the vcli parser's words (one line naming the command and flag), exit 1 as kubectl's"
 
 local C = {
@@ -335,6 +352,30 @@ local C = {
   { "rollout pause deploy/{n}", setup = "create deploy {n} --image=nginx:1.25" },
   { "rollout resume deploy/{n}", setup = { "create deploy {n} --image=nginx:1.25", "rollout pause deploy/{n}" } },
   { "rollout resume deploy/{n}", setup = "create deploy {n} --image=nginx:1.25" },
+  -- ---------------------------------------------------------------- rollout history and undo
+  { "rollout history deploy/{n}", setup = { D, "rollout status deploy/{n} --timeout=60s", "set image deploy/{n} nginx=nginx:1.26",
+    "rollout status deploy/{n} --timeout=60s" } },
+  { "rollout undo deploy/{n}", setup = { D, "rollout status deploy/{n} --timeout=60s", "set image deploy/{n} nginx=nginx:1.26",
+    "rollout status deploy/{n} --timeout=60s" } },
+  { "rollout undo deploy/{n} --to-revision=1 --dry-run=client", setup = { D, "rollout status deploy/{n} --timeout=60s",
+    "set image deploy/{n} nginx=nginx:1.26", "rollout status deploy/{n} --timeout=60s" } },
+  { "rollout history deploy/{n} --revision=1", setup = { D, "rollout status deploy/{n} --timeout=60s" }, stdout = true },
+  { "rollout undo deploy/{n} --to-revision=7", setup = { D, "rollout status deploy/{n} --timeout=60s" } },
+  { "rollout undo deploy/{n}", setup = { D, "rollout status deploy/{n} --timeout=60s" } },
+  { "rollout history sts/{n}", files = { ["sts.yaml"] = STS }, setup = { "apply -f {dir}/sts.yaml",
+    "rollout status sts/{n} --timeout=60s", "set image sts/{n} db=postgres:17", "rollout status sts/{n} --timeout=60s" } },
+  { "rollout undo sts/{n}", files = { ["sts.yaml"] = STS }, setup = { "apply -f {dir}/sts.yaml",
+    "rollout status sts/{n} --timeout=60s", "set image sts/{n} db=postgres:17", "rollout status sts/{n} --timeout=60s" } },
+  { "rollout status sts/{n}", files = { ["sts.yaml"] = STS }, setup = { "apply -f {dir}/sts.yaml",
+    "rollout status sts/{n} --timeout=60s" } },
+  { "rollout restart sts/{n}", files = { ["sts.yaml"] = STS }, setup = "apply -f {dir}/sts.yaml" },
+  { "rollout history sts/{n} --revision=1", files = { ["sts.yaml"] = STS }, setup = { "apply -f {dir}/sts.yaml",
+    "rollout status sts/{n} --timeout=60s", "set image sts/{n} db=postgres:17", "rollout status sts/{n} --timeout=60s" } },
+  { "rollout history ds/pds --revision=1" }, { "rollout history deploy/pweb --revision=9" },
+  { "rollout undo deploy/{n} --dry-run=server", setup = { D, "rollout status deploy/{n} --timeout=60s",
+    "set image deploy/{n} nginx=nginx:1.26", "rollout status deploy/{n} --timeout=60s" } },
+  { "rollout undo deploy/{n} --to-revision=2", setup = { D, "rollout status deploy/{n} --timeout=60s",
+    "set image deploy/{n} nginx=nginx:1.26", "rollout status deploy/{n} --timeout=60s" } },
   -- ---------------------------------------------------------------- delete
   { "delete cm {n}", setup = "create cm {n}" }, { "delete cm {n} -o name", setup = "create cm {n}" },
   { "delete configmap/{n}", setup = "create cm {n}" }, { "delete cm nosuch" }, { "delete cm nosuch --ignore-not-found" },
