@@ -244,6 +244,34 @@ function M.print_object(env, ctx, fmt, obj, what)
   end
 end
 
+-- What every writing verb starts with: its client, the dry run, the read-only guard (a dry
+-- run changes nothing, so it passes), -o checked before anything is sent
+-- -> c, conn, dry, fmt, suffix
+local function begin(sess, ctx, V, verb)
+  local f = ctx.flags
+  local c, conn = sess:client(f)
+  local dry = V.dry_run(f)
+  if not dry then V.guard(sess, conn, verb) end
+  local fmt = f.output
+  if fmt and fmt ~= "name" and fmt ~= "yaml" and fmt ~= "json" and not fmt:match("^jsonpath=.") then
+    fail(('error: unable to match a printer suitable for the output format "%s", allowed formats are:'
+      .. ' json,jsonpath,name,yaml'):format(fmt))
+  end
+  if fmt and fmt:match("^jsonpath=") then require("k8s.jsonpath").parse(fmt:match("^jsonpath=(.*)$")) end   -- errors first
+  return c, conn, dry, fmt, dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
+end
+
+-- POST to a type's collection as kubectl does (its field manager; the server's dry run) -> the object made
+local function poster(env, c, dry, manager)
+  local q = util.query({ dryRun = dry == "server" and "All" or nil, fieldManager = manager })
+  return function(r, ns, obj)
+    local res, err = c:request{ method = "POST", path = discovery.path(r, ns) .. q, body = env.json.encode(obj),
+      content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
+    if not res then fail(err) end
+    return env.json.decode(res.body)
+  end
+end
+
 -- Every object of -f (files, directories, -, URLs), each tried: action(o, "kind/name")
 -- prints its result; a failure goes to stderr in kubectl's words ("error when
 -- creating "f.yaml": …") and the others go on. -> exit status (1 when any failed)
@@ -272,14 +300,10 @@ end
 -- deletes it first and creates it anew.
 function M.replace(sess, ctx, V)
   local env, f = sess.env, ctx.flags
-  local c, conn = sess:client(f)
-  local dry = V.dry_run(f)
-  if not dry then V.guard(sess, conn, "replace") end
+  local c, conn, dry, fmt, suffix = begin(sess, ctx, V, "replace")
   if not (f.filename and #f.filename > 0) then fail("error: must specify one of -f and -k") end
   local words = ctx.args.items or {}
   if #words > 0 then fail("error: Unexpected args: [" .. table.concat(words, " ") .. "]") end
-  local fmt = f.output
-  local suffix = dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
   local q = util.query({ dryRun = dry == "server" and "All" or nil, fieldManager = "kubectl-replace" })
   local function call(method, path, obj)
     local res, err = c:request{ method = method, path = path, body = obj and env.json.encode(obj) or nil,
@@ -330,25 +354,10 @@ end
 -- M.run(sess, ctx, verbs): verbs is k8s.verbs (its guard, manifests, dry-run)
 function M.run(sess, ctx, V)
   local env, f = sess.env, ctx.flags
-  local c, conn = sess:client(f)
-  local dry = V.dry_run(f)
-  if not dry then V.guard(sess, conn, "create") end
-  local fmt = f.output
-  if fmt and fmt ~= "name" and fmt ~= "yaml" and fmt ~= "json" and not fmt:match("^jsonpath=.") then
-    fail(('error: unable to match a printer suitable for the output format "%s", allowed formats are:'
-      .. ' json,jsonpath,name,yaml'):format(fmt))
-  end
-  if fmt and fmt:match("^jsonpath=") then require("k8s.jsonpath").parse(fmt:match("^jsonpath=(.*)$")) end   -- errors first
-  local suffix = dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
+  local c, conn, dry, fmt, suffix = begin(sess, ctx, V, "create")
   local words = {}
   for _, a in ipairs(ctx.args.items or {}) do words[#words + 1] = a end
-  local q = util.query({ dryRun = dry == "server" and "All" or nil, fieldManager = "kubectl-create" })
-  local function post(r, ns, obj)
-    local res, err = c:request{ method = "POST", path = discovery.path(r, ns) .. q, body = env.json.encode(obj),
-      content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
-    if not res then fail(err) end
-    return env.json.decode(res.body)
-  end
+  local post = poster(env, c, dry, "kubectl-create")
   if f.filename and #f.filename > 0 then
     if #words > 0 then fail("error: Unexpected args: [" .. table.concat(words, " ") .. "]") end
     return M.each_object(sess, ctx, V, c, conn, "create", "creating", function(o, what)
@@ -414,9 +423,7 @@ end
 local EXPOSABLE = { Deployment = true, ReplicaSet = true, ReplicationController = true, Service = true, Pod = true }
 function M.expose(sess, ctx, V)
   local env, f = sess.env, ctx.flags
-  local c, conn = sess:client(f)
-  local dry = V.dry_run(f)
-  if not dry then V.guard(sess, conn, "expose") end
+  local c, conn, dry = begin(sess, ctx, V, "expose")
   local words = {}
   for _, w in ipairs(ctx.args.items or {}) do words[#words + 1] = w end
   if #words == 0 then
@@ -503,14 +510,7 @@ function M.expose(sess, ctx, V)
              sessionAffinity = f["session-affinity"],
              externalIPs = f["external-ip"] and setmetatable({ f["external-ip"] }, env.json.array_mt) or nil },
     status = { loadBalancer = {} } }
-  local q = util.query({ dryRun = dry == "server" and "All" or nil, fieldManager = "kubectl-expose" })
-  local function post(r, pns, o)
-    local res, perr = c:request{ method = "POST", path = discovery.path(r, pns) .. q, body = env.json.encode(o),
-      content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
-    if not res then fail(perr) end
-    return env.json.decode(res.body)
-  end
-  return M.send(sess, ctx, c, conn, dry, svc, true, name, post, "exposed")
+  return M.send(sess, ctx, c, conn, dry, svc, true, name, poster(env, c, dry, "kubectl-expose"), "exposed")
 end
 
 -- kubectl autoscale TYPE NAME --max=N [--min=N] [--cpu-percent=N], natively: an
@@ -518,10 +518,8 @@ end
 local SCALABLE = { Deployment = true, ReplicaSet = true, ReplicationController = true, StatefulSet = true }
 function M.autoscale(sess, ctx, V)
   local env, f = sess.env, ctx.flags
-  local c, conn = sess:client(f)
-  local dry = V.dry_run(f)
   if not f.max then fail('error: required flag(s) "max" not set') end
-  if not dry then V.guard(sess, conn, "autoscale") end
+  local c, conn, dry = begin(sess, ctx, V, "autoscale")
   local min = f.min or -1
   if f.max < 1 then fail(("error: --max=MAXPODS is required and must be at least 1, max: %d"):format(f.max)) end
   if min > f.max then
@@ -550,14 +548,7 @@ function M.autoscale(sess, ctx, V)
     local hpa = { apiVersion = "autoscaling/v1", kind = "HorizontalPodAutoscaler",
       metadata = { creationTimestamp = "__NULL__", name = name, namespace = f.namespace },
       spec = spec, status = { currentReplicas = 0, desiredReplicas = 0 } }
-    local q = util.query({ dryRun = dry == "server" and "All" or nil, fieldManager = "kubectl-autoscale" })
-    local function post(r, pns, o)
-      local res, perr = c:request{ method = "POST", path = discovery.path(r, pns) .. q, body = env.json.encode(o),
-        content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
-      if not res then fail(perr) end
-      return env.json.decode(res.body)
-    end
-    status = M.send(sess, ctx, c, conn, dry, hpa, true, name, post, "autoscaled") or status
+    status = M.send(sess, ctx, c, conn, dry, hpa, true, name, poster(env, c, dry, "kubectl-autoscale"), "autoscaled") or status
   end
   return status
 end
@@ -568,14 +559,7 @@ end
 -- hands it over).
 function M.run_pod(sess, ctx, V)
   local env, f = sess.env, ctx.flags
-  local c, conn = sess:client(f)
-  local dry = V.dry_run(f)
-  if not dry then V.guard(sess, conn, "run") end
-  local fmt = f.output
-  if fmt and fmt ~= "name" and fmt ~= "yaml" and fmt ~= "json" and not fmt:match("^jsonpath=.") then
-    fail(('error: unable to match a printer suitable for the output format "%s", allowed formats are:'
-      .. ' json,jsonpath,name,yaml'):format(fmt))
-  end
+  local c, conn, dry = begin(sess, ctx, V, "run")
   local words = ctx.args.items or {}
   local name = words[1]
   if not f.image then fail('error: required flag(s) "image" not set') end
@@ -618,14 +602,7 @@ function M.run_pod(sess, ctx, V)
     metadata = { creationTimestamp = "__NULL__", labels = labels, annotations = ann, name = name, namespace = f.namespace },
     spec = { containers = setmetatable({ ct }, env.json.array_mt), dnsPolicy = "ClusterFirst", restartPolicy = restart },
     status = {} }
-  local q = util.query({ dryRun = dry == "server" and "All" or nil, fieldManager = "kubectl-run" })
-  local function post(r, ns, o)
-    local res, err = c:request{ method = "POST", path = discovery.path(r, ns) .. q, body = env.json.encode(o),
-      content_type = "application/json", accept = "application/json", timeout_ms = 30000 }
-    if not res then fail(err) end
-    return env.json.decode(res.body)
-  end
-  return M.send(sess, ctx, c, conn, dry, obj, true, name, post)
+  return M.send(sess, ctx, c, conn, dry, obj, true, name, poster(env, c, dry, "kubectl-run"))
 end
 
 return M
