@@ -109,14 +109,15 @@ describe("k8s verbs against the test cluster", function()
     assert.same({ "api" }, words("k8s logs deploy/api -n checkout -c "))
     assert.same({ "app", "setup", "sidecar" }, words("k8s exec -n team-b vtwo -c "))
     assert.same({}, words("k8s logs nosuchpod -c "))
-    -- a verb vcli hands to kubectl: kubectl's own completion (__complete), the session's cluster
+    -- top (native): its kinds, then the names of the kind in the namespace on the line
     assert.same({ "node", "pod" }, words("k8s top "))
-    assert.same({ "approve", "deny" }, words("k8s certificate "))
     local want = {}
     for n in kubectl("-n checkout get pods -o name"):gmatch("pod/(%S+)") do want[#want + 1] = n end
     table.sort(want)
     assert.truthy(#want > 0)
     assert.same(want, words("k8s top pod -n checkout "))
+    -- a verb vcli hands to kubectl: kubectl's own completion (__complete), the session's cluster
+    assert.same({ "approve", "deny" }, words("k8s certificate "))
     kubectl("delete pod vtwo -n team-b --wait=false")
   end)
 

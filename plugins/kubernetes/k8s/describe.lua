@@ -58,10 +58,12 @@ local function trim(s) return (tostring(s or ""):gsub("^%s+", ""):gsub("%s+$", "
 local function bool_title(b) return b and "True" or "False" end
 
 -- ------------------------------------------------------------ tabwriter
--- Go's text/tabwriter (minwidth 0, tabwidth 8, padding 2, padchar ' ', flags 0)
+-- Go's text/tabwriter (minwidth 0, tabwidth 8, padding 2, padchar ' ', flags 0; padding and
+-- minwidth may be given: kubectl top's are 3 and 6)
 local function rune_len(s) local _, n = s:gsub("[^\128-\191]", "") return n end
 
-local function tabformat(text)
+local function tabformat(text, padding, minwidth)
+  padding, minwidth = padding or 2, minwidth or 0
   local lines = {}
   for _, l in ipairs(split(text, "\n")) do
     local cells = split(l, "\t")
@@ -87,9 +89,9 @@ local function tabformat(text)
       if column < #lines[this].cells - 1 then
         write_lines(line0, this)
         line0 = this
-        local width = 0
+        local width = minwidth
         while this < line1 and column < #lines[this].cells - 1 do
-          local w = lines[this].w[column + 1] + 2
+          local w = lines[this].w[column + 1] + padding
           if w > width then width = w end
           this = this + 1
         end

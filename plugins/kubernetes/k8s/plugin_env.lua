@@ -305,6 +305,11 @@ function M.session_opts()
   opts.context = opts.context or nonempty(get("global.defaultCluster"))
   opts.policy = M.cluster_policy
   opts.client_opts = M.client_opts
+  -- top without the metrics API: the Prometheus the config names (read when a command runs)
+  opts.prometheus = function()
+    return { url = nonempty(get("prometheus.url")), username = nonempty(get("prometheus.username")),
+             password = nonempty(get("prometheus.password")), token = nonempty(get("prometheus.bearerToken")) }
+  end
   opts.readonly = own.readonly == true or nil
   if type(own.readonlyContexts) == "table" then
     opts.readonly_contexts = {}

@@ -13,7 +13,7 @@ function M.new(env, opts)
   opts = opts or {}
   local s = setmetatable({ env = env, kubeconfig = opts.kubeconfig, context = opts.context, namespaces = {},
     clients = {}, discos = {}, readonly = opts.readonly or false, readonly_contexts = opts.readonly_contexts or {},
-    policy_of = opts.policy, client_opts = opts.client_opts }, S)
+    policy_of = opts.policy, client_opts = opts.client_opts, prometheus = opts.prometheus }, S)
   -- offline answers come from the cache unless config says offline.enabled: false
   -- and nothing stays longer than offline.cacheTTL, nor past offline.cacheSize
   s.cache = cache_mod.new(env, { offline = function(ctx) return s:policy({ context = ctx }).offline ~= false end,

@@ -2288,6 +2288,7 @@ end
 function M.exec(sess, ctx) return require("k8s.remote").exec(sess, ctx) end
 function M.explain(sess, ctx) return require("k8s.explain").run(sess, ctx) end
 function M.cp(sess, ctx) return require("k8s.cp").run(sess, ctx) end
+function M.top(sess, ctx) return require("k8s.top").run(sess, ctx) end
 function M.attach(sess, ctx) return require("k8s.remote").exec(sess, ctx, "attach") end
 function M.port_forward(sess, ctx) return require("k8s.remote").port_forward(sess, ctx) end
 
@@ -2566,6 +2567,22 @@ function M.specs(sess, a)
       flags = { { name = "recursive", type = "bool", help = "every field below, as a tree" },
                 { name = "api-version", type = "string", metavar = "GROUP/VERSION", help = "that version of the type" } },
       examples = { { "k8s explain deploy.spec.replicas" }, { "k8s explain pod.spec.containers --recursive" } } },
+    { name = "top", summary = "CPU and memory of pods or nodes: top pod|node [NAME] (the metrics API, else Prometheus)",
+      handler = run(M.top),
+      args = { { name = "items", variadic = true, optional = true, help = "pod|node [NAME]",
+                 complete = function(p, cctx)
+                   local w = cctx and cctx.words or {}
+                   if #w <= 3 then return { "pod", "node" } end
+                   return a.names_arg.complete(p, cctx)
+                 end } },
+      flags = { { name = "containers", type = "bool", help = "pod: each container" },
+                { name = "sum", type = "bool", help = "pod: a total line" },
+                { name = "sort-by", type = "enum", values = { "cpu", "memory" }, metavar = "cpu|memory", help = "highest first" },
+                { name = "no-headers", type = "bool", help = "no header line" },
+                { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "only those matching it" },
+                { name = "field-selector", type = "string", metavar = "SELECTOR", help = "pod: only those matching it" } },
+      examples = { { "k8s top pod -A --sort-by=cpu", "the busiest pods first" }, { "k8s top node" },
+                   { "k8s top pod web-0 --containers" } } },
     { name = "cp", summary = "Copy files and directories to and from containers: cp SRC POD:DEST, cp POD:SRC DEST",
       handler = run(M.cp),
       args = { { name = "items", variadic = true, help = "SRC DEST ([NAMESPACE/]POD:PATH on one side)", complete = pod_arg.complete } },

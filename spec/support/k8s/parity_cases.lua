@@ -107,6 +107,8 @@ spec:
       containers: [ { name: db, image: "postgres:16" } ]
 ]]
 
+local TOP = "kubectl's words, then what vcli tried besides: Prometheus at prometheus.url (spec/k8s_top_spec.lua)"
+
 local USAGE = "usage errors are the vcli parser's words (one line naming the command and flag), exit 1 as kubectl's"
 
 local C = {
@@ -249,6 +251,8 @@ local C = {
   { "expose deploy nosuch --port=80" }, { "expose cm pcm --port=80" }, { "expose" },
   { "expose sts psts --port=80 --name={n}" }, { "expose deploy pweb --port=80 --name={n} --labels=a=b --selector=app=x" },
   { "expose deploy pweb --port=53 --protocol=UDP --name={n} --dry-run=server -o yaml", stdout = true },
+  -- ---------------------------------------------------------------- top (no metrics API on this cluster)
+  { "top pod", differs = TOP }, { "top node", differs = TOP }, { "top pod -A", differs = TOP },
   -- ---------------------------------------------------------------- cp (the test node runs tar on this machine)
   { "cp {dir}/{n}.yaml pweb-0:{dir}/{n}-up.yaml", files = { ["{n}.yaml"] = CM } },
   { "cp pweb-0:{dir}/{n}.yaml {dir}/{n}-down.yaml", files = { ["{n}.yaml"] = CM } },
