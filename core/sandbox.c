@@ -83,6 +83,7 @@ static double cpu_now_ms(void)
  * so an allocation failure in a plugin state can never unwind the host. */
 static int buf_add(sbuf *b, const void *p, size_t n)
 {
+    if (n == 0) return 0;   /* (nothing to add: p may be NULL then, which memcpy may not be given) */
     if (b->n + n > SB_MAXCOPY) return -1;
     if (b->n + n > b->cap) {
         size_t c = b->cap ? b->cap : 256;

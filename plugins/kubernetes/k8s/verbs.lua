@@ -1846,6 +1846,7 @@ function M.apply(sess, ctx)
     { each = true, recursive = f.recursive, namespace_flag = f.namespace })
   if #objs == 0 then error("error: no objects passed to apply", 0) end
   local applied = {}   -- what this apply touched (--prune keeps it): by uid and by type/namespace/name
+  local crds = {}      -- "group/Kind" of the CRDs it applied (their objects may follow in the same files)
   local state, failed, printed = {}, 0, {}
   local suffix = dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
   local A = require("k8s.apply")
@@ -1853,15 +1854,22 @@ function M.apply(sess, ctx)
   for i, o in ipairs(objs) do
     local rt = o.retry
     if rt and applied_any and rt.name then   -- its type may be served now (a CRD applied above)
-      local served = sess:discovery(c):resources(true) or {}
-      for _, cand in ipairs(served) do
-        if cand.kind == rt.kind and cand.group == rt.group and not cand.name:find("/") then
-          o = { r = cand, name = rt.name, doc = rt.doc, file = o.file, index = o.index, was_retried = true,
-                ns = cand.namespaced and (rt.dns or conn.namespace) or nil }
-          objs[i] = o
-          break
+      -- (a CRD of this apply: discovery serves its type once the server has established it,
+      -- which a loaded server takes a while to do; asked again until then, 20 s at most)
+      local deadline = crds[rt.group .. "/" .. rt.kind] and not dry and (env.now() + 20000) or 0
+      repeat
+        local served = sess:discovery(c):resources(true) or {}
+        for _, cand in ipairs(served) do
+          if cand.kind == rt.kind and cand.group == rt.group and not cand.name:find("/") then
+            o = { r = cand, name = rt.name, doc = rt.doc, file = o.file, index = o.index, was_retried = true,
+                  ns = cand.namespaced and (rt.dns or conn.namespace) or nil }
+            objs[i] = o
+            break
+          end
         end
-      end
+        if o.was_retried or env.now() > deadline then break end
+        env.sleep(250)
+      until false
     end
     local ok, err = true, o.err
     if not err then
@@ -1905,6 +1913,10 @@ function M.apply(sess, ctx)
           end
         end
         applied_any = true
+        local dsp = type(o.doc.spec) == "table" and o.doc.spec or {}
+        if o.r.kind == "CustomResourceDefinition" and type(dsp.names) == "table" then
+          crds[tostring(dsp.group) .. "/" .. tostring(dsp.names.kind)] = true
+        end
         applied[o.r.name .. "|" .. tostring(o.ns) .. "|" .. o.name] = true
         if type(obj) == "table" and type(obj.metadata) == "table" and obj.metadata.uid then applied[obj.metadata.uid] = true end
         if out_fmt == "name" then ctx.out(what .. "\n")
