@@ -250,10 +250,13 @@ local function targets(sess, ctx, words)
       out[#out + 1] = { r = r, name = n }
     end
   else
-    local r, err = d:resolve(words[1])
-    if not r then error(err, 0) end
-    for i = 2, #words do out[#out + 1] = { r = r, name = words[i] } end
-    out.r = r
+    -- TYPE[,TYPE…] NAME…: each name of each type, as kubectl takes them
+    for tword in words[1]:gmatch("[^,]+") do
+      local r, err = d:resolve(tword)
+      if not r then error(err, 0) end
+      for i = 2, #words do out[#out + 1] = { r = r, name = words[i] } end
+      out.r = out.r or r
+    end
   end
   return out, c, conn
 end
@@ -294,6 +297,9 @@ end
 -- whose names start with NAME; the objects found are shown, then the errors.
 function M.describe(sess, ctx)
   local words = words_of(ctx)
+  if words[1] and words[1]:find(",", 1, true) and not words[1]:find("/", 1, true) then
+    error("error: you may only specify a single resource type", 0)
+  end
   local ts, c, conn = targets(sess, ctx, words)
   local env = sess.env
   local describe = require("k8s.describe")
