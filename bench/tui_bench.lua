@@ -212,7 +212,9 @@ do
   for _, k in ipairs({ "sleep:1000", "rss:after", "mark:after", ":", "text:stats", "Enter", "screen:after" }) do keys[#keys + 1] = k end
   local r, werr = pty("pods -A", ROW, table.concat(keys, ","))
   -- the loop ends by itself; if the UI never showed, it never started: stop it
-  for _ = 1, 100 do
+  -- (its churn runs SECS and its watch SECS + 1 from `go`; on a loaded server the last
+  -- requests straggle past the UI's own run: up to 90 s more, not 10)
+  for _ = 1, 900 do
     if exists(done) or not exists(go) then break end
     os.execute("sleep 0.1")
   end
