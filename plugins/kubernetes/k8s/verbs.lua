@@ -1697,8 +1697,9 @@ local function manifest_objects(sess, c, conn, files, verb, opts)
       if file == "-" then
         if not stdin_text then stdin_text, rerr = env.read_stdin() end
         text = stdin_text
-      elseif file:match("^kustomize:") then   -- -k DIR: built by with_kustomize
+      elseif file:match("^kustomize:") then   -- -k DIR: built by with_kustomize (kept for this read only)
         text = kustomized[file]
+        kustomized[file] = nil
       elseif file:match("^https?://") then   -- -f URL, as kubectl fetches it
         local res, herr
         if env.http then res, herr = env.http.request({ url = file, method = "GET", timeout_ms = 30000 }) end
