@@ -18,7 +18,9 @@ local function kubectl(args) return H.kubectl(KC, args) end
 local function run_side(side, args, input, dir)
   local cmd
   if side == "k" then
-    cmd = ("KUBECONFIG=%s %s %s"):format(shq(KC), H.tools.kubectl_cmd(), args)
+    -- (the HOME vcli's side has too: one discovery cache for every kubectl of the suite, so a
+    -- bridged case and its kubectl run see the same one)
+    cmd = ("HOME=%s KUBECONFIG=%s %s %s"):format(shq(home), shq(KC), H.tools.kubectl_cmd(), args)
   else
     cmd = ("env HOME=%s XDG_CONFIG_HOME=%s/config XDG_STATE_HOME=%s/state XDG_CACHE_HOME=%s/cache KUBECONFIG=%s PATH=%s %s --norc k8s %s")
       :format(shq(home), shq(home), shq(home), shq(home), shq(KC), shq(side == "v" and kube_path or nokube_path),
@@ -38,6 +40,8 @@ local function mask(s, name)
   s = s:gsub("NAME%-[%w]+%-[%w]+", "NAME-GEN"):gsub("NAME%-%w%w%w%w%w%w%w%w+%f[^%w]", "NAME-GEN")
     :gsub("NAME%-[%w][%w][%w][%w][%w]%f[^%w]", "NAME-GEN")
   s = s:gsub("pod%-template%-hash([=:]%s*\"?)%w+", "pod-template-hash%1HASH")
+  -- klog's prefix (E1204 21:16:43.700219  27908 memcache.go:265]): the time and PID of that run
+  s = s:gsub("%f[%w]([EIW])%d%d%d%d %d%d:%d%d:%d%d%.%d+%s+%d+ ", "%1MMDD TIME PID ")
   s = s:gsub("%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d[%.%d]*Z", "TIME")
   s = s:gsub("%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d [%+%-]%d%d%d%d %u+", "TIME")
   s = s:gsub("(uid\"?:%s*\"?)[%x%-]+", "%1UID")

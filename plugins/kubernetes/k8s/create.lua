@@ -261,6 +261,17 @@ local function begin(sess, ctx, V, verb)
   return c, conn, dry, fmt, dry == "client" and " (dry run)" or dry == "server" and " (server dry run)" or ""
 end
 
+-- the objects a verb's words name (TYPE NAME…, TYPE/NAME…), kubectl's words when there are none
+local function named_objects(sess, ctx, V)
+  local words = {}
+  for _, w in ipairs(ctx.args.items or {}) do words[#words + 1] = w end
+  if #words == 0 then
+    fail("error: You must provide one or more resources by argument or filename.\nExample resource specifications include:"
+      .. "\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'")
+  end
+  return V.targets_of(sess, ctx, words)
+end
+
 -- POST to a type's collection as kubectl does (its field manager; the server's dry run) -> the object made
 local function poster(env, c, dry, manager)
   local q = util.query({ dryRun = dry == "server" and "All" or nil, fieldManager = manager })
@@ -424,13 +435,7 @@ local EXPOSABLE = { Deployment = true, ReplicaSet = true, ReplicationController 
 function M.expose(sess, ctx, V)
   local env, f = sess.env, ctx.flags
   local c, conn, dry = begin(sess, ctx, V, "expose")
-  local words = {}
-  for _, w in ipairs(ctx.args.items or {}) do words[#words + 1] = w end
-  if #words == 0 then
-    fail("error: You must provide one or more resources by argument or filename.\nExample resource specifications include:"
-      .. "\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'")
-  end
-  local ts = V.targets_of(sess, ctx, words)
+  local ts = named_objects(sess, ctx, V)
   if #ts ~= 1 then fail("error: expose one object: TYPE NAME or TYPE/NAME") end
   local t = ts[1]
   local ns = t.r.namespaced and conn.namespace or nil
@@ -525,13 +530,7 @@ function M.autoscale(sess, ctx, V)
   if min > f.max then
     fail(("error: --max=MAXPODS must be larger or equal to --min=MINPODS, max: %d, min: %d"):format(f.max, min))
   end
-  local words = {}
-  for _, w in ipairs(ctx.args.items or {}) do words[#words + 1] = w end
-  if #words == 0 then
-    fail("error: You must provide one or more resources by argument or filename.\nExample resource specifications include:"
-      .. "\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'")
-  end
-  local ts = V.targets_of(sess, ctx, words)
+  local ts = named_objects(sess, ctx, V)
   local status = 0
   for _, t in ipairs(ts) do
     local ns = t.r.namespaced and conn.namespace or nil

@@ -2045,6 +2045,12 @@ function M.diff(sess, ctx)
   return status
 end
 
+-- the flags most writing verbs share: -o and --dry-run (help: what the dry run does there)
+local OUTPUT_FLAG = { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml, json or jsonpath=…" }
+local function dry_run_flag(help)
+  return { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE", help = help }
+end
+
 -- The words kubectl is handed for a verb vcli parsed but leaves to it: the positional
 -- ones (unknown flags among them), the verb's own flags as given, then -- and its words.
 local function rebuilt(rest, ctx, flag_list)
@@ -2074,9 +2080,8 @@ local EXPOSE_FLAGS = {
   { name = "cluster-ip", type = "string", metavar = "IP", help = "its cluster IP (None: headless)" },
   { name = "external-ip", type = "string", metavar = "IP", help = "an external IP it also answers on" },
   { name = "session-affinity", type = "string", metavar = "None|ClientIP", help = "session affinity" },
-  { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
-    help = "client: print the service; server: ask the server; nothing is created" },
-  { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml, json or jsonpath=…" },
+  dry_run_flag("client: print the service; server: ask the server; nothing is created"),
+  OUTPUT_FLAG,
 }
 function M.expose(sess, ctx) return require("k8s.create").expose(sess, ctx, M) end
 
@@ -2090,8 +2095,7 @@ local DRAIN_FLAGS = {
   { name = "timeout", type = "int", min = 0, metavar = "SECS", help = "how long to wait for the pods to go (0: as long as it takes)" },
   { name = "pod-selector", type = "string", metavar = "SELECTOR", help = "only the pods matching it" },
   { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "the nodes matching it" },
-  { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
-    help = "client: say what would be evicted; server: ask the server; nothing is changed" },
+  dry_run_flag("client: say what would be evicted; server: ask the server; nothing is changed"),
 }
 function M.drain(sess, ctx) return require("k8s.drain").run(sess, ctx, M) end
 
@@ -2101,9 +2105,8 @@ local AUTOSCALE_FLAGS = {
   { name = "min", type = "int", metavar = "N", help = "the fewest replicas (the server's default: 1)" },
   { name = "cpu-percent", type = "int", metavar = "PCT", help = "the CPU use to aim at (the server's default policy otherwise)" },
   { name = "name", type = "string", metavar = "NAME", help = "the autoscaler's name (else the object's)" },
-  { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
-    help = "client: print it; server: ask the server; nothing is created" },
-  { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml, json or jsonpath=…" },
+  dry_run_flag("client: print it; server: ask the server; nothing is created"),
+  OUTPUT_FLAG,
 }
 function M.autoscale(sess, ctx) return require("k8s.create").autoscale(sess, ctx, M) end
 
@@ -2118,9 +2121,8 @@ local RUN_FLAGS = {
   { name = "restart", type = "string", metavar = "POLICY", help = "Always (default), OnFailure or Never" },
   { name = "image-pull-policy", type = "string", metavar = "POLICY", help = "Always, IfNotPresent or Never" },
   { name = "command", type = "bool", help = "the words after -- are the command, not its arguments" },
-  { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
-    help = "client: print the pod; server: ask the server; nothing is created" },
-  { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml, json or jsonpath=…" },
+  dry_run_flag("client: print the pod; server: ask the server; nothing is created"),
+  OUTPUT_FLAG,
   { name = "stdin", short = "i", type = "bool", help = "attach standard input (through kubectl)" },
   { name = "tty", short = "t", type = "bool", help = "a terminal (through kubectl)" },
   { name = "attach", type = "bool", help = "wait for the pod and attach (through kubectl)" },
@@ -2143,9 +2145,8 @@ end
 local SET_FLAGS = {
   { name = "selector", short = "l", type = "string", metavar = "SELECTOR", help = "every object of the type matching it" },
   { name = "all", type = "bool", help = "every object of the type in the namespace" },
-  { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
-    help = "client: say what would change; server: ask the server; nothing is changed" },
-  { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml, json or jsonpath=…" },
+  dry_run_flag("client: say what would change; server: ask the server; nothing is changed"),
+  OUTPUT_FLAG,
   { name = "containers", short = "c", type = "string", metavar = "NAME", help = "env, resources: the containers (a glob; all)" },
   { name = "env", short = "e", type = "list", metavar = "KEY=VALUE", help = "env: a variable to set (repeatable)" },
   { name = "list", type = "bool", help = "env: print the variables instead of changing them" },
@@ -2175,8 +2176,7 @@ M.guard, M.dry_run = guard, dry_run
 local CREATE_FLAGS = { { name = "filename", short = "f", type = "list", metavar = "FILE", help = "file, directory or - (repeatable)" },
   { name = "kustomize", short = "k", type = "string", metavar = "DIR", help = "the objects kubectl kustomize DIR makes" },
   { name = "recursive", short = "R", type = "bool", help = "the directories of -f DIR too" },
-  { name = "dry-run", type = "enum", values = { "none", "client", "server" }, bare = "client", metavar = "MODE",
-    help = "client: print what would be created; server: ask the server; nothing is created" },
+  dry_run_flag("client: print what would be created; server: ask the server; nothing is created"),
   { name = "output", short = "o", type = "string", metavar = "FORMAT", help = "name, yaml or json" },
   { name = "from-literal", type = "list", metavar = "KEY=VALUE", help = "configmap/secret: a key and its value" },
   { name = "from-file", type = "list", metavar = "[KEY=]PATH", help = "configmap/secret: a file (a directory: each file)" },
