@@ -493,6 +493,23 @@ contexts:
     os.execute("rm -rf '" .. dir .. "'")
   end)
 
+  it("get --watch-only prints the changes and not the list before them", function()
+    kubectl("-n team-b delete pod wo --ignore-not-found")
+    kubectl("-n team-b run wo --image=nginx:1.25 --labels=vcli-wo=yes")
+    local dir = spec.tmpdir()
+    spec.write(dir .. "/w.sh", ("cd %s && exec env KUBECONFIG=%s ./vcli k8s get pods -n team-b -l vcli-wo=yes --watch-only "
+      .. "--watch-timeout 20s -v 6 -o %s > %s/out 2>%s/err\n"):format(spec.root, KC,
+      [['jsonpath={.metadata.name} {.metadata.labels.step}{"\n"}']], dir, dir))
+    spec.sh("sh " .. dir .. "/w.sh &")
+    -- the watch request is made (-v 6 logs it): only then the change
+    spec.eventually(function() return (spec.read(dir .. "/err") or ""):find("watch=", 1, true) end, 15000, "the watch request")
+    kubectl("-n team-b label pod wo step=two")
+    spec.eventually(function() return (spec.read(dir .. "/out") or ""):find("wo two\n", 1, true) end, 15000, "the change")
+    assert.equal("wo two\n", spec.read(dir .. "/out"))
+    kubectl("-n team-b delete pod wo --wait=false")
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
   it("get -w prints changes live and resumes after the proxy drops the stream, without duplicates", function()
     kubectl("-n team-b delete pod w1 w2 --ignore-not-found")
     local shell = require("vcli.shell")

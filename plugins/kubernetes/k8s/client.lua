@@ -300,7 +300,10 @@ function Client:stream(opts)
   self:throttle()
   local okb, o = pcall(self.base_opts, self, opts)
   if not okb then return nil, self:redact(o), "auth" end
+  local t0 = self.env.now()
   local s, err = self.env.http.stream(o)
+  -- -v 6: a watch or log stream logged as it opens, as kubectl logs it
+  if self.opts.on_log then self:log_request(o, s, err, t0) end
   if not s then return nil, self:redact(err), "network" end
   self:warn_from(s.headers)
   if s.status >= 400 then

@@ -115,17 +115,13 @@ local function prom_pods(sess, ctx, ns, f, name)
     end
     return p, ct
   end
-  for _, v in ipairs(cpu) do
-    local p, ct = at(v.metric or {})
-    local x = tonumber(v.value and v.value[2]) or 0
-    p.cpu = p.cpu + x
-    if ct then ct.cpu = ct.cpu + x end
-  end
-  for _, v in ipairs(mem) do
-    local p, ct = at(v.metric or {})
-    local x = tonumber(v.value and v.value[2]) or 0
-    p.mem = p.mem + x
-    if ct then ct.mem = ct.mem + x end
+  for field, result in pairs({ cpu = cpu, mem = mem }) do
+    for _, v in ipairs(result) do
+      local p, ct = at(v.metric or {})
+      local x = tonumber(v.value and v.value[2]) or 0
+      p[field] = p[field] + x
+      if ct then ct[field] = ct[field] + x end
+    end
   end
   ctx.err(("(the metrics API is not served: usage from Prometheus at %s, cAdvisor's container series)\n"):format(base.url))
   return order
