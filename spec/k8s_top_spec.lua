@@ -41,7 +41,10 @@ describe("k8s top", function()
 [{"namespace": "vtop", "pod": "api-0", "container": "api", "cores": 0.25, "bytes": 67108864},
  {"namespace": "vtop", "pod": "api-0", "container": "proxy", "cores": 0.05, "bytes": 16777216},
  {"namespace": "vtop", "pod": "web-0", "container": "web", "cores": 1.5, "bytes": 536870912},
- {"namespace": "other", "pod": "db-0", "container": "db", "cores": 0.002, "bytes": 1048576}]
+ {"namespace": "other", "pod": "db-0", "container": "db", "cores": 0.002, "bytes": 1048576},
+ {"node": "vcli-node-1", "cores": 2, "bytes": 8589934592},
+ {"node": "vcli-node-2", "cores": 0.4, "bytes": 1073741824},
+ {"node": "not-in-the-cluster", "cores": 1, "bytes": 1048576}]
 ]])
     local out = spec.sh(("python3 spec/support/cadvisor.py %s/spec.json > %s/port 2>&1 & echo $!"):format(dir, dir))
     exporter_pid = out:match("%d+")
@@ -68,7 +71,30 @@ describe("k8s top", function()
     assert.equal("error: Metrics API not available\n", kout)
     _, err, rc = vcli("top node")
     assert.equal(1, rc)
-    assert.matches("Metrics API not available", err)
+    assert.matches("^vcli: error: Metrics API not available %(nor Prometheus: ", err)
+  end)
+
+  it("reads the nodes' usage from Prometheus (their root cgroup), against what they can allocate", function()
+    -- (vcli-node-3 has no series: not listed; a node the cluster does not have is left out)
+    local out, err
+    spec.eventually(function()
+      out, err = vcli("top node", prom_url)
+      return out:find("vcli%-node%-2") and not out:find(" 0m "), out .. err
+    end, 60000, "Prometheus to have two scrapes of the exporter")
+    same_table("NAME          CPU(cores)   CPU(%)   MEMORY(bytes)   MEMORY(%)   \n"
+      .. "vcli-node-1   2000m        25%      8192Mi          25%         \n"
+      .. "vcli-node-2   400m         5%       1024Mi          3%          \n", out)
+    assert.matches("usage from Prometheus at " .. prom_url:gsub("%p", "%%%0") .. ", cAdvisor's root cgroup series", err)
+    same_table("vcli-node-1   2000m   25%   8192Mi   25%   \nvcli-node-2   400m    5%    1024Mi   3%    \n",
+      (vcli("top node --sort-by=cpu --no-headers", prom_url)))
+    same_table("NAME          CPU(cores)   CPU(%)   MEMORY(bytes)   MEMORY(%)   \n"
+      .. "vcli-node-2   400m         5%       1024Mi          3%          \n", (vcli("top node vcli-node-2", prom_url)))
+    local _, nerr, rc = vcli("top node vcli-node-3", prom_url)
+    assert.equal(1, rc)
+    assert.matches('no container_cpu_usage_seconds_total{id="/"} series for these nodes', nerr, 1, true)
+    _, nerr, rc = vcli("top node nosuch", prom_url)
+    assert.equal(1, rc)
+    assert.matches('nodes "nosuch" not found', nerr, 1, true)
   end)
 
   it("reads the pods' usage from Prometheus, says so, and prints kubectl's table", function()

@@ -6,6 +6,7 @@ gives on a real node, for pods of the test cluster, which has no kubelet.
     cadvisor.py SPEC.json
 
 SPEC.json: [{"namespace": "ns", "pod": "p", "container": "c", "cores": 0.25, "bytes": 67108864}, …]
+(an entry with "node": "n" instead of namespace/pod/container is that node's root cgroup, id="/")
 Serves /metrics on 127.0.0.1 (a port the kernel picks; one JSON line {"port": N}
 once it accepts connections): container_cpu_usage_seconds_total, a counter that
 grows by `cores` every second since start, and container_memory_working_set_bytes,
@@ -32,7 +33,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         lines = ["# TYPE container_cpu_usage_seconds_total counter",
                  "# TYPE container_memory_working_set_bytes gauge"]
         for s in SPEC:
-            labels = 'namespace="%s",pod="%s",container="%s"' % (s["namespace"], s["pod"], s["container"])
+            if "node" in s:   # a node's root cgroup, as a scrape labelled with its node sees it
+                labels = 'id="/",node="%s"' % s["node"]
+            else:
+                labels = 'namespace="%s",pod="%s",container="%s"' % (s["namespace"], s["pod"], s["container"])
             lines.append("container_cpu_usage_seconds_total{%s} %.6f %d" % (labels, s["cores"] * t, now_ms))
             lines.append("container_memory_working_set_bytes{%s} %d %d" % (labels, s["bytes"], now_ms))
         body = ("\n".join(lines) + "\n").encode()

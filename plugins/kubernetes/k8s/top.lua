@@ -1,8 +1,9 @@
 -- k8s.top — kubectl top pod|node, natively: the metrics API (metrics.k8s.io) when the
--- server serves it, as kubectl prints it; otherwise, for pods, Prometheus at
--- prometheus.url (cAdvisor's container_cpu_usage_seconds_total, its latest rate, and
--- container_memory_working_set_bytes, what the metrics server reports too), and the
--- command says so on stderr; with neither, kubectl's "Metrics API not available".
+-- server serves it, as kubectl prints it; otherwise Prometheus at prometheus.url
+-- (cAdvisor's container_cpu_usage_seconds_total, its latest rate, and
+-- container_memory_working_set_bytes, what the metrics server reports too: the containers'
+-- series for pods, the root cgroup's, id="/", for nodes), and the command says so on
+-- stderr; with neither, kubectl's "Metrics API not available".
 local util = require("k8s.util")
 
 local M = {}
@@ -67,17 +68,13 @@ local function api_pods(c, r, ns, f, name)
   return out
 end
 
--- the same from Prometheus: two instant queries over cAdvisor's series
-local function prom_pods(sess, ctx, ns, f, name)
+-- an instant query against prometheus.url -> fn(q) -> result | nil, err (nil, why when not configured)
+local function prom(sess)
   local env = sess.env
   local base = sess.prometheus and sess.prometheus() or nil
   if not base or not base.url or base.url == "" then return nil, "no prometheus.url" end
   if not env.http then return nil, "no network grant" end
-  local sel = { 'container!=""', 'container!="POD"' }
-  if ns then sel[#sel + 1] = ('namespace="%s"'):format(ns) end
-  if name then sel[#sel + 1] = ('pod="%s"'):format(name) end
-  local by = f.containers and "namespace, pod, container" or "namespace, pod"
-  local function query(q)
+  return function(q)
     local headers = {}
     if base.token and base.token ~= "" then headers[#headers + 1] = "Authorization: Bearer " .. base.token
     elseif base.username and base.username ~= "" then
@@ -91,14 +88,34 @@ local function prom_pods(sess, ctx, ns, f, name)
       return nil, ("HTTP %d %s"):format(res.status, type(doc) == "table" and tostring(doc.error or "") or "")
     end
     return doc.data and doc.data.result or {}
-  end
-  local s = "{" .. table.concat(sel, ",") .. "}"
-  -- (the last two samples, as the metrics server reports its latest window; rate()'s extrapolation
-  -- makes a young series look idle)
-  local cpu, cerr = query(("sum by (%s) (irate(container_cpu_usage_seconds_total%s[5m]))"):format(by, s))
+  end, base.url
+end
+
+-- cAdvisor's CPU (the latest rate: the last two samples, as the metrics server reports its latest
+-- window; rate()'s extrapolation makes a young series look idle) and working set, summed by `by`
+-- over the series selector sel -> cpu result, mem result | nil, err
+local function usage(query, by, sel)
+  local cpu, cerr = query(("sum by (%s) (irate(container_cpu_usage_seconds_total%s[5m]))"):format(by, sel))
   if not cpu then return nil, cerr end
-  local mem, merr = query(("sum by (%s) (container_memory_working_set_bytes%s)"):format(by, s))
+  local mem, merr = query(("sum by (%s) (container_memory_working_set_bytes%s)"):format(by, sel))
   if not mem then return nil, merr end
+  return cpu, mem
+end
+
+local function said(ctx, url, what)
+  ctx.err(("(the metrics API is not served: usage from Prometheus at %s, %s)\n"):format(url, what))
+end
+
+-- the pods' usage from Prometheus: cAdvisor's container series
+local function prom_pods(sess, ctx, ns, f, name)
+  local query, url = prom(sess)
+  if not query then return nil, url end
+  local sel = { 'container!=""', 'container!="POD"' }
+  if ns then sel[#sel + 1] = ('namespace="%s"'):format(ns) end
+  if name then sel[#sel + 1] = ('pod="%s"'):format(name) end
+  local by = f.containers and "namespace, pod, container" or "namespace, pod"
+  local cpu, mem = usage(query, by, "{" .. table.concat(sel, ",") .. "}")
+  if not cpu then return nil, mem end
   local pods, order = {}, {}
   local function at(m)
     local key = m.namespace .. "/" .. m.pod
@@ -123,7 +140,31 @@ local function prom_pods(sess, ctx, ns, f, name)
       if ct then ct[field] = ct[field] + x end
     end
   end
-  ctx.err(("(the metrics API is not served: usage from Prometheus at %s, cAdvisor's container series)\n"):format(base.url))
+  said(ctx, url, "cAdvisor's container series")
+  return order
+end
+
+-- the nodes' usage from Prometheus: cAdvisor's root cgroup (id="/"), a node's whole usage, by the
+-- scrape's node label (kube-prometheus relabels it so), else its instance (host[:port]) -> { {pod = node
+-- name, cpu, mem} } for the names in want (a set) | nil, err
+local function prom_nodes(sess, ctx, want)
+  local query, url = prom(sess)
+  if not query then return nil, url end
+  local cpu, mem = usage(query, "node, instance", '{id="/"}')
+  if not cpu then return nil, mem end
+  local nodes, order = {}, {}
+  for field, result in pairs({ cpu = cpu, mem = mem }) do
+    for _, v in ipairs(result) do
+      local m = v.metric or {}
+      local n = m.node or (m.instance and (m.instance:match("^%[(.-)%]") or m.instance:match("^[^:]+")))
+      if n and want[n] then
+        local e = nodes[n]
+        if not e then e = { pod = n, cpu = 0, mem = 0 }; nodes[n] = e; order[#order + 1] = e end
+        e[field] = e[field] + (tonumber(v.value and v.value[2]) or 0)
+      end
+    end
+  end
+  said(ctx, url, "cAdvisor's root cgroup series")
   return order
 end
 
@@ -186,19 +227,28 @@ end
 local function top_nodes(sess, ctx, c, name)
   local f = ctx.flags
   local r = served(sess, c, "nodes")
-  if not r then
-    fail("error: Metrics API not available (top node needs it: the nodes' usage against what they can allocate)")
-  end
-  local path = "/apis/" .. r.gv .. "/nodes" .. (name and ("/" .. name) or util.query({ labelSelector = f.selector }))
-  local doc, err = c:get_json(path)
-  if not doc then fail(err) end
-  local nl = c:get_json("/api/v1/nodes" .. (name and ("/" .. name) or util.query({ labelSelector = f.selector })))
-  local alloc = {}
-  for _, n in ipairs(nl and (name and { nl } or nl.items) or {}) do alloc[n.metadata.name] = n.status and n.status.allocatable or {} end
+  local tail = name and ("/" .. name) or util.query({ labelSelector = f.selector })
   local nodes = {}
-  for _, it in ipairs(name and { doc } or (doc.items or {})) do
-    local u = it.usage or {}
-    nodes[#nodes + 1] = { pod = it.metadata.name, cpu = M.quantity(u.cpu), mem = M.quantity(u.memory) }
+  if r then
+    local doc, err = c:get_json("/apis/" .. r.gv .. "/nodes" .. tail)
+    if not doc then fail(err) end
+    for _, it in ipairs(name and { doc } or (doc.items or {})) do
+      local u = it.usage or {}
+      nodes[#nodes + 1] = { pod = it.metadata.name, cpu = M.quantity(u.cpu), mem = M.quantity(u.memory) }
+    end
+  end
+  local nl, nerr = c:get_json("/api/v1/nodes" .. tail)
+  if not nl then fail(nerr) end
+  local alloc = {}
+  for _, n in ipairs(name and { nl } or nl.items or {}) do alloc[n.metadata.name] = n.status and n.status.allocatable or {} end
+  if not r then
+    local perr
+    nodes, perr = prom_nodes(sess, ctx, alloc)
+    if not nodes then fail(("error: Metrics API not available (nor Prometheus: %s)"):format(perr)) end
+    if #nodes == 0 then
+      fail(("error: Metrics API not available (nor node usage in Prometheus at %s: no container_cpu_usage_seconds_total"
+        .. '{id="/"} series for these nodes)'):format(select(2, prom(sess))))
+    end
   end
   sort_rows(nodes, f["sort-by"], function(n) return n.pod end)
   local rows = { { "NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)" } }
