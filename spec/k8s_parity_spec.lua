@@ -15,14 +15,15 @@ local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 local function kubectl(args) return H.kubectl(KC, args) end
 
 -- one side of a case: "k" kubectl, "v" vcli, "w" vcli without kubectl on PATH
-local function run_side(side, args, input, dir)
+local function run_side(side, args, input, dir, envs)
   local cmd
+  envs = envs and (envs .. " ") or ""
   if side == "k" then
     -- (the HOME vcli's side has too: one discovery cache for every kubectl of the suite, so a
     -- bridged case and its kubectl run see the same one)
-    cmd = ("HOME=%s KUBECONFIG=%s %s %s"):format(shq(home), shq(KC), H.tools.kubectl_cmd(), args)
+    cmd = ("%sHOME=%s KUBECONFIG=%s %s %s"):format(envs, shq(home), shq(KC), H.tools.kubectl_cmd(), args)
   else
-    cmd = ("env HOME=%s XDG_CONFIG_HOME=%s/config XDG_STATE_HOME=%s/state XDG_CACHE_HOME=%s/cache KUBECONFIG=%s PATH=%s %s --norc k8s %s")
+    cmd = ("env " .. envs:gsub("%%", "%%%%") .. "HOME=%s XDG_CONFIG_HOME=%s/config XDG_STATE_HOME=%s/state XDG_CACHE_HOME=%s/cache KUBECONFIG=%s PATH=%s %s --norc k8s %s")
       :format(shq(home), shq(home), shq(home), shq(home), shq(KC), shq(side == "v" and kube_path or nokube_path),
               shq(spec.vcli), args)
   end
@@ -88,7 +89,8 @@ local function outcome(side, case, i)
   local wdir = dir .. "/dir"
   spec.sh("mkdir -p " .. shq(wdir))
   prepare(case, name, wdir)
-  local out, err, rc = run_side(side, subst(case[1], name, wdir), case.input and subst(case.input, name, wdir), dir)
+  local out, err, rc = run_side(side, subst(case[1], name, wdir), case.input and subst(case.input, name, wdir), dir,
+    case.env and subst(case.env, name, wdir))
   spec.sh("rm -rf " .. shq(dir))
   err = side == "k" and kubectl_words(err) or strip_prefix(err)
   return { out = mask(out, name), err = mask(err, name), rc = rc }
@@ -119,7 +121,7 @@ describe("kubectl parity", function()
     -- PATH without any kubectl: a dir of links to what the shell needs
     local bin = home .. "/bin"
     spec.sh("mkdir -p " .. shq(bin))
-    for _, tool in ipairs({ "sh", "env", "diff", "cat", "ls", "rm", "mkdir", "mktemp", "bash" }) do
+    for _, tool in ipairs({ "sh", "env", "diff", "cat", "ls", "rm", "mkdir", "mktemp", "bash", "sed" }) do
       spec.sh(("p=$(command -v %s) && ln -sf \"$p\" %s/%s"):format(tool, shq(bin), tool))
     end
     nokube_path = bin

@@ -10,6 +10,7 @@
 --   setup     kubectl arguments run first for each side ({n} substituted), or a list of them
 --   files     { ["{n}.yaml"] = text } written to {dir} for each side
 --   input     text on standard input
+--   env       VAR=value words put before the command on both sides ({n}, {dir} substituted)
 --   differs   why vcli differs on purpose: only the exit codes are compared
 --   bridged   the verb is handed to kubectl (not run with kubectl absent from PATH)
 --   stdout    compare standard output only (stderr carries a note that differs on purpose)
@@ -407,6 +408,18 @@ local C = {
   { "delete cm {n} --cascade=orphan", setup = "create cm {n}" },
   { "delete deploy {n} --cascade=foreground", setup = "create deploy {n} --image=nginx:1.25" },
   { "delete cm", differs = "vcli's usage line names what is missing in its own words" },
+  -- ---------------------------------------------------------------- edit ($EDITOR a script: what a person saves)
+  { "edit cm {n}", setup = "create cm {n} --from-literal=a=1", env = "EDITOR='sh {dir}/ed.sh'",
+    files = { ["ed.sh"] = [=[sed -i 's/^  a: "1"/  a: "2"/' "$1"]=] } },
+  { "edit cm {n} -n vparity", setup = "create cm {n} --from-literal=a=1", env = "EDITOR=true" },
+  { "edit configmap/{n}", setup = "create cm {n} --from-literal=a=1", env = "EDITOR='sh {dir}/ed.sh'",
+    files = { ["ed.sh"] = [=[sed -i 's/^#.*//' "$1"]=] } },
+  { "edit cm {n}", setup = "create cm {n} --from-literal=a=1", env = "TMPDIR={dir} EDITOR='sh {dir}/ed.sh'",
+    files = { ["ed.sh"] = [=[sed -i 's/^  a: "1"/  a: [/' "$1"]=] },
+    differs = "kubectl stores a copy of the refused edit in /tmp and says where; vcli never leaves an object on disk" },
+  { "edit cm nosuch", env = "EDITOR=true" }, { "edit", differs = USAGE },
+  { "edit cm {n}", setup = "create cm {n} --from-literal=a=1", env = "EDITOR=false",
+    differs = "vcli names the editor's exit status in its own words" },
   -- ---------------------------------------------------------------- nodes (read only: other specs share them)
   { "describe node vcli-node-1", differs = "the node's conditions are heartbeats: their times move between the two runs" },
   -- ---------------------------------------------------------------- read-only and usage errors
