@@ -23,8 +23,8 @@ local function run_side(side, args, input, dir, envs)
     -- bridged case and its kubectl run see the same one)
     cmd = ("%sHOME=%s KUBECONFIG=%s %s %s"):format(envs, shq(home), shq(KC), H.tools.kubectl_cmd(), args)
   else
-    cmd = ("env " .. envs:gsub("%%", "%%%%") .. "HOME=%s XDG_CONFIG_HOME=%s/config XDG_STATE_HOME=%s/state XDG_CACHE_HOME=%s/cache KUBECONFIG=%s PATH=%s %s --norc k8s %s")
-      :format(shq(home), shq(home), shq(home), shq(home), shq(KC), shq(side == "v" and kube_path or nokube_path),
+    cmd = ("env %sHOME=%s XDG_CONFIG_HOME=%s/config XDG_STATE_HOME=%s/state XDG_CACHE_HOME=%s/cache KUBECONFIG=%s PATH=%s %s --norc k8s %s")
+      :format(envs, shq(home), shq(home), shq(home), shq(home), shq(KC), shq(side == "v" and kube_path or nokube_path),
               shq(spec.vcli), args)
   end
   local inf = dir .. "/stdin"
