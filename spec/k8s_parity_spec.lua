@@ -63,6 +63,9 @@ local function strip_prefix(err) return (err:gsub("^vcli: ", ""):gsub("\nvcli: "
 -- err="…"), which is kubectl's "error: …" with a timestamp; "See 'kubectl run -h'" names
 -- the program, which for vcli is k8s (so does Use "kubectl api-resources")
 local function kubectl_words(err)
+  -- (and a race in kubectl's WebSocket client, seen under load: a frame of a stream it has
+  -- closed already is logged, "websocket.go:296] Unknown stream id 1, discarding message")
+  err = err:gsub("E%d+ [%d:%.]+%s+%d+ websocket%.go:%d+%] Unknown stream id %d+, discarding message\n", "")
   err = err:gsub('E%d+ [%d:%.]+%s+%d+ [%w_]+%.go:%d+%] "command failed" err="(.-)"\n', function(m)
     return "error: " .. m:gsub('\\"', '"') .. "\n"
   end)

@@ -45,16 +45,20 @@ function M:screen()
   return s
 end
 
--- Wait until the screen matches pattern; returns the screen or raises with it.
+-- Wait until the screen matches pattern (a Lua pattern, or a function(screen) -> truthy);
+-- returns the screen or raises with it.
 function M:wait_for(pattern, timeout_ms)
   local deadline = vm.now() + (timeout_ms or 5000)
   local s
   repeat
     s = self:screen()
-    if s:find(pattern) then return s end
+    if type(pattern) == "function" then
+      if pattern(s) then return s end
+    elseif s:find(pattern) then return s end
     async.sleep(20)
   until vm.now() > deadline
-  error(("screen never showed %q; it shows:\n%s"):format(pattern, s), 2)
+  error(("screen never showed %s; it shows:\n%s"):format(type(pattern) == "function" and "what was waited for"
+    or ("%q"):format(pattern), s), 2)
 end
 
 -- What the terminal is in: "1" on the alternate screen; the shell's PID.
