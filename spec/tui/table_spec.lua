@@ -392,6 +392,27 @@ describe("vcli.tui.table", function()
     end)
   end)
 
+  describe("a fresh column (the browser's AGE)", function()
+    it("makes the cells it lays out again when touched, only those on screen, and the CSV's", function()
+      local now, made = 100, {}
+      local cols = { { name = "NAME" }, { name = "AGE", align = "right", sort = "number",
+        fresh = function(row) made[row.id] = (made[row.id] or 0) + 1; return (now + row.keys[2]) .. "s" end } }
+      local rows = {}
+      for i = 1, 100 do rows[i] = { id = "p" .. i, cells = { ("p%03d"):format(i), "?" }, keys = { [2] = -i } } end
+      local t = T.new{ columns = cols, rows = rows }
+      t:sort("NAME")
+      assert.same({ "NAME↑  AGE", "p001   99s", "p002   98s" }, texts(t:view(40, 3)))
+      now = 130
+      assert.same({ "NAME↑  AGE", "p001   99s", "p002   98s" }, texts(t:view(40, 3)), "kept until touched")
+      t:touched()
+      -- (one wider than the column was: the column widens)
+      assert.same({ "NAME↑   AGE", "p001   129s", "p002   128s" }, texts(t:view(40, 3)))
+      assert.equal(nil, made.p50, "a row never on screen is never made")
+      assert.equal("129s", t:get("p1").cells[2], "the row keeps what was shown")
+      assert.matches("\np050,80s\n", t:csv())
+    end)
+  end)
+
   describe("csv", function()
     it("quotes as RFC 4180 says, header first, the shown rows", function()
       local t = T.new{ columns = { { name = "NAME" }, { name = "NOTE" } }, rows = {

@@ -4,7 +4,10 @@
 --
 --   T.new{columns = {col…}, rows = {row…}|nil, empty = "No resources"} -> t
 --     col = {name = "NAME", align = "left"|"right", wide = bool (wide mode only),
---            sort = "string"|"number", min = n, max = n}
+--            sort = "string"|"number", min = n, max = n,
+--            fresh = fn(row) -> text|nil (the cell made again when it is laid out or
+--            saved: an age; it is kept in row.cells, and t:touched() lays the rows
+--            on screen out again)}
 --     row = {id = "ns/name" (unique), cells = {"web-1", "1/1", …},
 --            keys = {[col index or name] = sort key}|nil, style = nil|"error"|"warn"|"dim",
 --            fault = bool}   -- a row belongs to the table once given (do not mutate it after)
@@ -1334,6 +1337,14 @@ function T:view(w, h)
   local recs = s:slice(self.top, h - 1)
   local vcache, nv = self.vcache, self.nvcache
   if self.vlay ~= lay or nv > 4 * h + 200 then vcache, nv = {}, 0; self.vcache, self.vlay = vcache, lay end
+  -- fresh cells (an age) of the rows about to be laid out; one wider than its
+  -- column widens it (the layout again, this frame)
+  if self:_freshen(recs, vcache) then
+    lay = self:_layout(w)
+    lines[1] = lay.header
+    vcache, nv = {}, 0
+    self.vcache, self.vlay = vcache, lay
+  end
   local marks, cur = self.marks, self.cur - self.top + 1
   for i = 1, #recs do
     local rec = recs[i]
@@ -1356,6 +1367,30 @@ function T:view(w, h)
   return lines
 end
 
+-- the fresh columns' cells of recs not laid out yet (in vcache) made again;
+-- -> true when one is wider than its column was
+function T:_freshen(recs, vcache)
+  local cols, maxw, nmax = self.columns, self.maxw, self.nmax
+  local grew = false
+  for c = 1, #cols do
+    local fresh = cols[c].fresh
+    if fresh then
+      for i = 1, #recs do
+        local rec = recs[i]
+        if not vcache[rec] then
+          local f = fresh(rec.row)
+          if f then
+            rec.row.cells[c] = f
+            if #f > (maxw[c] or 0) then maxw[c], nmax[c], grew = #f, 1, true end
+          end
+        end
+      end
+    end
+  end
+  if grew then self.wver = self.wver + 1 end
+  return grew
+end
+
 -- ----------------------------------------------------------------- csv
 local function csv_field(s)
   s = tostring(s == nil and "" or s)
@@ -1374,8 +1409,12 @@ function T:csv()
   for bi = 1, #blocks do
     local b = blocks[bi]
     for j = 1, cnt[bi] do
-      local cells = b[j].row.cells or {}
-      for k, c in ipairs(vis) do line[k] = csv_field(cells[c]) end
+      local row = b[j].row
+      local cells = row.cells or {}
+      for k, c in ipairs(vis) do
+        local fresh = cols[c].fresh
+        line[k] = csv_field(fresh and fresh(row) or cells[c])
+      end
       out[#out + 1] = concat(line, ",")
     end
   end

@@ -39,10 +39,7 @@ function M.new(ctx, args)
   v.t = T.new({ columns = { { name = "NAME" } }, empty = "Loading…" })
   v.select_after = args.select
   v:start()
-  v.age_timer = vcli.every(5000, function()
-    v.age_ticks = (v.age_ticks or 0) + 1
-    if #v.t.rows <= 5000 or v.age_ticks % 6 == 0 then v:tick_ages() end
-  end)
+  v.age_timer = vcli.every(5000, function() v:tick_ages() end)
   return v
 end
 
@@ -52,21 +49,19 @@ end
 
 function L:dirty() pcall(vcli.tui.dirty, self.id) end
 
--- AGE as time goes by: the cells say how old each row is now (every 5 s, every
--- 30 s past 5 000 rows), as kubectl's printer would; the sort key is the
--- creation time, so the order does not move
+-- AGE as time goes by: the cells on screen say how old each row is now (the
+-- column's `fresh`, called for the rows the table lays out; every 5 s they are
+-- laid out again), as kubectl's printer would, at the cost of the rows shown,
+-- not of the list; the sort key is the creation time, so the order does not move
 function L:tick_ages()
   if self.closed or not self.cols then return end
-  local ai
-  for i, c in ipairs(self.cols) do if c.age then ai = i end end
-  if not ai then return end
-  local now = self.env.time()
-  for _, row in ipairs(self.t.rows) do
-    local k = row.keys and row.keys[ai]
-    if k and k ~= 0 then row.cells[ai] = util.human_duration(now + k) end
+  for _, c in ipairs(self.cols) do
+    if c.age then
+      self.t:touched()
+      self:dirty()
+      return
+    end
   end
-  self.t:touched()
-  self:dirty()
 end
 
 -- (Re)load in the background: a timer's call of the plugin, not the key's.
@@ -93,6 +88,15 @@ function L:columns_of(tbl)
     local numeric = cd.type == "integer" or cd.type == "number" or name == "RESTARTS"
     cols[#cols + 1] = { name = name, src = i, wide = (cd.priority or 0) > 0, align = numeric and "right" or "left",
                         sort = (numeric or name == "AGE") and "number" or "string", age = name == "AGE" }
+  end
+  for ai, c in ipairs(cols) do
+    if c.age then
+      local env = self.env
+      c.fresh = function(row)
+        local k = row.keys and row.keys[ai]
+        if k and k ~= 0 then return util.human_duration(env.time() + k) end
+      end
+    end
   end
   return cols
 end
