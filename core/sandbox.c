@@ -14,6 +14,7 @@
  *   sb:call(...)            -> "done", results... | "wait", thread, ticket | "error", msg, kind
  *   sb:resume(thread, ...)  -> same
  *   sb:cancel(thread); sb:output() -> stdout, stderr; sb:stats(); sb:close()
+ *   sb:gc() (a full collection); sb:gc(kb) -> done (one incremental step)
  *
  * The CPU limit bounds each run of plugin code between two waits on the host
  * (one sb:call or sb:resume), not the sum over a call that waits many times.
@@ -979,12 +980,32 @@ static int l_limits(lua_State *H)
     return 0;
 }
 
-/* sb:gc() — a full collection in the plugin state (stats after a reload). */
+/* sb:gc() — a full collection in the plugin state (stats after a reload).
+ * sb:gc(kb) -> done: one step of the incremental collector, as if kb KiB had
+ * been allocated; done is true when that step ended a cycle. The host steps
+ * the states of open panels while the interface is idle, so that a cycle ends
+ * there and not inside the next keystroke (a cycle's last, atomic part over a
+ * 100 MiB heap is tens of ms). Protected and uncapped: a finalizer's error or
+ * the string table's resize at the cap must not escape. */
+typedef struct { int kb, done; } gcjob;
+static int gc_job(lua_State *L)
+{
+    gcjob *j = lua_touserdata(L, 1);
+    if (j->kb < 0) lua_gc(L, LUA_GCCOLLECT, 0);
+    else j->done = lua_gc(L, LUA_GCSTEP, j->kb);
+    return 0;
+}
+
 static int l_gc(lua_State *H)
 {
     sandbox *sb = check_sb(H);
-    lua_gc(sb->L, LUA_GCCOLLECT, 0);
-    return 0;
+    gcjob j = { lua_isnoneornil(H, 2) ? -1 : (int)luaL_checkinteger(H, 2), 0 };
+    if (j.kb > (1 << 20)) j.kb = 1 << 20;
+    int rc;
+    UNCAPPED(sb, rc = lua_cpcall(sb->L, gc_job, &j));
+    if (rc != 0) lua_pop(sb->L, 1);
+    lua_pushboolean(H, rc == 0 && j.done);
+    return 1;
 }
 
 static int l_close(lua_State *H)

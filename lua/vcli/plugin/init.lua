@@ -121,6 +121,12 @@ function M.log_seq(name) return S.logs[name] and S.logs[name].seq or 0 end
 
 -- ---------------------------------------------------------- stats / health
 function M.stats(name) return health().stats(name) end
+-- one step of a running plugin's collector (sb:gc(kb)) -> true when a cycle ended, nil when not running
+function M.gc_step(name, kb)
+  local p = S.plugins[name]
+  if not (p and p.sb and p.state == "running") then return nil end
+  return p.sb:gc(kb)
+end
 function M.check_health(name) return health().check_health(name) end
 function M.start_health_checks(ms) return health().start_health_checks(ms) end
 function M.stop_health_checks() return health().stop_health_checks() end

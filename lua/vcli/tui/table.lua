@@ -265,9 +265,10 @@ end
 -- ------------------------------------------------------------- records
 -- rec = {row, id, text (the cells joined by spaces: what filters match),
 --        ltext (the same lower-cased: what a pattern without capitals
---        matches), seq (the given order), i (its index in t.rows), sk (the
---        sort key), pass (shown under the filter: false, true, or the fuzzy
---        score)} — eight fields, every one from the start: a table of 50 000
+--        matches), seq (the given order), i (its index in t.rows and in the
+--        key arrays: its sort key is ck[scol][i]), pass (shown under the
+--        filter: false, true, or the fuzzy score)} — seven fields, every one
+--        from the start: a table of 50 000
 --        that grew a field later would each be made again.
 -- A row's cells are strings: a row whose cells are not (numbers, holes) gets
 -- a copy as strings in row.cells, and a row without an id its first cell.
@@ -290,7 +291,7 @@ end
 local function new_rec(row, seq)
   local cells = cells_of(row)
   local text = concat(cells, " ")
-  return { row = row, id = row.id, text = text, ltext = lower(text), seq = seq, i = 0, sk = 0, pass = true }
+  return { row = row, id = row.id, text = text, ltext = lower(text), seq = seq, i = 0, pass = true }
 end
 
 -- ---------------------------------------------------------------- filter
@@ -426,16 +427,20 @@ local function filtered(self) return self.filter ~= nil or self.pred ~= nil end
 function T:_orders()
   local scol, desc = self.scol, self.sdesc
   local less
+  -- (the keys are read from the column's array at the recs' index: a rec
+  -- replaced by an upsert is placed before its keys are overwritten)
   if scol and self.mono then
     less = function(a, b)
-      local ka, kb = a.sk, b.sk
+      local keys = (self.ck or self:_keys())[scol]
+      local ka, kb = keys[a.i], keys[b.i]
       if ka ~= kb then return (ka < kb) ~= desc end
       if desc then return a.seq > b.seq end
       return a.seq < b.seq
     end
   elseif scol then
     less = function(a, b)
-      local ka, kb = a.sk, b.sk
+      local keys = (self.ck or self:_keys())[scol]
+      local ka, kb = keys[a.i], keys[b.i]
       if ka ~= kb then
         local ta = type(ka)
         if ta == type(kb) then return (ka < kb) ~= desc end
@@ -805,7 +810,6 @@ function T:_sorted(arr)
   local pk
   for i = 1, n do
     local k = keys[i]
-    arr[i].sk = k
     local tk = type(k)
     if tk == "number" then nnum = nnum + 1 end
     -- already in order? (a server lists by name; another column is out of order
@@ -876,7 +880,7 @@ local function build(rows, cols, careful)
     else
       n = n + 1
       -- every field from the start: none added later makes 50 000 tables grow
-      local rec = { row = row, id = id, text = text, ltext = lower(text), seq = n, i = n, sk = 0, pass = true }
+      local rec = { row = row, id = id, text = text, ltext = lower(text), seq = n, i = n, pass = true }
       list[n], arr[n], by_id[id] = row, rec, rec
     end
   end
@@ -928,15 +932,20 @@ function T:upsert(row)
   local old = self.by_id[id]
   local c = self.scol
   local ck = self:_keys()
-  local at = old and old.i or #self.rows + 1
-  keys_into(ck, at, row, row.cells, self.columns)
-  if c then
-    local k = ck[c][at]
-    rec.sk = k
-    if self.mono and type(k) ~= self.mono then self.mono = nil; self:_orders() end
-  end
   local is_f = filtered(self)
   local cur = self:_cur_rec()
+  -- a replaced row's places, found while its keys are still those in ck
+  local o = self.order
+  local po, ps, oldk
+  if old then
+    po = pos_of(o, old, self.less)
+    ps = is_f and old.pass and pos_of(self.shown, old, self.sless)
+    oldk = c and ck[c][old.i]
+  end
+  local at = old and old.i or #self.rows + 1
+  keys_into(ck, at, row, row.cells, self.columns)
+  local newk = c and ck[c][at]
+  if c and self.mono and type(newk) ~= self.mono then self.mono = nil; self:_orders() end
   if not old then
     rec.seq = self.next_seq
     self.next_seq = rec.seq + 1
@@ -944,7 +953,6 @@ function T:upsert(row)
     rec.i = #rows + 1
     rows[rec.i], self.recs[rec.i] = row, rec
     self.by_id[id] = rec
-    local o = self.order
     local p = (o:bsearch(self.less, rec))
     if is_f then
       o:insert(p, rec)
@@ -964,9 +972,7 @@ function T:upsert(row)
   local was_cur = cur == old
   self:_shrink(old)
   self:_grow(rec)
-  local o = self.order
-  local po = pos_of(o, old, self.less)
-  local moved = c and rec.sk ~= old.sk
+  local moved = c and newk ~= oldk
   if is_f then
     if moved then
       o:remove(po)
@@ -974,7 +980,6 @@ function T:upsert(row)
     else
       o:set(po, rec)
     end
-    local ps = old.pass and pos_of(self.shown, old, self.sless)
     local now = self:_judge(rec)
     if ps and now and not moved and rec.pass == old.pass then
       self.shown:set(ps, rec)
