@@ -78,6 +78,22 @@ describe("capabilities", function()
     assert.matches("plugin raw lacks capability 'net'", msg)
     sb:close()
   end)
+  it("steps a plugin state's collector from the host: garbage goes, a cycle ends, at the memory cap too", function()
+    local sb = require("vcli.sandbox").new({ name = "gcstep", memory = 64 * 1048576,
+      prelude = "return function(n) local t = {} for i = 1, n do t[i] = {i} end t = nil return n end",
+      host = function() end })
+    local status, msg = sb:call(200000)   -- ~20 MiB of tables, garbage once the call returns
+    assert.equal("done", status, msg)
+    local before = sb:stats().memory
+    local ended, steps = false, 0
+    repeat steps = steps + 1; ended = sb:gc(256) until ended or steps > 10000
+    assert.truthy(ended, "a cycle ended within 10 000 steps")
+    assert.truthy(steps > 1, "in several steps, not at once")
+    assert.truthy(sb:stats().memory < before / 2, ("the garbage went: %d -> %d bytes"):format(before, sb:stats().memory))
+    sb:limits({ memory = sb:stats().memory })   -- at the cap: a step must not raise
+    assert.equal("boolean", type(sb:gc(256)))
+    sb:close()
+  end)
   it("store is granted, separate per plugin and held to its quota", function()
     eval("caps", "vcli.store.put('k', 'v')")
     assert.equal("v", eval("caps", "return vcli.store.get('k')"))
