@@ -85,7 +85,8 @@ describe("capabilities", function()
     local status, msg = sb:call(200000)   -- ~20 MiB of tables, garbage once the call returns
     assert.equal("done", status, msg)
     local before = sb:stats().memory
-    local ended, steps = false, 0
+    local steps = 0
+    local ended
     repeat steps = steps + 1; ended = sb:gc(256) until ended or steps > 10000
     assert.truthy(ended, "a cycle ended within 10 000 steps")
     assert.truthy(steps > 1, "in several steps, not at once")
