@@ -17,18 +17,22 @@ local function vcli(args, url)
   return out, spec.read(dir .. "/err") or "", rc
 end
 
--- the table kubectl top prints, its CPU cells within a millicore: a rate is measured over two scrapes,
--- and on a loaded machine Prometheus's reading of one comes out a millicore off (1501m for 1.5 cores)
+-- the table kubectl top prints, its CPU cells within a millicore and its CPU(%) within a point: a rate
+-- is measured over two scrapes, and on a loaded machine Prometheus's reading of one comes out a
+-- millicore off (1501m for 1.5 cores; 1999m of 8 cores is 24%, as kubectl truncates)
 local function same_table(want, got)
   local function cells(s)
     local t = {}
-    for n in s:gmatch("(%d+)m%s") do t[#t + 1] = tonumber(n) end
-    return t, (s:gsub("%d+m(%s)", "Nm%1"))
+    for n, unit in s:gmatch("(%d+)([m%%])%s") do t[#t + 1] = {tonumber(n), unit} end
+    return t, (s:gsub("%d+([m%%])(%s)", "N%1%2"))
   end
   local wc, wshape = cells(want)
   local gc, gshape = cells(got)
   assert.equal(wshape, gshape)
-  for i, n in ipairs(wc) do assert.truthy(math.abs(n - gc[i]) <= 1, ("CPU %dm, want %dm\n%s"):format(gc[i], n, got)) end
+  for i, c in ipairs(wc) do
+    local n, unit = c[1], c[2]
+    assert.truthy(unit == gc[i][2] and math.abs(n - gc[i][1]) <= 1, ("CPU %d%s, want %d%s\n%s"):format(gc[i][1], gc[i][2], n, unit, got))
+  end
 end
 
 describe("k8s top", function()
