@@ -619,6 +619,8 @@ function T:_refilter(narrowing)
   if kind == "plain" and not f.inverse then   -- the usual keystroke: inline, one find per row
     local pat = f.pat
     local field = f.ci and "ltext" or "text"
+    -- narrowing, the rows shown are the candidates, in the order: the others fail already
+    if narrowing then blocks, cnt = self.shown.blocks, self.shown.cnt end
     local out = seq_new()
     local ob, oc, nb, m = out.blocks, out.cnt, 0, BLOCK
     for bi = 1, #blocks do
