@@ -60,6 +60,22 @@ describe("vcli.tui.table", function()
       assert.equal("header", style_of(lines[1]))
     end)
 
+    it("a column narrows to its next widest cell when the widest goes (two of that width: when both go)", function()
+      local t = sample()
+      t:upsert(pod("web-2", "0/1", "CrashLoopBackOff", 1, 60))
+      assert.equal("NAME   READY  STATUS            RESTARTS  AGE", texts(t:view(80, 5))[1])
+      t:upsert(pod("web-2", "0/1", "Pending", 1, 60))      -- one CrashLoopBackOff left: as wide
+      assert.equal("NAME   READY  STATUS            RESTARTS  AGE", texts(t:view(80, 5))[1])
+      t:upsert(pod("db-0", "1/1", "Running", 12, 7200))     -- none: as wide as Running / Pending
+      assert.same({ "NAME   READY  STATUS   RESTARTS  AGE", "web-1  1/1    Running         0   5m" },
+        { texts(t:view(80, 5))[1], texts(t:view(80, 5))[2] })
+      t:remove("default/web-2")
+      t:upsert(pod("api-7", "1/1", "Terminating", 3, 45))   -- wider again
+      assert.equal("NAME   READY  STATUS       RESTARTS  AGE", texts(t:view(80, 5))[1])
+      t:remove("default/api-7")
+      assert.equal("NAME   READY  STATUS   RESTARTS  AGE", texts(t:view(80, 5))[1])
+    end)
+
     it("pads the cursor row to the full width in the selected style; other rows keep their own style", function()
       local t = sample()
       local lines = t:view(60, 4)
