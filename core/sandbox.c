@@ -490,11 +490,18 @@ static int sb_readmod(lua_State *L)
     if (got < 0) { free(text); return luaL_error(L, "cannot read %s", path); }
     char chunk[400];
     snprintf(chunk, sizeof chunk, "@%.64s/%.256s.lua", sb->name, rel);
-    lua_pushcfunction(L, sb_load);
-    lua_pushlstring(L, text, (size_t)got);
+    /* text only, as load; what the parser makes of it may come from the
+     * host's bytecode cache (core/host.c: keyed by exactly this text) */
+    int rc;
+    if (got > 0 && text[0] == LUA_SIGNATURE[0]) {
+        lua_pushfstring(L, "%s: bytecode is not allowed in plugins (load takes text only)", chunk);
+        rc = LUA_ERRSYNTAX;
+    } else {
+        rc = vcli_bc_load_text(L, text, (size_t)got, chunk);
+    }
     free(text);
-    lua_pushstring(L, chunk);
-    lua_call(L, 2, 2);
+    lua_pushnil(L);
+    if (rc != 0) lua_insert(L, -2);   /* nil, err */
     return 2;
 bad:
     return luaL_error(L, "require: '%s' is not a module name of this plugin (letters, digits, '_', '-', '.')", mod);

@@ -49,6 +49,10 @@ void vm_set_main(lua_State *L);
 /* The host state (core/host.c): the core modules preloaded, vcli's Lua on
  * package.path; *dir (if given) is where lua/ and plugins/ are. */
 lua_State *vcli_host_new(const char **dir);
+/* A plugin module's text (checked to be text) as chunkname: 0 with the
+ * function pushed, from the bytecode cache when it holds exactly this text. */
+int vcli_bc_load_text(lua_State *L, const char *text, size_t n, const char *chunkname);
+void codec_sha256(const void *data, size_t n, unsigned char out[32]);   /* core/codec.c */
 double vm_now_ms(void);                          /* monotonic milliseconds */
 
 /* loop.c: one poll loop for the process. C users register callbacks; so does Lua. */
