@@ -16,6 +16,7 @@
 --   stdout    compare standard output only (stderr carries a note that differs on purpose)
 --   better    why vcli answers where kubectl fails: vcli must exit 0, kubectl not
 --   json      why the two print the same JSON differently (key order): stdout compared as decoded JSON
+--   unordered why stderr's lines come in no fixed order (kubectl walks a Go map): compared sorted
 --   minor     the kubectl minor version the case needs (skipped, saying so, on an older one):
 --             32 marks the 66 cases whose reference is kubectl 1.32's output and which print
 --             otherwise with the kube build's kubectl 1.20 (describe's layout, YAML of objects
@@ -341,7 +342,8 @@ local C = {
   { "set env deploy/{n} A=1", setup = { D, "set env deploy/{n} A=1" } },
   { "set env deploy/{n} --list", setup = { D, "set env deploy/{n} A=1 B=2" } },
   { "set env deploy/{n} A-", setup = { D, "set env deploy/{n} A=1 B=2" } }, { "set env deploy/{n} A-", setup = D },
-  { "set env deploy/{n} --from=configmap/pcm --prefix=P_", setup = D, minor = 32 },
+  { "set env deploy/{n} --from=configmap/pcm --prefix=P_", setup = D, minor = 32,
+    unordered = "kubectl warns of the keys it renames in its map's order" },
   -- (one key: kubectl's order of several is its map's, random)
   { "set env deploy/{n} --from=configmap/pcm --keys=a --list",
     setup = { D, "set env deploy/{n} --from=configmap/pcm2" }, minor = 32 },
