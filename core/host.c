@@ -71,10 +71,11 @@ static int bc_read(lua_State *L, const char *path, const char *chunkname)
     size_t cap = 0, len = 0, n;
     do {
         if (len + 65536 > cap) {
-            char *nb = realloc(buf, (cap ? cap * 2 : 65536) + 65536);
+            size_t ncap = (cap ? cap * 2 : 65536) + 65536;
+            char *nb = realloc(buf, ncap);
             if (!nb) { free(buf); fclose(f); return -1; }
             buf = nb;
-            cap = (cap ? cap * 2 : 65536) + 65536;
+            cap = ncap;
         }
         n = fread(buf + len, 1, cap - len, f);
         len += n;

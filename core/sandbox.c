@@ -435,15 +435,19 @@ static int sb_out(lua_State *L)
     return 1;
 }
 
-/* Load text (never bytecode) as a chunk. */
-static int load_text(lua_State *L, const char *s, size_t n, const char *name)
+/* Load text (never bytecode) as a chunk; cached: a plugin's own module, whose
+ * compiled form may come from the host's bytecode cache (core/host.c: keyed
+ * by exactly this text). load() strings are never cached. */
+static int load_text_as(lua_State *L, const char *s, size_t n, const char *name, int cached)
 {
     if (n > 0 && s[0] == LUA_SIGNATURE[0]) {
         lua_pushfstring(L, "%s: bytecode is not allowed in plugins (load takes text only)", name);
         return LUA_ERRSYNTAX;
     }
-    return luaL_loadbuffer(L, s, n, name);
+    return cached ? vcli_bc_load_text(L, s, n, name) : luaL_loadbuffer(L, s, n, name);
 }
+
+static int load_text(lua_State *L, const char *s, size_t n, const char *name) { return load_text_as(L, s, n, name, 0); }
 
 /* __load(text, chunkname) -> fn | nil, err */
 static int sb_load(lua_State *L)
@@ -490,15 +494,7 @@ static int sb_readmod(lua_State *L)
     if (got < 0) { free(text); return luaL_error(L, "cannot read %s", path); }
     char chunk[400];
     snprintf(chunk, sizeof chunk, "@%.64s/%.256s.lua", sb->name, rel);
-    /* text only, as load; what the parser makes of it may come from the
-     * host's bytecode cache (core/host.c: keyed by exactly this text) */
-    int rc;
-    if (got > 0 && text[0] == LUA_SIGNATURE[0]) {
-        lua_pushfstring(L, "%s: bytecode is not allowed in plugins (load takes text only)", chunk);
-        rc = LUA_ERRSYNTAX;
-    } else {
-        rc = vcli_bc_load_text(L, text, (size_t)got, chunk);
-    }
+    int rc = load_text_as(L, text, (size_t)got, chunk, 1);
     free(text);
     lua_pushnil(L);
     if (rc != 0) lua_insert(L, -2);   /* nil, err */

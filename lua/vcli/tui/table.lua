@@ -25,9 +25,9 @@
 -- (no regex metacharacter) is found as such without the regex engine, and a
 -- keystroke that only lengthens it looks only at the rows that matched
 -- before; "!x" inverse; "-f x" fuzzy (a subsequence, the best match first).
--- Column widths: the longest cell of each column over all rows, grown by
--- upserts, rescanned (in the next view) only when the last widest row
--- goes; unchanged by filters, so the layout stays put while one is typed.
+-- Column widths: the longest cell of each column over all rows, kept with
+-- a count of rows per cell length (the next width when the widest goes);
+-- unchanged by filters, so the layout stays put while one is typed.
 -- Too wide: the widest left-aligned columns shrink (cells end in "…"), NAME
 -- last. Bytes stand for display columns there (exact for ASCII, more for
 -- the rest: a bit of room to spare), the visible cells are measured.
