@@ -181,7 +181,6 @@ static void unlink_req(nreq *r)
 }
 
 static void *load_curl_now(void *unused);
-static void preload_join(void);
 static pthread_t preload_thread;
 static int preloading;
 
@@ -189,7 +188,7 @@ static int preloading;
  * cu.err saying why. Joins a preload still under way. */
 static int load_curl(void)
 {
-    preload_join();
+    if (preloading) { pthread_join(preload_thread, NULL); preloading = 0; }
     if (cu.dl) return 1;
     if (cu.err[0]) return 0;
     load_curl_now(NULL);
@@ -201,20 +200,10 @@ static int load_curl(void)
  * libraries are mapped and initialised while the Lua side gets ready, not
  * in front of the first request. Nothing else touches cu until load_curl
  * joins it (curl_global_init must not run beside other curl calls). */
-static void preload_join(void)
-{
-    if (preloading) { pthread_join(preload_thread, NULL); preloading = 0; }
-}
-
 static int l_preload(lua_State *L)
 {
     (void)L;
-    static int at_exit;
-    if (preloading || cu.dl || cu.err[0]) return 0;
-    /* a process that exits while the thread is inside dlopen or curl_global_init
-     * would unmap under it (a `k8s VERB --help` crashed so): exit joins it first */
-    if (!at_exit) at_exit = atexit(preload_join) == 0;
-    if (at_exit && pthread_create(&preload_thread, NULL, load_curl_now, NULL) == 0) preloading = 1;
+    if (!preloading && !cu.dl && !cu.err[0] && pthread_create(&preload_thread, NULL, load_curl_now, NULL) == 0) preloading = 1;
     return 0;
 }
 
