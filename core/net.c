@@ -12,7 +12,6 @@
 #include "vcli.h"
 #include <curl/curl.h>
 #include <dlfcn.h>
-#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,36 +179,10 @@ static void unlink_req(nreq *r)
     r->prev = r->next = NULL;
 }
 
-static void *load_curl_now(void *unused);
-static pthread_t preload_thread;
-static int preloading;
-
-/* libcurl loaded (dlopen, its symbols, curl_global_init): 1, else 0 with
- * cu.err saying why. Joins a preload still under way. */
 static int load_curl(void)
 {
-    if (preloading) { pthread_join(preload_thread, NULL); preloading = 0; }
     if (cu.dl) return 1;
     if (cu.err[0]) return 0;
-    load_curl_now(NULL);
-    return cu.dl != NULL;
-}
-
-/* net.preload(): start loading libcurl on a thread of its own (a request is
- * coming: a plugin that may use the network is starting), so that its ~30
- * libraries are mapped and initialised while the Lua side gets ready, not
- * in front of the first request. Nothing else touches cu until load_curl
- * joins it (curl_global_init must not run beside other curl calls). */
-static int l_preload(lua_State *L)
-{
-    (void)L;
-    if (!preloading && !cu.dl && !cu.err[0] && pthread_create(&preload_thread, NULL, load_curl_now, NULL) == 0) preloading = 1;
-    return 0;
-}
-
-static void *load_curl_now(void *unused)
-{
-    (void)unused;
     const char *lib = getenv("VCLI_LIBCURL");   /* tests point this at a missing file */
     if (!lib || !*lib) lib = LIBCURL;
     void *dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
@@ -229,10 +202,10 @@ static void *load_curl_now(void *unused)
     if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(cu.err, sizeof cu.err, "vcli.net: %s failed to initialise", lib);
         dlclose(dl);
-        return NULL;
+        return 0;
     }
     cu.dl = dl;
-    return NULL;
+    return 1;
 }
 
 /* ---- libcurl callbacks: C only, no Lua, no multi calls ------------------ */
@@ -1473,8 +1446,7 @@ int luaopen_vcli_net(lua_State *L)
         {"close", c_close}, {"__tostring", c_tostring}, {"__gc", c_gc}, {NULL, NULL}};
     vcli_newclass(L, CONN_META, conn_m);
     static const luaL_Reg fns[] = {
-        {"request", l_request}, {"connect", l_connect}, {"stats", l_stats}, {"available", l_available},
-        {"preload", l_preload}, {NULL, NULL}};
+        {"request", l_request}, {"connect", l_connect}, {"stats", l_stats}, {"available", l_available}, {NULL, NULL}};
     lua_newtable(L);
     vcli_setfuncs(L, fns);
     return 1;

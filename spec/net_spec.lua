@@ -447,33 +447,6 @@ describe("vcli.net and vcli.http", function()
       assert.matches("after\ttrue", out)
     end)
 
-    it("net.preload loads libcurl on a thread meanwhile; the first request finds it loaded (or why it is not)", function()
-      local script = dir .. "/preload.lua"
-      spec.write(script, ([[
-        require("vcli")
-        local net, http = require("vcli.net"), require("vcli.http")
-        net.preload()
-        net.preload()   -- once is enough: a second call while it loads does nothing
-        print(require("vcli.async").run(function()
-          local r, err = http.get(%q)
-          return r and r.status or err
-        end, 5000))
-      ]]):format(base .. "/hello"))
-      assert.matches("true\t200", sh(("VCLI_DATADIR=%s %s -l %s"):format(spec.root, vcli_bin(), script)))
-      local out = sh(("VCLI_LIBCURL=/nonexistent/libcurl.so.4 VCLI_DATADIR=%s %s -l %s"):format(spec.root, vcli_bin(), script))
-      assert.matches("true\tvcli.net: cannot load /nonexistent/libcurl.so.4 %(", out)
-      -- a plugin granted net preloads it when it starts: a missing libcurl is still one line at the request
-      local home = spec.tmpdir()
-      spec.write(home .. "/kc", "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
-        .. "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n")
-      local rc
-      out, rc = spec.sh(("HOME=%s VCLI_LIBCURL=/nonexistent/libcurl.so.4 KUBECONFIG=%s/kc %s --norc -c 'k8s get --raw /version' 2>&1")
-        :format(home, home, vcli_bin()))
-      os.execute("rm -rf " .. home)
-      assert.equal(1, rc, out)
-      assert.matches("^vcli: [^\n]*cannot load /nonexistent/libcurl%.so%.4[^\n]*\n$", out)
-    end)
-
     it("without libcurl a request fails with an error naming the library", function()
       local script = dir .. "/nocurl.lua"
       spec.write(script, [[

@@ -96,8 +96,6 @@ local function boot(p)
   p.mem_cap = nil
   if cap and cap * 1048576 < memory then memory, p.mem_cap = cap * 1048576, cap end
   p.mem_limit = memory
-  -- a plugin that may use the network: libcurl loads on a thread meanwhile
-  if m.capabilities.net then require("vcli.net").preload() end
   local dok, data = pcall(caps.plugin_data, m.grants)
   if not dok then return nil, ("plugin %s: %s"):format(p.name, data) end
   local sb, serr = require("vcli.sandbox").new({ name = p.name, dir = p.dir, prelude = prelude(), memory = memory,
