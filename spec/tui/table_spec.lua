@@ -494,9 +494,11 @@ describe("vcli.tui.table", function()
   describe("against a model", function()
     -- what the table must show, computed the slow way: the rows in the order
     -- given (new ones at the end), stably sorted, filtered, fuzzy by score
-    local function model(rows, order_ids, sort, desc, filter)
+    local function model(rows, order_ids, sort, desc, filter, pred)
       local list = {}
-      for i, id in ipairs(order_ids) do list[i] = { row = rows[id], seq = i } end
+      for _, id in ipairs(order_ids) do
+        if not pred or pred(rows[id]) then list[#list + 1] = { row = rows[id], seq = #list + 1 } end
+      end
       local function key(r)
         if not sort then return 0 end
         local k = r.row.keys and r.row.keys[sort]
@@ -546,8 +548,9 @@ describe("vcli.tui.table", function()
       return ids
     end
 
-    it("shows what the model shows through random watch events, sorts and filters", function()
-      local seed = 11
+    -- n rows to begin with, steps random operations; big: a few blocks, the
+    -- haystacks made ahead now and then (t:prepare), the faulty-only predicate
+    local function random_run(seed, n, steps, big)
       local function rnd(n) seed = (seed * 1103515245 + 12345) % 2147483648; return math.floor(seed / 65536) % n + 1 end
       local words = { "web", "db", "Cache", "api", "worker", "Web" }
       local stats = { "Running", "Pending", "Error" }
@@ -557,18 +560,19 @@ describe("vcli.tui.table", function()
         return { id = "id" .. i, cells = { name, stats[rnd(#stats)], tostring(rnd(20)) }, keys = { [3] = rnd(20) } }
       end
       local init = {}
-      for i = 1, 120 do
+      for i = 1, n do
         local r = mk(i)
         rows[r.id] = r; order_ids[#order_ids + 1] = r.id; init[#init + 1] = r
       end
       local cols = { { name = "NAME" }, { name = "STATUS" }, { name = "N", align = "right", sort = "number" } }
       local t = T.new{ columns = cols, rows = init }
-      local sort, desc, filter = nil, false, nil
-      local next_id = 1000
-      for step = 1, 600 do
+      local sort, desc, filter, pred = nil, false, nil, nil
+      local faulty = function(r) return r.cells[2] == "Error" end
+      local next_id = 100000
+      for step = 1, steps do
         local sel = t:selected()
         sel = sel and sel.id
-        local op = rnd(10)
+        local op = rnd(big and 12 or 10)
         if op <= 4 then            -- a new pod or a changed one
           local id
           if rnd(2) == 1 and #order_ids > 0 then id = order_ids[rnd(#order_ids)]
@@ -589,7 +593,7 @@ describe("vcli.tui.table", function()
           t:sort(sort, desc)
         elseif op == 8 then
           if sort then t:toggle_sort(sort); desc = not desc end
-        else
+        elseif op <= 10 then
           local choice = rnd(6)
           if choice == 1 then filter = nil
           elseif choice == 2 then filter = { pattern = words[rnd(#words)]:sub(1, rnd(3)) }
@@ -600,8 +604,14 @@ describe("vcli.tui.table", function()
           else filter = { pattern = "Run" } end
           if filter and filter.pattern == "" then filter = nil end
           assert.truthy(t:set_filter(filter))
+        elseif op == 11 then
+          if pred then pred = nil else pred = faulty end
+          t:set_predicate(pred)
+        elseif op == 12 then
+          t:prepare(1000)
+          t:prepare(1000)   -- (the first call after a change only notes it)
         end
-        local want = model(rows, order_ids, sort, desc, filter)
+        local want = model(rows, order_ids, sort, desc, filter, pred)
         local still
         for _, id in ipairs(want) do if id == sel then still = true end end
         if still then assert.equal(sel, t:selected().id, "the cursor stays on its row, step " .. step) end
@@ -609,6 +619,33 @@ describe("vcli.tui.table", function()
         assert.same({ #want, #order_ids }, { t:count() })
         if #want > 0 then t:select_id(want[rnd(#want)]) end
       end
+    end
+
+    it("shows what the model shows through random watch events, sorts and filters", function()
+      random_run(11, 120, 600, false)
+    end)
+
+    it("the same over several blocks, with the haystacks made ahead and the faulty-only predicate", function()
+      random_run(7, 2500, 250, true)
+    end)
+
+    it("a filter keystroke finds a row in an edited block and none of a removed one (haystacks)", function()
+      local rows = {}
+      for i = 1, 5000 do rows[i] = { id = "p" .. i, cells = { ("pod-%05d"):format(i), "Running" } } end
+      local t = T.new{ columns = { { name = "NAME" }, { name = "STATUS" } }, rows = rows }
+      t:prepare(1000); t:prepare(1000)
+      assert.truthy(t:set_filter({ pattern = "zeta" }))
+      assert.same({ 0, 5000 }, { t:count() })
+      t:set_filter(nil)
+      t:upsert({ id = "p2500", cells = { "pod-zeta", "Running" } })
+      t:remove("p4000")
+      assert.truthy(t:set_filter({ pattern = "zeta" }))
+      assert.same({ 1, 4999 }, { t:count() })
+      assert.equal("pod-zeta", t:selected().cells[1])
+      assert.truthy(t:set_filter({ pattern = "pod-04000" }))
+      assert.same({ 0, 4999 }, { t:count() })
+      assert.truthy(t:set_filter({ pattern = "pod-0400" }))
+      assert.same({ 9, 4999 }, { t:count() })   -- 04000 is gone, 04001…04009 stay
     end)
   end)
 

@@ -99,9 +99,13 @@ function Seq:at(i)
   return self.blocks[bi][off]
 end
 
+-- (each edit drops the edited block's haystacks, T:_hay)
 function Seq:set(i, v)
   local bi, off = self:locate(i)
-  self.blocks[bi][off] = v
+  local b = self.blocks[bi]
+  b[off] = v
+  local h = self.hay
+  if h then h[b] = nil end
 end
 
 function Seq:insert(i, v)
@@ -114,6 +118,8 @@ function Seq:insert(i, v)
   local bi, off = self:locate(i)
   local b = blocks[bi]
   tinsert(b, off, v)
+  local h = self.hay
+  if h then h[b] = nil end
   local c = cnt[bi] + 1
   cnt[bi] = c
   self.n = self.n + 1
@@ -131,6 +137,8 @@ function Seq:remove(i)
   local bi, off = self:locate(i)
   local b = blocks[bi]
   local v = tremove(b, off)
+  local h = self.hay
+  if h then h[b] = nil end
   local c = cnt[bi] - 1
   cnt[bi] = c
   self.n = self.n - 1
@@ -207,7 +215,7 @@ function Seq:reverse()
     local b, m = blocks[bi], cnt[bi]
     for i = 1, floor(m / 2) do b[i], b[m + 1 - i] = b[m + 1 - i], b[i] end
   end
-  self.fb, self.fs = 1, 1
+  self.fb, self.fs, self.hay = 1, 1, nil
   return self
 end
 
@@ -391,7 +399,7 @@ end
 function T.new(opts)
   opts = opts or {}
   local t = setmetatable({
-    columns = {}, rows = {}, recs = {}, by_id = {}, next_seq = 1, in_seq = true,
+    columns = {}, rows = {}, recs = {}, by_id = {}, next_seq = 1, in_seq = true, nchanges = 0,
     order = seq_new(), cur = 1, top = 1, vh = 20,
     marks = {}, nmarks = 0, last_mark = nil,
     maxw = {}, wh = {}, wdirty = false, wver = 0,
@@ -589,6 +597,7 @@ end
 -- shown from order and the rec.pass flags (after a sort)
 function T:_reshown()
   if not filtered(self) then self.shown = self.order return end
+  if self.lz then self:_refilter(false) return end   -- rec.pass not kept: the pass again
   local arr, n = {}, 0
   local o = self.order
   local blocks, cnt = o.blocks, o.cnt
@@ -613,6 +622,68 @@ function T:_reshown()
   self.shown = seq_new(arr)
 end
 
+-- ------------------------------------------------------------ haystacks
+-- A block of the order's texts (rec.text or rec.ltext), joined by "\n" in
+-- one string, with where each line starts: a plain filter's full pass is one
+-- find over each block's string, and only the matches' recs are read. The
+-- recs and their strings lie scattered over a big heap (a list read in
+-- chunks, then watched), so reading each one is a memory stall: at 50 000
+-- pods in a plugin's state that walk alone was 15-27 ms; the finds over
+-- ~50 contiguous strings are ~1 ms. Made when a pass needs them, or ahead
+-- by t:prepare() while the table is idle; an edit of a block drops its own.
+local WEAK_KEYS = { __mode = "k" }
+
+function T:_hay(o, b, m, field)
+  local hay = o.hay
+  if not hay then hay = setmetatable({}, WEAK_KEYS); o.hay = hay end
+  local e = hay[b]
+  if not e then e = {}; hay[b] = e end
+  local h = e[field]
+  if h then return h end
+  local lines, off, pos = {}, {}, 1
+  for j = 1, m do
+    local t = b[j][field]
+    lines[j], off[j] = t, pos
+    pos = pos + #t + 1
+  end
+  off[m + 1] = pos
+  h = { s = concat(lines, "\n"), off = off }
+  e[field] = h
+  return h
+end
+
+-- t:prepare(budget_ms) — make the order's haystacks (of the case-folded
+-- texts: a filter without capitals) ahead, for up to about budget_ms of CPU
+-- time; nothing while rows keep changing (a watch busy: they would only be
+-- dropped again). -> true while some are left to make
+function T:prepare(budget_ms)
+  local o = self.order
+  local changes = self.nchanges
+  if self.prep_changes ~= changes then self.prep_changes = changes return true end
+  local blocks, cnt = o.blocks, o.cnt
+  local hay = o.hay
+  local t0 = os.clock()
+  local lim = (budget_ms or 3) / 1000
+  for bi = 1, #blocks do
+    local b = blocks[bi]
+    local e = hay and hay[b]
+    if not (e and e.ltext) then
+      if os.clock() - t0 > lim then return true end
+      self:_hay(o, b, cnt[bi], "ltext")
+      hay = o.hay
+    end
+  end
+  return false
+end
+
+-- does rec pass the filter and the predicate now? (after a haystack pass
+-- rec.pass is not kept: the plain filter is asked again, one find)
+function T:_in(rec)
+  local lz = self.lz
+  if lz then return find(rec[lz.field], lz.pat, 1, true) ~= nil end
+  return rec.pass
+end
+
 -- decide rec.pass (a fuzzy score when the filter is fuzzy) for one row
 function T:_judge(rec)
   local pass, score = true, nil
@@ -627,6 +698,8 @@ end
 -- candidates: the new filter only narrows the old). One loop per kind of
 -- filter, no call per row but the predicate's and the regex's.
 function T:_refilter(narrowing)
+  local was_lazy = self.lz ~= nil
+  self.lz = nil
   if not filtered(self) then self.shown = self.order return end
   local f, pred = self.filter, self.pred
   local kind = f and f.kind
@@ -636,35 +709,62 @@ function T:_refilter(narrowing)
   if kind == "plain" and not f.inverse then   -- the usual keystroke: inline, one find per row
     local pat = f.pat
     local field = f.ci and "ltext" or "text"
-    -- narrowing, the rows shown are the candidates, in the order: the others fail already
-    if narrowing then blocks, cnt = self.shown.blocks, self.shown.cnt end
+    -- no predicate: the haystacks' pass, and rec.pass is not kept (T:_in)
+    local lazy = not pred and not find(pat, "\n", 1, true)
     local out = seq_new()
     local ob, oc, nb, m = out.blocks, out.cnt, 0, BLOCK
-    for bi = 1, #blocks do
-      local b = blocks[bi]
-      for j = 1, cnt[bi] do
-        local r = b[j]
-        local ok
-        if narrowing then ok = r.pass else ok = not pred or pred(r.row) end
-        if ok then ok = find(r[field], pat, 1, true) ~= nil end
-        r.pass = ok
-        if ok then   -- straight into the blocks of the shown sequence
+    if lazy and not narrowing then
+      for bi = 1, #blocks do
+        local b = blocks[bi]
+        local h = self:_hay(o, b, cnt[bi], field)
+        local s, off = h.s, h.off
+        local p = find(s, pat, 1, true)
+        local j = 1
+        while p do
+          while off[j + 1] <= p do j = j + 1 end   -- the line p is on (a match never spans a "\n")
           if m == BLOCK then
             if nb > 0 then oc[nb] = m end
             nb, m = nb + 1, 0
             ob[nb] = {}
           end
           m = m + 1
-          ob[nb][m] = r
+          ob[nb][m] = b[j]
           n = n + 1
+          p = find(s, pat, off[j + 1], true)
+        end
+      end
+    else
+      -- narrowing, the rows shown are the candidates, in the order: the others fail already
+      if narrowing then blocks, cnt = self.shown.blocks, self.shown.cnt end
+      for bi = 1, #blocks do
+        local b = blocks[bi]
+        for j = 1, cnt[bi] do
+          local r = b[j]
+          local ok
+          if narrowing then ok = was_lazy or r.pass else ok = not pred or pred(r.row) end
+          if ok then ok = find(r[field], pat, 1, true) ~= nil end
+          r.pass = ok
+          if ok then   -- straight into the blocks of the shown sequence
+            if m == BLOCK then
+              if nb > 0 then oc[nb] = m end
+              nb, m = nb + 1, 0
+              ob[nb] = {}
+            end
+            m = m + 1
+            ob[nb][m] = r
+            n = n + 1
+          end
         end
       end
     end
     if nb > 0 then oc[nb] = m end
     out.n = n
     self.shown = out
+    if lazy and (was_lazy or not narrowing) then self.lz = { field = field, pat = pat } end
     return
   end
+  -- a full pass from here on (narrowing only after a pass that kept rec.pass)
+  if was_lazy then narrowing = false end
   local arr = {}
   if kind == "fuzzy" then   -- inline too: fuzzy_score's body, straight into buckets by score
     local pat, chars = f.pat, f.chars
@@ -741,7 +841,7 @@ end
 -- the cursor back on rec (kept at its screen line) or at index fallback
 function T:_restore(rec, fallback, offset)
   local s = self.shown
-  local p = rec and self.by_id[rec.id] == rec and (not filtered(self) or rec.pass)
+  local p = rec and self.by_id[rec.id] == rec and (not filtered(self) or self:_in(rec))
             and pos_of(s, rec, self.sless)
   if p then self.cur = p else self.cur = max(1, min(fallback or 1, s.n)) end
   self.top = max(1, self.cur - (offset or 0))
@@ -900,6 +1000,7 @@ function T:set_rows(rows)
   local cur = self:_cur_rec()
   local cur_id, cur_i, off = cur and cur.id, self.cur, self.cur - self.top
   rows = rows or EMPTY
+  self.nchanges = self.nchanges + 1
   local cols = self.columns
   local ok, list, by_id, arr, n, maxw, wh, dup, ck = pcall(build, rows, cols, false)
   if not ok then list, by_id, arr, n, maxw, wh, dup, ck = build(rows, cols, true) end
@@ -936,6 +1037,7 @@ end
 
 -- a watch event: insert or replace by id, placed by binary search
 function T:upsert(row)
+  self.nchanges = self.nchanges + 1
   local rec = new_rec(row, 0)
   local id = rec.id
   local old = self.by_id[id]
@@ -948,7 +1050,7 @@ function T:upsert(row)
   local po, ps, oldk
   if old then
     po = pos_of(o, old, self.less)
-    ps = is_f and old.pass and pos_of(self.shown, old, self.sless)
+    ps = is_f and self:_in(old) and pos_of(self.shown, old, self.sless)
     oldk = c and ck[c][old.i]
   end
   local at = old and old.i or #self.rows + 1
@@ -990,7 +1092,7 @@ function T:upsert(row)
       o:set(po, rec)
     end
     local now = self:_judge(rec)
-    if ps and now and not moved and rec.pass == old.pass then
+    if ps and now and not moved and (self.lz or rec.pass == old.pass) then
       self.shown:set(ps, rec)
     else
       if ps then self:_shown_remove(ps) end
@@ -1015,12 +1117,13 @@ end
 function T:remove(id)
   local rec = self.by_id[id]
   if not rec then return nil end
+  self.nchanges = self.nchanges + 1
   local is_f = filtered(self)
   self:_shrink(rec)
   local po = pos_of(self.order, rec, self.less)
   if is_f then
     if po then self.order:remove(po) end
-    local ps = rec.pass and pos_of(self.shown, rec, self.sless)
+    local ps = self:_in(rec) and pos_of(self.shown, rec, self.sless)
     if ps then self:_shown_remove(ps) end
   elseif po then
     self:_shown_remove(po)
@@ -1129,7 +1232,7 @@ end
 
 function T:select_id(id)
   local rec = self.by_id[id]
-  if not rec or (filtered(self) and not rec.pass) then return nil end
+  if not rec or (filtered(self) and not self:_in(rec)) then return nil end
   local p = pos_of(self.shown, rec, self.sless)
   if not p then return nil end
   self.cur = p
@@ -1177,7 +1280,7 @@ function T:key(k)
     if not rec then return true end
     local from = self.cur
     local lm = self.last_mark and self.marks[self.last_mark] and self.by_id[self.last_mark]
-    if lm and (not filtered(self) or lm.pass) then from = pos_of(self.shown, lm, self.sless) or from end
+    if lm and (not filtered(self) or self:_in(lm)) then from = pos_of(self.shown, lm, self.sless) or from end
     local a, b = min(from, self.cur), max(from, self.cur)
     for _, r in ipairs(self.shown:slice(a, b - a + 1)) do self:_mark(r, true) end
     self.last_mark = rec.id
