@@ -548,9 +548,9 @@ describe("vcli.tui.table", function()
       return ids
     end
 
-    -- n rows to begin with, steps random operations; big: a few blocks, the
+    -- n0 rows to begin with, steps random operations; big: a few blocks, the
     -- haystacks made ahead now and then (t:prepare), the faulty-only predicate
-    local function random_run(seed, n, steps, big)
+    local function random_run(seed, n0, steps, big)
       local function rnd(n) seed = (seed * 1103515245 + 12345) % 2147483648; return math.floor(seed / 65536) % n + 1 end
       local words = { "web", "db", "Cache", "api", "worker", "Web" }
       local stats = { "Running", "Pending", "Error" }
@@ -560,7 +560,7 @@ describe("vcli.tui.table", function()
         return { id = "id" .. i, cells = { name, stats[rnd(#stats)], tostring(rnd(20)) }, keys = { [3] = rnd(20) } }
       end
       local init = {}
-      for i = 1, n do
+      for i = 1, n0 do
         local r = mk(i)
         rows[r.id] = r; order_ids[#order_ids + 1] = r.id; init[#init + 1] = r
       end

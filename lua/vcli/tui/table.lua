@@ -99,7 +99,7 @@ function Seq:at(i)
   return self.blocks[bi][off]
 end
 
--- (each edit drops the edited block's haystacks, T:_hay)
+-- (each edit drops the edited block's haystacks, hay_of)
 function Seq:set(i, v)
   local bi, off = self:locate(i)
   local b = self.blocks[bi]
@@ -633,7 +633,7 @@ end
 -- by t:prepare() while the table is idle; an edit of a block drops its own.
 local WEAK_KEYS = { __mode = "k" }
 
-function T:_hay(o, b, m, field)
+local function hay_of(o, b, m, field)
   local hay = o.hay
   if not hay then hay = setmetatable({}, WEAK_KEYS); o.hay = hay end
   local e = hay[b]
@@ -669,7 +669,7 @@ function T:prepare(budget_ms)
     local e = hay and hay[b]
     if not (e and e.ltext) then
       if os.clock() - t0 > lim then return true end
-      self:_hay(o, b, cnt[bi], "ltext")
+      hay_of(o, b, cnt[bi], "ltext")
       hay = o.hay
     end
   end
@@ -716,7 +716,7 @@ function T:_refilter(narrowing)
     if lazy and not narrowing then
       for bi = 1, #blocks do
         local b = blocks[bi]
-        local h = self:_hay(o, b, cnt[bi], field)
+        local h = hay_of(o, b, cnt[bi], field)
         local s, off = h.s, h.off
         local p = find(s, pat, 1, true)
         local j = 1
