@@ -680,7 +680,7 @@ end
 -- rec.pass is not kept: the plain filter is asked again, one find)
 function T:_in(rec)
   local lz = self.lz
-  if lz then return find(rec[lz.field], lz.pat, 1, true) ~= nil end
+  if lz then return (find(rec[lz.field], lz.pat, 1, true) ~= nil) ~= lz.inv end
   return rec.pass
 end
 
@@ -706,32 +706,44 @@ function T:_refilter(narrowing)
   local o = self.order
   local blocks, cnt = o.blocks, o.cnt
   local n = 0
-  if kind == "plain" and not f.inverse then   -- the usual keystroke: inline, one find per row
-    local pat = f.pat
+  -- no predicate: the haystacks' pass (inverse too), and rec.pass is not kept (T:_in)
+  local lazy = kind == "plain" and not pred and not find(f.pat, "\n", 1, true)
+  if kind == "plain" and (lazy or not f.inverse) then   -- the usual keystroke: inline
+    local pat, inv = f.pat, f.inverse
     local field = f.ci and "ltext" or "text"
-    -- no predicate: the haystacks' pass, and rec.pass is not kept (T:_in)
-    local lazy = not pred and not find(pat, "\n", 1, true)
     local out = seq_new()
     local ob, oc, nb, m = out.blocks, out.cnt, 0, BLOCK
-    if lazy and not narrowing then
+    -- (narrowing too: the finds over the haystacks cost less than reading
+    -- the rows that matched before, scattered as they are)
+    if lazy then
       for bi = 1, #blocks do
         local b = blocks[bi]
         local h = hay_of(o, b, cnt[bi], field)
         local s, off = h.s, h.off
         local p = find(s, pat, 1, true)
-        local j = 1
-        while p do
-          while off[j + 1] <= p do j = j + 1 end   -- the line p is on (a match never spans a "\n")
-          if m == BLOCK then
-            if nb > 0 then oc[nb] = m end
-            nb, m = nb + 1, 0
-            ob[nb] = {}
+        local j, nxt = 1, 1   -- the line of the match; the first line after the one before
+        repeat
+          local a, z   -- the lines that pass: the match's, or (inverse) those up to it
+          if p then
+            while off[j + 1] <= p do j = j + 1 end   -- the line p is on (a match never spans a "\n")
+            if inv then a, z = nxt, j - 1 else a, z = j, j end
+          else
+            a, z = nxt, inv and cnt[bi] or 0   -- (inverse) the lines after the last match
           end
-          m = m + 1
-          ob[nb][m] = b[j]
-          n = n + 1
+          for k = a, z do
+            if m == BLOCK then
+              if nb > 0 then oc[nb] = m end
+              nb, m = nb + 1, 0
+              ob[nb] = {}
+            end
+            m = m + 1
+            ob[nb][m] = b[k]
+            n = n + 1
+          end
+          if not p then break end
+          nxt = j + 1
           p = find(s, pat, off[j + 1], true)
-        end
+        until false
       end
     else
       -- narrowing, the rows shown are the candidates, in the order: the others fail already
@@ -760,7 +772,7 @@ function T:_refilter(narrowing)
     if nb > 0 then oc[nb] = m end
     out.n = n
     self.shown = out
-    if lazy and (was_lazy or not narrowing) then self.lz = { field = field, pat = pat } end
+    if lazy then self.lz = { field = field, pat = pat, inv = inv } end
     return
   end
   -- a full pass from here on (narrowing only after a pass that kept rec.pass)

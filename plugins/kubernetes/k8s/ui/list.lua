@@ -40,10 +40,10 @@ function M.new(ctx, args)
   v.select_after = args.select
   v:start()
   v.age_timer = vcli.every(5000, function() v:tick_ages() end)
-  -- the filter's haystacks made while the list is idle (a slice of a few ms
+  -- the filter's haystacks made while the list is idle (a slice of 3 ms
   -- at a time: a key waits at most that), so the first keystroke of a filter
   -- does not read 50 000 scattered rows
-  v.prep_timer = vcli.every(300, function() if not v.closed then v.t:prepare(3) end end)
+  v.prep_timer = vcli.every(100, function() if not v.closed then v.t:prepare(3) end end)
   return v
 end
 
