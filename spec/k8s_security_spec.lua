@@ -213,11 +213,13 @@ describe("k8s identity and read-only", function()
     os.remove(dir .. "/path")
     local pid = H.spawn(("cd %s && exec env KUBECONFIG=%s EDITOR=%s VSEC_MODE=hang ./vcli k8s edit cm vsec-keep -n team-a"
       .. " >/dev/null 2>&1"):format(spec.root, KC, ed))
-    spec.eventually(function() return spec.read(dir .. "/path") end, 30000, "the editor to start")
+    os.remove(dir .. "/editor.pid")
+    -- (the editor writes path, then its pid: wait for the pid's digits)
+    local epid = spec.eventually(function() return (spec.read(dir .. "/editor.pid") or ""):match("%d+") end, 30000,
+      "the editor to start")
     spec.sh("kill -INT " .. pid)
     spec.eventually(function() return (select(2, spec.sh("kill -0 " .. pid))) ~= 0 end, 15000, "vcli to end on Ctrl-C")
     assert.truthy(gone())
-    local epid = (spec.read(dir .. "/editor.pid") or ""):match("%d+")
     spec.eventually(function() return (select(2, spec.sh("kill -0 " .. epid))) ~= 0 end, 15000, "the editor to be stopped")
   end)
 
