@@ -9,13 +9,24 @@ pid, fd = pty.fork()
 if pid == 0:
     os.execvp(sys.argv[2], sys.argv[2:])
 seen = b""
+pos = 0   # where the last expected text ended: each expect looks after it
 
 
 def read_until(text, timeout):
-    global seen
+    """True once text shows after the last expected one (already there, or
+    within timeout seconds)"""
+    global seen, pos
+    want = text.encode()
     end = time.time() + timeout
-    while time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.05)
+    while True:
+        at = seen.find(want, pos)
+        if at >= 0:
+            pos = at + len(want)
+            return True
+        left = end - time.time()
+        if left <= 0:
+            return False
+        r, _, _ = select.select([fd], [], [], min(0.05, left))
         if r:
             try:
                 data = os.read(fd, 4096)
@@ -24,9 +35,6 @@ def read_until(text, timeout):
             if not data:
                 return False
             seen += data
-            if text.encode() in seen:
-                return True
-    return text.encode() in seen
 
 
 ok = True
