@@ -156,9 +156,26 @@ end
 -- managedFields out of a list body before it is decoded (they are most of a
 -- row's metadata). Their fieldsV1 keys hold names and ports, never an
 -- unbalanced bracket; a result that does not decode is decoded as it came.
+-- (plain finds for the key and a bracket match from each: a gsub tries its
+-- pattern at every byte, ~6× the time on a 1 MB chunk in a plugin's state)
 function M.drop_managed_fields(body)
-  local out = body:gsub(',"managedFields":%b[]', ""):gsub('"managedFields":%b[],?', "")
-  return out
+  local find, sub = string.find, string.sub
+  local parts, n, pos = {}, 0, 1
+  while true do
+    local a, b = find(body, '"managedFields":[', pos, true)
+    if not a then break end
+    local _, e = find(body, "^%b[]", b)
+    if not e then break end   -- unbalanced: the rest as it is
+    local from, to = a, e     -- with the comma before it, else the one after
+    if sub(body, a - 1, a - 1) == "," then from = a - 1
+    elseif sub(body, e + 1, e + 1) == "," then to = e + 1 end
+    n = n + 1
+    parts[n] = sub(body, pos, from - 1)
+    pos = to + 1
+  end
+  if n == 0 then return body end
+  parts[n + 1] = sub(body, pos)
+  return table.concat(parts)
 end
 
 -- `-A` of a long list. The first chunk comes cluster-wide with each row's
