@@ -632,6 +632,7 @@ end
 -- ~50 contiguous strings are ~1 ms. Made when a pass needs them, or ahead
 -- by t:prepare() while the table is idle; an edit of a block drops its own.
 local WEAK_KEYS = { __mode = "k" }
+local ascending   -- (the sorts' section)
 
 local function hay_of(o, b, m, field)
   local hay = o.hay
@@ -652,11 +653,13 @@ local function hay_of(o, b, m, field)
   return h
 end
 
--- t:prepare(budget_ms) — make the order's haystacks (of the case-folded
--- texts: a filter without capitals) ahead, for up to about budget_ms of CPU
--- time; nothing while rows keep changing (a watch busy: they would only be
--- dropped again). -> true while some are left to make
-function T:prepare(budget_ms)
+-- t:prepare(budget_ms [, cols]) — make ahead, for up to about budget_ms of
+-- CPU time (a sort at least, once begun): the order's haystacks (of the
+-- case-folded texts: a filter without capitals), then the ascending order
+-- by each of cols (names: the columns a key sorts by, k9s's N, A, S); nothing
+-- while rows keep changing (a watch busy: it would only be dropped again).
+-- -> true while some is left to make
+function T:prepare(budget_ms, cols)
   local o = self.order
   local changes = self.nchanges
   if self.prep_changes ~= changes then self.prep_changes = changes return true end
@@ -671,6 +674,21 @@ function T:prepare(budget_ms)
       if os.clock() - t0 > lim then return true end
       hay_of(o, b, cnt[bi], "ltext")
       hay = o.hay
+    end
+  end
+  for _, name in ipairs(cols or EMPTY) do
+    local c = self:_col_index(name)
+    local pre = c and self.presorted and self.presorted[c]
+    if c and c ~= self.scol and not (pre and pre.nchanges == changes and pre.ck == self.ck) then
+      if os.clock() - t0 > lim then return true end
+      local arr, mono = ascending(self, c)
+      if arr == self.recs then   -- (kept: a copy, the recs change)
+        local cp = {}
+        for j = 1, #arr do cp[j] = arr[j] end
+        arr = cp
+      end
+      self.presorted = self.presorted or {}
+      self.presorted[c] = { arr = arr, mono = mono, nchanges = changes, ck = self:_keys() }
     end
   end
   return false
@@ -899,15 +917,17 @@ local function reverse(arr)
 end
 
 -- The recs (self.recs, in any order: a removal moves the last rec into the
--- hole) in the current sort order, ties in the given order (rec.seq): when
--- the recs are not in that order, one P.order of their seqs puts them there
+-- hole) ascending by column c, ties in the given order (rec.seq), and
+-- whether c's keys are all of one type ("number"|"string"|nil): when the
+-- recs are not in the given order, one P.order of their seqs puts them there
 -- (a radix sort of numbers: a few ms at 50 000), and the keys are read
 -- through it; the recs, their key arrays and their indices stay as they are
 -- (rebuilding them in the given order was ~40 ms, the first sort after a
 -- watch had removed a pod). P.order of the keys only when they are not in
--- order already (a server lists by name: the usual first sort).
-function T:_sorted(arr)
-  assert(arr == self.recs, "sorted: the recs")
+-- order already (a server lists by name: the usual first sort). -> the
+-- array (self.recs itself when they are in that order already), mono
+function ascending(self, c)
+  local arr = self.recs
   local n = #arr
   local bp   -- the recs' indices in the given order; nil: they are in it
   if not self.in_seq then
@@ -923,9 +943,7 @@ function T:_sorted(arr)
     else for j = 1, n do out[j] = arr[j] end end
     return out
   end
-  local c = self.scol
-  if not c then return bp and through(nil) or arr end
-  local desc = self.sdesc
+  if not c then return bp and through(nil) or arr, nil end
   local keys = self:_keys()[c]
   if bp then
     local k2 = {}
@@ -949,13 +967,29 @@ function T:_sorted(arr)
     pk = k
   end
   -- keys all of one type: the order compares them without looking
-  self.mono = (nnum == n and "number") or (nnum == 0 and "string") or nil
+  local mono = (nnum == n and "number") or (nnum == 0 and "string") or nil
+  if asc then return bp and through(nil) or arr, mono end
+  return through(P.order(keys)), mono
+end
+
+-- The recs in the current sort order (descending is ascending reversed),
+-- from what t:prepare made ahead when the rows have not changed since.
+function T:_sorted(arr)
+  assert(arr == self.recs, "sorted: the recs")
+  local c = self.scol
+  local pre = c and self.presorted and self.presorted[c]
+  local out, mono
+  if pre and pre.nchanges == self.nchanges and pre.ck == self.ck then out, mono = pre.arr, pre.mono
+  else out, mono = ascending(self, c) end
+  if c then self.mono = mono end
   self:_orders()
-  if not desc and asc then return bp and through(nil) or arr end
-  -- ascending; descending is its reversal
-  local out = through(not asc and P.order(keys) or nil)
-  if desc then reverse(out) end
-  return out
+  if not self.sdesc or not c then return out end
+  if out == arr or out == (pre and pre.arr) then   -- a copy to reverse (the recs, or kept ahead)
+    local cp = {}
+    for j = 1, #out do cp[j] = out[j] end
+    out = cp
+  end
+  return reverse(out)
 end
 
 -- recs of rows: one pass that also measures the columns. The fast pass
@@ -1012,7 +1046,7 @@ function T:set_rows(rows)
   local cur = self:_cur_rec()
   local cur_id, cur_i, off = cur and cur.id, self.cur, self.cur - self.top
   rows = rows or EMPTY
-  self.nchanges = self.nchanges + 1
+  self.nchanges, self.presorted = self.nchanges + 1, nil
   local cols = self.columns
   local ok, list, by_id, arr, n, maxw, wh, dup, ck = pcall(build, rows, cols, false)
   if not ok then list, by_id, arr, n, maxw, wh, dup, ck = build(rows, cols, true) end
@@ -1049,7 +1083,7 @@ end
 
 -- a watch event: insert or replace by id, placed by binary search
 function T:upsert(row)
-  self.nchanges = self.nchanges + 1
+  self.nchanges, self.presorted = self.nchanges + 1, nil
   local rec = new_rec(row, 0)
   local id = rec.id
   local old = self.by_id[id]
@@ -1129,7 +1163,7 @@ end
 function T:remove(id)
   local rec = self.by_id[id]
   if not rec then return nil end
-  self.nchanges = self.nchanges + 1
+  self.nchanges, self.presorted = self.nchanges + 1, nil
   local is_f = filtered(self)
   self:_shrink(rec)
   local po = pos_of(self.order, rec, self.less)
