@@ -634,24 +634,24 @@ describe("vcli.tui.table", function()
       for i = 1, 3000 do
         rows[i] = { id = "p" .. i, cells = { ("pod-%05d"):format((i * 7919) % 3001), i % 3 == 0 and "Error" or "Running" } }
       end
-      local function names(t)
+      local function first5(t)
         local out = {}
         for i, r in ipairs(t.shown:slice(1, 5)) do out[i] = r.row.cells[1] end
         return table.concat(out, " ")
       end
       local fresh = T.new{ columns = { { name = "NAME" }, { name = "STATUS" } }, rows = rows }
       fresh:sort("NAME", true)
-      local want_desc = names(fresh)
+      local want_desc = first5(fresh)
       fresh:sort("NAME", false)
-      local want_asc = names(fresh)
+      local want_asc = first5(fresh)
       local t = T.new{ columns = { { name = "NAME" }, { name = "STATUS" } }, rows = rows }
       t:prepare(1000, { "NAME" }); t:prepare(1000, { "NAME" })
       for _ = 1, 2 do
         t:sort("NAME", true)
-        assert.equal(want_desc, names(t))
+        assert.equal(want_desc, first5(t))
         t:sort("STATUS")
         t:sort("NAME", false)
-        assert.equal(want_asc, names(t))
+        assert.equal(want_asc, first5(t))
         t:sort("STATUS")
       end
       assert.equal("pod-03000 pod-02999 pod-02998 pod-02997 pod-02996", want_desc)
