@@ -656,14 +656,18 @@ end
 -- t:prepare(budget_ms [, cols]) — make ahead, for up to about budget_ms of
 -- CPU time (a sort at least, once begun): the order's haystacks (of the
 -- case-folded texts: a filter without capitals), then the ascending order
--- by each of cols (names: the columns a key sorts by, k9s's N, A, S); nothing
--- while rows keep changing (a watch busy: it would only be dropped again).
--- -> true while some is left to make
+-- by each of cols (names: the columns a key sorts by, k9s's N, A, S). A
+-- change of a row drops its block's haystack and every order made ahead:
+-- the orders are made only when no row changed since the call before, the
+-- haystacks unless more rows did than there are blocks (a watch that busy
+-- would drop them again). -> true while some is left to make
 function T:prepare(budget_ms, cols)
   local o = self.order
   local changes = self.nchanges
-  if self.prep_changes ~= changes then self.prep_changes = changes return true end
+  local busy = changes - (self.prep_changes or 0)
+  self.prep_changes = changes
   local blocks, cnt = o.blocks, o.cnt
+  if busy > #blocks then return true end
   local hay = o.hay
   local t0 = os.clock()
   local lim = (budget_ms or 3) / 1000
@@ -676,6 +680,7 @@ function T:prepare(budget_ms, cols)
       hay = o.hay
     end
   end
+  if busy > 0 and cols then return true end
   for _, name in ipairs(cols or EMPTY) do
     local c = self:_col_index(name)
     local pre = c and self.presorted and self.presorted[c]

@@ -44,10 +44,10 @@ function M.new(ctx, args)
   v:start()
   v.age_timer = vcli.every(5000, function() v:tick_ages() end)
   -- the filter's haystacks and the orders of N, A and S made while the list
-  -- is idle (a slice of 3 ms at a time, a sort's P.order whole: a key waits
+  -- is idle (a slice of 4 ms at a time, a sort's P.order whole: a key waits
   -- at most that), so that the first keystroke of a filter or a sort does
   -- not read 50 000 scattered rows
-  v.prep_timer = vcli.every(100, function() if not v.closed then v.t:prepare(3, PRESORTED) end end)
+  v.prep_timer = vcli.every(50, function() if not v.closed then v.t:prepare(4, PRESORTED) end end)
   return v
 end
 
