@@ -215,7 +215,11 @@ function Seq:reverse()
     local b, m = blocks[bi], cnt[bi]
     for i = 1, floor(m / 2) do b[i], b[m + 1 - i] = b[m + 1 - i], b[i] end
   end
-  self.fb, self.fs, self.hay = 1, 1, nil
+  -- the haystacks stay, read backwards (T:_refilter): a sort toggle makes none again
+  for _, e in pairs(self.hay or EMPTY) do
+    for _, h in pairs(e) do h.rev = not h.rev end
+  end
+  self.fb, self.fs = 1, 1
   return self
 end
 
@@ -751,8 +755,10 @@ function T:_refilter(narrowing)
     if lazy then
       for bi = 1, #blocks do
         local b = blocks[bi]
-        local h = hay_of(o, b, cnt[bi], field)
-        local s, off = h.s, h.off
+        local mb = cnt[bi]
+        local h = hay_of(o, b, mb, field)
+        local s, off, rev = h.s, h.off, h.rev
+        local lines, nl = rev and {}, 0   -- reversed: the lines that pass, read backwards after
         local p = find(s, pat, 1, true)
         local j, nxt = 1, 1   -- the line of the match; the first line after the one before
         repeat
@@ -761,22 +767,36 @@ function T:_refilter(narrowing)
             while off[j + 1] <= p do j = j + 1 end   -- the line p is on (a match never spans a "\n")
             if inv then a, z = nxt, j - 1 else a, z = j, j end
           else
-            a, z = nxt, inv and cnt[bi] or 0   -- (inverse) the lines after the last match
+            a, z = nxt, inv and mb or 0   -- (inverse) the lines after the last match
           end
-          for k = a, z do
-            if m == BLOCK then
-              if nb > 0 then oc[nb] = m end
-              nb, m = nb + 1, 0
-              ob[nb] = {}
+          if rev then
+            for k = a, z do nl = nl + 1; lines[nl] = k end
+          else
+            for k = a, z do
+              if m == BLOCK then
+                if nb > 0 then oc[nb] = m end
+                nb, m = nb + 1, 0
+                ob[nb] = {}
+              end
+              m = m + 1
+              ob[nb][m] = b[k]
+              n = n + 1
             end
-            m = m + 1
-            ob[nb][m] = b[k]
-            n = n + 1
           end
           if not p then break end
           nxt = j + 1
           p = find(s, pat, off[j + 1], true)
         until false
+        for t = nl, 1, -1 do   -- (line k of a reversed haystack is the block's mb + 1 - k)
+          if m == BLOCK then
+            if nb > 0 then oc[nb] = m end
+            nb, m = nb + 1, 0
+            ob[nb] = {}
+          end
+          m = m + 1
+          ob[nb][m] = b[mb + 1 - lines[t]]
+          n = n + 1
+        end
       end
     else
       -- narrowing, the rows shown are the candidates, in the order: the others fail already
