@@ -645,7 +645,6 @@ end
 -- ~50 contiguous strings are ~1 ms. Made when a pass needs them, or ahead
 -- by t:prepare() while the table is idle; an edit of a block drops its own.
 local WEAK_KEYS = { __mode = "k" }
-local ascending   -- (the sorts' section)
 
 local function hay_of(o, b, m, field)
   local hay = o.hay
@@ -667,15 +666,15 @@ local function hay_of(o, b, m, field)
   return h
 end
 
--- t:prepare(budget_ms [, cols]) — make ahead, for up to about budget_ms of
--- CPU time (a sort at least, once begun): the order's haystacks (of the
--- case-folded texts: a filter without capitals), then the ascending order
--- by each of cols (names: the columns a key sorts by, k9s's N, A, S). A
--- change of a row drops its block's haystack and every order made ahead:
--- the orders are made only when no row changed since the call before, the
--- haystacks unless more rows did than there are blocks (a watch that busy
--- would drop them again). -> true while some is left to make
-function T:prepare(budget_ms, cols)
+-- t:prepare(budget_ms) — make the order's haystacks (of the case-folded
+-- texts: a filter without capitals) ahead, for up to about budget_ms of CPU
+-- time. A change of a row drops its block's haystack: none are made while
+-- more rows changed since the call before than there are blocks (a watch
+-- that busy would drop them again). -> true while some are left to make
+-- (Sorting ahead was tried: a watch's every change drops such an order, and
+-- a 50 000-row list changes a few times a second; each P.order was ~12 ms
+-- of the loop for nothing.)
+function T:prepare(budget_ms)
   local o = self.order
   local changes = self.nchanges
   local busy = changes - (self.prep_changes or 0)
@@ -692,22 +691,6 @@ function T:prepare(budget_ms, cols)
       if os.clock() - t0 > lim then return true end
       hay_of(o, b, cnt[bi], "ltext")
       hay = o.hay
-    end
-  end
-  if busy > 0 and cols then return true end
-  for _, name in ipairs(cols or EMPTY) do
-    local c = self:_col_index(name)
-    local pre = c and self.presorted and self.presorted[c]
-    if c and c ~= self.scol and not (pre and pre.nchanges == changes and pre.ck == self.ck) then
-      if os.clock() - t0 > lim then return true end
-      local arr, mono = ascending(self, c)
-      if arr == self.recs then   -- (kept: a copy, the recs change)
-        local cp = {}
-        for j = 1, #arr do cp[j] = arr[j] end
-        arr = cp
-      end
-      self.presorted = self.presorted or {}
-      self.presorted[c] = { arr = arr, mono = mono, nchanges = changes, ck = self:_keys() }
     end
   end
   return false
@@ -961,7 +944,7 @@ end
 -- watch had removed a pod). P.order of the keys only when they are not in
 -- order already (a server lists by name: the usual first sort). -> the
 -- array (self.recs itself when they are in that order already), mono
-function ascending(self, c)
+local function ascending(self, c)
   local arr = self.recs
   local n = #arr
   local bp   -- the recs' indices in the given order; nil: they are in it
@@ -1007,19 +990,15 @@ function ascending(self, c)
   return through(P.order(keys)), mono
 end
 
--- The recs in the current sort order (descending is ascending reversed),
--- from what t:prepare made ahead when the rows have not changed since.
+-- The recs in the current sort order (descending is ascending reversed).
 function T:_sorted(arr)
   assert(arr == self.recs, "sorted: the recs")
   local c = self.scol
-  local pre = c and self.presorted and self.presorted[c]
-  local out, mono
-  if pre and pre.nchanges == self.nchanges and pre.ck == self.ck then out, mono = pre.arr, pre.mono
-  else out, mono = ascending(self, c) end
+  local out, mono = ascending(self, c)
   if c then self.mono = mono end
   self:_orders()
   if not self.sdesc or not c then return out end
-  if out == arr or out == (pre and pre.arr) then   -- a copy to reverse (the recs, or kept ahead)
+  if out == arr then   -- a copy to reverse (the recs themselves)
     local cp = {}
     for j = 1, #out do cp[j] = out[j] end
     out = cp
@@ -1081,7 +1060,7 @@ function T:set_rows(rows)
   local cur = self:_cur_rec()
   local cur_id, cur_i, off = cur and cur.id, self.cur, self.cur - self.top
   rows = rows or EMPTY
-  self.nchanges, self.presorted = self.nchanges + 1, nil
+  self.nchanges = self.nchanges + 1
   local cols = self.columns
   local ok, list, by_id, arr, n, maxw, wh, dup, ck = pcall(build, rows, cols, false)
   if not ok then list, by_id, arr, n, maxw, wh, dup, ck = build(rows, cols, true) end
@@ -1118,7 +1097,7 @@ end
 
 -- a watch event: insert or replace by id, placed by binary search
 function T:upsert(row)
-  self.nchanges, self.presorted = self.nchanges + 1, nil
+  self.nchanges = self.nchanges + 1
   local rec = new_rec(row, 0)
   local id = rec.id
   local old = self.by_id[id]
@@ -1198,7 +1177,7 @@ end
 function T:remove(id)
   local rec = self.by_id[id]
   if not rec then return nil end
-  self.nchanges, self.presorted = self.nchanges + 1, nil
+  self.nchanges = self.nchanges + 1
   local is_f = filtered(self)
   self:_shrink(rec)
   local po = pos_of(self.order, rec, self.less)

@@ -24,9 +24,6 @@ local function setting(key)
   if ok then return v end
 end
 
--- the columns Shift-N/A/S sort by (ui/actions.lua's sort_name/age/status)
-local PRESORTED = { "NAME", "AGE", "STATUS" }
-
 function M.new(ctx, args)
   local v = setmetatable({ ctx = ctx, sess = ctx.sess, env = ctx.env, id = ctx.id, args = args, gen = 0,
                            state = "loading", rows = {}, by_id = {} }, L)
@@ -43,11 +40,10 @@ function M.new(ctx, args)
   v.select_after = args.select
   v:start()
   v.age_timer = vcli.every(5000, function() v:tick_ages() end)
-  -- the filter's haystacks and the orders of N, A and S made while the list
-  -- is idle (a slice of 4 ms at a time, a sort's P.order whole: a key waits
-  -- at most that), so that the first keystroke of a filter or a sort does
-  -- not read 50 000 scattered rows
-  v.prep_timer = vcli.every(50, function() if not v.closed then v.t:prepare(4, PRESORTED) end end)
+  -- the filter's haystacks made while the list is idle (a slice of 4 ms at a
+  -- time: a key waits at most that), so that the first keystroke of a filter
+  -- does not read 50 000 scattered rows
+  v.prep_timer = vcli.every(50, function() if not v.closed then v.t:prepare(4) end end)
   return v
 end
 
