@@ -668,9 +668,11 @@ end
 
 -- t:prepare(budget_ms) — make the order's haystacks (of the case-folded
 -- texts: a filter without capitals) ahead, for up to about budget_ms of CPU
--- time. A change of a row drops its block's haystack: none are made while
--- more rows changed since the call before than there are blocks (a watch
--- that busy would drop them again). -> true while some are left to make
+-- time. A new order (rows set, a sort) gets all of them, unless more rows
+-- changed since the call before than there are blocks; a change of a row
+-- drops its block's, made again only once no row has changed for 10 calls
+-- (a busy watch would drop them again: at 200 changes a second, making each
+-- again was 20 MiB a second of garbage). -> true while some are left to make
 -- (Sorting ahead was tried: a watch's every change drops such an order, and
 -- a 50 000-row list changes a few times a second; each P.order was ~12 ms
 -- of the loop for nothing.)
@@ -679,8 +681,9 @@ function T:prepare(budget_ms)
   local changes = self.nchanges
   local busy = changes - (self.prep_changes or 0)
   self.prep_changes = changes
+  self.prep_quiet = busy > 0 and 0 or (self.prep_quiet or 0) + 1
   local blocks, cnt = o.blocks, o.cnt
-  if busy > #blocks then return true end
+  if busy > #blocks or (o.hay_done and self.prep_quiet < 10) then return true end
   local hay = o.hay
   local t0 = os.clock()
   local lim = (budget_ms or 3) / 1000
@@ -693,6 +696,7 @@ function T:prepare(budget_ms)
       hay = o.hay
     end
   end
+  o.hay_done = true
   return false
 end
 
