@@ -11,15 +11,16 @@ function M.register(session, env)
   vcli.tui.panel({
     name = "k8s", title = "Kubernetes",
     open = function(args, id)
-      -- the widgets load when the interface first opens, not with every k8s command
-      local list = require("k8s.ui.list")
-      local detail = require("k8s.ui.detail")
+      -- the widgets load when the interface first opens, not with every k8s
+      -- command; the text and log views (and their widgets) when one first
+      -- opens, not before the first list's request
       local sess = session()
       local ctx = { sess = sess, env = env, id = id }
-      if args.view == "text" then return detail.text(ctx, args) end
-      if args.view == "logs" then return detail.logs(ctx, args) end
-      if args.view == "containers" then return detail.containers(ctx, args) end
-      if args.view == "forwards" then return detail.forwards(ctx, args) end
+      local view = args.view
+      if view == "text" or view == "logs" or view == "containers" or view == "forwards" then
+        return require("k8s.ui.detail")[view](ctx, args)
+      end
+      local list = require("k8s.ui.list")
       -- `:pods web` typed where no k8s panel was open: the words are a command
       if args.words and #args.words > 0 and not args.type then
         args.type = args.words[1]
