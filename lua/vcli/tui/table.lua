@@ -787,13 +787,15 @@ function T:_refilter(narrowing)
       end
     else
       -- narrowing, the rows shown are the candidates, in the order: the others fail already
+      -- (after a haystack pass rec.pass is stale outside them: a full pass then)
+      if was_lazy then narrowing = false end
       if narrowing then blocks, cnt = self.shown.blocks, self.shown.cnt end
       for bi = 1, #blocks do
         local b = blocks[bi]
         for j = 1, cnt[bi] do
           local r = b[j]
           local ok
-          if narrowing then ok = was_lazy or r.pass else ok = not pred or pred(r.row) end
+          if narrowing then ok = r.pass else ok = not pred or pred(r.row) end
           if ok then ok = find(field == "ltext" and r.ltext or text_of(r), pat, 1, true) ~= nil end
           r.pass = ok
           if ok then   -- straight into the blocks of the shown sequence
