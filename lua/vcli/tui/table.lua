@@ -745,7 +745,7 @@ function T:_refilter(narrowing)
         local mb = cnt[bi]
         local h = hay_of(o, b, mb, field)
         local s, off, rev = h.s, h.off, h.rev
-        local lines, nl = rev and {}, 0   -- reversed: the lines that pass, read backwards after
+        local lines, nl = {}, 0   -- the lines that pass
         local p = find(s, pat, 1, true)
         local j, nxt = 1, 1   -- the line of the match; the first line after the one before
         repeat
@@ -756,32 +756,25 @@ function T:_refilter(narrowing)
           else
             a, z = nxt, inv and mb or 0   -- (inverse) the lines after the last match
           end
-          if rev then
-            for k = a, z do nl = nl + 1; lines[nl] = k end
-          else
-            for k = a, z do
-              if m == BLOCK then
-                if nb > 0 then oc[nb] = m end
-                nb, m = nb + 1, 0
-                ob[nb] = {}
-              end
-              m = m + 1
-              ob[nb][m] = b[k]
-              n = n + 1
-            end
-          end
+          for k = a, z do nl = nl + 1; lines[nl] = k end
           if not p then break end
           nxt = j + 1
           p = find(s, pat, off[j + 1], true)
         until false
-        for t = nl, 1, -1 do   -- (line k of a reversed haystack is the block's mb + 1 - k)
+        -- into the shown blocks, in the block's order (line k of a reversed
+        -- haystack is the block's mb + 1 - k: read backwards)
+        local q0, q1, step = 1, nl, 1
+        if rev then q0, q1, step = nl, 1, -1 end
+        for q = q0, q1, step do
+          local k = lines[q]
+          if rev then k = mb + 1 - k end
           if m == BLOCK then
             if nb > 0 then oc[nb] = m end
             nb, m = nb + 1, 0
             ob[nb] = {}
           end
           m = m + 1
-          ob[nb][m] = b[mb + 1 - lines[t]]
+          ob[nb][m] = b[k]
           n = n + 1
         end
       end
