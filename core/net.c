@@ -874,7 +874,13 @@ static int l_request(lua_State *L)
 
     cu.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     cu.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    cu.easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    /* compressed = false: no Accept-Encoding (kubeconfig's disable-compression) */
+    lua_getfield(L, 1, "compressed");
+    int plain = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TBOOLEAN)
+        return luaL_error(L, "net.request: compressed must be a boolean");
+    lua_pop(L, 1);
+    if (!plain) cu.easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     cu.easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     cu.easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
     cu.easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);

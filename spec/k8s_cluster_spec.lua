@@ -285,6 +285,26 @@ spec:
     assert.equal("", quiet)
   end)
 
+  it("asks for compression unless --disable-compression or the cluster's disable-compression says not to", function()
+    -- the OpenAPI document is MiBs: the server compresses it when asked (-v 8 shows its headers)
+    local function encoding(kubeconfig, flags)
+      local src = ("cd %s && KUBECONFIG=%s ./vcli --norc k8s get --raw /openapi/v2 -v 8 %s 2>&1 >/dev/null")
+        :format(spec.root, kubeconfig, flags)
+      local log = spec.sh(src)
+      assert.matches("Response Headers:\n", log)
+      return log:match("\n    Content%-Encoding: (%S+)") or "none"
+    end
+    assert.equal("gzip", encoding(KC, ""))
+    assert.equal("none", encoding(KC, "--disable-compression"))
+    local plain = spec.tmpdir() .. "/kubeconfig"
+    local kc = assert(io.open(KC)):read("*a")
+    spec.write(plain, (kc:gsub("certificate%-authority: ", "disable-compression: true, certificate-authority: ")))
+    assert.equal("none", encoding(plain, ""))
+    -- kubectl's own view of it
+    local view = spec.sh(("KUBECONFIG=%s %s/vcli --norc k8s config view --minify"):format(plain, spec.root))
+    assert.matches("disable%-compression: true", view)
+  end)
+
   it("--sort-by orders rows by a JSONPath", function()
     local mine = ok_run("k8s get pods -n team-a --sort-by=.metadata.name --no-headers")
     local names = {}

@@ -109,6 +109,18 @@ describe("vcli.net and vcli.http", function()
       assert.equal(("compressed hello\n"):rep(100), res.body)
     end)
 
+    it("compressed = false sends no Accept-Encoding and gets the body as it is", function()
+      local res = assert(http.get(base .. "/gzip", { compressed = false }))
+      assert.equal(nil, res.headers["content-encoding"])
+      assert.equal(("compressed hello\n"):rep(100), res.body)
+      local echo = json(assert(http.get(base .. "/echo", { compressed = false })))
+      assert.equal(nil, echo.headers["accept-encoding"])
+      echo = json(assert(http.get(base .. "/echo")))
+      assert.truthy(echo.headers["accept-encoding"]:find("gzip"), "asked for gzip by default")
+      local err = assert.has_error(function() net.request({ url = base .. "/echo", compressed = "no" }) end)
+      assert.matches("net.request: compressed must be a boolean", err)
+    end)
+
     it("delivers a chunked body as several on_data pieces, in order, as they arrive", function()
       local pieces, times, t0 = {}, {}, vm.now()
       local status, done_err, finished

@@ -86,7 +86,7 @@ function M.forget_credentials() exec_cache = {} end
 function Client:base_opts(opts)
   local conn = self.conn
   local o = { ca_pem = conn.ca_pem, cert_pem = conn.cert_pem, key_pem = conn.key_pem, insecure = conn.insecure or nil,
-              server_name = conn.server_name, proxy = conn.proxy,
+              server_name = conn.server_name, proxy = conn.proxy, compressed = not conn.disable_compression,
               timeout_ms = opts.timeout_ms, connect_timeout_ms = opts.connect_timeout_ms or self.opts.connect_timeout_ms or 5000,
               low_speed = opts.low_speed }
   local h = { "User-Agent: vcli/k8s" }
@@ -215,6 +215,17 @@ function Client:log_request(o, res, err, t0)
     return out
   end)(), "\n"))))
   log(6, self:redact(("%s %s %s in %d milliseconds"):format(o.method or "GET", o.url, status:gsub("%s+$", ""), ms)))
+  if res and type(res.headers) == "table" then
+    -- as kubectl: the names in canonical case (Content-Type), here sorted; a cookie masked
+    local out = {}
+    for name, v in pairs(res.headers) do
+      local canon = name:gsub("(%a)([%w]*)", function(a, b) return a:upper() .. b end)
+      if name == "set-cookie" then v = "<masked>" end
+      out[#out + 1] = ("    %s: %s"):format(canon, v)
+    end
+    table.sort(out)
+    log(8, self:redact("Response Headers:\n" .. table.concat(out, "\n")))
+  end
 end
 
 -- request{method, path, body, accept, content_type, timeout_ms, headers}

@@ -32,6 +32,8 @@ local function global_flags(sess)
     { name = "insecure-skip-tls-verify", type = "bool", help = "do not check the server's certificate (insecure)" },
     { name = "certificate-authority", type = "string", metavar = "FILE", help = "the CA file to check the server with" },
     { name = "tls-server-name", type = "string", metavar = "NAME", help = "the server name to check its certificate for" },
+    { name = "disable-compression", type = "bool",
+      help = "do not ask the server to compress its answers (as the kubeconfig cluster's disable-compression)" },
   }
 end
 

@@ -212,6 +212,7 @@ function M.resolve(env, kc, ctxname, overrides)
   conn.insecure = d["insecure-skip-tls-verify"] == true
   if type(d["tls-server-name"]) == "string" and d["tls-server-name"] ~= "" then conn.server_name = d["tls-server-name"] end
   if type(d["proxy-url"]) == "string" and d["proxy-url"] ~= "" then conn.proxy = d["proxy-url"] end
+  conn.disable_compression = d["disable-compression"] == true
   conn.source = ("%s (context %s)"):format(c.file, name)
 
   if cd.user ~= nil and cd.user ~= "" then
@@ -262,6 +263,7 @@ function M.resolve(env, kc, ctxname, overrides)
                     where = ("%s:%d: %s.exec"):format(ue.file, line(ue, "exec"), ue.where),
                     cluster = { server = conn.server, ["insecure-skip-tls-verify"] = conn.insecure or nil,
                                 ["tls-server-name"] = conn.server_name, ["proxy-url"] = conn.proxy,
+                                ["disable-compression"] = conn.disable_compression or nil,
                                 ["certificate-authority-data"] = conn.ca_pem and util.base64_encode(conn.ca_pem) or nil } }
     end
     if type(u.as) == "string" and u.as ~= "" then
@@ -278,6 +280,7 @@ function M.resolve(env, kc, ctxname, overrides)
   if overrides.insecure then conn.insecure, conn.ca_pem = true, nil end
   if overrides.ca_file then conn.ca_pem = env.read_file and assert_read(env, overrides.ca_file) or nil end
   if overrides.server_name then conn.server_name = overrides.server_name end
+  if overrides.disable_compression then conn.disable_compression = true end
   if overrides.token then conn.token, conn.token_file, conn.basic, conn.exec = overrides.token, nil, nil, nil end
   -- --as, --as-group, --as-uid: the identity every request of the command is made as; groups
   -- or a uid without a user is refused (as kubectl), never dropped

@@ -51,11 +51,11 @@ function S:conn(flags)
   local conn = kubeconfig.resolve(self.env, kc, ctx, { as = flags.as, as_groups = flags["as-group"],
     as_uid = flags["as-uid"], cluster = flags.cluster, user = flags.user, server = flags.server, token = flags.token,
     insecure = flags["insecure-skip-tls-verify"] == true, ca_file = flags["certificate-authority"],
-    server_name = flags["tls-server-name"] })
+    server_name = flags["tls-server-name"], disable_compression = flags["disable-compression"] == true })
   -- (a client of its own for a command that names other endpoints or credentials)
   local o = {}
   for _, k in ipairs({ "cluster", "user", "server", "token", "insecure-skip-tls-verify", "certificate-authority",
-                       "tls-server-name" }) do
+                       "tls-server-name", "disable-compression" }) do
     if flags[k] ~= nil and flags[k] ~= false then o[#o + 1] = k .. "=" .. tostring(flags[k]) end
   end
   conn.override_key = #o > 0 and table.concat(o, "\0") or nil

@@ -118,6 +118,7 @@ local function kubectl_argv(sess, flags, args)
     if flags[k] then argv[#argv + 1] = ("--%s=%s"):format(k, flags[k]) end
   end
   if flags["insecure-skip-tls-verify"] then argv[#argv + 1] = "--insecure-skip-tls-verify" end
+  if flags["disable-compression"] then argv[#argv + 1] = "--disable-compression" end
   if flags["request-timeout"] then argv[#argv + 1] = ("--request-timeout=%gs"):format(flags["request-timeout"]) end
   if flags.v then argv[#argv + 1] = "-v=" .. tostring(flags.v) end
   for i = 2, #args do argv[#argv + 1] = args[i] end

@@ -39,7 +39,7 @@ local function host_allowed(list, host)
 end
 
 local NET_OPTS = { "url", "method", "headers", "body", "timeout_ms", "connect_timeout_ms", "ca_pem", "cert_pem",
-                   "key_pem", "insecure", "server_name", "proxy", "low_speed", "http_version" }
+                   "key_pem", "insecure", "server_name", "proxy", "low_speed", "http_version", "compressed" }
 local NET_FILES = { "ca_file", "cert_file", "key_file" }
 
 -- The options a plugin may pass, checked: the URL's host against hosts:,
