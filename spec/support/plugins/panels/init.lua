@@ -60,3 +60,33 @@ vcli.tui.panel({
     return { view = function() local n = 0 while true do n = n + 1 end end }
   end,
 })
+
+-- churn: a panel that holds N small tables and replaces some of them on
+-- every frame, asking for the next frame at once (a list under a watch)
+vcli.tui.panel({
+  name = "churn", title = "Churn",
+  open = function(args, id)
+    local n = tonumber(args and args[1]) or 200000
+    local live = {}
+    for i = 1, n do live[i] = { i, "row " .. i } end
+    local k, closed = 0, false
+    local function poke()
+      if closed then return end
+      pcall(vcli.tui.dirty, id)
+      vcli.timer(2, poke)
+    end
+    vcli.timer(0, poke)
+    return {
+      view = function(_, _, h)
+        for _ = 1, 1000 do
+          k = k % n + 1
+          live[k] = { k, "row " .. k .. " again" }
+        end
+        local lines = {}
+        for i = 1, h do lines[i] = { live[(k + i) % n + 1][2], false } end
+        return lines
+      end,
+      close = function() closed = true end,
+    }
+  end,
+})
