@@ -105,6 +105,14 @@ describe("vcli.tui.table", function()
       assert.matches("  12   2h$", lines[3])
     end)
 
+    it("cuts a header wider than its cells before it cuts values (kubectl's wide columns)", function()
+      local t = T.new{ columns = { { name = "NAME" }, { name = "IP" }, { name = "NOMINATED NODE" }, { name = "READINESS GATES" } },
+        rows = { { id = "a", cells = { "web-1", "10.100.146.13", "<none>", "<none>" } } } }
+      local lines = texts(t:view(44, 2))
+      assert.equal("NAME   IP             NOMINATED…  READINESS…", lines[1])
+      assert.equal("web-1  10.100.146.13  <none>      <none>", lines[2])
+    end)
+
     it("measures wide characters and cuts them whole", function()
       local t = T.new{ columns = { { name = "NAME", max = 6 }, { name = "NOTE" } }, rows = {
         { id = "a", cells = { "日本語のポッド", "x\ty" } } } }

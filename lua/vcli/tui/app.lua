@@ -205,10 +205,14 @@ function App:show_help()
   local km = self:keymap_of(px)
   local ro = self:is_readonly()
   local sections = km:help_sections(function(a) return not (ro and a.mutates) end)
+  -- moving is the same everywhere; the rest of a panel's plain keys (marks in
+  -- a table, n/N in a text) come from its view: meta.nav = {{key, help}, …}
   local nav = { title = "Navigation", items = {
     { key = "j/k ↑/↓", help = "Down / up" }, { key = "g/G", help = "Top / bottom" },
-    { key = "PgUp/PgDn", help = "Page up / down" }, { key = "Space", help = "Mark" },
-    { key = "C-Space", help = "Mark a range" }, { key = "Enter", help = "Open" } } }
+    { key = "PgUp/PgDn", help = "Page up / down" } } }
+  for _, it in ipairs(type(px and px.meta and px.meta.nav) == "table" and px.meta.nav or {}) do
+    if type(it) == "table" and it.key and it.help then nav.items[#nav.items + 1] = { key = tostring(it.key), help = tostring(it.help) } end
+  end
   table.insert(sections, nav)
   local h = menu.help({ title = "Help — " .. (px and (px.title or px.name) or "vcli"), sections = sections })
   self.overlay = h
@@ -364,19 +368,25 @@ function App:handle_key(k, ev)
     end
     local r, err = px:call("action", act)
     if r == nil and err then self:flash(err, "error")
-    elseif type(r) == "string" then self:flash(r, "info") end
+    elseif type(r) == "string" then self:flash(r, "info")
+    else self:panel_input(px, r) end
     px.dirty = true
     self:schedule()
     return
   end
   local r, err = px:call("key", k)
   if r == nil and err then self:flash(err, "error") end
-  if type(r) == "table" and r.input then   -- the panel asks for a line (a search)
-    self:open_input("panel", r.input.prompt or "/", r.input.text)
-    self.input.on_submit = function(text) px:call("key", { submit = text }) px.dirty = true self:schedule() end
-  end
+  self:panel_input(px, r)
   px.dirty = true
   self:schedule()
+end
+
+-- a key's or an action's answer {input = {prompt, text}}: the panel asks for a
+-- line (a search); the line goes back to it as the key {submit = text}
+function App:panel_input(px, r)
+  if type(r) ~= "table" or type(r.input) ~= "table" then return end
+  self:open_input("panel", r.input.prompt or "/", r.input.text)
+  self.input.on_submit = function(text) px:call("key", { submit = text }) px.dirty = true self:schedule() end
 end
 
 -- A decoded terminal event -> key names; text arrives as one event per
@@ -501,14 +511,28 @@ function App:draw_header(y, rows, meta)
   end
 end
 
+-- The trail of views; the current one is always shown whole (as far as the
+-- width allows): older crumbs give way from the left, to "…".
 function App:draw_crumbs(y)
   local g, st = self.grid, self.st
   g:fill(0, y, self.w, 1, " ", 0)
-  local x = 0
+  local n, items, need = #self.stack, {}, 0
   for i, px in ipairs(self.stack) do
-    local title = px.meta and px.meta.title or px.title or px.name
-    local s = i == #self.stack and "crumb_active" or "crumb"
-    x = g:put(x, y, " " .. title .. " ", st:get(s))
+    items[i] = " " .. tostring(px.meta and px.meta.title or px.title or px.name) .. " "
+    need = need + P.width(items[i]) + 1
+  end
+  local first, ell = 1, "… "
+  if need > self.w then
+    need = need + P.width(ell)
+    while first < n and need > self.w do
+      need = need - P.width(items[first]) - 1
+      first = first + 1
+    end
+  end
+  local x = 0
+  if first > 1 then x = g:put(x, y, ell, st:get("crumb")) end
+  for i = first, n do
+    x = g:put(x, y, items[i], st:get(i == n and "crumb_active" or "crumb"))
     x = g:put(x, y, " ", 0)
     if x >= self.w then break end
   end
@@ -563,7 +587,9 @@ function App:status_text(px)
   local f = self.flash_msg
   if f then return f.text, f.level end
   if self.w < MIN_W or self.h < MIN_H then
-    return ("terminal too small: %d×%d (vcli ui needs %d×%d)"):format(self.w, self.h, MIN_W, MIN_H), "warn"
+    local msg = ("terminal too small: %d×%d (vcli ui needs %d×%d)"):format(self.w, self.h, MIN_W, MIN_H)
+    if P.width(msg) > self.w then msg = ("too small: %d×%d, needs %d×%d"):format(self.w, self.h, MIN_W, MIN_H) end
+    return msg, "warn"
   end
   local meta = px and px.meta
   return meta and meta.status or "", "status"

@@ -474,6 +474,17 @@ function Dlg:view(w, h)
     if self.kind == "number" then
       local r = range_text(self.fields[1])
       add({ (r and (r .. " · ") or "") .. "↑/↓ change", "dim" }, "hint")
+    elseif self.kind == "form" then
+      -- the keys of the fields it has (a form is not a k9s habit: say them)
+      local has = {}
+      for _, f in ipairs(self.fields) do has[f.kind] = true end
+      local keys = { "Tab next" }
+      if has.choice then keys[#keys + 1] = "←/→ choose" end
+      if has.bool then keys[#keys + 1] = "Space on/off" end
+      if has.number then keys[#keys + 1] = "↑/↓ change" end
+      keys[#keys + 1] = "Enter OK"
+      keys[#keys + 1] = "Esc cancel"
+      for _, l in ipairs(D.wrap(table.concat(keys, " · "), iw)) do add({ l, "dim" }, "hint") end
     end
   end
   if self.error then

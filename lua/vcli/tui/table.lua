@@ -1421,6 +1421,23 @@ function T:_layout(w)
   -- NAME (or a column with keep = true) is shrunk last: held at a third of
   -- the width first, then down to 8 only if the rest still does not fit
   for k in pairs(keep) do floors[k] = max(floors[k], min(widths[k], floor(w / 3))) end
+  -- first a header wider than every cell under it gives way (NOMINATED NODE
+  -- over "<none>"), down to its cells' width (8 at least: READY, RESTARTS stay
+  -- whole): a header cut costs less than cut values (an IP, a node's name)
+  if excess > 0 then
+    local hfloor = {}
+    for k = 1, #vis do hfloor[k] = min(widths[k], max(maxw[vis[k]] or 0, 8, cols[vis[k]].min or 0, keep[k] and floors[k] or 0)) end
+    while excess > 0 do
+      local best
+      for k = 1, #vis do
+        if widths[k] > hfloor[k] and (not best or widths[k] - hfloor[k] > widths[best] - hfloor[best]) then best = k end
+      end
+      if not best then break end
+      widths[best] = widths[best] - 1
+      excess = excess - 1
+    end
+    for k = 1, #vis do floors[k] = min(floors[k], widths[k]) end
+  end
   for pass = 1, 2 do
     while excess > 0 do
       local best

@@ -33,6 +33,33 @@ local function kind_of(v)
 end
 M.kind_of = kind_of
 
+-- The header every view of the browser shows (a list, describe/YAML, logs,
+-- containers): the connection's context, cluster, user (or whom it acts as),
+-- namespace, the server's version once a list asked for it, read-only, and
+-- the writes waiting in the offline queue (counted at most once a second).
+-- o: namespace (what the view shows), offline, offline_since, readonly
+function M.header(sess, env, conn, o)
+  conn = conn or {}
+  o = o or {}
+  local user = conn.impersonate and (conn.impersonate.user .. " (as)") or conn.user_name
+  local now = env.now()
+  if not sess.queued_at or now - sess.queued_at > 1000 then
+    sess.queued_at = now
+    local ok, n = pcall(function() return require("k8s.offline").journal(env):count() end)
+    sess.queued = ok and n or nil
+  end
+  local readonly = o.readonly
+  if readonly == nil then readonly = conn.context ~= nil and sess:is_readonly(conn) or false end
+  return { context = conn.context, cluster = conn.cluster_name, user = user,
+           namespace = o.namespace or conn.namespace,
+           server = sess.server_versions and conn.context and sess.server_versions[conn.context] or nil,
+           offline = o.offline, offline_since = o.offline_since, readonly = readonly, queued = sess.queued }
+end
+
+-- the plain keys of a list (the table widget's), for `?`
+M.TABLE_NAV = { { key = "Space", help = "Mark" }, { key = "C-Space", help = "Mark a range" },
+                { key = "Enter", help = "Open (drill down)" } }
+
 local SCALABLE = { deployments = true, statefulsets = true, replicasets = true }
 local RESTARTABLE = { deployments = true, statefulsets = true, daemonsets = true }
 local WITH_PODS = { deployments = true, statefulsets = true, daemonsets = true, replicasets = true, jobs = true,
@@ -342,6 +369,10 @@ function A.delete(v, force)
     n = n + 1
   end
   v.t:clear_marks()
+  -- as kubectl says it: pod "web-1" deleted; for several, deleted 3 pods
+  if n == 1 then
+    return ('%s "%s" %s'):format(v.r.singular or kind_of(v), rows[1].name, force and "killed" or "deleted")
+  end
   return ("%s %d %s"):format(force and "killed" or "deleted", n, kind_of(v))
 end
 function A.kill(v) return A.delete(v, true) end

@@ -25,6 +25,12 @@ end
 
 local function dirty(v) pcall(vcli.tui.dirty, v.id) end
 
+-- the browser's header (k8s.ui.actions.header), once the view has its connection
+local function header(v, namespace)
+  if not v.conn then return nil end
+  return require("k8s.ui.actions").header(v.sess, v.env, v.conn, { namespace = namespace or v.conn.namespace })
+end
+
 -- the widget asked for a line (a search): hand the prompt to the host, keep the callback
 local function input_request(v, w)
   local wi = w.wants_input
@@ -82,18 +88,27 @@ function TV:run()
       dirty(self)
       return obj
     end
-    local obj = refresh()
-    local rv = obj.metadata and obj.metadata.resourceVersion
+    -- the watch starts from the list's resourceVersion (the collection's, now),
+    -- not the object's: that one is as old as the object's last change, and
+    -- a busy server's watch cache has long forgotten it (410 again, for ever)
+    local field = "metadata.name=" .. a.name
+    local function list_rv()
+      local l, lerr = c:get_json(discovery.path(r, ns) .. util.query({ fieldSelector = field, limit = "1" }))
+      if not l then error(lerr, 0) end
+      return l.metadata and l.metadata.resourceVersion
+    end
+    refresh()
+    local rv = list_rv()
     env.go(function()
       while not self.closed do env.sleep(200) end
       if self.stream then pcall(self.stream.close, self.stream) end
     end)
     watch.run(env, c, { path = discovery.path(r, ns), accept = "application/json", rv = rv,
-      query = { fieldSelector = "metadata.name=" .. a.name },
+      query = { fieldSelector = field },
       stop = function() return self.closed end,
       on_stream = function(s) self.stream = s end,
       on_state = function(msg) self.state = "offline: " .. msg dirty(self) end,
-      relist = function() local o = refresh() return o.metadata.resourceVersion end,
+      relist = function() refresh() return list_rv() end,
       on_event = function(ty)
         if ty == "DELETED" then self.state = "deleted" dirty(self) return end
         pcall(refresh)
@@ -110,13 +125,30 @@ function TV:view(w, h)
   local a = self.args
   local st = self.w:status()
   if self.state and self.state ~= "live" then st = self.state .. " · " .. st end
+  if self.w.message then st = st .. " · " .. self.w.message end   -- a wrapped search, no match
   return self.w:view(w, h), { title = ("%s(%s)"):format(a.mode, a.name), status = st,
-    header = self.conn and { context = self.conn.context, namespace = a.namespace or self.conn.namespace } or nil,
-    hint = {} }
+    header = header(self, a.namespace), hint = { "next_match", "wrap" },
+    nav = { { key = "/", help = "Search (as you type; Esc clears it)" } } }
 end
 function TV:key(k) return widget_key(self, self.w, k) end
+-- the host's `/` line: a search over the text, as it is typed
+function TV:filter(text)
+  local ok, err = self.w:search(text ~= "" and text or nil)
+  if ok == nil and err then return nil, err end
+  return true
+end
 function TV:close() self.closed = true end
-function TV.actions() return {} end
+local TEXT_KEY = { next_match = "n", prev_match = "N", wrap = "w" }
+function TV.actions()
+  return {
+    { name = "next_match", key = "n", help = "Next match of the search", group = "Text" },
+    { name = "prev_match", key = "N", help = "Previous match", group = "Text" },
+    { name = "wrap", key = "w", help = "Wrap lines", group = "Text" },
+  }
+end
+function TV:action(name)
+  if TEXT_KEY[name] then self.w:key(TEXT_KEY[name]) return true end
+end
 
 -- ------------------------------------------------------------------ containers
 local CV = {}
@@ -164,8 +196,7 @@ end
 
 function CV:view(w, h)
   return self.t:view(w, h), { title = ("containers(%s)%s"):format(self.args.name, self.t:title_count()),
-    header = self.conn and { context = self.conn.context, namespace = self.args.namespace } or nil,
-    hint = { "logs", "shell" } }
+    header = header(self, self.args.namespace), hint = { "logs", "shell" } }
 end
 function CV:key(k) return self.t:key(k) or false end
 function CV.actions()
@@ -349,8 +380,9 @@ function LV:view(w, h)
   local state = self.state or "connecting"
   st = ("%ssince %s%s · %s"):format(state ~= "following" and (state .. " · ") or "", since,
                                      a.previous and " · previous" or "", st)
+  if self.w.message then st = st .. " · " .. self.w.message end
   return self.w:view(w, h), { title = ("logs(%s)"):format(a.title or (a.pods and a.pods[1]) or a.selector or ""),
-    status = st, header = self.conn and { context = self.conn.context, namespace = a.namespace } or nil,
+    status = st, header = header(self, a.namespace),
     hint = { "follow", "wrap", "timestamps", "since_5m", "mark", "search" } }
 end
 
@@ -393,7 +425,12 @@ function LV:action(name)
   if since then
     local map = { tail = "tail", ["1m"] = "1", ["5m"] = "2", ["15m"] = "3", ["30m"] = "4", ["1h"] = "5", all = "0" }
     self.since = map[since] or "tail"
-    self.w = LogW.new({ max_bytes = self.w.max_bytes })
+    -- the lines of the new range; the view's toggles and filter stay as they were
+    local old = self.w
+    self.w = LogW.new({ max_bytes = old.max_bytes, show_timestamps = old.show_timestamps, show_source = old.show_source,
+                        follow = old.following, wrap = old.wrap })
+    local fpat, finv = old:filter()
+    if fpat then self.w:set_filter(fpat, finv) end
     self:start()
     return "since " .. since
   end

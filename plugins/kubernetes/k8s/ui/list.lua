@@ -179,6 +179,8 @@ function L:run(gen)
        and not msg:find("resolve") then
       self.state, self.error = "error", msg
       self.t.empty = msg
+      -- (a list refused, Forbidden: the header still says which server it is)
+      if self.c and not self.server then pcall(self.server_version, self, self.c) end
       self:dirty()
       return
     end
@@ -366,19 +368,9 @@ function L:readonly()
 end
 
 function L:header()
-  local conn = self.conn or {}
-  local user = conn.impersonate and (conn.impersonate.user .. " (as)") or conn.user_name
-  -- writes waiting in the offline queue (counted at most once a second, not per frame)
-  local now = self.env.now()
-  if not self.queued_at or now - self.queued_at > 1000 then
-    self.queued_at = now
-    local ok, n = pcall(function() return require("k8s.offline").journal(self.env):count() end)
-    self.queued = ok and n or nil
-  end
-  return { context = conn.context, cluster = conn.cluster_name, user = user,
-           namespace = self.all and "all" or (self.view_ns or conn.namespace), server = self.server,
-           offline = self.state == "offline", offline_since = self.offline_since, readonly = self:readonly(),
-           queued = self.queued }
+  return actions.header(self.sess, self.env, self.conn, {
+    namespace = self.all and "all" or (self.view_ns or (self.conn or {}).namespace),
+    offline = self.state == "offline", offline_since = self.offline_since, readonly = self:readonly() })
 end
 
 function L:view(w, h)
@@ -389,7 +381,7 @@ function L:view(w, h)
   elseif self.t.loading then status = ("loading… %d so far"):format(self.loaded or #self.t.rows)
   elseif self.faults then status = "faults only (Ctrl-Z shows every row)" end
   return lines, { title = self:title(), header = self:header(), status = status, readonly = self:readonly(),
-                  filter = self.filter_text, hint = actions.hint(self) }
+                  filter = self.filter_text, hint = actions.hint(self), nav = actions.TABLE_NAV }
 end
 
 function L:key(k)
@@ -404,8 +396,18 @@ function L:filter(text)
   text = text or ""
   self.filter_text = text
   local spec = T.parse_filter(text)
+  if text == "" and self.by_label then
+    -- Esc (or an emptied line) after /-l: the list as it was before it
+    local was = self.by_label
+    self.selector, self.label, self.by_label = was.selector, was.label, nil
+    self.t:set_filter(nil)
+    self.t.empty = "Loading…"
+    self:start()
+    return true
+  end
   if spec and spec.labels then
     -- -l app=x: the server filters (a new list and watch)
+    self.by_label = self.by_label or { selector = self.selector, label = self.label }
     self.selector, self.label = spec.labels, "-l " .. spec.labels
     self.filter_text = nil
     self.t:set_filter(nil)

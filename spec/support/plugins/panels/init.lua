@@ -16,14 +16,19 @@ vcli.tui.panel({
     local p = { t = t, picked = nil }
     function p.view(self, w, h)
       return self.t:view(w, h), { title = "fruit" .. self.t:title_count(),
-        status = self.picked and ("picked " .. self.picked) or "Enter picks one", hint = { "pick", "count" } }
+        status = self.picked and ("picked " .. self.picked) or "Enter picks one", hint = { "pick", "count" },
+        nav = { { key = "Space", help = "Mark a fruit" } } }
     end
-    function p.key(self, k) return self.t:key(k) or false end
+    function p.key(self, k)
+      if type(k) == "table" and k.submit then self.picked = "a note: " .. k.submit return true end
+      return self.t:key(k) or false
+    end
     function p.filter(self, text) return self.t:set_filter(T.parse_filter(text or "")) end
     p.actions = {
       { name = "pick", key = "Enter", help = "Pick this fruit", group = "Fruit" },
       { name = "count", key = "n", help = "Ask for a number", group = "Fruit" },
       { name = "eat", key = "C-d", help = "Eat it (a change)", group = "Fruit", mutates = true },
+      { name = "note", key = "N", help = "Write a note (a line of its own)", group = "Fruit" },
     }
     function p.action(self, name)
       local row = self.t:selected()
@@ -35,6 +40,7 @@ vcli.tui.panel({
         return self.picked
       end
       if name == "eat" then self.t:remove(row.id) return "ate " .. row.name end
+      if name == "note" then return { input = { prompt = "note: ", text = "" } } end
     end
     function p.command(self, words)
       if words[1] == "colour" then
