@@ -402,6 +402,7 @@ function App:event(ev)
 end
 
 function App:enqueue(k, ev)
+  self.key_at = vm.now()
   if k == "C-c" and self.pending then
     self.pending:cancel("interrupted")
     self:flash("cancelled", "info")
@@ -720,9 +721,14 @@ end
 App.BUSY_GC_EVERY_MS = 16
 App.BUSY_GC_MS = 2
 App.BUSY_GC_KB = 64
+App.BUSY_GC_AFTER_KEY_MS = 500
 function App:busy_gc()
   if self.done or self.away then return end
   local now = vm.now()
+  -- frames a person's keys make are not this: a step that ends a cycle over a
+  -- big heap is not cut short, and must not sit between two keys (the idle
+  -- collection after the keys does it)
+  if now - (self.key_at or -math.huge) < App.BUSY_GC_AFTER_KEY_MS then return end
   if now - (self.busy_gc_at or 0) < App.BUSY_GC_EVERY_MS then return end
   self.busy_gc_at = now
   local plugin = require("vcli.plugin")
