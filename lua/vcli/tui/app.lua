@@ -111,7 +111,26 @@ end
 function App:defer(fn)
   loop.timer(0, function() async.spawn(fn, self) end)
 end
-function App:defer_push(name, args) self:defer(function(a) a:open(name, args) end) end
+-- A view a `:` command opened starts a new trail, as k9s's `:` does: the
+-- views before it close (their watches with them: a trail of `:pods -A`,
+-- `:dp`, `:pods -A` at 50 000 pods would hold two big lists). A view a key
+-- opened (a drill-down) is pushed on the trail.
+function App:defer_push(name, args)
+  local root = self.in_command
+  self:defer(function(a)
+    local px = a:open(name, args)
+    if px and root then a:make_root(px) end
+  end)
+end
+function App:make_root(px)
+  close_all(self.forward)
+  for i = #self.stack, 1, -1 do
+    local x = self.stack[i]
+    if x ~= px then table.remove(self.stack, i); x:close() end
+  end
+  px.dirty = true
+  self:schedule()
+end
 
 -- A panel whose plugin stopped (a reload): opened again in its place, once.
 function App:reopen(px)
@@ -274,7 +293,9 @@ function App:run_command(text)
   end
   local px = self:current()
   if px then
+    self.in_command = true
     local ok, err = px:call("command", ws)
+    self.in_command = nil
     if ok then return end
     if err then return self:flash(err, "error") end
   end

@@ -29,6 +29,7 @@ vcli.tui.panel({
       { name = "count", key = "n", help = "Ask for a number", group = "Fruit" },
       { name = "eat", key = "C-d", help = "Eat it (a change)", group = "Fruit", mutates = true },
       { name = "note", key = "N", help = "Write a note (a line of its own)", group = "Fruit" },
+      { name = "again", key = "a", help = "Open the fruit again (a drill-down)", group = "Fruit" },
     }
     function p.action(self, name)
       local row = self.t:selected()
@@ -41,12 +42,14 @@ vcli.tui.panel({
       end
       if name == "eat" then self.t:remove(row.id) return "ate " .. row.name end
       if name == "note" then return { input = { prompt = "note: ", text = "" } } end
+      if name == "again" then vcli.tui.push("fruit", {}) return true end
     end
     function p.command(self, words)
       if words[1] == "colour" then
         self.t:set_filter(T.parse_filter(words[2] or ""))
         return true
       end
+      if words[1] == "basket" then vcli.tui.push("fruit", {}) return true end
       return nil
     end
     return p
