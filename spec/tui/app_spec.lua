@@ -143,6 +143,17 @@ describe("the interface with a plugin's panels", function()
     assert.matches("this is the first view", s)
   end)
 
+  it("a : command the current view does not know goes to the views under it", function()
+    open("fruit")
+    open("boom")                       -- a view with no commands of its own
+    local s = press(":", "b", "a", "s", "k", "e", "t", "Enter")
+    assert.equal(1, #a.stack)
+    assert.equal("fruit", a.stack[1].name)
+    assert.matches("apple%s+red", s)
+    s = press(":", "n", "o", "p", "e", "Enter")
+    assert.matches("unknown command 'nope'", s)
+  end)
+
   it("? lists the moving keys and the plain keys the panel's view names", function()
     open("fruit")
     local s = press("?")

@@ -291,13 +291,17 @@ function App:run_command(text)
       return
     end
   end
-  local px = self:current()
-  if px then
-    self.in_command = true
-    local ok, err = px:call("command", ws)
-    self.in_command = nil
-    if ok then return end
-    if err then return self:flash(err, "error") end
+  -- the current view's commands, else those of the views under it (`:pods`
+  -- typed in a describe view is the browser's list's command, as in k9s)
+  for i = #self.stack, 1, -1 do
+    local px = self.stack[i]
+    if not px.closed then
+      self.in_command = true
+      local ok, err = px:call("command", ws)
+      self.in_command = nil
+      if ok then return end
+      if err then return self:flash(err, "error") end
+    end
   end
   self:flash(("unknown command '%s' (? shows the keys, :help the commands)"):format(c), "error")
 end
