@@ -126,6 +126,12 @@ describe("vcli ui against the test cluster", function()
     t:send("Escape")
     t:wait_for("\nweb%s+2/2", 15000)
     assert.not_matches("%-l app=api", t:screen())
+    -- : in a describe view is the browser's: a new trail, the pods alone on it
+    t:type("d")
+    t:wait_for("describe%(%w+%)", 10000)
+    cmd("pods")
+    s = t:wait_for("\n pods%(" .. NSP .. "%)%(%d+%)%s*\n", 15000)
+    assert.not_matches("deployments%(", s)
   end)
 
   it("scales with its dialog and deletes with its confirmation", function()
