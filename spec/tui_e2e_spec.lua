@@ -191,6 +191,10 @@ describe("vcli ui against the test cluster", function()
       local _, rc2 = spec.sh(("python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", %d), 1).close()'"):format(port))
       return rc2 ~= 0
     end, 10000, "the local port closed")
+    -- :pf is a trail of its own: its header is the browser's, and : still takes types
+    assert.matches("User: vcli%-admin", t:screen())
+    cmd("pods")
+    t:wait_for("\n pods%(" .. NSP .. "%)%(%d+%)", 15000)
   end)
 
   it("opens a shell in a pod and comes back to the same screen", function()
@@ -355,6 +359,11 @@ describe("vcli ui against the test cluster", function()
     t:type("line 3")
     t:send("Enter")
     t:wait_for("/line 3", 5000)
+    -- Esc clears the search first, the view stays
+    t:send("Escape")
+    t:wait_for("lines? · [%d.]+ [KM]iB/%d+ MiB%s*\n", 5000)
+    assert.matches("logs%(talker%)", t:screen())
+    assert.not_matches("/line 3", t:screen())
     -- timestamps on, then another range: the toggle stays
     t:type("t")
     t:wait_for("\n%d%d%d%d%-%d%d%-%d%dT[^\n]*line %d+", 5000)

@@ -524,7 +524,7 @@ function M.command(v, words)
     elseif w:find("[=!]") then a.selector = w
     else a.namespace = w end
   end
-  if ty == "pf" or ty == "port-forwards" or ty == "portforwards" then return push({ view = "forwards" }) end
+  if ty == "pf" or ty == "port-forwards" or ty == "portforwards" then return push(base_args(v, { view = "forwards" })) end
   if ty == "ctx" or ty == "context" or ty == "contexts" then
     if words[2] then
       local ctx = { args = { name = words[2] }, flags = {}, spec = { name = "ctx" }, out = function() end, err = function() end }

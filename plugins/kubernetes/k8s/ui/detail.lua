@@ -31,6 +31,15 @@ local function header(v, namespace)
   return require("k8s.ui.actions").header(v.sess, v.env, v.conn, { namespace = namespace or v.conn.namespace })
 end
 
+-- `:` in a view of one object (describe, logs, containers, :pf): the
+-- browser's commands, as its lists take them; a `:pf` trail has no list under it
+local function command(v, words)
+  local a = v.args or {}
+  local as_list = { sess = v.sess, context = a.context, ns = a.namespace, readonly_flag = a.readonly,
+                    flags = function() return flags_of(a) end }
+  return require("k8s.ui.actions").command(as_list, words)
+end
+
 -- the widget asked for a line (a search): hand the prompt to the host, keep the callback
 local function input_request(v, w)
   local wi = w.wants_input
@@ -138,6 +147,7 @@ function TV:filter(text)
   return true
 end
 function TV:close() self.closed = true end
+TV.command = command
 local TEXT_KEY = { next_match = "n", prev_match = "N", wrap = "w" }
 function TV.actions()
   return {
@@ -230,6 +240,7 @@ function CV:action(name)
   end
 end
 function CV:close() self.closed = true end
+CV.command = command
 
 -- ------------------------------------------------------------------ forwards
 -- :pf — the port-forwards started with F: where they listen, their state;
@@ -242,6 +253,11 @@ function M.forwards(ctx, args)
   v.t = T.new({ columns = { { name = "POD" }, { name = "NAMESPACE" }, { name = "LOCAL" }, { name = "REMOTE" },
                             { name = "STATE" }, { name = "LAST" } }, empty = "No port-forwards (F on a pod starts one)." })
   v.timer = vcli.every(1000, function() dirty(v) end)
+  -- the header's connection, in the background (a view does no I/O)
+  vcli.timer(0, function()
+    pcall(function() v.conn = select(2, v.sess:client(flags_of(args))) end)
+    dirty(v)
+  end)
   return v
 end
 local function forward_rows()
@@ -255,7 +271,8 @@ local function forward_rows()
 end
 function FV:view(w, h)
   self.t:set_rows(forward_rows())
-  return self.t:view(w, h), { title = "port-forwards" .. self.t:title_count(), hint = { "stop" } }
+  return self.t:view(w, h), { title = "port-forwards" .. self.t:title_count(), hint = { "stop" },
+    header = header(self) }
 end
 function FV:key(k) return self.t:key(k) or false end
 function FV.actions() return { { name = "stop", key = "C-d", help = "Stop the forward", group = "Port-forward" } } end
@@ -267,6 +284,7 @@ function FV:action(name)
   end
 end
 function FV:close() if self.timer then vcli.cancel_timer(self.timer) end end
+FV.command = command
 
 -- ------------------------------------------------------------------ logs
 local LV = {}
@@ -436,7 +454,12 @@ function LV:action(name)
   end
 end
 
-function LV:key(k) return widget_key(self, self.w, k) end
+function LV:key(k)
+  -- Esc clears a search first (as in describe), then goes back
+  if k == "Esc" and self.w.sre then self.w:search(nil) return true end
+  return widget_key(self, self.w, k)
+end
+LV.command = command
 function LV:filter(text)
   text = text or ""
   local inverse = false
