@@ -745,8 +745,13 @@ static int yaml11_numberish(const char *s, size_t n)
     size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
     if (i >= n || n >= sizeof buf) return 0;
     if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) return 0;
-    if (n - i > 2 && s[i] == '0' && strchr("bxoBXO", s[i + 1]) && all_in(s + i + 2, n - i - 2, "0123456789abcdefABCDEF_"))
-        return 1;
+    if (n - i > 2 && s[i] == '0' && strchr("bxoBXO", s[i + 1])) {
+        /* 0b…, 0o…, 0x… are numbers only with the digits of their base
+         * ("0b79d5…", a token, is a string to Go's ParseInt) */
+        char b = (char)(s[i + 1] | 0x20);
+        const char *digits = b == 'b' ? "01_" : b == 'o' ? "01234567_" : "0123456789abcdefABCDEF_";
+        if (all_in(s + i + 2, n - i - 2, digits)) return 1;
+    }
     size_t m = 0;
     for (size_t k = 0; k < n; k++) if (s[k] != '_') buf[m++] = s[k];
     buf[m] = 0;

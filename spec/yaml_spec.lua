@@ -392,7 +392,7 @@ spec:
       "0x1F", "1e3", "1.5", ".inf", "-1", "1_000", "12:30", "2024-01-01", " lead", "trail ", "a: b", "a #b",
       "#comment", "- item", "-", "*star", "&amp", "!bang", "|pipe", ">gt", "'q", '"dq', "%pct", "@at",
       "`tick", "{brace", "[bracket", "key:", "---", "...", "tab\tinside", "bell\7", "nul\0byte",
-      "line\226\128\168sep", "<<" }
+      "line\226\128\168sep", "<<", "0b101", "0o17" }
     for _, s in ipairs(ambiguous) do
       local text = yaml.encode({ v = s })
       local back = assert(yaml.decode(text), text)
@@ -405,7 +405,9 @@ spec:
     end
     -- ... and leaves everyday values alone
     for _, s in ipairs({ "nginx:1.25", "100Mi", "500m", "--port=8080", "https://x:6443/a?b=c#d",
-      "app.kubernetes.io/name", "a b c", "-x", "v1.2", "é ü 日本", "x:y", "127.0.0.1", "10.0.0.0/8", "1.2.3" }) do
+      "app.kubernetes.io/name", "a b c", "-x", "v1.2", "é ü 日本", "x:y", "127.0.0.1", "10.0.0.0/8", "1.2.3",
+      -- a prefix with digits of another base is no number to Go (a token that starts 0b7…)
+      "0b79d5757a2938fd0f43300a9c0fc6ef", "0o19", "0xzz" }) do
       assert.equal("v: " .. s .. "\n", yaml.encode({ v = s }))
     end
   end)
