@@ -106,8 +106,9 @@ function TV:run()
       if not l then error(lerr, 0) end
       return l.metadata and l.metadata.resourceVersion
     end
-    refresh()
+    -- (the list's first: a change between the two comes again by the watch, never lost)
     local rv = list_rv()
+    refresh()
     env.go(function()
       while not self.closed do env.sleep(200) end
       if self.stream then pcall(self.stream.close, self.stream) end
@@ -117,7 +118,7 @@ function TV:run()
       stop = function() return self.closed end,
       on_stream = function(s) self.stream = s end,
       on_state = function(msg) self.state = "offline: " .. msg dirty(self) end,
-      relist = function() refresh() return list_rv() end,
+      relist = function() local nrv = list_rv() refresh() return nrv end,
       on_event = function(ty)
         if ty == "DELETED" then self.state = "deleted" dirty(self) return end
         pcall(refresh)
